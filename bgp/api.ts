@@ -1,0 +1,139 @@
+/**
+ * The public face of the BGP library: what the daemon (or any other program) configures and reads.
+ * `Speaker` in `speaker.ts` implements it. Everything here is plain data so it can be logged, compared and
+ * sent over the control socket as JSON.
+ */
+import type { PrefixKey } from './prefix.js';
+import type { PathAttributes } from './wire/types.js';
+
+/** RFC 4271 §8.2.2 session states. */
+export type SessionState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+export interface PeerConfig {
+  /** The peer's address (IPv4 or IPv6); also the peer's identity in every API call. */
+  readonly address: string;
+  readonly asn: number;
+  /** TCP port to connect to (default 179). */
+  readonly port?: number;
+  /** Proposed hold time in seconds: 0 (no keepalives) or 3..65535 (default 90). */
+  readonly holdTime?: number;
+  /** Keepalive interval in seconds (default holdTime / 3). */
+  readonly keepaliveTime?: number;
+  /** Seconds between connection attempts (default 5). */
+  readonly connectRetryTime?: number;
+  /** Never connect; only accept the peer's connection (RFC 4271 PassiveTcpEstablishment). */
+  readonly passive?: boolean;
+  /** Source address for our connection. */
+  readonly localAddress?: string;
+  /** IP TTL for the session: 1 for directly connected eBGP (default), up to 255 for multihop. */
+  readonly ttl?: number;
+  /** RFC 4456: this peer is a route-reflector client of ours. */
+  readonly routeReflectorClient?: boolean;
+  /** Families to negotiate (default both). */
+  readonly families?: readonly ('ipv4-unicast' | 'ipv6-unicast')[];
+  /** Free text shown by the CLI. */
+  readonly description?: string;
+  /** RFC 4724 graceful restart: advertise the capability with this restart time in seconds (0 = off). */
+  readonly gracefulRestartTime?: number;
+}
+
+export interface SpeakerConfig {
+  readonly asn: number;
+  /** BGP Identifier, dotted quad. */
+  readonly routerId: string;
+  /** Where to accept connections; `false` for none (outbound only). */
+  readonly listen: { readonly address: string; readonly port: number } | false;
+  /** RFC 4456 CLUSTER_ID when reflecting (default routerId). */
+  readonly clusterId?: string;
+  /** Import policy: return false to refuse a received route (it stays in Adj-RIB-In, marked not accepted). */
+  readonly importFilter?: (peer: string, prefix: PrefixKey, attributes: PathAttributes) => boolean;
+  /** Export policy: return false to keep a route from a peer; may return changed attributes. */
+  readonly exportFilter?: (
+    peer: string,
+    prefix: PrefixKey,
+    attributes: PathAttributes,
+  ) => boolean | PathAttributes;
+}
+
+/** A prefix we originate, with the next hop to put on it (default: the session's local address). */
+export interface Advertisement {
+  readonly prefix: PrefixKey;
+  readonly nextHop?: string;
+}
+
+export interface PeerStatus {
+  readonly address: string;
+  readonly asn: number;
+  readonly description?: string;
+  readonly state: SessionState;
+  /** When the session entered its current state (ms since the epoch). */
+  readonly since: number;
+  /** The reason of the last transition (`hold-timer-expired`, `notification-received`, `admin-down`, …). */
+  readonly lastReason?: string;
+  /** The last error: a NOTIFICATION sent or received, in words, with code/subcode. */
+  readonly lastError?: string;
+  readonly localAddress?: string;
+  readonly peerRouterId?: string;
+  /** Negotiated hold time (seconds). */
+  readonly holdTime?: number;
+  readonly received: number;
+  readonly accepted: number;
+  readonly advertised: number;
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  readonly updatesIn: number;
+  readonly updatesOut: number;
+  /** Established sessions since start. */
+  readonly establishedCount: number;
+  /** RFC 7606 attribute errors handled without a reset. */
+  readonly attributeErrors: number;
+  readonly capabilities?: readonly string[];
+}
+
+/** One path in the Loc-RIB, as shown to operators. */
+export interface RouteView {
+  readonly prefix: string;
+  readonly nexthops: readonly string[];
+  readonly peer: string;
+  readonly asPath: string;
+  readonly origin: 'igp' | 'egp' | 'incomplete';
+  readonly localPref?: number;
+  readonly med?: number;
+  readonly communities: readonly string[];
+  readonly largeCommunities: readonly string[];
+  readonly best: boolean;
+  /** Part of the ECMP set of the best path. */
+  readonly multipath: boolean;
+  /** For the best path: the decision step that chose it; for the others: the step that lost; or why ineligible. */
+  readonly reason: string;
+  /** Originated by this speaker. */
+  readonly local: boolean;
+  readonly age: number;
+}
+
+/**
+ * Loc-RIB best-route changes, batched per received message: parallel arrays so that a burst of a thousand
+ * prefixes costs two arrays, not a thousand objects. `nexthops[i]` is the ECMP next-hop set now used for
+ * `prefixes[i]` (the arrays are shared between prefixes), or `null` when the prefix has no route any more.
+ * Locally originated prefixes are never reported.
+ */
+export interface LocRibChanges {
+  readonly prefixes: PrefixKey[];
+  readonly nexthops: (readonly string[] | null)[];
+}
+
+export interface PeerStateEvent {
+  readonly address: string;
+  readonly from: SessionState;
+  readonly to: SessionState;
+  readonly reason: string;
+}
+
+export interface SpeakerEvents {
+  'peer-state': (e: PeerStateEvent) => void;
+  'loc-rib': (changes: LocRibChanges) => void;
+  /** A peer finished its initial table (End-of-RIB for every negotiated family). */
+  'end-of-rib': (peer: string) => void;
+  /** Typed log events: the daemon maps them to its logger. */
+  log: (e: { level: 'debug' | 'info' | 'warn' | 'error'; event: string; peer?: string; [k: string]: unknown }) => void;
+}

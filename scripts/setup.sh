@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what a fresh Debian 12 machine lacks: the reference routing daemons, iproute2, ping, and npm packages.
+# Idempotent: does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for cmd in vtysh:frr bird:bird2 gobgpd:gobgpd exabgp:exabgp ip:iproute2 ping:iputils-ping tcpdump:tcpdump; do
+  command -v "${cmd%%:*}" >/dev/null 2>&1 || [ -x "/usr/lib/frr/${cmd%%:*}" ] || need+=("${cmd##*:}")
+done
+[ -x /usr/lib/frr/bgpd ] || need+=(frr)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages (${need[*]}); run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends frr bird2 gobgpd exabgp iproute2 iputils-ping tcpdump procps
+fi
+# Packaged daemons may start themselves on install; tests run their own copies in namespaces.
+for d in bird frr gobgpd exabgp; do pkill -x "$d" 2>/dev/null || true; done
+# `ip route` prints our routes as `proto nodebgp`.
+if [ "$(id -u)" -eq 0 ]; then
+  mkdir -p /etc/iproute2/rt_protos.d
+  echo "202 nodebgp" > /etc/iproute2/rt_protos.d/nodebgp.conf
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-fund --no-audit
+fi
