@@ -17,7 +17,7 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends frr bird2 gobgpd exabgp iproute2 iputils-ping tcpdump procps
 fi
 # Packaged daemons may start themselves on install; tests run their own copies in namespaces.
-for d in bird frr gobgpd exabgp; do pkill -x "$d" 2>/dev/null || true; done
+for d in bird watchfrr zebra bgpd staticd gobgpd; do pgrep -x "$d" >/dev/null && [ "$(ip netns identify $(pgrep -x "$d" | head -1) 2>/dev/null)" = "" ] && pkill -x "$d"; done; true
 # `ip route` prints our routes as `proto nodebgp`.
 if [ "$(id -u)" -eq 0 ]; then
   mkdir -p /etc/iproute2/rt_protos.d
