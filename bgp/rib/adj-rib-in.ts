@@ -1,0 +1,81 @@
+/**
+ * Adj-RIB-In (RFC 4271 §3.2): the routes one peer advertised to us, unprocessed by our decision, one
+ * `PrefixKey → Path` map entry per prefix. Paths refused by policy or ineligible (loops) stay here, marked,
+ * so operators can see what was received and why it is not used.
+ */
+import type { PrefixKey } from '../prefix.js';
+import type { PathAttributes, ReachBlock } from '../wire/types.js';
+import { Path, type IneligibleReason } from './path.js';
+import type { RibPeer } from './peer.js';
+
+/** What the eligibility checks compare against: our own identity. */
+export interface LocalIdentity {
+  readonly localAsn: number;
+  readonly routerId: string;
+  readonly clusterId: string;
+}
+
+export class AdjRibIn {
+  /** Every prefix the peer advertised and has not withdrawn. */
+  routes = new Map<PrefixKey, Path>();
+  private acceptedCount = 0;
+
+  constructor(
+    readonly peer: RibPeer,
+    private readonly identity: LocalIdentity,
+    private readonly internNexthops: (nextHop: string) => readonly string[],
+  ) {}
+
+  /** Prefixes received and not withdrawn. */
+  get received(): number {
+    return this.routes.size;
+  }
+
+  /** Prefixes that passed the import policy and are eligible for the decision. */
+  get accepted(): number {
+    return this.acceptedCount;
+  }
+
+  /** The shared Path for every prefix of one reach block. */
+  makePath(attributes: PathAttributes, block: ReachBlock, now: number): Path {
+    const reason = this.ineligibility(attributes);
+    const fib = reason === undefined ? this.internNexthops(block.nextHop) : null;
+    return new Path(this.peer, attributes, block.nextHop, block.linkLocalNextHop, now, reason, fib);
+  }
+
+  /** RFC 4271 §9.1.2 (own AS in AS_PATH, eBGP) and RFC 4456 §8 (ORIGINATOR_ID, CLUSTER_LIST) loop checks. */
+  ineligibility(a: PathAttributes): IneligibleReason | undefined {
+    const id = this.identity;
+    if (!this.peer.ibgp && a.asPath.some((seg) => seg.asns.includes(id.localAsn))) return 'as-path-loop';
+    if (a.originatorId !== undefined && a.originatorId === id.routerId) return 'originator-id';
+    if (a.clusterList !== undefined && a.clusterList.includes(id.clusterId)) return 'cluster-list-loop';
+    return undefined;
+  }
+
+  /** Store `path` for `prefix`; returns the path it replaces. */
+  set(prefix: PrefixKey, path: Path): Path | undefined {
+    const old = this.routes.get(prefix);
+    if (old === path) return old;
+    this.routes.set(prefix, path);
+    if (path.ineligible === undefined) this.acceptedCount++;
+    if (old !== undefined && old.ineligible === undefined) this.acceptedCount--;
+    return old;
+  }
+
+  /** Forget `prefix`; returns the path it had. */
+  withdraw(prefix: PrefixKey): Path | undefined {
+    const old = this.routes.get(prefix);
+    if (old === undefined) return undefined;
+    this.routes.delete(prefix);
+    if (old.ineligible === undefined) this.acceptedCount--;
+    return old;
+  }
+
+  /** Session down: empty the table and return everything it held (the caller withdraws it from the Loc-RIB). */
+  clear(): Map<PrefixKey, Path> {
+    const held = this.routes;
+    this.routes = new Map();
+    this.acceptedCount = 0;
+    return held;
+  }
+}

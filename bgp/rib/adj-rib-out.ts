@@ -1,0 +1,220 @@
+/**
+ * Adj-RIB-Out (RFC 4271 §3.2, §9.2): per peer, what we advertised and what is waiting to be sent.
+ *
+ * The Loc-RIB tells us, once per operation, which prefixes changed best path (`onBatch`); we only mark them
+ * pending. `takePending()` then works out, per pending prefix, what the peer should have (the best path after
+ * the export rules of `export.ts` and the speaker's export policy) and returns announcements grouped by
+ * (attributes object, next hop, family) — so the codec packs each group into as few UPDATEs as fit — and the
+ * withdrawals per family. Marking is cheap and coalesces: a prefix that flaps ten times between two
+ * `takePending()` calls is sent once.
+ *
+ * Transformed attributes are interned per source attributes object, and the `OutPath` (attributes + next hop)
+ * per transformed attributes, so every prefix of one received UPDATE maps to the same `OutPath` here too.
+ */
+import type { RouteView, SpeakerConfig } from '../api.js';
+import { AFI_IPV4, AFI_IPV6, formatPrefix, isIpv4Key, type PrefixKey } from '../prefix.js';
+import type { NlriBlock, PathAttributes, ReachBlock } from '../wire/types.js';
+import { attributesKey, exportAttributes, exportBlock } from './export.js';
+import { formatAttributes } from './format.js';
+import type { LocRib } from './loc-rib.js';
+import type { Path } from './path.js';
+import type { RibPeer } from './peer.js';
+
+const SAFI_UNICAST = 1;
+
+/** What we send for a prefix: interned, so `===` means "same UPDATE content". */
+export interface OutPath {
+  readonly attributes: PathAttributes;
+  readonly nextHop: string;
+}
+
+export interface PendingUpdates {
+  /** One entry per (attributes, next hop, family); `reach.prefixes` can be long — the codec splits it. */
+  readonly announce: { readonly attributes: PathAttributes; readonly reach: ReachBlock }[];
+  /** At most one block per family. */
+  readonly withdraw: NlriBlock[];
+}
+
+export interface AdjRibOutOptions {
+  readonly exportFilter?: SpeakerConfig['exportFilter'];
+}
+
+export class AdjRibOut {
+  /** What the peer has from us. */
+  readonly advertised = new Map<PrefixKey, OutPath>();
+  private pending = new Set<PrefixKey>();
+  private resend = false;
+  private readonly unsubscribe: () => void;
+  private readonly exportFilter: SpeakerConfig['exportFilter'];
+  /** Path → what it becomes for this peer (null: not sent), one map per family (the next hop may differ). */
+  private readonly outByPath = [new WeakMap<Path, OutPath | null>(), new WeakMap<Path, OutPath | null>()];
+  /** Source attributes → exported attributes, per variant ("local", "learned", "reflect:<router id>"). */
+  private readonly attributeCache = new WeakMap<PathAttributes, Map<string, PathAttributes>>();
+  /** Exported attributes → OutPath per next hop. */
+  private readonly outPaths = new WeakMap<PathAttributes, Map<string, OutPath>>();
+  /** Attributes an export policy returned, interned by content. */
+  private readonly policyAttributes = new Map<string, PathAttributes>();
+
+  /** Subscribes to the Loc-RIB and marks every current best path pending (the initial table dump). */
+  constructor(
+    readonly peer: RibPeer,
+    private readonly locRib: LocRib,
+    opts: AdjRibOutOptions = {},
+  ) {
+    this.exportFilter = opts.exportFilter;
+    this.unsubscribe = locRib.onBatch((prefixes) => this.enqueue(prefixes));
+    for (const prefix of locRib.prefixes()) this.pending.add(prefix);
+  }
+
+  /** Stop following the Loc-RIB (session down). */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** Mark prefixes for re-evaluation at the next `takePending()`. */
+  enqueue(prefixes: Iterable<PrefixKey>): void {
+    for (const prefix of prefixes) this.pending.add(prefix);
+  }
+
+  get hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
+  get advertisedCount(): number {
+    return this.advertised.size;
+  }
+
+  /** RFC 2918 ROUTE-REFRESH: send everything again at the next `takePending()`. */
+  resendAll(): void {
+    for (const prefix of this.advertised.keys()) this.pending.add(prefix);
+    this.resend = true;
+  }
+
+  /** Compute what changed for this peer since the last call, grouped for packing; the pending set empties. */
+  takePending(): PendingUpdates {
+    const groups = [new Map<OutPath, PrefixKey[]>(), new Map<OutPath, PrefixKey[]>()];
+    const withdrawn: PrefixKey[][] = [[], []];
+    const resend = this.resend;
+    for (const prefix of this.pending) {
+      const family = isIpv4Key(prefix) ? 0 : 1;
+      const out = this.wanted(prefix, family);
+      const had = this.advertised.get(prefix);
+      if (out === null) {
+        if (had !== undefined) {
+          this.advertised.delete(prefix);
+          withdrawn[family]!.push(prefix);
+        }
+        continue;
+      }
+      if (had === out && !resend) continue;
+      this.advertised.set(prefix, out);
+      const group = groups[family]!.get(out);
+      if (group === undefined) groups[family]!.set(out, [prefix]);
+      else group.push(prefix);
+    }
+    this.pending = new Set();
+    this.resend = false;
+    return packGroups(groups, withdrawn);
+  }
+
+  /** What the peer sees from us, as operators read it. */
+  adjRibOut(): RouteView[] {
+    const out: RouteView[] = [];
+    for (const [prefix, o] of this.advertised) {
+      out.push({
+        prefix: formatPrefix(prefix),
+        nexthops: [o.nextHop],
+        peer: this.peer.address,
+        ...formatAttributes(o.attributes),
+        best: true,
+        multipath: false,
+        reason: 'advertised',
+        local: this.locRib.bestPath(prefix)?.local ?? false,
+        age: 0,
+      });
+    }
+    return out;
+  }
+
+  // ---- Internals -----------------------------------------------------------------------------------------
+
+  /** What the peer should have for `prefix`: the exported best path, or null for nothing. */
+  private wanted(prefix: PrefixKey, family: number): OutPath | null {
+    const best = this.locRib.bestPath(prefix);
+    if (best === undefined) return null;
+    const cache = this.outByPath[family]!;
+    let out = cache.get(best);
+    if (out === undefined) {
+      out = this.exportPath(best, family);
+      cache.set(best, out);
+    }
+    if (out === null || this.exportFilter === undefined) return out;
+    return this.applyExportFilter(prefix, out);
+  }
+
+  private exportPath(path: Path, family: number): OutPath | null {
+    if (exportBlock(path, this.peer) !== undefined) return null;
+    const variant =
+      path.peer === null
+        ? 'local'
+        : path.peer.ibgp && this.peer.ibgp
+          ? `reflect:${path.peer.bgpId}`
+          : 'learned';
+    let byVariant = this.attributeCache.get(path.attributes);
+    if (byVariant === undefined) this.attributeCache.set(path.attributes, (byVariant = new Map()));
+    let attributes = byVariant.get(variant);
+    if (attributes === undefined) {
+      attributes = exportAttributes(path, this.peer, this.locRib.localAsn, this.locRib.clusterId);
+      byVariant.set(variant, attributes);
+    }
+    return this.internOut(attributes, this.nextHopFor(path, family));
+  }
+
+  /**
+   * RFC 4271 §5.1.3: to eBGP, ourselves ("next-hop-self"); to iBGP, a learned route keeps its next hop. Our
+   * own routes carry the next hop the operator gave, else our address on this session.
+   */
+  private nextHopFor(path: Path, family: number): string {
+    if (path.peer !== null && this.peer.ibgp) return path.nextHop;
+    if (path.peer === null && path.nextHop !== '') return path.nextHop;
+    const own = this.peer.localAddress;
+    if (family === 1 && !own.includes(':')) return this.peer.localAddressIpv6 ?? own;
+    return own;
+  }
+
+  private internOut(attributes: PathAttributes, nextHop: string): OutPath {
+    let byNextHop = this.outPaths.get(attributes);
+    if (byNextHop === undefined) this.outPaths.set(attributes, (byNextHop = new Map()));
+    let out = byNextHop.get(nextHop);
+    if (out === undefined) byNextHop.set(nextHop, (out = Object.freeze({ attributes, nextHop })));
+    return out;
+  }
+
+  /** The speaker's export policy, per prefix: false drops, changed attributes are interned by content. */
+  private applyExportFilter(prefix: PrefixKey, out: OutPath): OutPath | null {
+    const verdict = this.exportFilter!(this.peer.address, prefix, out.attributes);
+    if (verdict === false) return null;
+    if (verdict === true || verdict === out.attributes) return out;
+    const key = attributesKey(verdict);
+    let attributes = this.policyAttributes.get(key);
+    if (attributes === undefined) this.policyAttributes.set(key, (attributes = verdict));
+    return this.internOut(attributes, out.nextHop);
+  }
+}
+
+function packGroups(groups: Map<OutPath, PrefixKey[]>[], withdrawn: PrefixKey[][]): PendingUpdates {
+  const announce: { attributes: PathAttributes; reach: ReachBlock }[] = [];
+  const afis = [AFI_IPV4, AFI_IPV6] as const;
+  groups.forEach((byOut, family) => {
+    for (const [out, prefixes] of byOut)
+      announce.push({
+        attributes: out.attributes,
+        reach: { afi: afis[family]!, safi: SAFI_UNICAST, nextHop: out.nextHop, prefixes },
+      });
+  });
+  const withdraw: NlriBlock[] = [];
+  withdrawn.forEach((prefixes, family) => {
+    if (prefixes.length > 0) withdraw.push({ afi: afis[family]!, safi: SAFI_UNICAST, prefixes });
+  });
+  return { announce, withdraw };
+}

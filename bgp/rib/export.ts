@@ -1,0 +1,118 @@
+/**
+ * The export rules: which best paths a peer may receive (RFC 4271 §9.1.3, RFC 4456 §6, RFC 1997) and how the
+ * attributes change on the way out (RFC 4271 §5.1). Pure functions over one path and one target peer; the
+ * Adj-RIB-Out caches their results per attributes object so they run once per UPDATE, not per prefix.
+ */
+import type { PathAttributes, RawAttribute } from '../wire/types.js';
+import { DEFAULT_LOCAL_PREF, type Path } from './path.js';
+import type { RibPeer } from './peer.js';
+
+/** RFC 1997 well-known communities. */
+export const NO_EXPORT = 0xffffff01;
+export const NO_ADVERTISE = 0xffffff02;
+export const NO_EXPORT_SUBCONFED = 0xffffff03;
+
+const FLAG_TRANSITIVE = 0x40;
+const FLAG_PARTIAL = 0x20;
+
+/** Why a best path is not sent to a peer, or undefined when it is. */
+export type ExportBlock = 'own-route' | 'ibgp-split-horizon' | 'no-advertise' | 'no-export';
+
+/**
+ * RFC 4271 §9.1.3 / RFC 4456 §6: never back to the peer it came from; a route learned over iBGP goes to
+ * another iBGP peer only when we reflect it — from a client to everyone, from a non-client to clients only.
+ */
+export function exportBlock(path: Path, to: RibPeer): ExportBlock | undefined {
+  const from = path.peer;
+  const communities = path.attributes.communities;
+  if (communities !== undefined && communities.length > 0) {
+    if (communities.includes(NO_ADVERTISE)) return 'no-advertise';
+    if (!to.ibgp && (communities.includes(NO_EXPORT) || communities.includes(NO_EXPORT_SUBCONFED)))
+      return 'no-export';
+  }
+  if (from === null) return undefined;
+  if (from.address === to.address) return 'own-route';
+  // RFC 4456 §6: from a client, reflect to every peer; from a non-client, to clients only.
+  if (from.ibgp && to.ibgp && !from.routeReflectorClient && !to.routeReflectorClient)
+    return 'ibgp-split-horizon';
+  return undefined;
+}
+
+/** Whether sending `path` to `to` is route reflection (RFC 4456): iBGP in, iBGP out. */
+export function isReflection(path: Path, to: RibPeer): boolean {
+  return path.peer !== null && path.peer.ibgp && to.ibgp;
+}
+
+/**
+ * RFC 4271 §5: unrecognised optional non-transitive attributes are not passed on; unrecognised optional
+ * transitive ones are, with the Partial bit set. Our own routes carry what the operator gave, unchanged.
+ */
+function outUnknown(unknown: readonly RawAttribute[] | undefined): readonly RawAttribute[] | undefined {
+  if (unknown === undefined || unknown.length === 0) return undefined;
+  const kept = unknown
+    .filter((u) => (u.flags & FLAG_TRANSITIVE) !== 0)
+    .map((u) =>
+      (u.flags & FLAG_PARTIAL) !== 0 ? u : Object.freeze({ ...u, flags: u.flags | FLAG_PARTIAL }),
+    );
+  return kept.length === 0 ? undefined : Object.freeze(kept);
+}
+
+/** Prepend `asn` to AS_PATH: into the leading AS_SEQUENCE when it has room (255 ASes), else a new segment. */
+export function prependAs(a: PathAttributes, asn: number): PathAttributes['asPath'] {
+  const first = a.asPath[0];
+  if (first !== undefined && first.type === 2 && first.asns.length < 255)
+    return Object.freeze([
+      Object.freeze({ type: 2 as const, asns: Object.freeze([asn, ...first.asns]) }),
+      ...a.asPath.slice(1),
+    ]);
+  return Object.freeze([Object.freeze({ type: 2 as const, asns: Object.freeze([asn]) }), ...a.asPath]);
+}
+
+/** Drop the optional fields named, keeping the object free of `undefined` properties. */
+function without(a: PathAttributes, ...keys: (keyof PathAttributes)[]): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...a };
+  for (const k of keys) delete copy[k];
+  return copy;
+}
+
+/**
+ * RFC 4271 §5.1.2–5.1.5, RFC 4456 §8: the attributes to send.
+ * - to eBGP: our AS prepended; LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST removed (iBGP-only); MED removed
+ *   unless the route is ours (§5.1.4: a MED received from a neighbouring AS is not propagated to others).
+ * - to iBGP: LOCAL_PREF set (100) when absent; when reflecting, ORIGINATOR_ID set to the originating peer's
+ *   router id if absent and our CLUSTER_ID prepended to CLUSTER_LIST.
+ */
+export function exportAttributes(
+  path: Path,
+  to: RibPeer,
+  localAsn: number,
+  clusterId: string,
+): PathAttributes {
+  const a = path.attributes;
+  const learned = path.peer !== null;
+  let out: Record<string, unknown>;
+  if (!to.ibgp) {
+    out = without(a, 'localPref', 'originatorId', 'clusterList', ...(learned ? (['med'] as const) : []));
+    out.asPath = prependAs(a, localAsn);
+  } else {
+    out = { ...a };
+    if (a.localPref === undefined) out.localPref = DEFAULT_LOCAL_PREF;
+    if (isReflection(path, to)) {
+      out.originatorId = a.originatorId ?? path.peer!.bgpId;
+      out.clusterList = Object.freeze([clusterId, ...(a.clusterList ?? [])]);
+    }
+  }
+  if (learned) {
+    const unknown = outUnknown(a.unknown);
+    if (unknown === undefined) delete out.unknown;
+    else out.unknown = unknown;
+  }
+  return Object.freeze(out) as unknown as PathAttributes;
+}
+
+/** A stable text key of attributes, to intern objects an export policy returns fresh. */
+export function attributesKey(a: PathAttributes): string {
+  return JSON.stringify(a, (_k, v: unknown) =>
+    typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v,
+  );
+}

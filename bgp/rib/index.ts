@@ -1,0 +1,29 @@
+/** The RIBs: Adj-RIB-In per peer, the Loc-RIB with the decision process, Adj-RIB-Out per peer. */
+export type { RibPeer } from './peer.js';
+export { Path, DEFAULT_LOCAL_PREF, type IneligibleReason } from './path.js';
+export { AdjRibIn } from './adj-rib-in.js';
+export {
+  comparePaths,
+  decide,
+  explain,
+  DECISION_STEPS,
+  type Decision,
+  type DecisionStep,
+} from './decision.js';
+export {
+  LocRib,
+  LOCAL_ATTRIBUTES,
+  type LocRibOptions,
+  type LocalRoute,
+  type BatchListener,
+} from './loc-rib.js';
+export { AdjRibOut, type OutPath, type PendingUpdates, type AdjRibOutOptions } from './adj-rib-out.js';
+export {
+  exportAttributes,
+  exportBlock,
+  prependAs,
+  NO_ADVERTISE,
+  NO_EXPORT,
+  type ExportBlock,
+} from './export.js';
+export { formatAsPath, formatCommunity } from './format.js';

@@ -1,0 +1,344 @@
+/**
+ * Loc-RIB (RFC 4271 §3.2): every peer's Adj-RIB-In, our locally originated routes, and per prefix the result of
+ * the decision process (`decision.ts`).
+ *
+ * Storage, per prefix, is one map entry whose value is either the single candidate `Path` (the common case: no
+ * per-prefix object at all) or a `RibEntry` holding the candidates and the cached decision. Every operation
+ * re-runs the decision only for the prefixes it touches and reports, in one batch:
+ *
+ * - to the caller, `LocRibChanges` — the FIB view: the ECMP next-hop set of the best *learned* path, or `null`
+ *   when the prefix has no route or its best path is one we originate (we never install our own prefixes;
+ *   see api.ts). Next-hop arrays are interned, so prefixes with the same set share one frozen array. A prefix
+ *   touched twice in one UPDATE (withdrawn and announced) may appear twice; the last entry is the state.
+ * - to `onBatch` listeners (the Adj-RIB-Outs), once per operation, the prefixes whose best `Path` object
+ *   changed (local ones included). A listener reads `bestPath(prefix)` for each. One call per batch, not per
+ *   prefix, is what keeps a 1,000-prefix UPDATE at one closure call per peer.
+ */
+import type { LocRibChanges, RouteView, SpeakerConfig } from '../api.js';
+import type { PrefixKey } from '../prefix.js';
+import { ORIGIN_IGP, type PathAttributes, type UpdateMessage } from '../wire/types.js';
+import { AdjRibIn, type LocalIdentity } from './adj-rib-in.js';
+import { decide, explain, type Decision, type DecisionStep } from './decision.js';
+import { pathView } from './format.js';
+import { Path } from './path.js';
+import type { RibPeer } from './peer.js';
+
+/** Attributes of a locally originated route when the caller gives none: ORIGIN IGP, empty AS_PATH. */
+export const LOCAL_ATTRIBUTES: PathAttributes = Object.freeze({
+  origin: ORIGIN_IGP,
+  asPath: Object.freeze([]),
+});
+
+export interface LocRibOptions {
+  readonly localAsn: number;
+  readonly routerId: string;
+  /** RFC 4456 CLUSTER_ID (default: routerId). */
+  readonly clusterId?: string;
+  readonly importFilter?: SpeakerConfig['importFilter'];
+}
+
+/** A route we originate. `nextHop` omitted or '': our address on each session. */
+export interface LocalRoute {
+  readonly prefix: PrefixKey;
+  readonly nextHop?: string;
+  readonly attributes?: PathAttributes;
+}
+
+export type BatchListener = (prefixes: readonly PrefixKey[]) => void;
+
+/** A prefix with more than one candidate path, and its decision. */
+class RibEntry {
+  best: Path | undefined = undefined;
+  multipath: readonly Path[] = [];
+  step: DecisionStep = 'only-path';
+  fib: readonly string[] | null = null;
+  constructor(readonly paths: Path[]) {}
+}
+
+type Slot = Path | RibEntry;
+
+function slotBest(slot: Slot | undefined): Path | undefined {
+  if (slot === undefined) return undefined;
+  if (slot instanceof Path) return slot.ineligible === undefined ? slot : undefined;
+  return slot.best;
+}
+
+function slotFib(slot: Slot | undefined): readonly string[] | null {
+  if (slot === undefined) return null;
+  return slot.fib;
+}
+
+export class LocRib {
+  readonly localAsn: number;
+  readonly routerId: string;
+  readonly clusterId: string;
+  private readonly importFilter: SpeakerConfig['importFilter'];
+  private readonly identity: LocalIdentity;
+  private readonly adjRibIns = new Map<string, AdjRibIn>();
+  private readonly rib = new Map<PrefixKey, Slot>();
+  private localRoutes = new Map<PrefixKey, Path>();
+  private readonly nexthopSets = new Map<string, readonly string[]>();
+  private readonly listeners = new Set<BatchListener>();
+  // The batch being built by the current operation.
+  private changedPrefixes: PrefixKey[] = [];
+  private changedNexthops: (readonly string[] | null)[] = [];
+  private bestChanged: PrefixKey[] = [];
+
+  constructor(opts: LocRibOptions) {
+    this.localAsn = opts.localAsn;
+    this.routerId = opts.routerId;
+    this.clusterId = opts.clusterId ?? opts.routerId;
+    this.importFilter = opts.importFilter;
+    this.identity = { localAsn: this.localAsn, routerId: this.routerId, clusterId: this.clusterId };
+  }
+
+  // ---- Peers ---------------------------------------------------------------------------------------------
+
+  /** A session reached Established. Throws if the address is already known (call `removePeer` first). */
+  addPeer(peer: RibPeer): void {
+    if (this.adjRibIns.has(peer.address)) throw new Error(`RIB: peer ${peer.address} already added`);
+    this.adjRibIns.set(peer.address, new AdjRibIn(peer, this.identity, (nh) => this.internNexthops([nh])));
+  }
+
+  /** Withdraw everything the peer sent and forget it. */
+  removePeer(address: string): LocRibChanges {
+    const changes = this.peerDown(address);
+    this.adjRibIns.delete(address);
+    return changes;
+  }
+
+  /** The session went down: withdraw every route the peer sent; the peer stays known (with empty tables). */
+  peerDown(address: string): LocRibChanges {
+    const adjRibIn = this.adjRibIns.get(address);
+    if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
+    for (const [prefix, path] of adjRibIn.clear()) this.replace(prefix, path, undefined);
+    return this.finishBatch();
+  }
+
+  peers(): RibPeer[] {
+    return [...this.adjRibIns.values()].map((r) => r.peer);
+  }
+
+  peer(address: string): RibPeer | undefined {
+    return this.adjRibIns.get(address)?.peer;
+  }
+
+  // ---- Input ---------------------------------------------------------------------------------------------
+
+  /** RFC 4271 §9: apply one UPDATE from a peer — withdrawals first, then announcements — and decide. */
+  applyUpdate(peerAddress: string, update: UpdateMessage, now: number): LocRibChanges {
+    const adjRibIn = this.adjRibIns.get(peerAddress);
+    if (adjRibIn === undefined) throw new Error(`RIB: UPDATE from unknown peer ${peerAddress}`);
+    for (const block of update.withdrawn) {
+      for (const prefix of block.prefixes) {
+        const old = adjRibIn.withdraw(prefix);
+        if (old !== undefined) this.replace(prefix, old, undefined);
+      }
+    }
+    const attributes = update.attributes;
+    if (attributes !== null) {
+      const filter = this.importFilter;
+      for (const block of update.reach) {
+        const path = adjRibIn.makePath(attributes, block, now);
+        for (const prefix of block.prefixes) {
+          const chosen =
+            filter !== undefined && !filter(peerAddress, prefix, attributes) ? path.refused() : path;
+          const old = adjRibIn.set(prefix, chosen);
+          if (old !== chosen) this.replace(prefix, old, chosen);
+        }
+      }
+    }
+    return this.finishBatch();
+  }
+
+  /**
+   * The whole desired set of routes we originate (an empty list withdraws them all). They beat learned paths
+   * (decision step "local"). Their own changes are not in the returned `LocRibChanges` (a prefix whose best
+   * becomes local is reported `null`, as no learned route is to be installed); Adj-RIB-Outs see them.
+   */
+  setLocal(routes: readonly LocalRoute[], now: number): LocRibChanges {
+    const wanted = new Map<PrefixKey, Path>();
+    const shared = new Map<PathAttributes, Map<string, Path>>();
+    for (const r of routes) {
+      const attributes = r.attributes ?? LOCAL_ATTRIBUTES;
+      const nextHop = r.nextHop ?? '';
+      let byNextHop = shared.get(attributes);
+      if (byNextHop === undefined) shared.set(attributes, (byNextHop = new Map()));
+      let path = byNextHop.get(nextHop);
+      if (path === undefined) {
+        const old = this.localRoutes.get(r.prefix);
+        const same = old !== undefined && old.attributes === attributes && old.nextHop === nextHop;
+        path = same ? old : new Path(null, attributes, nextHop, undefined, now, undefined, null);
+        byNextHop.set(nextHop, path);
+      }
+      wanted.set(r.prefix, path);
+    }
+    for (const [prefix, old] of this.localRoutes)
+      if (!wanted.has(prefix)) this.replace(prefix, old, undefined);
+    for (const [prefix, path] of wanted) {
+      const old = this.localRoutes.get(prefix);
+      if (old !== path) this.replace(prefix, old, path);
+    }
+    this.localRoutes = wanted;
+    return this.finishBatch();
+  }
+
+  // ---- Output --------------------------------------------------------------------------------------------
+
+  /** Be told, once per operation, which prefixes changed best path. Returns the unsubscribe function. */
+  onBatch(listener: BatchListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The best path of a prefix (fast: no allocation). */
+  bestPath(prefix: PrefixKey): Path | undefined {
+    return slotBest(this.rib.get(prefix));
+  }
+
+  /** The decision for a prefix: best path, ECMP set and the deciding step; undefined when no eligible path. */
+  bestPaths(prefix: PrefixKey): Decision | undefined {
+    const slot = this.rib.get(prefix);
+    if (slot === undefined) return undefined;
+    if (slot instanceof Path)
+      return slot.ineligible === undefined
+        ? { best: slot, multipath: slot.alone, step: 'only-path' }
+        : undefined;
+    return slot.best === undefined
+      ? undefined
+      : { best: slot.best, multipath: slot.multipath, step: slot.step };
+  }
+
+  /** The ECMP next-hop set installed for a prefix (null: none, or the best is local). */
+  nexthops(prefix: PrefixKey): readonly string[] | null {
+    return slotFib(this.rib.get(prefix));
+  }
+
+  /** Every prefix with at least one candidate path (eligible or not). */
+  prefixes(): IterableIterator<PrefixKey> {
+    return this.rib.keys();
+  }
+
+  /** Every candidate path of a prefix. */
+  candidates(prefix: PrefixKey): readonly Path[] {
+    const slot = this.rib.get(prefix);
+    if (slot === undefined) return [];
+    return slot instanceof Path ? slot.alone : slot.paths;
+  }
+
+  counts(peer: string): { received: number; accepted: number } {
+    const r = this.adjRibIns.get(peer);
+    return { received: r?.received ?? 0, accepted: r?.accepted ?? 0 };
+  }
+
+  get size(): number {
+    return this.rib.size;
+  }
+
+  /** The Loc-RIB as operators see it: every candidate with best / multipath / the reason. */
+  routes(filter: { prefix?: PrefixKey; peer?: string } = {}, now: number = Date.now()): RouteView[] {
+    const out: RouteView[] = [];
+    const keys = filter.prefix !== undefined ? [filter.prefix] : this.rib.keys();
+    for (const prefix of keys) {
+      const paths = this.candidates(prefix);
+      if (paths.length === 0) continue;
+      const decision = this.bestPaths(prefix);
+      const reasons = explain(paths, decision);
+      paths.forEach((path, i) => {
+        if (filter.peer !== undefined && path.peer?.address !== filter.peer) return;
+        const best = path === decision?.best;
+        const multipath =
+          decision !== undefined && decision.multipath.length > 1 && decision.multipath.includes(path);
+        const nexthops = best ? (this.nexthops(prefix) ?? undefined) : undefined;
+        out.push(pathView(prefix, path, { nexthops, best, multipath, reason: reasons[i]!, now }));
+      });
+    }
+    return out;
+  }
+
+  /** What one peer sent us, with "accepted" or why not, and whether it is the best path. */
+  adjRibIn(peer: string, now: number = Date.now()): RouteView[] {
+    const r = this.adjRibIns.get(peer);
+    if (r === undefined) return [];
+    const out: RouteView[] = [];
+    for (const [prefix, path] of r.routes) {
+      const reason = path.ineligible === undefined ? 'accepted' : `ineligible: ${path.ineligible}`;
+      const best = this.bestPath(prefix) === path;
+      const set = this.bestPaths(prefix)?.multipath;
+      const multipath = set !== undefined && set.length > 1 && set.includes(path);
+      out.push(pathView(prefix, path, { best, multipath, reason, now }));
+    }
+    return out;
+  }
+
+  // ---- Internals -----------------------------------------------------------------------------------------
+
+  /** One frozen array per distinct sorted next-hop set. */
+  internNexthops(sorted: readonly string[]): readonly string[] {
+    const key = sorted.length === 1 ? sorted[0]! : sorted.join(',');
+    let set = this.nexthopSets.get(key);
+    if (set === undefined) this.nexthopSets.set(key, (set = Object.freeze([...sorted])));
+    return set;
+  }
+
+  /** Swap one candidate of a prefix (`old` → `next`, either may be absent), decide, record what changed. */
+  private replace(prefix: PrefixKey, old: Path | undefined, next: Path | undefined): void {
+    const slot = this.rib.get(prefix);
+    const beforeBest = slotBest(slot);
+    const beforeFib = slotFib(slot);
+    const after = this.updateSlot(slot, old, next);
+    if (after === undefined) this.rib.delete(prefix);
+    else if (after !== slot) this.rib.set(prefix, after);
+    if (slotBest(after) !== beforeBest) this.bestChanged.push(prefix);
+    const afterFib = slotFib(after);
+    if (afterFib !== beforeFib) {
+      this.changedPrefixes.push(prefix);
+      this.changedNexthops.push(afterFib);
+    }
+  }
+
+  private updateSlot(
+    slot: Slot | undefined,
+    old: Path | undefined,
+    next: Path | undefined,
+  ): Slot | undefined {
+    if (slot === undefined) return next;
+    if (slot instanceof Path) {
+      if (slot === old) return next;
+      return next === undefined ? slot : this.decideEntry(new RibEntry([slot, next]));
+    }
+    const paths = slot.paths;
+    const i = old === undefined ? -1 : paths.indexOf(old);
+    if (next !== undefined) {
+      if (i >= 0) paths[i] = next;
+      else paths.push(next);
+    } else if (i >= 0) paths.splice(i, 1);
+    if (paths.length === 1) return paths[0];
+    return this.decideEntry(slot);
+  }
+
+  private decideEntry(entry: RibEntry): RibEntry {
+    const d = decide(entry.paths);
+    entry.best = d?.best;
+    entry.multipath = d?.multipath ?? [];
+    entry.step = d?.step ?? 'only-path';
+    entry.fib = d === undefined || d.best.local ? null : this.multipathNexthops(d.multipath);
+    return entry;
+  }
+
+  private multipathNexthops(multipath: readonly Path[]): readonly string[] {
+    if (multipath.length === 1) return multipath[0]!.fib ?? this.internNexthops([multipath[0]!.nextHop]);
+    const hops = [...new Set(multipath.map((p) => p.nextHop))].sort();
+    return this.internNexthops(hops);
+  }
+
+  private finishBatch(): LocRibChanges {
+    const changes = { prefixes: this.changedPrefixes, nexthops: this.changedNexthops };
+    const touched = this.bestChanged;
+    this.changedPrefixes = [];
+    this.changedNexthops = [];
+    this.bestChanged = [];
+    if (touched.length > 0) for (const listener of this.listeners) listener(touched);
+    return changes;
+  }
+}
