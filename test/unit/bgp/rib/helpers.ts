@@ -1,7 +1,13 @@
 /** Builders for RIB tests: peers, frozen (interned-like) attributes, UPDATE messages. */
 import { AFI_IPV4, AFI_IPV6, parsePrefix, type PrefixKey } from '../../../../bgp/prefix.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
-import { MSG_UPDATE, type PathAttributes, type UpdateMessage } from '../../../../bgp/wire/types.js';
+import {
+  MSG_UPDATE,
+  type NlriBlock,
+  type PathAttributes,
+  type ReachBlock,
+  type UpdateMessage,
+} from '../../../../bgp/wire/types.js';
 
 export const LOCAL_ASN = 65000;
 export const ROUTER_ID = '10.0.0.1';
@@ -44,7 +50,7 @@ export function announce(
 ): UpdateMessage {
   const v4 = prefixes.filter((x) => typeof x === 'number');
   const v6 = prefixes.filter((x) => typeof x === 'string');
-  const reach = [];
+  const reach: ReachBlock[] = [];
   if (v4.length > 0) reach.push({ afi: AFI_IPV4, safi: 1, nextHop, prefixes: v4 });
   if (v6.length > 0) reach.push({ afi: AFI_IPV6, safi: 1, nextHop, prefixes: v6 });
   return {
@@ -59,7 +65,7 @@ export function announce(
 function withdrawBlocks(prefixes: PrefixKey[]): UpdateMessage['withdrawn'] {
   const v4 = prefixes.filter((x) => typeof x === 'number');
   const v6 = prefixes.filter((x) => typeof x === 'string');
-  const blocks = [];
+  const blocks: NlriBlock[] = [];
   if (v4.length > 0) blocks.push({ afi: AFI_IPV4, safi: 1, prefixes: v4 });
   if (v6.length > 0) blocks.push({ afi: AFI_IPV6, safi: 1, prefixes: v6 });
   return blocks;

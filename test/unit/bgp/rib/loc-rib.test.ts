@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import { LocRib } from '../../../../bgp/rib/loc-rib.js';
+import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
+
+const P1 = p('10.244.1.0/24');
+const P2 = p('10.244.2.0/24');
+const P6 = p('fd00:244:1::/64');
+
+function rib(importFilter?: ConstructorParameters<typeof LocRib>[0]['importFilter']): LocRib {
+  return new LocRib({ localAsn: LOCAL_ASN, routerId: ROUTER_ID, clusterId: '10.255.0.1', importFilter });
+}
+
+describe('Loc-RIB: ECMP', () => {
+  const a = peer('192.0.2.1', 65001);
+  const b = peer('192.0.2.2', 65001);
+  const at = attrs({ path: [65001, 65010] });
+
+  it('two eBGP peers in the same AS with equal paths form one multipath route with both next hops', () => {
+    const r = rib();
+    r.addPeer(b);
+    r.addPeer(a);
+    r.applyUpdate(b.address, announce(at, '192.0.2.2', [P1]), 0);
+    const changes = r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1]), 0);
+    expect(changes).toEqual({ prefixes: [P1], nexthops: [['192.0.2.1', '192.0.2.2']] });
+    expect(r.bestPaths(P1)!.multipath.map((x) => x.peer!.address)).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect(r.routes().map((v) => [v.peer, v.best, v.multipath])).toEqual([
+      ['192.0.2.2', false, true],
+      ['192.0.2.1', true, true],
+    ]);
+  });
+
+  it('a different MED leaves a single path', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.addPeer(b);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001], med: 20 }), '192.0.2.1', [P1]), 0);
+    const changes = r.applyUpdate(
+      b.address,
+      announce(attrs({ path: [65001], med: 10 }), '192.0.2.2', [P1]),
+      0,
+    );
+    expect(changes.nexthops).toEqual([['192.0.2.2']]);
+    expect(r.bestPaths(P1)).toMatchObject({ step: 'med' });
+    expect(r.bestPaths(P1)!.multipath).toHaveLength(1);
+  });
+
+  it('different neighbouring ASes are not multipath (FRR default), iBGP peers can be', () => {
+    const r = rib();
+    const c = peer('192.0.2.3', 65002);
+    r.addPeer(a);
+    r.addPeer(c);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1]), 0);
+    r.applyUpdate(c.address, announce(attrs({ path: [65002] }), '192.0.2.3', [P1]), 0);
+    expect(r.nexthops(P1)).toEqual(['192.0.2.1']);
+
+    const i1 = peer('10.0.0.2', LOCAL_ASN);
+    const i2 = peer('10.0.0.3', LOCAL_ASN);
+    const ir = rib();
+    ir.addPeer(i1);
+    ir.addPeer(i2);
+    ir.applyUpdate(i1.address, announce(attrs({ localPref: 100 }), '10.0.0.2', [P1]), 0);
+    ir.applyUpdate(i2.address, announce(attrs({ localPref: 100 }), '10.0.0.3', [P1]), 0);
+    expect(ir.nexthops(P1)).toEqual(['10.0.0.2', '10.0.0.3']);
+  });
+
+  it('interns next-hop sets: prefixes with the same set share one frozen array', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.addPeer(b);
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1, P2]), 0);
+    const c = r.applyUpdate(b.address, announce(at, '192.0.2.2', [P1, P2]), 0);
+    expect(c.nexthops[0]).toBe(c.nexthops[1]);
+    expect(Object.isFrozen(c.nexthops[0])).toBe(true);
+    expect(r.bestPath(P1)).not.toBe(undefined);
+  });
+});
+
+describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
+  const a = peer('192.0.2.1', 65001);
+  const b = peer('192.0.2.2', 65002);
+
+  it('shares one Path between every prefix of an UPDATE', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2]), 0);
+    expect(r.bestPath(P1)).toBe(r.bestPath(P2));
+  });
+
+  it('withdrawing the best falls back to the second; withdrawing the last reports null', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.addPeer(b);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1]), 0);
+    r.applyUpdate(b.address, announce(attrs({ path: [65002, 65003] }), '192.0.2.2', [P1]), 0);
+    expect(r.nexthops(P1)).toEqual(['192.0.2.1']);
+    expect(r.applyUpdate(a.address, withdraw([P1]), 0)).toEqual({
+      prefixes: [P1],
+      nexthops: [['192.0.2.2']],
+    });
+    expect(r.applyUpdate(b.address, withdraw([P1]), 0)).toEqual({ prefixes: [P1], nexthops: [null] });
+    expect(r.size).toBe(0);
+  });
+
+  it('a withdrawal of something never announced changes nothing', () => {
+    const r = rib();
+    r.addPeer(a);
+    expect(r.applyUpdate(a.address, withdraw([P1, P6]), 0)).toEqual({ prefixes: [], nexthops: [] });
+  });
+
+  it('an unchanged re-announcement reports nothing; a new next hop is reported', () => {
+    const r = rib();
+    r.addPeer(a);
+    const at = attrs({ path: [65001] });
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1]), 0);
+    expect(r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1]), 5).prefixes).toEqual([]);
+    expect(r.applyUpdate(a.address, announce(at, '192.0.2.9', [P1]), 5).nexthops).toEqual([['192.0.2.9']]);
+  });
+
+  it('peerDown removes everything, reports null where no route is left and the fallback elsewhere', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.addPeer(b);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2, P6]), 0);
+    r.applyUpdate(b.address, announce(attrs({ path: [65002, 65003] }), '192.0.2.2', [P2]), 0);
+    const changes = r.peerDown(a.address);
+    const byPrefix = new Map(changes.prefixes.map((x, i) => [x, changes.nexthops[i]]));
+    expect(byPrefix).toEqual(
+      new Map<string | number, readonly string[] | null>([
+        [P1, null],
+        [P2, ['192.0.2.2']],
+        [P6, null],
+      ]),
+    );
+    expect(r.counts(a.address)).toEqual({ received: 0, accepted: 0 });
+    expect(r.adjRibIn(a.address)).toEqual([]);
+    expect(r.size).toBe(1);
+    expect(r.removePeer(b.address).nexthops).toEqual([null]);
+    expect(r.peers().map((x) => x.address)).toEqual([a.address]);
+  });
+
+  it('refuses UPDATEs from unknown peers and a second addPeer for the same address', () => {
+    const r = rib();
+    expect(() => r.applyUpdate('192.0.2.77', withdraw([P1]), 0)).toThrow(/unknown peer/);
+    r.addPeer(a);
+    expect(() => r.addPeer(a)).toThrow(/already/);
+  });
+});
+
+describe('Loc-RIB: ineligible and refused paths stay visible', () => {
+  const ebgp = peer('192.0.2.1', 65001);
+  const client = peer('10.0.0.2', LOCAL_ASN, { routeReflectorClient: true });
+
+  it('marks AS_PATH loops, ORIGINATOR_ID and CLUSTER_LIST loops, never best, counted as not accepted', () => {
+    const r = rib();
+    r.addPeer(ebgp);
+    r.addPeer(client);
+    r.applyUpdate(ebgp.address, announce(attrs({ path: [65001, LOCAL_ASN] }), '192.0.2.1', [P1]), 0);
+    r.applyUpdate(client.address, announce(attrs({ originatorId: ROUTER_ID }), '10.0.0.2', [P2]), 0);
+    r.applyUpdate(client.address, announce(attrs({ clusterList: ['10.255.0.1'] }), '10.0.0.2', [P6]), 0);
+    expect(r.bestPath(P1)).toBe(undefined);
+    expect(r.nexthops(P2)).toBe(null);
+    expect(r.routes().map((v) => [v.prefix, v.best, v.reason])).toEqual([
+      ['10.244.1.0/24', false, 'ineligible: as-path-loop'],
+      ['10.244.2.0/24', false, 'ineligible: originator-id'],
+      ['fd00:244:1::/64', false, 'ineligible: cluster-list-loop'],
+    ]);
+    expect(r.counts(ebgp.address)).toEqual({ received: 1, accepted: 0 });
+    expect(r.counts(client.address)).toEqual({ received: 2, accepted: 0 });
+    expect(r.adjRibIn(client.address).map((v) => v.reason)).toEqual([
+      'ineligible: originator-id',
+      'ineligible: cluster-list-loop',
+    ]);
+  });
+
+  it('the AS_PATH loop check is for eBGP only', () => {
+    const r = rib();
+    const ibgp = peer('10.0.0.3', LOCAL_ASN);
+    r.addPeer(ibgp);
+    r.applyUpdate(ibgp.address, announce(attrs({ path: [65001, LOCAL_ASN] }), '10.0.0.3', [P1]), 0);
+    expect(r.nexthops(P1)).toEqual(['10.0.0.3']);
+  });
+
+  it('the import filter refuses per prefix: kept in the Adj-RIB-In, not accepted, not best', () => {
+    const seen: string[] = [];
+    const r = rib((peerAddress, prefix) => {
+      seen.push(peerAddress);
+      return prefix !== P2;
+    });
+    r.addPeer(ebgp);
+    const changes = r.applyUpdate(ebgp.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2]), 0);
+    expect(changes.prefixes).toEqual([P1]);
+    expect(seen).toEqual([ebgp.address, ebgp.address]);
+    expect(r.counts(ebgp.address)).toEqual({ received: 2, accepted: 1 });
+    expect(r.adjRibIn(ebgp.address).map((v) => [v.prefix, v.reason, v.best])).toEqual([
+      ['10.244.1.0/24', 'accepted', true],
+      ['10.244.2.0/24', 'ineligible: import-filter', false],
+    ]);
+    // Refused prefixes share one twin path too.
+    r.applyUpdate(ebgp.address, withdraw([P1, P2]), 0);
+    expect(r.counts(ebgp.address)).toEqual({ received: 0, accepted: 0 });
+  });
+});
+
+describe('Loc-RIB: locally originated routes', () => {
+  const a = peer('192.0.2.1', 65001);
+
+  it('win over learned ones and are never reported; a learned best they displace is reported null', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1]), 0);
+    expect(r.setLocal([{ prefix: P1 }, { prefix: P2 }], 0)).toEqual({ prefixes: [P1], nexthops: [null] });
+    expect(r.bestPaths(P1)).toMatchObject({ step: 'local' });
+    expect(r.nexthops(P2)).toBe(null);
+    // Same set again: nothing changes, the Path objects are kept.
+    const before = r.bestPath(P2);
+    expect(r.setLocal([{ prefix: P1 }, { prefix: P2 }], 9)).toEqual({ prefixes: [], nexthops: [] });
+    expect(r.bestPath(P2)).toBe(before);
+    // Empty set: withdraw them all; the learned route comes back.
+    expect(r.setLocal([], 10)).toEqual({ prefixes: [P1], nexthops: [['192.0.2.1']] });
+    expect(r.size).toBe(1);
+  });
+
+  it('are seen by onBatch listeners, once per operation', () => {
+    const r = rib();
+    const batches: (string | number)[][] = [];
+    const stop = r.onBatch((prefixes) => batches.push([...prefixes]));
+    r.setLocal([{ prefix: P1, nextHop: '10.0.0.1' }, { prefix: P6 }], 0);
+    expect(batches).toEqual([[P1, P6]]);
+    r.setLocal([{ prefix: P1, nextHop: '10.0.0.7' }, { prefix: P6 }], 0);
+    expect(batches[1]).toEqual([P1]);
+    stop();
+    r.setLocal([], 0);
+    expect(batches).toHaveLength(2);
+  });
+});
+
+describe('Loc-RIB: route views', () => {
+  it('formats AS paths, origin, communities and large communities', () => {
+    const r = rib();
+    const a = peer('192.0.2.1', 65001);
+    r.addPeer(a);
+    const at = attrs({
+      asPath: [
+        { type: 2, asns: [65001, 65002] },
+        { type: 1, asns: [65003, 65004] },
+      ],
+      origin: 2,
+      med: 7,
+      communities: [65000 * 65536 + 100],
+      largeCommunities: [[1, 2, 3]],
+    });
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1]), 1_000);
+    expect(r.routes({ peer: a.address }, 61_000)).toEqual([
+      {
+        prefix: '10.244.1.0/24',
+        nexthops: ['192.0.2.1'],
+        peer: '192.0.2.1',
+        asPath: '65001 65002 {65003,65004}',
+        origin: 'incomplete',
+        med: 7,
+        communities: ['65000:100'],
+        largeCommunities: ['1:2:3'],
+        best: true,
+        multipath: false,
+        reason: 'best: only-path',
+        local: false,
+        age: 60,
+      },
+    ]);
+    expect(r.routes({ peer: '192.0.2.99' })).toEqual([]);
+    expect(r.routes({ prefix: P2 })).toEqual([]);
+  });
+});
