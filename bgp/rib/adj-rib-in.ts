@@ -6,6 +6,7 @@
 import type { PrefixKey } from '../prefix.js';
 import type { PathAttributes, ReachBlock } from '../wire/types.js';
 import { Path, type IneligibleReason } from './path.js';
+import { PrefixMap } from './prefix-map.js';
 import type { RibPeer } from './peer.js';
 
 /** What the eligibility checks compare against: our own identity. */
@@ -17,7 +18,7 @@ export interface LocalIdentity {
 
 export class AdjRibIn {
   /** Every prefix the peer advertised and has not withdrawn. */
-  routes = new Map<PrefixKey, Path>();
+  routes = new PrefixMap<Path>();
   private acceptedCount = 0;
 
   constructor(
@@ -52,29 +53,31 @@ export class AdjRibIn {
     return undefined;
   }
 
-  /** Store `path` for `prefix`; returns the path it replaces. */
-  set(prefix: PrefixKey, path: Path): Path | undefined {
-    const old = this.routes.get(prefix);
-    if (old === path) return old;
+  /**
+   * Store `path` for `prefix` in place of `old` (the peer's previous path for it, which the Loc-RIB already
+   * holds: passing it saves a lookup in a table of a million entries).
+   */
+  record(prefix: PrefixKey, path: Path, old: Path | undefined): void {
     this.routes.set(prefix, path);
     if (path.ineligible === undefined) this.acceptedCount++;
     if (old !== undefined && old.ineligible === undefined) this.acceptedCount--;
-    return old;
   }
 
-  /** Forget `prefix`; returns the path it had. */
-  withdraw(prefix: PrefixKey): Path | undefined {
-    const old = this.routes.get(prefix);
-    if (old === undefined) return undefined;
+  /** Forget `prefix`, whose path was `old`. */
+  forget(prefix: PrefixKey, old: Path): void {
     this.routes.delete(prefix);
     if (old.ineligible === undefined) this.acceptedCount--;
-    return old;
+  }
+
+  /** The path stored for `prefix`. */
+  get(prefix: PrefixKey): Path | undefined {
+    return this.routes.get(prefix);
   }
 
   /** Session down: empty the table and return everything it held (the caller withdraws it from the Loc-RIB). */
-  clear(): Map<PrefixKey, Path> {
+  clear(): PrefixMap<Path> {
     const held = this.routes;
-    this.routes = new Map();
+    this.routes = new PrefixMap();
     this.acceptedCount = 0;
     return held;
   }

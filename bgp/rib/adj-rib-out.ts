@@ -19,6 +19,7 @@ import { formatAttributes } from './format.js';
 import type { LocRib } from './loc-rib.js';
 import type { Path } from './path.js';
 import type { RibPeer } from './peer.js';
+import { PrefixMap } from './prefix-map.js';
 
 const SAFI_UNICAST = 1;
 
@@ -41,9 +42,18 @@ export interface AdjRibOutOptions {
 
 export class AdjRibOut {
   /** What the peer has from us. */
-  readonly advertised = new Map<PrefixKey, OutPath>();
-  private pending = new Set<PrefixKey>();
+  readonly advertised = new PrefixMap<OutPath>();
+  /**
+   * Prefixes to re-evaluate, in arrival order, possibly repeated: a repeat costs one lookup at `takePending()`
+   * (it then matches what was just advertised), less than keeping a million-entry set. Compacted when it
+   * outgrows the table.
+   */
+  private pending: PrefixKey[] = [];
   private resend = false;
+  /** The last best path seen in `wanted()` and what it became: prefixes of one UPDATE come in a row. */
+  private lastPath: Path | undefined = undefined;
+  private lastOut: OutPath | null = null;
+  private lastFamily = -1;
   private readonly unsubscribe: () => void;
   private readonly exportFilter: SpeakerConfig['exportFilter'];
   /** Path → what it becomes for this peer (null: not sent), one map per family (the next hop may differ). */
@@ -63,7 +73,7 @@ export class AdjRibOut {
   ) {
     this.exportFilter = opts.exportFilter;
     this.unsubscribe = locRib.onBatch((prefixes) => this.enqueue(prefixes));
-    for (const prefix of locRib.prefixes()) this.pending.add(prefix);
+    locRib.forEachPrefix((prefix) => this.pending.push(prefix));
   }
 
   /** Stop following the Loc-RIB (session down). */
@@ -73,11 +83,13 @@ export class AdjRibOut {
 
   /** Mark prefixes for re-evaluation at the next `takePending()`. */
   enqueue(prefixes: Iterable<PrefixKey>): void {
-    for (const prefix of prefixes) this.pending.add(prefix);
+    const pending = this.pending;
+    for (const prefix of prefixes) pending.push(prefix);
+    if (pending.length > 2 * (this.locRib.size + this.advertised.size) + 4096) this.pending = dedupe(pending);
   }
 
   get hasPending(): boolean {
-    return this.pending.size > 0;
+    return this.pending.length > 0;
   }
 
   get advertisedCount(): number {
@@ -86,7 +98,7 @@ export class AdjRibOut {
 
   /** RFC 2918 ROUTE-REFRESH: send everything again at the next `takePending()`. */
   resendAll(): void {
-    for (const prefix of this.advertised.keys()) this.pending.add(prefix);
+    this.advertised.forEach((_out, prefix) => this.pending.push(prefix));
     this.resend = true;
   }
 
@@ -95,7 +107,10 @@ export class AdjRibOut {
     const groups = [new Map<OutPath, PrefixKey[]>(), new Map<OutPath, PrefixKey[]>()];
     const withdrawn: PrefixKey[][] = [[], []];
     const resend = this.resend;
-    for (const prefix of this.pending) {
+    const pending = resend ? dedupe(this.pending) : this.pending;
+    this.pending = [];
+    this.resend = false;
+    for (const prefix of pending) {
       const family = isIpv4Key(prefix) ? 0 : 1;
       const out = this.wanted(prefix, family);
       const had = this.advertised.get(prefix);
@@ -112,8 +127,6 @@ export class AdjRibOut {
       if (group === undefined) groups[family]!.set(out, [prefix]);
       else group.push(prefix);
     }
-    this.pending = new Set();
-    this.resend = false;
     return packGroups(groups, withdrawn);
   }
 
@@ -142,11 +155,15 @@ export class AdjRibOut {
   private wanted(prefix: PrefixKey, family: number): OutPath | null {
     const best = this.locRib.bestPath(prefix);
     if (best === undefined) return null;
-    const cache = this.outByPath[family]!;
-    let out = cache.get(best);
-    if (out === undefined) {
-      out = this.exportPath(best, family);
-      cache.set(best, out);
+    let out: OutPath | null | undefined;
+    if (best === this.lastPath && family === this.lastFamily) out = this.lastOut;
+    else {
+      const cache = this.outByPath[family]!;
+      out = cache.get(best);
+      if (out === undefined) cache.set(best, (out = this.exportPath(best, family)));
+      this.lastPath = best;
+      this.lastOut = out;
+      this.lastFamily = family;
     }
     if (out === null || this.exportFilter === undefined) return out;
     return this.applyExportFilter(prefix, out);
@@ -200,6 +217,18 @@ export class AdjRibOut {
     if (attributes === undefined) this.policyAttributes.set(key, (attributes = verdict));
     return this.internOut(attributes, out.nextHop);
   }
+}
+
+/** The distinct prefixes of a list, first occurrence order. */
+function dedupe(prefixes: PrefixKey[]): PrefixKey[] {
+  const seen = new PrefixMap<true>();
+  const out: PrefixKey[] = [];
+  for (const prefix of prefixes) {
+    if (seen.has(prefix)) continue;
+    seen.set(prefix, true);
+    out.push(prefix);
+  }
+  return out;
 }
 
 function packGroups(groups: Map<OutPath, PrefixKey[]>[], withdrawn: PrefixKey[][]): PendingUpdates {

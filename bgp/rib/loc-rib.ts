@@ -22,6 +22,7 @@ import { decide, explain, type Decision, type DecisionStep } from './decision.js
 import { pathView } from './format.js';
 import { Path } from './path.js';
 import type { RibPeer } from './peer.js';
+import { PrefixMap } from './prefix-map.js';
 
 /** Attributes of a locally originated route when the caller gives none: ORIGIN IGP, empty AS_PATH. */
 export const LOCAL_ATTRIBUTES: PathAttributes = Object.freeze({
@@ -63,6 +64,14 @@ function slotBest(slot: Slot | undefined): Path | undefined {
   return slot.best;
 }
 
+/** The candidate from `peer` in a slot (null: the local one). */
+function pathFrom(slot: Slot | undefined, peer: RibPeer | null): Path | undefined {
+  if (slot === undefined) return undefined;
+  if (slot instanceof Path) return slot.peer === peer ? slot : undefined;
+  for (const path of slot.paths) if (path.peer === peer) return path;
+  return undefined;
+}
+
 function slotFib(slot: Slot | undefined): readonly string[] | null {
   if (slot === undefined) return null;
   return slot.fib;
@@ -75,7 +84,7 @@ export class LocRib {
   private readonly importFilter: SpeakerConfig['importFilter'];
   private readonly identity: LocalIdentity;
   private readonly adjRibIns = new Map<string, AdjRibIn>();
-  private readonly rib = new Map<PrefixKey, Slot>();
+  private readonly rib = new PrefixMap<Slot>();
   private localRoutes = new Map<PrefixKey, Path>();
   private readonly nexthopSets = new Map<string, readonly string[]>();
   private readonly listeners = new Set<BatchListener>();
@@ -111,7 +120,7 @@ export class LocRib {
   peerDown(address: string): LocRibChanges {
     const adjRibIn = this.adjRibIns.get(address);
     if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
-    for (const [prefix, path] of adjRibIn.clear()) this.replace(prefix, path, undefined);
+    adjRibIn.clear().forEach((path, prefix) => this.replace(prefix, this.rib.get(prefix), path, undefined));
     return this.finishBatch();
   }
 
@@ -131,8 +140,11 @@ export class LocRib {
     if (adjRibIn === undefined) throw new Error(`RIB: UPDATE from unknown peer ${peerAddress}`);
     for (const block of update.withdrawn) {
       for (const prefix of block.prefixes) {
-        const old = adjRibIn.withdraw(prefix);
-        if (old !== undefined) this.replace(prefix, old, undefined);
+        const slot = this.rib.get(prefix);
+        const old = pathFrom(slot, adjRibIn.peer);
+        if (old === undefined) continue;
+        adjRibIn.forget(prefix, old);
+        this.replace(prefix, slot, old, undefined);
       }
     }
     const attributes = update.attributes;
@@ -143,8 +155,11 @@ export class LocRib {
         for (const prefix of block.prefixes) {
           const chosen =
             filter !== undefined && !filter(peerAddress, prefix, attributes) ? path.refused() : path;
-          const old = adjRibIn.set(prefix, chosen);
-          if (old !== chosen) this.replace(prefix, old, chosen);
+          const slot = this.rib.get(prefix);
+          const old = pathFrom(slot, adjRibIn.peer);
+          if (old === chosen) continue;
+          adjRibIn.record(prefix, chosen, old);
+          this.replace(prefix, slot, old, chosen);
         }
       }
     }
@@ -174,10 +189,10 @@ export class LocRib {
       wanted.set(r.prefix, path);
     }
     for (const [prefix, old] of this.localRoutes)
-      if (!wanted.has(prefix)) this.replace(prefix, old, undefined);
+      if (!wanted.has(prefix)) this.replace(prefix, this.rib.get(prefix), old, undefined);
     for (const [prefix, path] of wanted) {
       const old = this.localRoutes.get(prefix);
-      if (old !== path) this.replace(prefix, old, path);
+      if (old !== path) this.replace(prefix, this.rib.get(prefix), old, path);
     }
     this.localRoutes = wanted;
     return this.finishBatch();
@@ -217,6 +232,11 @@ export class LocRib {
   /** Every prefix with at least one candidate path (eligible or not). */
   prefixes(): IterableIterator<PrefixKey> {
     return this.rib.keys();
+  }
+
+  /** Calls `fn` for every prefix with at least one candidate path (faster than `prefixes()`). */
+  forEachPrefix(fn: (prefix: PrefixKey) => void): void {
+    this.rib.forEach((_slot, prefix) => fn(prefix));
   }
 
   /** Every candidate path of a prefix. */
@@ -281,9 +301,16 @@ export class LocRib {
     return set;
   }
 
-  /** Swap one candidate of a prefix (`old` → `next`, either may be absent), decide, record what changed. */
-  private replace(prefix: PrefixKey, old: Path | undefined, next: Path | undefined): void {
-    const slot = this.rib.get(prefix);
+  /**
+   * Swap one candidate of a prefix (`old` → `next`, either may be absent) in its `slot` (looked up by the
+   * caller), decide, record what changed.
+   */
+  private replace(
+    prefix: PrefixKey,
+    slot: Slot | undefined,
+    old: Path | undefined,
+    next: Path | undefined,
+  ): void {
     const beforeBest = slotBest(slot);
     const beforeFib = slotFib(slot);
     const after = this.updateSlot(slot, old, next);
