@@ -33,7 +33,7 @@
  *     LOCAL_PREF, AS_PATH length, ORIGIN, MED, neighbouring AS and eBGP/iBGP kind) form the ECMP set, as
  *     FRR's `maximum-paths` / `maximum-paths ibgp` do by default. A local best path is never multipath.
  */
-import type { Path } from './path.js';
+import type { IneligibleReason, Path } from './path.js';
 
 /** The named steps, in order; the index of each is what `comparePaths` returns. */
 export const DECISION_STEPS = [
@@ -133,21 +133,32 @@ export function decide(paths: readonly Path[]): Decision | undefined {
   return { best, multipath: multipath ?? best.alone, step: DECISION_STEPS[step]! };
 }
 
+/** Where one candidate stands after the decision. */
+export type Verdict =
+  | { readonly status: 'best'; readonly step: DecisionStep }
+  | { readonly status: 'lost'; readonly step: DecisionStep }
+  | { readonly status: 'ineligible'; readonly reason: IneligibleReason };
+
 /**
- * Why each candidate is where it is, for operators: "best: <step>", "lost: <step>" (the step where it lost to
- * the best, or to the best of its neighbouring AS when MED put it out), "ineligible: <reason>".
+ * Why each candidate is where it is (parallel to `paths`): the best with its deciding step; each loser with
+ * the step where it lost — to the best, or to the best of its own neighbouring AS when MED put it out first
+ * (deterministic MED); the ineligible with their reason.
  */
-export function explain(paths: readonly Path[], decision: Decision | undefined): string[] {
+export function explain(paths: readonly Path[], decision: Decision | undefined): Verdict[] {
   const winners = groupWinners(paths);
-  return paths.map((p) => {
-    if (p.ineligible !== undefined) return `ineligible: ${p.ineligible}`;
-    if (decision === undefined) return 'ineligible';
-    if (p === decision.best) return `best: ${decision.step}`;
+  return paths.map((p): Verdict => {
+    if (p.ineligible !== undefined) return { status: 'ineligible', reason: p.ineligible };
+    if (decision === undefined || p === decision.best)
+      return { status: 'best', step: decision?.step ?? 'only-path' };
     const best = decision.best;
     let against = best;
     if (p.neighbourAs !== best.neighbourAs && !winners.includes(p))
       against = winners.find((w) => w.neighbourAs === p.neighbourAs) ?? best;
-    const step = Math.abs(comparePaths(against, p));
-    return `lost: ${DECISION_STEPS[step]}`;
+    return { status: 'lost', step: DECISION_STEPS[Math.abs(comparePaths(against, p))]! };
   });
+}
+
+/** "best: local-pref", "lost: as-path-length", "ineligible: as-path-loop". */
+export function formatVerdict(v: Verdict): string {
+  return v.status === 'ineligible' ? `ineligible: ${v.reason}` : `${v.status}: ${v.step}`;
 }

@@ -4,7 +4,7 @@
  * Adj-RIB-Out caches their results per attributes object so they run once per UPDATE, not per prefix.
  */
 import type { PathAttributes, RawAttribute } from '../wire/types.js';
-import { DEFAULT_LOCAL_PREF, type Path } from './path.js';
+import type { Path } from './path.js';
 import type { RibPeer } from './peer.js';
 
 /** RFC 1997 well-known communities. */
@@ -57,15 +57,21 @@ function outUnknown(unknown: readonly RawAttribute[] | undefined): readonly RawA
   return kept.length === 0 ? undefined : Object.freeze(kept);
 }
 
-/** Prepend `asn` to AS_PATH: into the leading AS_SEQUENCE when it has room (255 ASes), else a new segment. */
+/**
+ * Prepend `asn` to AS_PATH: into the leading AS_SEQUENCE when it has room (255 ASes), else a new segment.
+ * Confederation segments are removed first (RFC 5065 §5.2: they never leave the confederation).
+ */
 export function prependAs(a: PathAttributes, asn: number): PathAttributes['asPath'] {
-  const first = a.asPath[0];
+  const path = a.asPath.some((s) => s.type === 3 || s.type === 4)
+    ? a.asPath.filter((s) => s.type === 1 || s.type === 2)
+    : a.asPath;
+  const first = path[0];
   if (first !== undefined && first.type === 2 && first.asns.length < 255)
     return Object.freeze([
       Object.freeze({ type: 2 as const, asns: Object.freeze([asn, ...first.asns]) }),
-      ...a.asPath.slice(1),
+      ...path.slice(1),
     ]);
-  return Object.freeze([Object.freeze({ type: 2 as const, asns: Object.freeze([asn]) }), ...a.asPath]);
+  return Object.freeze([Object.freeze({ type: 2 as const, asns: Object.freeze([asn]) }), ...path]);
 }
 
 /** Drop the optional fields named, keeping the object free of `undefined` properties. */
@@ -96,7 +102,8 @@ export function exportAttributes(
     out.asPath = prependAs(a, localAsn);
   } else {
     out = { ...a };
-    if (a.localPref === undefined) out.localPref = DEFAULT_LOCAL_PREF;
+    // The LOCAL_PREF our decision used: an eBGP path's own (RFC 7606 discards it anyway) never counts.
+    if (a.localPref === undefined || path.ebgp) out.localPref = path.localPref;
     if (isReflection(path, to)) {
       out.originatorId = a.originatorId ?? path.peer!.bgpId;
       out.clusterList = Object.freeze([clusterId, ...(a.clusterList ?? [])]);

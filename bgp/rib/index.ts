@@ -4,12 +4,15 @@ export { Path, DEFAULT_LOCAL_PREF, type IneligibleReason } from './path.js';
 export { AdjRibIn } from './adj-rib-in.js';
 export {
   comparePaths,
+  formatVerdict,
   decide,
   explain,
   DECISION_STEPS,
   type Decision,
   type DecisionStep,
+  type Verdict,
 } from './decision.js';
+export { PrefixMap } from './prefix-map.js';
 export {
   LocRib,
   LOCAL_ATTRIBUTES,

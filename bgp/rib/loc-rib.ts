@@ -18,7 +18,7 @@ import type { LocRibChanges, RouteView, SpeakerConfig } from '../api.js';
 import type { PrefixKey } from '../prefix.js';
 import { ORIGIN_IGP, type PathAttributes, type UpdateMessage } from '../wire/types.js';
 import { AdjRibIn, type LocalIdentity } from './adj-rib-in.js';
-import { decide, explain, type Decision, type DecisionStep } from './decision.js';
+import { decide, explain, formatVerdict, type Decision, type DecisionStep } from './decision.js';
 import { pathView } from './format.js';
 import { Path } from './path.js';
 import type { RibPeer } from './peer.js';
@@ -103,9 +103,14 @@ export class LocRib {
 
   // ---- Peers ---------------------------------------------------------------------------------------------
 
-  /** A session reached Established. Throws if the address is already known (call `removePeer` first). */
+  /**
+   * A session reached Established. A known address is accepted again once its routes are gone (after
+   * `peerDown`), taking the new description (router id, capabilities); with routes still held it throws.
+   */
   addPeer(peer: RibPeer): void {
-    if (this.adjRibIns.has(peer.address)) throw new Error(`RIB: peer ${peer.address} already added`);
+    const known = this.adjRibIns.get(peer.address);
+    if (known !== undefined && known.received > 0)
+      throw new Error(`RIB: peer ${peer.address} still holds routes; call peerDown first`);
     this.adjRibIns.set(peer.address, new AdjRibIn(peer, this.identity, (nh) => this.internNexthops([nh])));
   }
 
@@ -270,7 +275,9 @@ export class LocRib {
         const multipath =
           decision !== undefined && decision.multipath.length > 1 && decision.multipath.includes(path);
         const nexthops = best ? (this.nexthops(prefix) ?? undefined) : undefined;
-        out.push(pathView(prefix, path, { nexthops, best, multipath, reason: reasons[i]!, now }));
+        out.push(
+          pathView(prefix, path, { nexthops, best, multipath, reason: formatVerdict(reasons[i]!), now }),
+        );
       });
     }
     return out;

@@ -134,6 +134,26 @@ describe('Adj-RIB-Out: eBGP export (RFC 4271 §5.1)', () => {
     expect(got.get(P2)).toEqual([{ origin: 0, asPath: [{ type: 2, asns: [LOCAL_ASN] }] }, '192.0.2.254']);
   });
 
+  it('removes confederation segments before prepending (RFC 5065 §5.2)', () => {
+    const { rib, outs } = setup(client1, tor);
+    const confed = attrs({
+      asPath: [
+        { type: 3, asns: [65100, 65101] },
+        { type: 2, asns: [65010] },
+      ],
+    });
+    rib.applyUpdate(client1.address, announce(confed, '10.0.0.11', [P1]), 0);
+    expect(sent(outs.get(tor.address)!).announced.get(P1)![0].asPath).toEqual([
+      { type: 2, asns: [LOCAL_ASN, 65010] },
+    ]);
+  });
+
+  it('to iBGP, an eBGP-learned path carries the LOCAL_PREF our decision gave it (100), not its own', () => {
+    const { rib, outs } = setup(tor, nonClient1);
+    rib.applyUpdate(tor.address, announce(attrs({ path: [65001], localPref: 900 }), '192.0.2.1', [P1]), 0);
+    expect(sent(outs.get(nonClient1.address)!).announced.get(P1)![0].localPref).toBe(100);
+  });
+
   it('never sends a route back to the peer it came from; sends it to other eBGP peers', () => {
     const { rib, outs } = setup(tor, tor2);
     rib.applyUpdate(tor.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1]), 0);

@@ -138,11 +138,18 @@ describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
     expect(r.peers().map((x) => x.address)).toEqual([a.address]);
   });
 
-  it('refuses UPDATEs from unknown peers and a second addPeer for the same address', () => {
+  it('refuses UPDATEs from unknown peers, and re-adding a peer that still holds routes', () => {
     const r = rib();
     expect(() => r.applyUpdate('192.0.2.77', withdraw([P1]), 0)).toThrow(/unknown peer/);
     r.addPeer(a);
-    expect(() => r.addPeer(a)).toThrow(/already/);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1]), 0);
+    expect(() => r.addPeer(a)).toThrow(/peerDown first/);
+    // Session down, then up again with a new router id: accepted, and the new description is used.
+    r.peerDown(a.address);
+    r.addPeer({ ...a, bgpId: '192.0.2.99' });
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1]), 0);
+    expect(r.bestPath(P1)!.peer!.bgpId).toBe('192.0.2.99');
+    expect(r.peers()).toHaveLength(1);
   });
 });
 
