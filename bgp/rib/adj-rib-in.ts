@@ -19,6 +19,11 @@ export interface LocalIdentity {
 export class AdjRibIn {
   /** Every prefix the peer advertised and has not withdrawn. */
   routes = new PrefixMap<Path>();
+  /**
+   * RFC 4724 §4.2 / RFC 7313 §4: routes kept from before a graceful restart or an enhanced route refresh,
+   * still used, until the peer announces them again (then they move to `routes`) or its End-of-RIB sweeps them.
+   */
+  stale = new PrefixMap<Path>();
   private acceptedCount = 0;
 
   constructor(
@@ -58,6 +63,7 @@ export class AdjRibIn {
    * holds: passing it saves a lookup in a table of a million entries).
    */
   record(prefix: PrefixKey, path: Path, old: Path | undefined): void {
+    if (old !== undefined && this.stale.size > 0 && this.stale.delete(prefix)) old = undefined;
     this.routes.set(prefix, path);
     if (path.ineligible === undefined) this.acceptedCount++;
     if (old !== undefined && old.ineligible === undefined) this.acceptedCount--;
@@ -65,6 +71,7 @@ export class AdjRibIn {
 
   /** Forget `prefix`, whose path was `old`. */
   forget(prefix: PrefixKey, old: Path): void {
+    if (this.stale.size > 0 && this.stale.delete(prefix)) return;
     this.routes.delete(prefix);
     if (old.ineligible === undefined) this.acceptedCount--;
   }
@@ -74,11 +81,28 @@ export class AdjRibIn {
     return this.routes.get(prefix);
   }
 
-  /** Session down: empty the table and return everything it held (the caller withdraws it from the Loc-RIB). */
+  /** Session down: empty the table and return everything it held, stale routes included. */
   clear(): PrefixMap<Path> {
     const held = this.routes;
+    this.stale.forEach((path, prefix) => held.set(prefix, path));
+    this.routes = new PrefixMap();
+    this.stale = new PrefixMap();
+    this.acceptedCount = 0;
+    return held;
+  }
+
+  /** Move every current route to `stale` (they stay in the Loc-RIB). */
+  markStale(): void {
+    if (this.stale.size === 0) this.stale = this.routes;
+    else this.routes.forEach((path, prefix) => this.stale.set(prefix, path));
     this.routes = new PrefixMap();
     this.acceptedCount = 0;
+  }
+
+  /** Empty `stale` and return what it held (the caller withdraws it from the Loc-RIB). */
+  takeStale(): PrefixMap<Path> {
+    const held = this.stale;
+    this.stale = new PrefixMap();
     return held;
   }
 }

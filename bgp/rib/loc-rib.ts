@@ -64,12 +64,19 @@ function slotBest(slot: Slot | undefined): Path | undefined {
   return slot.best;
 }
 
-/** The candidate from `peer` in a slot (null: the local one). */
-function pathFrom(slot: Slot | undefined, peer: RibPeer | null): Path | undefined {
+/**
+ * The candidate from `peer` in a slot. By address, as a stale path (graceful restart) belongs to the same
+ * peer's previous session; the identity test first keeps the common case to one comparison.
+ */
+function pathFrom(slot: Slot | undefined, peer: RibPeer): Path | undefined {
   if (slot === undefined) return undefined;
-  if (slot instanceof Path) return slot.peer === peer ? slot : undefined;
-  for (const path of slot.paths) if (path.peer === peer) return path;
+  if (slot instanceof Path) return samePeer(slot.peer, peer) ? slot : undefined;
+  for (const path of slot.paths) if (samePeer(path.peer, peer)) return path;
   return undefined;
+}
+
+function samePeer(a: RibPeer | null, b: RibPeer): boolean {
+  return a === b || (a !== null && a.address === b.address);
 }
 
 function slotFib(slot: Slot | undefined): readonly string[] | null {
@@ -110,8 +117,10 @@ export class LocRib {
   addPeer(peer: RibPeer): void {
     const known = this.adjRibIns.get(peer.address);
     if (known !== undefined && known.received > 0)
-      throw new Error(`RIB: peer ${peer.address} still holds routes; call peerDown first`);
-    this.adjRibIns.set(peer.address, new AdjRibIn(peer, this.identity, (nh) => this.internNexthops([nh])));
+      throw new Error(`RIB: peer ${peer.address} still holds routes; call peerDown or markStale first`);
+    const adjRibIn = new AdjRibIn(peer, this.identity, (nh) => this.internNexthops([nh]));
+    if (known !== undefined) adjRibIn.stale = known.stale;
+    this.adjRibIns.set(peer.address, adjRibIn);
   }
 
   /** Withdraw everything the peer sent and forget it. */
@@ -126,6 +135,26 @@ export class LocRib {
     const adjRibIn = this.adjRibIns.get(address);
     if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
     adjRibIn.clear().forEach((path, prefix) => this.replace(prefix, this.rib.get(prefix), path, undefined));
+    return this.finishBatch();
+  }
+
+  /**
+   * RFC 4724 graceful restart (the session dropped, the peer restarts) or RFC 7313 Beginning of Route Refresh:
+   * keep using everything the peer sent, as stale, until `sweepStale`. Re-announced prefixes stop being stale.
+   * `addPeer` may then be called again for the new session. Nothing changes in the Loc-RIB, so nothing is
+   * reported.
+   */
+  markStale(address: string): void {
+    this.adjRibIns.get(address)?.markStale();
+  }
+
+  /** End-of-RIB after a restart (or End of Route Refresh): withdraw what the peer did not announce again. */
+  sweepStale(address: string): LocRibChanges {
+    const adjRibIn = this.adjRibIns.get(address);
+    if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
+    adjRibIn
+      .takeStale()
+      .forEach((path, prefix) => this.replace(prefix, this.rib.get(prefix), path, undefined));
     return this.finishBatch();
   }
 
@@ -251,9 +280,10 @@ export class LocRib {
     return slot instanceof Path ? slot.alone : slot.paths;
   }
 
-  counts(peer: string): { received: number; accepted: number } {
+  /** Received and accepted count the current session's routes; `stale` those kept from before a restart. */
+  counts(peer: string): { received: number; accepted: number; stale: number } {
     const r = this.adjRibIns.get(peer);
-    return { received: r?.received ?? 0, accepted: r?.accepted ?? 0 };
+    return { received: r?.received ?? 0, accepted: r?.accepted ?? 0, stale: r?.stale.size ?? 0 };
   }
 
   get size(): number {
@@ -288,8 +318,10 @@ export class LocRib {
     const r = this.adjRibIns.get(peer);
     if (r === undefined) return [];
     const out: RouteView[] = [];
-    for (const [prefix, path] of r.routes) {
-      const reason = path.ineligible === undefined ? 'accepted' : `ineligible: ${path.ineligible}`;
+    const all = [...r.routes.entries(), ...r.stale.entries()];
+    for (const [prefix, path] of all) {
+      let reason = path.ineligible === undefined ? 'accepted' : `ineligible: ${path.ineligible}`;
+      if (r.stale.has(prefix)) reason = `stale, ${reason}`;
       const best = this.bestPath(prefix) === path;
       const set = this.bestPaths(prefix)?.multipath;
       const multipath = set !== undefined && set.length > 1 && set.includes(path);

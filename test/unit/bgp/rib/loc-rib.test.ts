@@ -131,7 +131,7 @@ describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
         [P6, null],
       ]),
     );
-    expect(r.counts(a.address)).toEqual({ received: 0, accepted: 0 });
+    expect(r.counts(a.address)).toEqual({ received: 0, accepted: 0, stale: 0 });
     expect(r.adjRibIn(a.address)).toEqual([]);
     expect(r.size).toBe(1);
     expect(r.removePeer(b.address).nexthops).toEqual([null]);
@@ -143,7 +143,7 @@ describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
     expect(() => r.applyUpdate('192.0.2.77', withdraw([P1]), 0)).toThrow(/unknown peer/);
     r.addPeer(a);
     r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1]), 0);
-    expect(() => r.addPeer(a)).toThrow(/peerDown first/);
+    expect(() => r.addPeer(a)).toThrow(/call peerDown/);
     // Session down, then up again with a new router id: accepted, and the new description is used.
     r.peerDown(a.address);
     r.addPeer({ ...a, bgpId: '192.0.2.99' });
@@ -171,8 +171,8 @@ describe('Loc-RIB: ineligible and refused paths stay visible', () => {
       ['10.244.2.0/24', false, 'ineligible: originator-id'],
       ['fd00:244:1::/64', false, 'ineligible: cluster-list-loop'],
     ]);
-    expect(r.counts(ebgp.address)).toEqual({ received: 1, accepted: 0 });
-    expect(r.counts(client.address)).toEqual({ received: 2, accepted: 0 });
+    expect(r.counts(ebgp.address)).toEqual({ received: 1, accepted: 0, stale: 0 });
+    expect(r.counts(client.address)).toEqual({ received: 2, accepted: 0, stale: 0 });
     expect(r.adjRibIn(client.address).map((v) => v.reason)).toEqual([
       'ineligible: originator-id',
       'ineligible: cluster-list-loop',
@@ -197,14 +197,14 @@ describe('Loc-RIB: ineligible and refused paths stay visible', () => {
     const changes = r.applyUpdate(ebgp.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2]), 0);
     expect(changes.prefixes).toEqual([P1]);
     expect(seen).toEqual([ebgp.address, ebgp.address]);
-    expect(r.counts(ebgp.address)).toEqual({ received: 2, accepted: 1 });
+    expect(r.counts(ebgp.address)).toEqual({ received: 2, accepted: 1, stale: 0 });
     expect(r.adjRibIn(ebgp.address).map((v) => [v.prefix, v.reason, v.best])).toEqual([
       ['10.244.1.0/24', 'accepted', true],
       ['10.244.2.0/24', 'ineligible: import-filter', false],
     ]);
     // Refused prefixes share one twin path too.
     r.applyUpdate(ebgp.address, withdraw([P1, P2]), 0);
-    expect(r.counts(ebgp.address)).toEqual({ received: 0, accepted: 0 });
+    expect(r.counts(ebgp.address)).toEqual({ received: 0, accepted: 0, stale: 0 });
   });
 });
 
@@ -276,5 +276,44 @@ describe('Loc-RIB: route views', () => {
     ]);
     expect(r.routes({ peer: '192.0.2.99' })).toEqual([]);
     expect(r.routes({ prefix: P2 })).toEqual([]);
+  });
+});
+
+describe('Loc-RIB: graceful restart and enhanced route refresh (stale routes)', () => {
+  const a = peer('192.0.2.1', 65001);
+  const at = attrs({ path: [65001] });
+
+  it('keeps stale routes in use, un-stales re-announced ones, sweeps the rest at End-of-RIB', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1, P2, P6]), 0);
+    r.markStale(a.address);
+    expect(r.counts(a.address)).toEqual({ received: 0, accepted: 0, stale: 3 });
+    expect(r.nexthops(P1)).toEqual(['192.0.2.1']);
+    // The session comes back (a new RibPeer object), re-announces P1 with the same next hop, withdraws P6.
+    r.addPeer({ ...a, bgpId: '192.0.2.50' });
+    expect(r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1]), 5).prefixes).toEqual([]);
+    expect(r.applyUpdate(a.address, withdraw([P6]), 5)).toEqual({ prefixes: [P6], nexthops: [null] });
+    expect(r.candidates(P1)).toHaveLength(1);
+    expect(r.bestPath(P1)!.peer!.bgpId).toBe('192.0.2.50');
+    expect(r.counts(a.address)).toEqual({ received: 1, accepted: 1, stale: 1 });
+    expect(r.adjRibIn(a.address).map((v) => [v.prefix, v.reason])).toEqual([
+      ['10.244.1.0/24', 'accepted'],
+      ['10.244.2.0/24', 'stale, accepted'],
+    ]);
+    expect(r.sweepStale(a.address)).toEqual({ prefixes: [P2], nexthops: [null] });
+    expect(r.counts(a.address)).toEqual({ received: 1, accepted: 1, stale: 0 });
+    expect(r.size).toBe(1);
+  });
+
+  it('peerDown during a restart withdraws stale routes too', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1]), 0);
+    r.markStale(a.address);
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P2]), 0);
+    const changes = r.peerDown(a.address);
+    expect(new Set(changes.prefixes)).toEqual(new Set([P1, P2]));
+    expect(r.size).toBe(0);
   });
 });

@@ -49,6 +49,8 @@ type Op =
   | { kind: 'announce'; peer: number; attr: number; nextHop: number; prefixes: number[] }
   | { kind: 'withdraw'; peer: number; prefixes: number[] }
   | { kind: 'down'; peer: number }
+  | { kind: 'restart'; peer: number }
+  | { kind: 'sweep'; peer: number }
   | { kind: 'local'; prefixes: number[] };
 
 const prefixSet = fc.uniqueArray(fc.nat(PREFIXES.length - 1), { minLength: 1, maxLength: PREFIXES.length });
@@ -62,6 +64,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('withdraw' as const), peer: fc.nat(PEERS.length - 1), prefixes: prefixSet }),
   fc.record({ kind: fc.constant('down' as const), peer: fc.nat(PEERS.length - 1) }),
+  fc.record({ kind: fc.constant('restart' as const), peer: fc.nat(PEERS.length - 1) }),
+  fc.record({ kind: fc.constant('sweep' as const), peer: fc.nat(PEERS.length - 1) }),
   fc.record({ kind: fc.constant('local' as const), prefixes: fc.uniqueArray(fc.nat(PREFIXES.length - 1)) }),
 );
 
@@ -137,18 +141,23 @@ describe('Loc-RIB property: matches brute force, change stream replays to the fi
         for (const x of PEERS) rib.addPeer(x);
         const out = new AdjRibOut(PEERS[3]!, rib);
         const model = PEERS.map(() => new Map<PrefixKey, ModelPath>());
+        const stale = PEERS.map(() => new Map<PrefixKey, ModelPath>());
         let local = new Map<PrefixKey, ModelPath>();
         const replay = new Map<PrefixKey, readonly string[]>();
         const advertised = new Map<PrefixKey, string>();
         for (const op of ops) {
-          const changes = apply(rib, op, model, (l) => (local = l) && local);
+          const changes = apply(rib, op, model, stale, (l) => (local = l) && local);
           changes.prefixes.forEach((x, i) => {
             const nh = changes.nexthops[i];
             if (nh === null || nh === undefined) replay.delete(x);
             else replay.set(x, nh);
           });
           for (const x of PREFIXES) {
-            const candidates = [...model.map((m) => m.get(x)), local.get(x)].filter((m) => m !== undefined);
+            const candidates = [
+              ...model.map((m) => m.get(x)),
+              ...stale.map((m) => m.get(x)),
+              local.get(x),
+            ].filter((m) => m !== undefined);
             expect(rib.nexthops(x)).toEqual(bruteForce(candidates));
           }
           const pending = out.takePending();
@@ -171,7 +180,8 @@ function expectedExport(rib: LocRib, prefix: PrefixKey, to: RibPeer): string | u
   const best = rib.bestPath(prefix);
   if (best === undefined) return undefined;
   if (best.peer === null) return to.localAddress;
-  if (best.peer === to || (best.peer.ibgp && !best.peer.routeReflectorClient)) return undefined;
+  if (best.peer.address === to.address || (best.peer.ibgp && !best.peer.routeReflectorClient))
+    return undefined;
   return best.nextHop;
 }
 
@@ -179,6 +189,7 @@ function apply(
   rib: LocRib,
   op: Op,
   model: Map<PrefixKey, ModelPath>[],
+  stale: Map<PrefixKey, ModelPath>[],
   setLocal: (l: Map<PrefixKey, ModelPath>) => unknown,
 ): ReturnType<LocRib['applyUpdate']> {
   const keys = (idx: number[]) => idx.map((i) => PREFIXES[i]!);
@@ -187,15 +198,33 @@ function apply(
       const x = PEERS[op.peer]!;
       const a = forPeer(x, POOL[op.attr]!);
       const nextHop = NEXT_HOPS[op.nextHop]!;
-      for (const k of keys(op.prefixes)) model[op.peer]!.set(k, { peer: x, a, nextHop });
+      for (const k of keys(op.prefixes)) {
+        model[op.peer]!.set(k, { peer: x, a, nextHop });
+        stale[op.peer]!.delete(k);
+      }
       return rib.applyUpdate(x.address, announce(a, nextHop, keys(op.prefixes)), 0);
     }
     case 'withdraw':
-      for (const k of keys(op.prefixes)) model[op.peer]!.delete(k);
+      for (const k of keys(op.prefixes)) {
+        model[op.peer]!.delete(k);
+        stale[op.peer]!.delete(k);
+      }
       return rib.applyUpdate(PEERS[op.peer]!.address, withdraw(keys(op.prefixes)), 0);
     case 'down':
       model[op.peer]!.clear();
+      stale[op.peer]!.clear();
       return rib.peerDown(PEERS[op.peer]!.address);
+    case 'restart': {
+      // Graceful restart: routes go stale, the session comes back as a new RibPeer object.
+      for (const [k, m] of model[op.peer]!) stale[op.peer]!.set(k, m);
+      model[op.peer]!.clear();
+      rib.markStale(PEERS[op.peer]!.address);
+      rib.addPeer({ ...PEERS[op.peer]! });
+      return { prefixes: [], nexthops: [] };
+    }
+    case 'sweep':
+      stale[op.peer]!.clear();
+      return rib.sweepStale(PEERS[op.peer]!.address);
     case 'local': {
       const l = new Map<PrefixKey, ModelPath>();
       for (const k of keys(op.prefixes)) l.set(k, { peer: null, a: attrs(), nextHop: '' });
