@@ -6,7 +6,9 @@
  * object (what a full-table peer looks like after interning). Measured, each as a whole run:
  *   - apply: Adj-RIB-In + decision + Loc-RIB change batches for all 1,000 UPDATEs;
  *   - export: one iBGP Adj-RIB-Out taking the whole table as packed groups;
- *   - peerDown: withdrawing all 1,000,000 prefixes.
+ *   - peerDown: withdrawing all 1,000,000 prefixes;
+ *   - second peer: another eBGP peer of the same AS sends the same table, every prefix becomes a 2-path ECMP
+ *     route (the Loc-RIB change batches carry the new next-hop pair).
  * Each stage prints its own time, prefixes/s and retained heap per prefix (measured after a forced GC) —
  * those lines are the figures; vitest's table times the whole iteration including the 1M-prefix fill.
  */
@@ -41,7 +43,7 @@ const attributes: PathAttributes = Object.freeze({
   communities: Object.freeze([65001 * 65536 + 100]),
 });
 
-function updates(): UpdateMessage[] {
+function updates(nextHop = '192.0.2.1'): UpdateMessage[] {
   const out: UpdateMessage[] = [];
   for (let u = 0; u < PREFIXES / PER_UPDATE; u++) {
     const prefixes: number[] = new Array(PER_UPDATE);
@@ -50,7 +52,7 @@ function updates(): UpdateMessage[] {
     out.push({
       type: MSG_UPDATE,
       withdrawn: [],
-      reach: [{ afi: AFI_IPV4, safi: 1, nextHop: '192.0.2.1', prefixes }],
+      reach: [{ afi: AFI_IPV4, safi: 1, nextHop, prefixes }],
       attributes,
       issues: [],
     });
@@ -59,6 +61,7 @@ function updates(): UpdateMessage[] {
 }
 
 const messages = updates();
+const secondMessages = updates('192.0.2.2');
 // Expose V8's gc() to this process without a command-line flag, for the heap figures.
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -111,6 +114,24 @@ describe('rib, 1M IPv4 /24 from one peer in 1,000 UPDATEs', () => {
         ms,
         `, ${pending.announce.length} group(s), Adj-RIB-Out heap ${bytes.toFixed(0)} B/prefix`,
       );
+    },
+    { iterations: 3, warmupIterations: 1 },
+  );
+
+  bench(
+    'second peer, same table (ECMP)',
+    () => {
+      const { rib } = fill();
+      const second: RibPeer = { ...upstream, address: '192.0.2.2', bgpId: '192.0.2.2' };
+      rib.addPeer(second);
+      const before = heap();
+      const t0 = performance.now();
+      let changed = 0;
+      for (const m of secondMessages) changed += rib.applyUpdate(second.address, m, 0).prefixes.length;
+      const ms = performance.now() - t0;
+      if (changed !== PREFIXES) throw new Error(`expected ${PREFIXES} changes, got ${changed}`);
+      const bytes = (heap() - before) / PREFIXES;
+      report('second peer (ECMP)', ms, `, heap +${bytes.toFixed(0)} B/prefix`);
     },
     { iterations: 3, warmupIterations: 1 },
   );

@@ -2,9 +2,9 @@
  * Loc-RIB (RFC 4271 §3.2): every peer's Adj-RIB-In, our locally originated routes, and per prefix the result of
  * the decision process (`decision.ts`).
  *
- * Storage, per prefix, is one map entry whose value is either the single candidate `Path` (the common case: no
- * per-prefix object at all) or a `RibEntry` holding the candidates and the cached decision. Every operation
- * re-runs the decision only for the prefixes it touches and reports, in one batch:
+ * Storage, per prefix, is one map entry whose value is either the single candidate `Path` or a shared
+ * `CandidateSet` holding the candidates and their decision (`candidates.ts`): no per-prefix object either way.
+ * Every operation re-decides only the prefixes it touches and reports, in one batch:
  *
  * - to the caller, `LocRibChanges` — the FIB view: the ECMP next-hop set of the best *learned* path, or `null`
  *   when the prefix has no route or its best path is one we originate (we never install our own prefixes;
@@ -18,7 +18,8 @@ import type { LocRibChanges, RouteView, SpeakerConfig } from '../api.js';
 import type { PrefixKey } from '../prefix.js';
 import { ORIGIN_IGP, type PathAttributes, type UpdateMessage } from '../wire/types.js';
 import { AdjRibIn, type LocalIdentity } from './adj-rib-in.js';
-import { decide, explain, formatVerdict, type Decision, type DecisionStep } from './decision.js';
+import { slotBest, slotFib, slotPaths, SlotTransitions, type Slot } from './candidates.js';
+import { explain, formatVerdict, type Decision } from './decision.js';
 import { pathView } from './format.js';
 import { Path } from './path.js';
 import type { RibPeer } from './peer.js';
@@ -47,23 +48,6 @@ export interface LocalRoute {
 
 export type BatchListener = (prefixes: readonly PrefixKey[]) => void;
 
-/** A prefix with more than one candidate path, and its decision. */
-class RibEntry {
-  best: Path | undefined = undefined;
-  multipath: readonly Path[] = [];
-  step: DecisionStep = 'only-path';
-  fib: readonly string[] | null = null;
-  constructor(readonly paths: Path[]) {}
-}
-
-type Slot = Path | RibEntry;
-
-function slotBest(slot: Slot | undefined): Path | undefined {
-  if (slot === undefined) return undefined;
-  if (slot instanceof Path) return slot.ineligible === undefined ? slot : undefined;
-  return slot.best;
-}
-
 /**
  * The candidate from `peer` in a slot. By address, as a stale path (graceful restart) belongs to the same
  * peer's previous session; the identity test first keeps the common case to one comparison.
@@ -79,11 +63,6 @@ function samePeer(a: RibPeer | null, b: RibPeer): boolean {
   return a === b || (a !== null && a.address === b.address);
 }
 
-function slotFib(slot: Slot | undefined): readonly string[] | null {
-  if (slot === undefined) return null;
-  return slot.fib;
-}
-
 export class LocRib {
   readonly localAsn: number;
   readonly routerId: string;
@@ -95,6 +74,7 @@ export class LocRib {
   private localRoutes = new Map<PrefixKey, Path>();
   private readonly nexthopSets = new Map<string, readonly string[]>();
   private readonly listeners = new Set<BatchListener>();
+  private readonly transitions = new SlotTransitions((sorted) => this.internNexthops(sorted));
   // The batch being built by the current operation.
   private changedPrefixes: PrefixKey[] = [];
   private changedNexthops: (readonly string[] | null)[] = [];
@@ -275,9 +255,7 @@ export class LocRib {
 
   /** Every candidate path of a prefix. */
   candidates(prefix: PrefixKey): readonly Path[] {
-    const slot = this.rib.get(prefix);
-    if (slot === undefined) return [];
-    return slot instanceof Path ? slot.alone : slot.paths;
+    return slotPaths(this.rib.get(prefix));
   }
 
   /** Received and accepted count the current session's routes; `stale` those kept from before a restart. */
@@ -368,34 +346,8 @@ export class LocRib {
     old: Path | undefined,
     next: Path | undefined,
   ): Slot | undefined {
-    if (slot === undefined) return next;
-    if (slot instanceof Path) {
-      if (slot === old) return next;
-      return next === undefined ? slot : this.decideEntry(new RibEntry([slot, next]));
-    }
-    const paths = slot.paths;
-    const i = old === undefined ? -1 : paths.indexOf(old);
-    if (next !== undefined) {
-      if (i >= 0) paths[i] = next;
-      else paths.push(next);
-    } else if (i >= 0) paths.splice(i, 1);
-    if (paths.length === 1) return paths[0];
-    return this.decideEntry(slot);
-  }
-
-  private decideEntry(entry: RibEntry): RibEntry {
-    const d = decide(entry.paths);
-    entry.best = d?.best;
-    entry.multipath = d?.multipath ?? [];
-    entry.step = d?.step ?? 'only-path';
-    entry.fib = d === undefined || d.best.local ? null : this.multipathNexthops(d.multipath);
-    return entry;
-  }
-
-  private multipathNexthops(multipath: readonly Path[]): readonly string[] {
-    if (multipath.length === 1) return multipath[0]!.fib ?? this.internNexthops([multipath[0]!.nextHop]);
-    const hops = [...new Set(multipath.map((p) => p.nextHop))].sort();
-    return this.internNexthops(hops);
+    if (old !== undefined) slot = this.transitions.without(slot, old);
+    return next === undefined ? slot : this.transitions.with(slot, next);
   }
 
   private finishBatch(): LocRibChanges {

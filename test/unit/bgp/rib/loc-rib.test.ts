@@ -86,6 +86,21 @@ describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
     expect(r.bestPath(P1)).toBe(r.bestPath(P2));
   });
 
+  it('shares one candidate set (and its decision) between prefixes with the same candidates', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.addPeer(b);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2, P6]), 0);
+    r.applyUpdate(b.address, announce(attrs({ path: [65002] }), '192.0.2.2', [P1, P2]), 0);
+    expect(r.candidates(P1)).toHaveLength(2);
+    expect(r.candidates(P1)).toBe(r.candidates(P2));
+    expect(r.bestPaths(P1)).toEqual(r.bestPaths(P2));
+    // Leaving the set by the same path leads to the same place.
+    r.applyUpdate(b.address, withdraw([P1, P2]), 0);
+    expect(r.candidates(P1)).toBe(r.candidates(P2));
+    expect(r.candidates(P1)).toHaveLength(1);
+  });
+
   it('withdrawing the best falls back to the second; withdrawing the last reports null', () => {
     const r = rib();
     r.addPeer(a);
