@@ -12,7 +12,15 @@
  * per transformed attributes, so every prefix of one received UPDATE maps to the same `OutPath` here too.
  */
 import type { RouteView, SpeakerConfig } from '../api.js';
-import { AFI_IPV4, AFI_IPV6, formatPrefix, isIpv4Key, type PrefixKey } from '../prefix.js';
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  formatPrefix,
+  isIpv4Key,
+  prefixAfi,
+  type Afi,
+  type PrefixKey,
+} from '../prefix.js';
 import type { NlriBlock, PathAttributes, ReachBlock } from '../wire/types.js';
 import { attributesKey, exportAttributes, exportBlock } from './export.js';
 import { formatAttributes } from './format.js';
@@ -49,7 +57,8 @@ export class AdjRibOut {
    * outgrows the table.
    */
   private pending: PrefixKey[] = [];
-  private resend = false;
+  /** Per family (IPv4, IPv6): re-send even what the peer already has (route refresh). */
+  private resend = [false, false];
   /** The last best path seen in `wanted()` and what it became: prefixes of one UPDATE come in a row. */
   private lastPath: Path | undefined = undefined;
   private lastOut: OutPath | null = null;
@@ -96,10 +105,23 @@ export class AdjRibOut {
     return this.advertised.size;
   }
 
-  /** RFC 2918 ROUTE-REFRESH: send everything again at the next `takePending()`. */
-  resendAll(): void {
+  /**
+   * RFC 2918 ROUTE-REFRESH: send everything again (of one address family, or all) at the next `takePending()`.
+   * For RFC 7313 enhanced route refresh the speaker brackets that output with BoRR / EoRR.
+   */
+  resendAll(afi?: Afi): void {
+    this.advertised.forEach((_out, prefix) => {
+      if (afi === undefined || prefixAfi(prefix) === afi) this.pending.push(prefix);
+    });
+    if (afi !== AFI_IPV6) this.resend[0] = true;
+    if (afi !== AFI_IPV4) this.resend[1] = true;
+  }
+
+  /** The export policy changed: re-evaluate every prefix (sends only what differs). */
+  reevaluate(): void {
+    this.locRib.forEachPrefix((prefix) => this.pending.push(prefix));
     this.advertised.forEach((_out, prefix) => this.pending.push(prefix));
-    this.resend = true;
+    this.policyAttributes.clear();
   }
 
   /** Compute what changed for this peer since the last call, grouped for packing; the pending set empties. */
@@ -107,9 +129,11 @@ export class AdjRibOut {
     const groups = [new Map<OutPath, PrefixKey[]>(), new Map<OutPath, PrefixKey[]>()];
     const withdrawn: PrefixKey[][] = [[], []];
     const resend = this.resend;
-    const pending = resend ? dedupe(this.pending) : this.pending;
+    const pending = resend[0] || resend[1] ? dedupe(this.pending) : this.pending;
     this.pending = [];
-    this.resend = false;
+    this.resend = [false, false];
+    let lastOut: OutPath | undefined;
+    let lastGroup: PrefixKey[] = [];
     for (const prefix of pending) {
       const family = isIpv4Key(prefix) ? 0 : 1;
       const out = this.wanted(prefix, family);
@@ -121,11 +145,14 @@ export class AdjRibOut {
         }
         continue;
       }
-      if (had === out && !resend) continue;
+      if (had === out && !resend[family]) continue;
       this.advertised.set(prefix, out);
-      const group = groups[family]!.get(out);
-      if (group === undefined) groups[family]!.set(out, [prefix]);
-      else group.push(prefix);
+      if (out !== lastOut || family !== 0) {
+        lastOut = family === 0 ? out : undefined;
+        lastGroup = groups[family]!.get(out) ?? [];
+        if (lastGroup.length === 0) groups[family]!.set(out, lastGroup);
+      }
+      lastGroup.push(prefix);
     }
     return packGroups(groups, withdrawn);
   }
@@ -214,7 +241,11 @@ export class AdjRibOut {
     if (verdict === true || verdict === out.attributes) return out;
     const key = attributesKey(verdict);
     let attributes = this.policyAttributes.get(key);
-    if (attributes === undefined) this.policyAttributes.set(key, (attributes = verdict));
+    if (attributes === undefined) {
+      // A policy that invents endless variants must not grow this without bound; re-interning is only slower.
+      if (this.policyAttributes.size >= 65536) this.policyAttributes.clear();
+      this.policyAttributes.set(key, (attributes = verdict));
+    }
     return this.internOut(attributes, out.nextHop);
   }
 }

@@ -4,6 +4,7 @@ import { NO_ADVERTISE, NO_EXPORT } from '../../../../bgp/rib/export.js';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
+import type { PrefixKey } from '../../../../bgp/prefix.js';
 import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
 
 const P1 = p('10.244.1.0/24');
@@ -244,6 +245,33 @@ describe('Adj-RIB-Out: pending, packing, withdrawals', () => {
     expect(out.adjRibOut()).toMatchObject([
       { prefix: '10.244.2.0/24', nexthops: ['192.0.2.1'], asPath: '65001' },
     ]);
+  });
+
+  it('re-sends one address family on a ROUTE-REFRESH for it', () => {
+    const { rib, outs } = setup(tor, nonClient1);
+    const out = outs.get(nonClient1.address)!;
+    rib.applyUpdate(tor.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2, P6]), 0);
+    out.takePending();
+    out.resendAll(2);
+    expect(out.takePending().announce.flatMap((x) => x.reach.prefixes)).toEqual([P6]);
+    out.resendAll(1);
+    expect(out.takePending().announce.flatMap((x) => x.reach.prefixes)).toEqual([P1, P2]);
+    expect(out.takePending().announce).toEqual([]);
+  });
+
+  it('re-evaluates everything when the export policy changes, sending only the difference', () => {
+    const rib = new LocRib({ localAsn: LOCAL_ASN, routerId: ROUTER_ID });
+    rib.addPeer(tor);
+    rib.addPeer(tor2);
+    let blocked: PrefixKey = P1;
+    const out = new AdjRibOut(tor2, rib, { exportFilter: (_peer, prefix) => prefix !== blocked });
+    rib.applyUpdate(tor.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2]), 0);
+    expect(out.takePending().announce.flatMap((x) => x.reach.prefixes)).toEqual([P2]);
+    blocked = P2;
+    out.reevaluate();
+    const pending = out.takePending();
+    expect(pending.announce.flatMap((x) => x.reach.prefixes)).toEqual([P1]);
+    expect(pending.withdraw).toEqual([{ afi: 1, safi: 1, prefixes: [P2] }]);
   });
 
   it('a new session gets the whole current table; close() stops following the Loc-RIB', () => {
