@@ -223,6 +223,7 @@ export class AdjRibOut {
     if (path.peer === null && path.nextHop !== '') return path.nextHop;
     const own = this.peer.localAddress;
     if (family === 1 && !own.includes(':')) return this.peer.localAddressIpv6 ?? own;
+    if (family === 0 && own.includes(':')) return this.peer.localAddressIpv4 ?? own;
     return own;
   }
 

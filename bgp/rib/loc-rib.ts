@@ -8,8 +8,8 @@
  *
  * - to the caller, `LocRibChanges` — the FIB view: the ECMP next-hop set of the best *learned* path, or `null`
  *   when the prefix has no route or its best path is one we originate (we never install our own prefixes;
- *   see api.ts). Next-hop arrays are interned, so prefixes with the same set share one frozen array. A prefix
- *   touched twice in one UPDATE (withdrawn and announced) may appear twice; the last entry is the state.
+ *   see api.ts). Next-hop arrays are interned, so prefixes with the same set share one frozen array. Each
+ *   prefix appears at most once per batch.
  * - to `onBatch` listeners (the Adj-RIB-Outs), once per operation, the prefixes whose best `Path` object
  *   changed (local ones included). A listener reads `bestPath(prefix)` for each. One call per batch, not per
  *   prefix, is what keeps a 1,000-prefix UPDATE at one closure call per peer.
@@ -57,6 +57,20 @@ function pathFrom(slot: Slot | undefined, peer: RibPeer): Path | undefined {
   if (slot instanceof Path) return samePeer(slot.peer, peer) ? slot : undefined;
   for (const path of slot.paths) if (samePeer(path.peer, peer)) return path;
   return undefined;
+}
+
+/** Keep only the last change of each prefix (the state after the batch). */
+function lastPerPrefix(changes: LocRibChanges): LocRibChanges {
+  const last = new PrefixMap<number>();
+  changes.prefixes.forEach((prefix, i) => last.set(prefix, i));
+  if (last.size === changes.prefixes.length) return changes;
+  const out: LocRibChanges = { prefixes: [], nexthops: [] };
+  changes.prefixes.forEach((prefix, i) => {
+    if (last.get(prefix) !== i) return;
+    out.prefixes.push(prefix);
+    out.nexthops.push(changes.nexthops[i]!);
+  });
+  return out;
 }
 
 function samePeer(a: RibPeer | null, b: RibPeer): boolean {
@@ -177,7 +191,8 @@ export class LocRib {
         }
       }
     }
-    return this.finishBatch();
+    // Only a prefix both withdrawn and announced in one UPDATE can be reported twice (RFC 7606 §5.3).
+    return this.finishBatch(update.withdrawn.length > 0 && update.reach.length > 0);
   }
 
   /**
@@ -350,8 +365,9 @@ export class LocRib {
     return next === undefined ? slot : this.transitions.with(slot, next);
   }
 
-  private finishBatch(): LocRibChanges {
-    const changes = { prefixes: this.changedPrefixes, nexthops: this.changedNexthops };
+  private finishBatch(mayRepeat = false): LocRibChanges {
+    let changes: LocRibChanges = { prefixes: this.changedPrefixes, nexthops: this.changedNexthops };
+    if (mayRepeat && changes.prefixes.length > 1) changes = lastPerPrefix(changes);
     const touched = this.bestChanged;
     this.changedPrefixes = [];
     this.changedNexthops = [];

@@ -17,8 +17,10 @@ export interface RibPeer {
   readonly routeReflectorClient: boolean;
   /** Our address on this session: the next hop we put on routes when we are the next hop ("next-hop-self"). */
   readonly localAddress: string;
-  /** Our IPv6 address on this session, for IPv6 routes sent over an IPv4 session (optional). */
+  /** Our IPv6 address to put on IPv6 routes when the session runs over IPv4 (optional). */
   readonly localAddressIpv6?: string;
+  /** Our IPv4 address to put on IPv4 routes when the session runs over IPv6 (optional; else RFC 8950 applies). */
+  readonly localAddressIpv4?: string;
   /** RFC 6793: 4-octet AS numbers were negotiated. */
   readonly fourOctetAs: boolean;
 }

@@ -116,6 +116,18 @@ describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
     expect(r.size).toBe(0);
   });
 
+  it('reports a prefix once when one UPDATE withdraws and announces it', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P1, P2]), 0);
+    const changes = r.applyUpdate(
+      a.address,
+      announce(attrs({ path: [65001] }), '192.0.2.7', [P1], [P1, P2]),
+      0,
+    );
+    expect(changes).toEqual({ prefixes: [P2, P1], nexthops: [null, ['192.0.2.7']] });
+  });
+
   it('a withdrawal of something never announced changes nothing', () => {
     const r = rib();
     r.addPeer(a);

@@ -46,7 +46,7 @@ function forPeer(x: RibPeer, a: PathAttributes): PathAttributes {
 }
 
 type Op =
-  | { kind: 'announce'; peer: number; attr: number; nextHop: number; prefixes: number[] }
+  | { kind: 'announce'; peer: number; attr: number; nextHop: number; prefixes: number[]; withdrawn: number[] }
   | { kind: 'withdraw'; peer: number; prefixes: number[] }
   | { kind: 'down'; peer: number }
   | { kind: 'restart'; peer: number }
@@ -61,6 +61,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     attr: fc.nat(POOL.length - 1),
     nextHop: fc.nat(NEXT_HOPS.length - 1),
     prefixes: prefixSet,
+    withdrawn: fc.uniqueArray(fc.nat(PREFIXES.length - 1), { maxLength: 2 }),
   }),
   fc.record({ kind: fc.constant('withdraw' as const), peer: fc.nat(PEERS.length - 1), prefixes: prefixSet }),
   fc.record({ kind: fc.constant('down' as const), peer: fc.nat(PEERS.length - 1) }),
@@ -147,6 +148,7 @@ describe('Loc-RIB property: matches brute force, change stream replays to the fi
         const advertised = new Map<PrefixKey, string>();
         for (const op of ops) {
           const changes = apply(rib, op, model, stale, (l) => (local = l) && local);
+          expect(new Set(changes.prefixes).size).toBe(changes.prefixes.length);
           changes.prefixes.forEach((x, i) => {
             const nh = changes.nexthops[i];
             if (nh === null || nh === undefined) replay.delete(x);
@@ -198,11 +200,12 @@ function apply(
       const x = PEERS[op.peer]!;
       const a = forPeer(x, POOL[op.attr]!);
       const nextHop = NEXT_HOPS[op.nextHop]!;
-      for (const k of keys(op.prefixes)) {
-        model[op.peer]!.set(k, { peer: x, a, nextHop });
+      for (const k of [...keys(op.withdrawn), ...keys(op.prefixes)]) {
+        model[op.peer]!.delete(k);
         stale[op.peer]!.delete(k);
       }
-      return rib.applyUpdate(x.address, announce(a, nextHop, keys(op.prefixes)), 0);
+      for (const k of keys(op.prefixes)) model[op.peer]!.set(k, { peer: x, a, nextHop });
+      return rib.applyUpdate(x.address, announce(a, nextHop, keys(op.prefixes), keys(op.withdrawn)), 0);
     }
     case 'withdraw':
       for (const k of keys(op.prefixes)) {
