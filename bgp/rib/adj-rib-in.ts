@@ -2,6 +2,10 @@
  * Adj-RIB-In (RFC 4271 §3.2): the routes one peer advertised to us, unprocessed by our decision, one
  * `PrefixKey → Path` map entry per prefix. Paths refused by policy or ineligible (loops) stay here, marked,
  * so operators can see what was received and why it is not used.
+ *
+ * The Loc-RIB drives it (`LocRib.applyUpdate`): it looks each prefix up once in its own table, where the
+ * candidate from this peer already is, and tells the Adj-RIB-In what it replaces — one lookup in a
+ * million-entry table saved per prefix.
  */
 import type { PrefixKey } from '../prefix.js';
 import type { PathAttributes, ReachBlock } from '../wire/types.js';
