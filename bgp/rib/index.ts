@@ -16,6 +16,7 @@ export { PrefixMap } from './prefix-map.js';
 export {
   LocRib,
   LOCAL_ATTRIBUTES,
+  validateLocRibOptions,
   type LocRibOptions,
   type LocalRoute,
   type BatchListener,

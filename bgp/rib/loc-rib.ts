@@ -15,7 +15,7 @@
  *   prefix, is what keeps a 1,000-prefix UPDATE at one closure call per peer.
  */
 import type { LocRibChanges, RouteView, SpeakerConfig } from '../api.js';
-import type { PrefixKey } from '../prefix.js';
+import { parseIpv4, type PrefixKey } from '../prefix.js';
 import { ORIGIN_IGP, type PathAttributes, type UpdateMessage } from '../wire/types.js';
 import { AdjRibIn, type LocalIdentity } from './adj-rib-in.js';
 import { slotBest, slotFib, slotPaths, SlotTransitions, type Slot } from './candidates.js';
@@ -37,6 +37,16 @@ export interface LocRibOptions {
   /** RFC 4456 CLUSTER_ID (default: routerId). */
   readonly clusterId?: string;
   readonly importFilter?: SpeakerConfig['importFilter'];
+}
+
+/** Why the options are unusable, or undefined. The constructor throws with this message. */
+export function validateLocRibOptions(opts: LocRibOptions): string | undefined {
+  if (!Number.isInteger(opts.localAsn) || opts.localAsn < 1 || opts.localAsn > 0xffffffff)
+    return `localAsn ${opts.localAsn} is not an AS number (1..4294967295)`;
+  if (parseIpv4(opts.routerId) === undefined) return `routerId "${opts.routerId}" is not a dotted quad`;
+  if (opts.clusterId !== undefined && parseIpv4(opts.clusterId) === undefined)
+    return `clusterId "${opts.clusterId}" is not a dotted quad`;
+  return undefined;
 }
 
 /** A route we originate. `nextHop` omitted or '': our address on each session. */
@@ -95,6 +105,8 @@ export class LocRib {
   private bestChanged: PrefixKey[] = [];
 
   constructor(opts: LocRibOptions) {
+    const invalid = validateLocRibOptions(opts);
+    if (invalid !== undefined) throw new Error(`RIB: ${invalid}`);
     this.localAsn = opts.localAsn;
     this.routerId = opts.routerId;
     this.clusterId = opts.clusterId ?? opts.routerId;

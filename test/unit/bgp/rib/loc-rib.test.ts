@@ -10,6 +10,16 @@ function rib(importFilter?: ConstructorParameters<typeof LocRib>[0]['importFilte
   return new LocRib({ localAsn: LOCAL_ASN, routerId: ROUTER_ID, clusterId: '10.255.0.1', importFilter });
 }
 
+describe('Loc-RIB: options', () => {
+  it('refuses a bad AS number, router id or cluster id, naming the field', () => {
+    expect(() => new LocRib({ localAsn: 0, routerId: ROUTER_ID })).toThrow(/localAsn 0/);
+    expect(() => new LocRib({ localAsn: 65000, routerId: 'r1' })).toThrow(/routerId "r1"/);
+    expect(() => new LocRib({ localAsn: 65000, routerId: ROUTER_ID, clusterId: '1.2.3' })).toThrow(
+      /clusterId/,
+    );
+  });
+});
+
 describe('Loc-RIB: ECMP', () => {
   const a = peer('192.0.2.1', 65001);
   const b = peer('192.0.2.2', 65001);
