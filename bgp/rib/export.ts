@@ -16,7 +16,7 @@ const FLAG_TRANSITIVE = 0x40;
 const FLAG_PARTIAL = 0x20;
 
 /** Why a best path is not sent to a peer, or undefined when it is. */
-export type ExportBlock = 'own-route' | 'ibgp-split-horizon' | 'no-advertise' | 'no-export';
+export type ExportBlock = 'own-route' | 'ibgp-split-horizon' | 'originator' | 'no-advertise' | 'no-export';
 
 /**
  * RFC 4271 §9.1.3 / RFC 4456 §6: never back to the peer it came from; a route learned over iBGP goes to
@@ -33,8 +33,11 @@ export function exportBlock(path: Path, to: RibPeer): ExportBlock | undefined {
   if (from === null) return undefined;
   if (from.address === to.address) return 'own-route';
   // RFC 4456 §6: from a client, reflect to every peer; from a non-client, to clients only.
-  if (from.ibgp && to.ibgp && !from.routeReflectorClient && !to.routeReflectorClient)
-    return 'ibgp-split-horizon';
+  if (from.ibgp && to.ibgp) {
+    if (!from.routeReflectorClient && !to.routeReflectorClient) return 'ibgp-split-horizon';
+    // RFC 4456 §8 makes the originator drop it; not sending it saves the UPDATE (FRR does the same).
+    if ((path.attributes.originatorId ?? from.bgpId) === to.bgpId) return 'originator';
+  }
   return undefined;
 }
 

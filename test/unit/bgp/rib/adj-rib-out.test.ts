@@ -76,6 +76,12 @@ describe('Adj-RIB-Out: route reflection (RFC 4456 §6)', () => {
     });
   });
 
+  it('does not reflect a route to the peer whose router id is its ORIGINATOR_ID', () => {
+    const { rib, outs } = setup(client1, client2);
+    rib.applyUpdate(client1.address, announce(attrs({ originatorId: client2.bgpId }), '10.0.0.12', [P1]), 0);
+    expect(sent(outs.get(client2.address)!).announced.size).toBe(0);
+  });
+
   it('a path carrying our router id as ORIGINATOR_ID or our CLUSTER_ID is not used, so not reflected', () => {
     const { rib, outs } = setup(client1, client2);
     rib.applyUpdate(client1.address, announce(attrs({ originatorId: ROUTER_ID }), '10.0.0.11', [P1]), 0);
