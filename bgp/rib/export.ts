@@ -88,6 +88,7 @@ function without(a: PathAttributes, ...keys: (keyof PathAttributes)[]): Record<s
  * RFC 4271 §5.1.2–5.1.5, RFC 4456 §8: the attributes to send.
  * - to eBGP: our AS prepended; LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST removed (iBGP-only); MED removed
  *   unless the route is ours (§5.1.4: a MED received from a neighbouring AS is not propagated to others).
+ * - always: the received NEXT_HOP attribute dropped (the next hop to send is on the ReachBlock).
  * - to iBGP: LOCAL_PREF set (100) when absent; when reflecting, ORIGINATOR_ID set to the originating peer's
  *   router id if absent and our CLUSTER_ID prepended to CLUSTER_LIST.
  */
@@ -117,6 +118,8 @@ export function exportAttributes(
     if (unknown === undefined) delete out.unknown;
     else out.unknown = unknown;
   }
+  // The next hop we send travels on the ReachBlock (see wire/types.ts); the received NEXT_HOP must not.
+  delete out.nextHop;
   return Object.freeze(out) as unknown as PathAttributes;
 }
 

@@ -155,6 +155,20 @@ describe('Adj-RIB-Out: eBGP export (RFC 4271 §5.1)', () => {
     ]);
   });
 
+  it('never carries the received NEXT_HOP attribute: the next hop is on the reach block', () => {
+    const { rib, outs } = setup(tor, nonClient1, tor2);
+    rib.applyUpdate(
+      tor.address,
+      announce(attrs({ path: [65001], nextHop: '192.0.2.1' }), '192.0.2.1', [P1]),
+      0,
+    );
+    for (const to of [nonClient1, tor2]) {
+      const [a, nextHop] = sent(outs.get(to.address)!).announced.get(P1)!;
+      expect(a.nextHop).toBe(undefined);
+      expect(nextHop).toBe(to === tor2 ? '198.51.100.254' : '192.0.2.1');
+    }
+  });
+
   it('to iBGP, an eBGP-learned path carries the LOCAL_PREF our decision gave it (100), not its own', () => {
     const { rib, outs } = setup(tor, nonClient1);
     rib.applyUpdate(tor.address, announce(attrs({ path: [65001], localPref: 900 }), '192.0.2.1', [P1]), 0);
