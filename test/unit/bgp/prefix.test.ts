@@ -10,7 +10,15 @@ import {
   parseIpv6,
   parsePrefix,
   prefixContains,
+  type PrefixKey,
 } from '../../../bgp/prefix.js';
+
+/** Parse a prefix the test knows is valid. */
+function key(text: string): PrefixKey {
+  const k = parsePrefix(text);
+  if (k instanceof Error) throw k;
+  return k;
+}
 
 describe('prefix keys', () => {
   it('parses and formats IPv4 prefixes through a number key', () => {
@@ -44,12 +52,12 @@ describe('prefix keys', () => {
   });
 
   it('answers containment within one family only', () => {
-    const pods = parsePrefix('10.244.0.0/16');
-    expect(prefixContains(pods, parsePrefix('10.244.7.0/24'))).toBe(true);
-    expect(prefixContains(pods, parsePrefix('10.245.0.0/24'))).toBe(false);
-    expect(prefixContains(pods, parsePrefix('10.0.0.0/8'))).toBe(false);
-    expect(prefixContains(parsePrefix('fd00:244::/32'), parsePrefix('fd00:244:2::/64'))).toBe(true);
-    expect(prefixContains(parsePrefix('fd00:244::/32'), parsePrefix('fd00:245::/64'))).toBe(false);
+    const pods = key('10.244.0.0/16');
+    expect(prefixContains(pods, key('10.244.7.0/24'))).toBe(true);
+    expect(prefixContains(pods, key('10.245.0.0/24'))).toBe(false);
+    expect(prefixContains(pods, key('10.0.0.0/8'))).toBe(false);
+    expect(prefixContains(key('fd00:244::/32'), key('fd00:244:2::/64'))).toBe(true);
+    expect(prefixContains(key('fd00:244::/32'), key('fd00:245::/64'))).toBe(false);
     expect(prefixContains(parsePrefix('::/0'), pods)).toBe(false);
   });
 
