@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // network namespaces; needs root, FRR, BIRD, GoBGP and ExaBGP — `.ci/run` installs them).
 export default defineConfig({
   test: {
+    // Two files at a time suits a 2-core machine: interop files start several daemons each.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 }, threads: { maxThreads: 2, minThreads: 1 } },
     projects: [
       {
         test: {
@@ -18,9 +20,8 @@ export default defineConfig({
           include: ['test/interop/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 120_000,
-          // Each file brings up its own namespaces and daemons; two at a time suits a 2-core machine.
+          // Each file brings up its own namespaces and daemons (in separate processes: forks).
           maxConcurrency: 1,
-          poolOptions: { forks: { maxForks: 2, minForks: 1 } },
           pool: 'forks',
         },
       },
