@@ -1,0 +1,304 @@
+/**
+ * The daemon's configuration: one YAML file, validated with a zod schema, overridable by flags and
+ * environment. Every key is documented in docs/config.md. Errors name the field path and the bad value:
+ *
+ *   config /etc/nodebgp/config.yaml: peers[0].holdTime: 2 is not allowed: must be 0 or 3..65535
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { PeerConfig } from '../bgp/api.js';
+import {
+  formatPrefix as formatPrefixText,
+  isIpAddress,
+  parseIpv4,
+  parseIpv6,
+  parsePrefix,
+  type PrefixKey,
+} from '../bgp/prefix.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/nodebgp/config.yaml';
+export const DEFAULT_CONTROL_SOCKET = '/run/nodebgp/nodebgp.sock';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+// ---- Field types ----------------------------------------------------------------------------------------
+
+const ipAddress = z.string('expected an IP address').refine(isIpAddress, 'not an IPv4 or IPv6 address');
+const ipv4Address = z
+  .string('expected an IPv4 address')
+  .refine((s) => parseIpv4(s) !== undefined, 'not an IPv4 address (dotted quad)');
+const ipv6Address = z
+  .string('expected an IPv6 address')
+  .refine((s) => s.includes(':') && parseIpv6(s) !== undefined, 'not an IPv6 address');
+const int = (what: string) => z.number(`expected ${what}`).int(`expected ${what}`);
+const ranged = (lo: number, hi: number, what = 'an integer') =>
+  int(what).min(lo, `must be ${lo}..${hi}`).max(hi, `must be ${lo}..${hi}`);
+const asn = ranged(1, 4294967295, 'an AS number');
+const port = ranged(1, 65535, 'a TCP port');
+const holdTime = int('seconds').refine((v) => v === 0 || (v >= 3 && v <= 65535), 'must be 0 or 3..65535');
+
+/** A prefix as text → its PrefixKey; host bits set is an error (parsePrefix says which bits). */
+const prefix = z.string('expected a prefix such as 10.244.2.0/24').transform((text, ctx) => {
+  const key = parsePrefix(text);
+  if (key instanceof Error) {
+    ctx.addIssue({ code: 'custom', message: key.message.replace(/^"[^"]*": /, '') });
+    return z.NEVER;
+  }
+  return key;
+});
+
+const family = z.enum(['ipv4-unicast', 'ipv6-unicast'], 'must be ipv4-unicast or ipv6-unicast');
+
+const peerSchema = z.strictObject({
+  address: ipAddress,
+  asn,
+  port: port.optional(),
+  holdTime: holdTime.optional(),
+  keepaliveTime: ranged(0, 21845, 'seconds').optional(),
+  connectRetryTime: ranged(1, 65535, 'seconds').optional(),
+  passive: z.boolean('expected true or false').optional(),
+  localAddress: ipAddress.optional(),
+  ttl: ranged(1, 255).optional(),
+  description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
+  routeReflectorClient: z.boolean('expected true or false').optional(),
+  families: z.array(family, 'expected a list').min(1, 'must name at least one family').optional(),
+  gracefulRestartTime: ranged(0, 4095, 'seconds').optional(),
+});
+
+const listenSchema = z.union(
+  [z.literal(false), z.strictObject({ address: ipAddress.optional(), port: port.default(179) })],
+  'expected false or { address, port }',
+);
+
+const kernelSchema = z.strictObject({
+  enabled: z.boolean('expected true or false').default(true),
+  table: ranged(1, 4294967295, 'a routing table number')
+    .refine((t) => t !== 255, 'must not be 255 (local)')
+    .default(254),
+  metric: ranged(0, 4294967295, 'a metric').default(20),
+  protocol: ranged(5, 255, 'a route protocol number').default(202),
+  blackholePodCIDRs: z.boolean('expected true or false').default(false),
+  staleGraceSeconds: ranged(0, 3600, 'seconds').default(120),
+});
+
+const configSchema = z
+  .strictObject({
+    asn,
+    routerId: ipv4Address.optional(),
+    listen: listenSchema.optional(),
+    node: z.strictObject({
+      address: ipAddress,
+      address6: ipv6Address.optional(),
+      podCIDRs: z.array(prefix, 'expected a list of prefixes').default([]),
+    }),
+    peers: z.array(peerSchema, 'expected a list of peers').default([]),
+    importPrefixes: z.array(prefix, 'expected a list of prefixes').optional(),
+    kernel: kernelSchema.default({
+      enabled: true,
+      table: 254,
+      metric: 20,
+      protocol: 202,
+      blackholePodCIDRs: false,
+      staleGraceSeconds: 120,
+    }),
+    controlSocket: z
+      .string('expected a path')
+      .refine((p) => p.startsWith('/'), 'must be an absolute path')
+      .default(DEFAULT_CONTROL_SOCKET),
+    log: z
+      .strictObject({ level: z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`).default('info') })
+      .default({
+        level: 'info',
+      }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.routerId === undefined && parseIpv4(c.node.address) === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['routerId'],
+        message: 'is required when node.address is not IPv4 (the BGP identifier is a dotted quad)',
+      });
+    const seen = new Map<string, number>();
+    c.peers.forEach((p, i) => {
+      const key = canonicalAddress(p.address);
+      const first = seen.get(key);
+      if (first !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'address'],
+          message: `duplicate of peers[${first}].address`,
+        });
+      else seen.set(key, i);
+    });
+  });
+
+type Parsed = z.output<typeof configSchema>;
+
+/** The validated configuration, with defaults filled in and prefixes parsed. */
+export interface DaemonConfig {
+  readonly asn: number;
+  readonly routerId: string;
+  readonly listen: { readonly address: string; readonly port: number } | false;
+  readonly node: {
+    readonly address: string;
+    readonly address6?: string;
+    readonly podCIDRs: readonly PrefixKey[];
+  };
+  readonly peers: readonly PeerConfig[];
+  /** Allow-list: a received route is accepted only inside one of these; undefined = everything. */
+  readonly importPrefixes?: readonly PrefixKey[];
+  readonly kernel: Parsed['kernel'];
+  readonly controlSocket: string;
+  readonly log: { readonly level: LogLevel };
+  /** The file it came from (for messages and the control socket's /config). */
+  readonly source: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Flags and environment that override the file. Flags win over environment; both win over the file. */
+export interface ConfigOverrides {
+  readonly config?: string;
+  readonly logLevel?: string;
+  readonly controlSocket?: string;
+}
+
+/** The path to read: `--config`, then `NODEBGP_CONFIG`, then the default. */
+export function configPath(flags: ConfigOverrides, env: NodeJS.ProcessEnv = process.env): string {
+  return flags.config ?? env.NODEBGP_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+/** Read, override and validate. Throws ConfigError with every problem, one per line. */
+export function loadConfig(flags: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
+  const file = configPath(flags, env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config ${file}: cannot read: ${(err as Error).message}`);
+  }
+  return parseConfig(text, file, flags, env);
+}
+
+/** Validate YAML text (the file name only labels the messages). */
+export function parseConfig(
+  text: string,
+  file: string,
+  flags: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = {},
+): DaemonConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const where = e.linePos ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
+    const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(`config ${file}: ${where}${what}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (!isRecord(raw)) throw new ConfigError(`config ${file}: the file must hold a mapping (asn: …, node: …)`);
+  applyOverrides(raw, flags, env);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => describeIssue(issue, raw));
+    throw new ConfigError(lines.map((l) => `config ${file}: ${l}`).join('\n'));
+  }
+  return finish(result.data, file);
+}
+
+function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides, env: NodeJS.ProcessEnv): void {
+  const level = flags.logLevel ?? env.NODEBGP_LOG_LEVEL;
+  if (level !== undefined) raw.log = { ...(isRecord(raw.log) ? raw.log : {}), level };
+  const socket = flags.controlSocket ?? env.NODEBGP_CONTROL_SOCKET;
+  if (socket !== undefined) raw.controlSocket = socket;
+}
+
+function finish(c: Parsed, file: string): DaemonConfig {
+  const listen =
+    c.listen === false
+      ? false
+      : { address: c.listen?.address ?? c.node.address, port: c.listen?.port ?? 179 };
+  return {
+    asn: c.asn,
+    routerId: c.routerId ?? c.node.address,
+    listen,
+    node: { address: c.node.address, address6: c.node.address6, podCIDRs: c.node.podCIDRs },
+    peers: c.peers,
+    importPrefixes: c.importPrefixes,
+    kernel: c.kernel,
+    controlSocket: c.controlSocket,
+    log: c.log,
+    source: file,
+  };
+}
+
+// ---- Messages -------------------------------------------------------------------------------------------
+
+/** `peers[0].holdTime` from ['peers', 0, 'holdTime']. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out === '' ? '(top level)' : out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (Array.isArray(v) && typeof p === 'number') v = v[p];
+    else if (isRecord(v) && typeof p === 'string') v = v[p];
+    else return undefined;
+  }
+  return v;
+}
+
+function showValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return String(v);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map(
+        (k) =>
+          `${formatPath([...issue.path, k])}: unknown key (see docs/config.md for the keys allowed here)`,
+      )
+      .join('\n');
+  }
+  const where = formatPath(issue.path);
+  const value = valueAt(raw, issue.path);
+  if (issue.code === 'custom' && issue.message.startsWith('is ')) return `${where}: ${issue.message}`;
+  if (value === undefined) return `${where}: is required`;
+  const why = issue.message.startsWith('Invalid input')
+    ? issue.message.replace(/^Invalid input: /, '')
+    : issue.message;
+  if (issue.code === 'custom' && why.startsWith('duplicate'))
+    return `${where}: ${showValue(value)} is a ${why}`;
+  return `${where}: ${showValue(value)} is not allowed: ${why}`;
+}
+
+// ---- Helpers --------------------------------------------------------------------------------------------
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function canonicalAddress(address: string): string {
+  const v6 = address.includes(':') ? parseIpv6(address) : undefined;
+  return v6 ? Buffer.from(v6).toString('hex') : address;
+}
+
+/** The configuration as JSON for `GET /config`: prefixes as text. */
+export function configView(c: DaemonConfig): Record<string, unknown> {
+  const text = (keys: readonly PrefixKey[] | undefined) => keys?.map((k) => formatPrefixText(k));
+  return {
+    ...c,
+    node: { ...c.node, podCIDRs: text(c.node.podCIDRs) },
+    importPrefixes: text(c.importPrefixes),
+  };
+}
