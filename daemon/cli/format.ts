@@ -1,0 +1,153 @@
+/**
+ * The CLI's tables, laid out the way operators of gobgp, birdc and vtysh expect: aligned columns, a header,
+ * `*>` for the best path, durations as `00:12:04` or `3d02h`.
+ */
+import type { FibEntryView, FibView, PeerStatus, RouteView, StatusView } from '../views.js';
+
+/** Left-aligned columns two spaces apart; the last column is never padded. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** `00:12:04` under a day, `3d02h` under ten weeks, `12w3d` beyond (vtysh's Up/Down column). */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const days = Math.floor(s / 86400);
+  if (days === 0) return `${pad2(Math.floor(s / 3600))}:${pad2(Math.floor((s % 3600) / 60))}:${pad2(s % 60)}`;
+  if (days < 70) return `${days}d${pad2(Math.floor((s % 86400) / 3600))}h`;
+  return `${Math.floor(days / 7)}w${days % 7}d`;
+}
+
+function neighborNote(p: PeerStatus): string {
+  const parts: string[] = [];
+  if (p.state !== 'Established' && p.lastError) parts.push(p.lastError);
+  if (p.lastReason) parts.push(p.lastReason);
+  if (p.state === 'Established' && p.lastError && parts.length === 0) parts.push(`last: ${p.lastError}`);
+  return parts.join('; ');
+}
+
+export function neighborsTable(peers: readonly PeerStatus[], now = Date.now()): string {
+  if (peers.length === 0) return 'No peers configured.\n';
+  const rows = peers.map((p) => [
+    p.description ? `${p.address} (${p.description})` : p.address,
+    String(p.asn),
+    p.state,
+    formatDuration(now - p.since),
+    String(p.received),
+    String(p.accepted),
+    String(p.advertised),
+    neighborNote(p),
+  ]);
+  return table(['Peer', 'AS', 'State', 'Up/Down', 'Rcvd', 'Accepted', 'Adv', 'Last error/reason'], rows);
+}
+
+/** vtysh status codes: `*` valid, `>` best, `=` multipath; an ineligible path has no `*`. */
+function routeMarks(r: RouteView): string {
+  const valid = !r.reason.startsWith('ineligible');
+  return `${valid ? '*' : ' '}${r.best ? '>' : r.multipath ? '=' : ' '}`;
+}
+
+export function routesTable(routes: readonly RouteView[]): string {
+  if (routes.length === 0) return 'No routes.\n';
+  const rows = routes.map((r) => [
+    `${routeMarks(r)} ${r.prefix}`,
+    r.nexthops.length > 0 ? r.nexthops.join(',') : r.local ? '0.0.0.0 (local)' : '-',
+    r.local ? 'local' : r.peer,
+    r.localPref === undefined ? '' : String(r.localPref),
+    r.med === undefined ? '' : String(r.med),
+    r.asPath === '' ? '(empty)' : r.asPath,
+    originCode(r.origin),
+    [...r.communities, ...r.largeCommunities].join(' '),
+    r.reason,
+  ]);
+  const out = table(
+    ['  Network', 'Next hop(s)', 'Peer', 'LocPrf', 'MED', 'Path', 'Origin', 'Communities', 'Best/Reason'],
+    rows,
+  );
+  const best = routes.filter((r) => r.best).length;
+  return `Status codes: * valid, > best, = multipath (ECMP)   Origin codes: i IGP, e EGP, ? incomplete\n${out}\n${countPrefixes(routes)} prefixes, ${routes.length} paths, ${best} best\n`;
+}
+
+function countPrefixes(routes: readonly RouteView[]): number {
+  return new Set(routes.map((r) => r.prefix)).size;
+}
+
+function originCode(o: RouteView['origin']): string {
+  return o === 'igp' ? 'i' : o === 'egp' ? 'e' : '?';
+}
+
+/** Adj-RIB-In/Out: the same columns without the decision. */
+export function ribTable(routes: readonly RouteView[], direction: 'in' | 'out', peer: string): string {
+  if (routes.length === 0)
+    return direction === 'in' ? `Nothing received from ${peer}.\n` : `Nothing advertised to ${peer}.\n`;
+  const rows = routes.map((r) => [
+    r.prefix,
+    r.nexthops.join(',') || '-',
+    r.localPref === undefined ? '' : String(r.localPref),
+    r.med === undefined ? '' : String(r.med),
+    r.asPath === '' ? '(empty)' : r.asPath,
+    originCode(r.origin),
+    [...r.communities, ...r.largeCommunities].join(' '),
+  ]);
+  const head = direction === 'in' ? `Received from ${peer}:` : `Advertised to ${peer}:`;
+  return `${head}\n${table(['Network', 'Next hop(s)', 'LocPrf', 'MED', 'Path', 'Origin', 'Communities'], rows)}${routes.length} prefixes\n`;
+}
+
+/** Wanted vs kernel; a `!` before the kernel column marks a difference. */
+export function fibTable(fib: FibView): string {
+  if (!fib.enabled)
+    return 'kernel disabled (kernel.enabled: false in the config): nodebgp installs no routes.\n';
+  if (fib.entries.length === 0) return 'No routes wanted in the kernel.\n';
+  const rows = fib.entries.map((e) => [
+    e.prefix,
+    e.nexthops.length > 0 ? e.nexthops.join(',') : 'blackhole',
+    kernelCell(e),
+    e.status,
+    e.error ?? '',
+  ]);
+  const out = table(['Prefix', 'Wanted next hops', 'Kernel next hops', 'Status', 'Error'], rows);
+  const differ = fib.entries.filter((e) => !sameNexthops(e)).length;
+  return `${out}\n${fib.entries.length} routes, ${differ} differ from the kernel (marked !)\n`;
+}
+
+function kernelCell(e: FibEntryView): string {
+  const text =
+    e.kernel === null ? '(none)' : e.kernel.nexthops.length > 0 ? e.kernel.nexthops.join(',') : 'blackhole';
+  return sameNexthops(e) ? text : `! ${text}`;
+}
+
+function sameNexthops(e: FibEntryView): boolean {
+  if (e.kernel === null) return false;
+  const a = [...e.nexthops].sort().join(',');
+  const b = [...e.kernel.nexthops].sort().join(',');
+  return a === b;
+}
+
+export function statusText(s: StatusView, now = Date.now()): string {
+  const rows: [string, string][] = [
+    ['Router', `AS ${s.asn}, router id ${s.routerId}, listening on ${s.listen}`],
+    ['Node', [s.nodeAddress, s.nodeAddress6].filter(Boolean).join(', ')],
+    ['Pod CIDRs', s.podCIDRs.join(', ') || '(none)'],
+    ['Peers', `${s.peers.established}/${s.peers.configured} Established`],
+    ['Loc-RIB', `${s.routes.prefixes} prefixes, ${s.routes.paths} paths`],
+    [
+      'Kernel',
+      s.fib.enabled
+        ? `${s.fib.installed} installed, ${s.fib.pending} pending, ${s.fib.failed} failed, ${s.fib.unresolvable} unresolvable`
+        : 'disabled',
+    ],
+    ['Uptime', formatDuration(now - s.startedAt)],
+    ['Config', s.config],
+    ['Version', `nodebgp ${s.version}, pid ${s.pid}`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${(k + ':').padEnd(w + 1)}  ${v}`).join('\n') + '\n';
+}

@@ -1,0 +1,57 @@
+/**
+ * The two engines the daemon drives, as the narrow interfaces it uses: the BGP Speaker (bgp/speaker.ts)
+ * and the kernel FIB (routing/fib.ts). Tests hand in fakes; `loadEngines` loads the real ones.
+ */
+import type { Advertisement, PeerConfig, PeerStatus, RouteView, SpeakerConfig } from '../bgp/api.js';
+import type { PrefixKey } from '../bgp/prefix.js';
+import type { SpeakerEventSource } from './log.js';
+
+export interface SpeakerLike extends SpeakerEventSource {
+  start(): unknown;
+  stop(reason: string): unknown;
+  addPeer(peer: PeerConfig): unknown;
+  removePeer(address: string): unknown;
+  updatePeer(peer: PeerConfig): unknown;
+  setAdvertisements(ads: readonly Advertisement[]): unknown;
+  peers(): readonly PeerStatus[];
+  routes(filter?: { prefix?: PrefixKey; peer?: string }): readonly RouteView[];
+  adjRibIn(peer: string): readonly RouteView[];
+  adjRibOut(peer: string): readonly RouteView[];
+}
+
+export interface FibEntryLike {
+  readonly prefix: PrefixKey;
+  readonly nexthops: readonly string[];
+  readonly status: 'installed' | 'pending' | 'failed' | 'unresolvable';
+  readonly error?: string;
+  readonly kernel: { readonly nexthops?: readonly string[] } | null;
+  readonly since: number;
+}
+
+export interface FibOptions {
+  readonly backend: 'netlink' | 'noop';
+  readonly table?: number;
+  readonly metric?: number;
+  readonly protocol?: number;
+  readonly staleGraceMs?: number;
+  readonly onEvent?: (e: {
+    readonly level?: string;
+    readonly event?: string;
+    readonly [k: string]: unknown;
+  }) => void;
+}
+
+export interface FibLike {
+  start(): unknown;
+  setMany(prefixes: readonly PrefixKey[], nexthops: readonly (readonly string[] | null)[]): unknown;
+  setBlackholes(prefixes: readonly PrefixKey[], kind: 'blackhole', metric: number): unknown;
+  releaseStale(): unknown;
+  entries(): readonly FibEntryLike[];
+  stats(): object;
+  close(opts: { removeRoutes: boolean }): unknown;
+}
+
+export interface Engines {
+  createSpeaker(config: SpeakerConfig): SpeakerLike;
+  createFib(options: FibOptions): FibLike;
+}

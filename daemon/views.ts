@@ -1,0 +1,67 @@
+/**
+ * What the control socket serves: plain JSON shapes shared by the server (daemon/control.ts), the client
+ * (daemon/client.ts) and the CLI tables (daemon/cli/format.ts).
+ */
+import type { PeerStatus, RouteView } from '../bgp/api.js';
+
+export type { PeerStatus, RouteView } from '../bgp/api.js';
+
+export type FibStatus = 'installed' | 'pending' | 'failed' | 'unresolvable';
+
+/** One route nodebgp wants in the kernel, beside what the kernel holds for it. */
+export interface FibEntryView {
+  readonly prefix: string;
+  /** Wanted next hops (empty for a blackhole). */
+  readonly nexthops: readonly string[];
+  readonly status: FibStatus;
+  readonly error?: string;
+  /** What the kernel holds for this prefix with our protocol number, or null for nothing. */
+  readonly kernel: { readonly nexthops: readonly string[]; readonly [k: string]: unknown } | null;
+  readonly since: number;
+}
+
+export interface FibView {
+  /** false when kernel.enabled is false: nothing is installed and `entries` is empty. */
+  readonly enabled: boolean;
+  readonly entries: readonly FibEntryView[];
+  readonly stats?: Readonly<Record<string, unknown>>;
+}
+
+export interface StatusView {
+  readonly version: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly asn: number;
+  readonly routerId: string;
+  readonly listen: string;
+  readonly nodeAddress: string;
+  readonly nodeAddress6?: string;
+  readonly podCIDRs: readonly string[];
+  readonly peers: { readonly configured: number; readonly established: number };
+  readonly routes: { readonly prefixes: number; readonly paths: number };
+  readonly fib: {
+    readonly enabled: boolean;
+    readonly installed: number;
+    readonly pending: number;
+    readonly failed: number;
+    readonly unresolvable: number;
+  };
+  readonly config: string;
+}
+
+/** How `GET /routes?prefix=` matches: exact prefix, longest match of an address, or everything inside. */
+export type RouteMatch = 'exact' | 'longest' | 'longer';
+
+/** Thrown by a ControlSource for a 404 (an unknown peer). */
+export class NotFound extends Error {}
+
+/** The daemon's side of the control socket; a fake one in tests. */
+export interface ControlSource {
+  neighbors(): readonly PeerStatus[];
+  routes(): readonly RouteView[];
+  adjRibIn(peer: string): readonly RouteView[];
+  adjRibOut(peer: string): readonly RouteView[];
+  fib(): FibView;
+  status(): StatusView;
+  config(): unknown;
+}
