@@ -1,0 +1,114 @@
+/**
+ * The `kubernetes:` section of the config file, as a zod fragment the daemon's schema (daemon/config.ts)
+ * embeds as `kubernetes: kubernetesSchema.optional()`. Every key is documented in docs/kubernetes.md.
+ *
+ * The same peer schema validates the `nodebgp.io/peers` node annotation (`annotationPeersSchema`), so a peer
+ * written in an annotation and one written in the file accept exactly the same fields.
+ */
+import { z } from 'zod';
+import { isIpAddress, parsePrefix, type PrefixKey } from '../../bgp/prefix.js';
+
+export const ROUTE_REFLECTOR_KEY = 'nodebgp.io/route-reflector';
+export const PEERS_ANNOTATION = 'nodebgp.io/peers';
+
+const ipAddress = z.string('expected an IP address').refine(isIpAddress, 'not an IPv4 or IPv6 address');
+const int = (what: string) => z.number(`expected ${what}`).int(`expected ${what}`);
+const ranged = (lo: number, hi: number, what = 'an integer') =>
+  int(what).min(lo, `must be ${lo}..${hi}`).max(hi, `must be ${lo}..${hi}`);
+const asn = ranged(1, 4294967295, 'an AS number');
+const holdTime = int('seconds').refine((v) => v === 0 || (v >= 3 && v <= 65535), 'must be 0 or 3..65535');
+
+/** A prefix as text → its PrefixKey; host bits set is an error. */
+const prefix = z.string('expected a prefix such as 10.244.0.0/16').transform((text, ctx) => {
+  const key = parsePrefix(text);
+  if (key instanceof Error) {
+    ctx.addIssue({ code: 'custom', message: key.message.replace(/^"[^"]*": /, '') });
+    return z.NEVER;
+  }
+  return key;
+});
+
+/** One BGP peer as an annotation or a config entry gives it (the subset of PeerConfig a node may set). */
+export const annotationPeerSchema = z.strictObject({
+  address: ipAddress,
+  asn,
+  port: ranged(1, 65535, 'a TCP port').optional(),
+  holdTime: holdTime.optional(),
+  localAddress: ipAddress.optional(),
+  ttl: ranged(1, 255).optional(),
+  passive: z.boolean('expected true or false').optional(),
+  description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
+});
+export const annotationPeersSchema = z.array(annotationPeerSchema, 'expected a JSON list of peers');
+export type AnnotationPeer = z.output<typeof annotationPeerSchema>;
+
+/** An external peer from the config: every node peers with it, or only nodes whose labels match. */
+export const externalPeerSchema = annotationPeerSchema.extend({
+  /** Label equality match (all must hold), like a Pod's nodeSelector; absent = every node. */
+  nodeSelector: z.record(z.string(), z.string('expected a label value')).optional(),
+  gracefulRestartTime: ranged(0, 4095, 'seconds').optional(),
+});
+export type ExternalPeer = z.output<typeof externalPeerSchema>;
+
+/** `{ prefix, le? }` accepts the prefix and longer ones up to /le; `{ prefix, exact: true }` only itself. */
+export const importPrefixSchema = z
+  .strictObject({
+    prefix,
+    le: ranged(0, 128, 'a prefix length').optional(),
+    exact: z.boolean('expected true or false').optional(),
+  })
+  .superRefine((r, ctx) => {
+    const max = typeof r.prefix === 'number' ? 32 : 128;
+    const len = prefixLength(r.prefix);
+    if (r.exact === true && r.le !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['le'], message: 'cannot be combined with exact: true' });
+    if (r.le !== undefined && (r.le < len || r.le > max))
+      ctx.addIssue({ code: 'custom', path: ['le'], message: `must be ${len}..${max} for this prefix` });
+  });
+export type ImportPrefixRule = z.output<typeof importPrefixSchema>;
+
+const community = z
+  .string('expected a community such as 65000:100')
+  .regex(/^\d{1,5}:\d{1,5}$/, 'expected ASN:VALUE such as 65000:100')
+  .refine((s) => s.split(':').every((p) => Number(p) <= 65535), 'each half must be 0..65535')
+  .transform((s) => {
+    const [hi, lo] = s.split(':').map(Number);
+    return hi! * 65536 + lo!;
+  });
+
+export const kubernetesSchema = z.strictObject({
+  enabled: z.boolean('expected true or false').default(true),
+  /** Our Node's name; default the NODE_NAME environment variable (the DaemonSet sets it from the downward API). */
+  nodeName: z.string('expected a node name').min(1, 'must not be empty').optional(),
+  /** A kubeconfig file; default in-cluster service account, else KUBECONFIG / ~/.kube/config. */
+  kubeconfig: z.string('expected a path').optional(),
+  /** Automatic iBGP full mesh between all nodes (turned off by itself when a route reflector exists). */
+  mesh: z.boolean('expected true or false').default(true),
+  /** This cluster's route-reflector id: nodes labelled or annotated nodebgp.io/route-reflector=<clusterId>. */
+  routeReflector: z.strictObject({ clusterId: z.string('expected a cluster id').min(1) }).optional(),
+  /** The node annotation read for per-node external peers. */
+  peerAnnotation: z.string('expected an annotation key').default(PEERS_ANNOTATION),
+  /** Take our pod subnets from Node.spec.podCIDRs (false: from node.podCIDRs in the file). */
+  podCIDRFromNode: z.boolean('expected true or false').default(true),
+  /** Accepted received prefixes; default: exactly the other nodes' podCIDRs. */
+  importPrefixes: z.array(importPrefixSchema, 'expected a list of { prefix, le | exact }').optional(),
+  /** Peers outside the cluster (top-of-rack routers), for every node or the nodes a nodeSelector picks. */
+  peers: z.array(externalPeerSchema, 'expected a list of peers').default([]),
+  /** Added to our podCIDRs when exported to eBGP peers. */
+  exportCommunities: z.array(community, 'expected a list of communities').default([]),
+  /** Extra copies of our AS prepended when exporting to eBGP peers (0..10). */
+  exportPrepend: ranged(0, 10).default(0),
+  /** Relist / rewatch backoff in milliseconds. */
+  resyncBackoff: z
+    .strictObject({ initialMs: ranged(10, 60_000).default(500), maxMs: ranged(100, 600_000).default(30_000) })
+    .default({ initialMs: 500, maxMs: 30_000 }),
+  /** Set the Node's NetworkUnavailable condition to False once routes are in place. */
+  setNetworkCondition: z.boolean('expected true or false').default(true),
+});
+
+export type KubernetesConfig = z.output<typeof kubernetesSchema>;
+
+/** Prefix lengths of a key, for rules and tests. */
+export function prefixLength(key: PrefixKey): number {
+  return typeof key === 'number' ? key % 64 : Number(key.slice(key.lastIndexOf('/') + 1));
+}

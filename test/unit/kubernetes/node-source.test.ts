@@ -1,0 +1,206 @@
+/**
+ * The node source with the real @kubernetes/client-node against the fake API server on 127.0.0.1.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatPrefix } from '../../../bgp/prefix.js';
+import { NodeSource, type NodeSourceEvents } from '../../../daemon/kubernetes/node-source.js';
+import type { NodeView } from '../../../daemon/kubernetes/node-view.js';
+import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
+
+let server: FakeApiServer;
+let source: NodeSource | undefined;
+
+type Seen = { [K in keyof NodeSourceEvents]: NodeSourceEvents[K][0][] };
+
+function startSource(nodeName = 'node-a'): { source: NodeSource; seen: Seen } {
+  const kc = new KubeConfig();
+  kc.loadFromOptions(kubeConfigOptions(server));
+  const s = new NodeSource({
+    nodeName,
+    kubeConfig: kc,
+    resyncBackoff: { initialMs: 20, maxMs: 100 },
+    minHealthyWatchMs: 200,
+  });
+  const seen: Seen = { self: [], nodes: [], waiting: [], connected: [], disconnected: [], log: [] };
+  s.on('self', (v) => seen.self.push(v));
+  s.on('nodes', (v) => seen.nodes.push(v));
+  s.on('waiting', (v) => seen.waiting.push(v));
+  s.on('connected', (v) => seen.connected.push(v));
+  s.on('disconnected', (v) => seen.disconnected.push(v));
+  s.on('log', (v) => seen.log.push(v));
+  s.start();
+  source = s;
+  return { source: s, seen };
+}
+
+async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const names = (list: NodeView[] | undefined) => (list ?? []).map((n) => n.name);
+const last = <T>(xs: T[]): T | undefined => xs[xs.length - 1];
+
+beforeEach(async () => {
+  server = new FakeApiServer();
+  await server.listen();
+});
+
+afterEach(async () => {
+  await source?.stop();
+  source = undefined;
+  await server.close();
+});
+
+describe('NodeSource', () => {
+  it('reads our own dual-stack podCIDRs and InternalIPs', async () => {
+    server.addNode(
+      makeNode('node-a', { podCIDRs: ['10.244.1.0/24', 'fd00:244:1::/64'], internalIPs: ['192.0.2.1', '2001:db8::1'] }),
+    );
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
+    const { seen } = startSource();
+    await until('self', () => seen.self.length > 0);
+    const self = seen.self[0]!;
+    expect(self.podCIDRs.map(formatPrefix)).toEqual(['10.244.1.0/24', 'fd00:244:1::/64']);
+    expect(self.internalIPs).toEqual(['192.0.2.1', '2001:db8::1']);
+    expect(self.labels['kubernetes.io/hostname']).toBe('node-a');
+    expect(names(seen.nodes[0])).toEqual(['node-a', 'node-b']);
+    expect(seen.connected).toHaveLength(1);
+    expect(seen.waiting).toEqual([]);
+  });
+
+  it('falls back to spec.podCIDR when podCIDRs is absent', async () => {
+    const node = makeNode('node-a', { internalIPs: ['192.0.2.1'] });
+    node.spec = { podCIDR: '10.244.7.0/24' };
+    server.addNode(node);
+    const { seen } = startSource();
+    await until('self', () => seen.self.length > 0);
+    expect(seen.self[0]!.podCIDRs.map(formatPrefix)).toEqual(['10.244.7.0/24']);
+  });
+
+  it('reports waiting until a podCIDR is assigned, then emits self with it', async () => {
+    server.addNode(makeNode('node-a', { internalIPs: ['192.0.2.1'] }));
+    const { seen } = startSource();
+    await until('waiting', () => seen.waiting.length > 0);
+    expect(seen.waiting[0]!.reason).toBe('node node-a has no spec.podCIDRs yet');
+    server.modifyNode('node-a', (n) => {
+      n.spec = { podCIDR: '10.244.3.0/24', podCIDRs: ['10.244.3.0/24'] };
+    });
+    await until('self with a podCIDR', () => last(seen.self)?.podCIDRs.length === 1);
+    expect(last(seen.self)!.podCIDRs.map(formatPrefix)).toEqual(['10.244.3.0/24']);
+    expect(seen.waiting).toHaveLength(1);
+  });
+
+  it('reports a missing own node as waiting', async () => {
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
+    const { seen } = startSource();
+    await until('waiting', () => seen.waiting.length > 0);
+    expect(seen.waiting[0]!.reason).toBe('node node-a not found');
+    expect(seen.self).toEqual([]);
+  });
+
+  it('emits nodes when a node joins and leaves, and stays quiet on changes it does not use', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    const { seen } = startSource();
+    await until('first nodes', () => seen.nodes.length === 1);
+    await until('watch open', () => server.openWatches === 1);
+    server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['192.0.2.3'] }));
+    await until('join', () => seen.nodes.length === 2);
+    expect(names(seen.nodes[1])).toEqual(['node-a', 'node-c']);
+    server.modifyNode('node-c', (n) => {
+      n.status!.conditions = [{ type: 'Ready', status: 'False' }];
+    });
+    server.deleteNode('node-c');
+    await until('leave', () => seen.nodes.length === 3);
+    expect(names(seen.nodes[2])).toEqual(['node-a']);
+    expect(seen.self).toHaveLength(1);
+  });
+
+  it('relists on a 410 Expired watch ERROR without losing state', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
+    const { source: s, seen } = startSource();
+    await until('watch open', () => server.openWatches === 1 && seen.nodes.length === 1);
+    server.compact();
+    server.errorWatches(410, 'Expired');
+    const listsBefore = server.requests.filter((r) => r.query.watch === undefined).length;
+    await until('relist', () => server.requests.filter((r) => r.query.watch === undefined).length > listsBefore);
+    await until('rewatch', () => server.openWatches === 1);
+    expect(names(s.nodes)).toEqual(['node-a', 'node-b']);
+    expect(seen.nodes).toHaveLength(1); // the relist found the same nodes: nothing to say
+    expect(seen.disconnected).toEqual([]);
+    server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['192.0.2.3'] }));
+    await until('event after relist', () => seen.nodes.length === 2);
+  });
+
+  it('relists after a plain HTTP 410 to the watch request', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    server.failNext('watch', 410);
+    const { seen } = startSource();
+    await until('watch open', () => server.openWatches === 1);
+    const lists = server.requests.filter((r) => r.query.watch === undefined);
+    expect(lists.length).toBe(2);
+    expect(seen.self).toHaveLength(1);
+  });
+
+  it('backs off on 500/503 and then recovers', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    server.failNext('list', 503, 2);
+    server.failNext('watch', 500);
+    const { seen } = startSource();
+    await until('watch open', () => server.openWatches === 1);
+    expect(seen.disconnected.length).toBeGreaterThanOrEqual(1);
+    expect(seen.disconnected[0]!.reason).toContain('503');
+    expect(seen.self).toHaveLength(1);
+  });
+
+  it('keeps the last state while the API server is down, and resumes from the last resourceVersion', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
+    const { source: s, seen } = startSource();
+    await until('watch open', () => server.openWatches === 1 && seen.nodes.length === 1);
+    const rv = s.lastResourceVersion;
+    await server.close();
+    await until('disconnected', () => seen.disconnected.length === 1);
+    await new Promise((r) => setTimeout(r, 300)); // several failed retries
+    expect(seen.nodes).toHaveLength(1);
+    expect(seen.self).toHaveLength(1);
+    expect(names(s.nodes)).toEqual(['node-a', 'node-b']);
+    server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['192.0.2.3'] }));
+    const before = server.requests.length;
+    await server.listen(); // the same port
+    await until('reconnected', () => seen.connected.length === 2);
+    await until('node-c seen', () => seen.nodes.length === 2);
+    expect(names(last(seen.nodes))).toEqual(['node-a', 'node-b', 'node-c']);
+    const after = server.requests.slice(before);
+    expect(after[0]!.query).toMatchObject({ watch: 'true', resourceVersion: rv });
+    expect(after.filter((r) => r.query.watch === undefined)).toHaveLength(0); // no relist needed
+  });
+
+  it('rewatches after an abrupt disconnect without emitting anything', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    const { seen } = startSource();
+    await until('watch open', () => server.openWatches === 1);
+    server.dropWatches();
+    await until('rewatch', () => server.openWatches === 1);
+    expect(seen.nodes).toHaveLength(1);
+    expect(seen.self).toHaveLength(1);
+  });
+
+  it('advances the resourceVersion on BOOKMARK and watches from it next time', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    const { source: s } = startSource();
+    await until('watch open', () => server.openWatches === 1);
+    const rv = server.bookmark();
+    await until('bookmark applied', () => s.lastResourceVersion === rv);
+    server.dropWatches();
+    await until('rewatch from the bookmark', () =>
+      server.requests.some((r) => r.query.watch === 'true' && r.query.resourceVersion === rv),
+    );
+    expect(server.requests.find((r) => r.query.watch === 'true')!.query.allowWatchBookmarks).toBe('true');
+  });
+});
