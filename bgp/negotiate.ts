@@ -1,0 +1,133 @@
+/**
+ * What two OPENs agree on (RFC 4271 §4.2 hold time, RFC 5492 capabilities): pure functions over the OPEN we
+ * sent and the OPEN we received. The result is passed to every UPDATE encode/decode and to the RIBs.
+ */
+import { AFI_IPV4, AFI_IPV6, type Afi } from './prefix.js';
+import type { AfiSafi, Capability, CodecContext, OpenMessage } from './wire/types.js';
+
+/** RFC 6793 AS_TRANS, put in "My Autonomous System" when our AS needs 4 octets. */
+export const AS_TRANS = 23456;
+const SAFI_UNICAST = 1;
+
+export interface Negotiated {
+  /** Seconds; 0 = no KEEPALIVEs and no hold timer (RFC 4271 §4.2). */
+  readonly holdTime: number;
+  /** Seconds between our KEEPALIVEs; 0 when holdTime is 0. */
+  readonly keepaliveTime: number;
+  /** RFC 6793: both sides sent the 4-octet AS capability. */
+  readonly fourOctetAs: boolean;
+  /** RFC 4760: the families both sides announced (no MP capability at all = IPv4 unicast only). */
+  readonly families: readonly AfiSafi[];
+  /** RFC 2918: the peer accepts ROUTE-REFRESH. */
+  readonly routeRefresh: boolean;
+  /** RFC 7313: both sides announced enhanced route refresh. */
+  readonly enhancedRouteRefresh: boolean;
+  /** RFC 4724: the peer's graceful-restart capability, as received. */
+  readonly gracefulRestart?: {
+    readonly restartTime: number;
+    readonly restarting: boolean;
+    readonly families: readonly { readonly afi: number; readonly safi: number; readonly forwarding: boolean }[];
+  };
+  /**
+   * RFC 8950: the peer accepts IPv4 unicast NLRI with an IPv6 next hop (it announced the entry
+   * <AFI 1, SAFI 1, next-hop AFI 2>), and so do we.
+   */
+  readonly extendedNextHopIpv4: boolean;
+  readonly peerBgpId: string;
+  /** The peer's real AS (4-octet capability when present). */
+  readonly peerAsn: number;
+  readonly localAsn: number;
+  readonly ibgp: boolean;
+  /** The capability codes the peer announced, for `PeerStatus.capabilities`. */
+  readonly peerCapabilities: readonly number[];
+}
+
+/** The peer's real AS: the RFC 6793 capability when present, else My Autonomous System. */
+export function peerAsOf(open: OpenMessage): number {
+  for (const c of open.capabilities) if (c.code === 65 && 'asn' in c) return c.asn;
+  return open.myAs;
+}
+
+/** The OPEN we send. */
+export function buildOpen(p: {
+  localAsn: number;
+  routerId: string;
+  holdTime: number;
+  capabilities: readonly Capability[];
+}): OpenMessage {
+  return {
+    type: 1,
+    version: 4,
+    myAs: p.localAsn > 0xffff ? AS_TRANS : p.localAsn,
+    holdTime: p.holdTime,
+    bgpId: p.routerId,
+    capabilities: p.capabilities,
+  };
+}
+
+/**
+ * RFC 4271 §4.2: "Hold Time ... MUST be either zero or at least three seconds. An implementation MAY reject
+ * connections on the basis of the Hold Time." The negotiated value is the smaller of ours and theirs; the
+ * KEEPALIVE interval is our configured one, never more than a third of it (§4.4).
+ */
+export function negotiateHold(ours: number, theirs: number, keepaliveTime?: number): { holdTime: number; keepaliveTime: number } {
+  const holdTime = Math.min(ours, theirs);
+  if (holdTime === 0) return { holdTime: 0, keepaliveTime: 0 };
+  const third = Math.max(1, Math.floor(holdTime / 3));
+  const keep = keepaliveTime !== undefined && keepaliveTime > 0 ? Math.min(keepaliveTime, third) : third;
+  return { holdTime, keepaliveTime: keep };
+}
+
+function mpFamilies(caps: readonly Capability[]): AfiSafi[] {
+  const out: AfiSafi[] = [];
+  for (const c of caps) {
+    if (c.code === 1 && 'afi' in c && (c.afi === AFI_IPV4 || c.afi === AFI_IPV6)) out.push({ afi: c.afi as Afi, safi: c.safi });
+  }
+  // RFC 4760 §8 / RFC 5492: a speaker without the MP capability speaks IPv4 unicast only.
+  return out.length === 0 ? [{ afi: AFI_IPV4, safi: SAFI_UNICAST }] : out;
+}
+
+function has(caps: readonly Capability[], code: number): boolean {
+  return caps.some((c) => c.code === code && !('unknown' in c));
+}
+
+function extendedNextHopIpv4(caps: readonly Capability[]): boolean {
+  return caps.some(
+    (c) => c.code === 5 && 'entries' in c && c.entries.some((e) => e.afi === AFI_IPV4 && e.safi === SAFI_UNICAST && e.nextHopAfi === AFI_IPV6),
+  );
+}
+
+/** The session parameters agreed by `local` (sent) and `peer` (received). */
+export function negotiate(local: OpenMessage, peer: OpenMessage, localAsn: number, keepaliveTime?: number): Negotiated {
+  const mine = mpFamilies(local.capabilities);
+  const theirs = mpFamilies(peer.capabilities);
+  const families = mine.filter((f) => theirs.some((t) => t.afi === f.afi && t.safi === f.safi));
+  const gr = peer.capabilities.find((c): c is Extract<Capability, { code: 64 }> => c.code === 64 && 'restartTime' in c);
+  const peerAsn = peerAsOf(peer);
+  return {
+    ...negotiateHold(local.holdTime, peer.holdTime, keepaliveTime),
+    fourOctetAs: has(local.capabilities, 65) && has(peer.capabilities, 65),
+    families,
+    routeRefresh: has(peer.capabilities, 2),
+    enhancedRouteRefresh: has(local.capabilities, 70) && has(peer.capabilities, 70),
+    ...(gr === undefined
+      ? {}
+      : { gracefulRestart: { restartTime: gr.restartTime, restarting: gr.restarting, families: gr.families } }),
+    extendedNextHopIpv4: extendedNextHopIpv4(local.capabilities) && extendedNextHopIpv4(peer.capabilities),
+    peerBgpId: peer.bgpId,
+    peerAsn,
+    localAsn,
+    ibgp: peerAsn === localAsn,
+    peerCapabilities: peer.capabilities.map((c) => c.code),
+  };
+}
+
+/** The codec context of a negotiated session. */
+export function codecContext(n: Negotiated): CodecContext {
+  return { fourOctetAs: n.fourOctetAs, ibgp: n.ibgp, extendedNextHopIpv4: n.extendedNextHopIpv4 };
+}
+
+/** Does the session carry this family? */
+export function hasFamily(n: Negotiated, afi: number, safi = SAFI_UNICAST): boolean {
+  return n.families.some((f) => f.afi === afi && f.safi === safi);
+}
