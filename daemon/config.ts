@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PeerConfig } from '../bgp/api.js';
+import { kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
 import {
   formatPrefix as formatPrefixText,
   isIpAddress,
@@ -94,6 +95,8 @@ const configSchema = z
     }),
     peers: z.array(peerSchema, 'expected a list of peers').default([]),
     importPrefixes: z.array(prefix, 'expected a list of prefixes').optional(),
+    /** The Kubernetes node source (daemon/kubernetes/, documented in docs/kubernetes.md). */
+    kubernetes: kubernetesSchema.optional(),
     kernel: kernelSchema.default({
       enabled: true,
       table: 254,
@@ -151,6 +154,8 @@ export interface DaemonConfig {
   readonly kernel: Parsed['kernel'];
   readonly controlSocket: string;
   readonly log: { readonly level: LogLevel };
+  /** The `kubernetes:` section, when present (see docs/kubernetes.md). */
+  readonly kubernetes?: KubernetesConfig;
   /** The file it came from (for messages and the control socket's /config). */
   readonly source: string;
 }
@@ -230,6 +235,7 @@ function finish(c: Parsed, file: string): DaemonConfig {
     kernel: c.kernel,
     controlSocket: c.controlSocket,
     log: c.log,
+    ...(c.kubernetes !== undefined ? { kubernetes: c.kubernetes } : {}),
     source: file,
   };
 }

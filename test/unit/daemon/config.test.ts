@@ -179,3 +179,13 @@ describe('config', () => {
     );
   });
 });
+
+describe('config: kubernetes section', () => {
+  it('is embedded from daemon/kubernetes/schema.ts and its errors name the field', () => {
+    const c = parseConfig(BASE + 'kubernetes: { nodeName: node-2 }\n', 'x');
+    expect(c.kubernetes).toMatchObject({ enabled: true, nodeName: 'node-2', mesh: true });
+    expect(errorOf(BASE + 'kubernetes: { mesh: "yes" }\n')).toContain(
+      'kubernetes.mesh: "yes" is not allowed: expected true or false',
+    );
+  });
+});
