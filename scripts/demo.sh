@@ -29,6 +29,7 @@ NS_NODE="nbdemo-node-$ID"
 VETH_FRR="nbf$ID"
 VETH_NODE="nbn$ID"
 WORK=$(mktemp -d "/tmp/nodebgp-demo-$ID.XXXX")
+chmod 755 "$WORK" # FRR runs as user frr and writes its pid files and vty sockets below it
 SOCK="$WORK/nodebgp.sock"
 NODEBGP="$REPO/bin/nodebgp"
 
