@@ -95,7 +95,8 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
 
   constructor(opts: NodeSourceOptions) {
     super();
-    if (!opts.nodeName) throw new Error('kubernetes: nodeName is empty (set NODE_NAME or kubernetes.nodeName)');
+    if (!opts.nodeName)
+      throw new Error('kubernetes: nodeName is empty (set NODE_NAME or kubernetes.nodeName)');
     this.opts = opts;
     this.kc = opts.kubeConfig ?? loadKubeConfig(opts.kubeconfig);
     this.api = this.kc.makeApiClient(CoreV1Api);
@@ -219,7 +220,8 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
       const onDone = (err: unknown): void => {
         if (expired) return finish(expired);
         if (err && isGone(err)) return finish({ kind: 'expired', reason: describeError(err) });
-        if (err && !this.stopped) return finish({ kind: 'failed', reason: `watch nodes: ${describeError(err)}` });
+        if (err && !this.stopped)
+          return finish({ kind: 'failed', reason: `watch nodes: ${describeError(err)}` });
         const healthy = Date.now() - started >= minHealthy || events > 0;
         finish({ kind: 'ended', healthy, reason: 'watch nodes: the stream ended at once' });
       };
@@ -348,7 +350,8 @@ function isGone(err: unknown): boolean {
 export function describeError(err: unknown): string {
   if (err === null || typeof err !== 'object') return String(err);
   const e = err as { code?: unknown; statusCode?: unknown; body?: unknown; message?: unknown };
-  const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined;
+  const status =
+    typeof e.statusCode === 'number' ? e.statusCode : typeof e.code === 'number' ? e.code : undefined;
   let message = typeof e.message === 'string' ? e.message.split('\n')[0]! : String(err);
   if (typeof e.body === 'string') {
     try {

@@ -24,7 +24,11 @@ export interface NodeViewResult {
 export function nodeView(node: V1Node): NodeViewResult {
   const name = node.metadata?.name ?? '';
   const problems: string[] = [];
-  const cidrTexts = node.spec?.podCIDRs?.length ? node.spec.podCIDRs : node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+  const cidrTexts = node.spec?.podCIDRs?.length
+    ? node.spec.podCIDRs
+    : node.spec?.podCIDR
+      ? [node.spec.podCIDR]
+      : [];
   const podCIDRs: PrefixKey[] = [];
   for (const text of cidrTexts) {
     const key = parsePrefix(text);
@@ -34,7 +38,8 @@ export function nodeView(node: V1Node): NodeViewResult {
   const internalIPs: string[] = [];
   for (const a of node.status?.addresses ?? []) {
     if (a.type !== 'InternalIP') continue;
-    if (!isIpAddress(a.address)) problems.push(`node ${name}: status.addresses: "${a.address}" is not an IP address`);
+    if (!isIpAddress(a.address))
+      problems.push(`node ${name}: status.addresses: "${a.address}" is not an IP address`);
     else if (!internalIPs.includes(a.address)) internalIPs.push(a.address);
   }
   const view: NodeView = {

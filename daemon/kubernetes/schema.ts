@@ -6,7 +6,7 @@
  * written in an annotation and one written in the file accept exactly the same fields.
  */
 import { z } from 'zod';
-import { isIpAddress, parsePrefix, type PrefixKey } from '../../bgp/prefix.js';
+import { isIpAddress, parseIpv4, parsePrefix, type PrefixKey } from '../../bgp/prefix.js';
 
 export const ROUTE_REFLECTOR_KEY = 'nodebgp.io/route-reflector';
 export const PEERS_ANNOTATION = 'nodebgp.io/peers';
@@ -85,7 +85,16 @@ export const kubernetesSchema = z.strictObject({
   /** Automatic iBGP full mesh between all nodes (turned off by itself when a route reflector exists). */
   mesh: z.boolean('expected true or false').default(true),
   /** This cluster's route-reflector id: nodes labelled or annotated nodebgp.io/route-reflector=<clusterId>. */
-  routeReflector: z.strictObject({ clusterId: z.string('expected a cluster id').min(1) }).optional(),
+  routeReflector: z
+    .strictObject({
+      clusterId: z
+        .string('expected a cluster id')
+        .refine(
+          (s) => parseIpv4(s) !== undefined,
+          'must be a dotted quad (RFC 4456 CLUSTER_ID), e.g. 10.0.0.1',
+        ),
+    })
+    .optional(),
   /** The node annotation read for per-node external peers. */
   peerAnnotation: z.string('expected an annotation key').default(PEERS_ANNOTATION),
   /** Take our pod subnets from Node.spec.podCIDRs (false: from node.podCIDRs in the file). */

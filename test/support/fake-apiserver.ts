@@ -173,7 +173,12 @@ export class FakeApiServer {
 
   private list(res: ServerResponse): void {
     const items = [...this.nodes.values()].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
-    send(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items });
+    send(res, 200, {
+      kind: 'NodeList',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: String(this.rv) },
+      items,
+    });
   }
 
   private get(res: ServerResponse, name: string): void {
@@ -191,7 +196,8 @@ export class FakeApiServer {
       res.end(JSON.stringify({ type: 'ERROR', object }) + '\n');
       return;
     }
-    for (const e of this.log) if (e.rv > since) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
+    for (const e of this.log)
+      if (e.rv > since) res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
     this.watches.add(res);
     res.on('close', () => this.watches.delete(res));
   }
@@ -271,7 +277,11 @@ export function makeNode(
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...opts.labels }, annotations: opts.annotations },
+    metadata: {
+      name,
+      labels: { 'kubernetes.io/hostname': name, ...opts.labels },
+      annotations: opts.annotations,
+    },
     spec,
     status: {
       addresses: [

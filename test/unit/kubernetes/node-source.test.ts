@@ -59,7 +59,10 @@ afterEach(async () => {
 describe('NodeSource', () => {
   it('reads our own dual-stack podCIDRs and InternalIPs', async () => {
     server.addNode(
-      makeNode('node-a', { podCIDRs: ['10.244.1.0/24', 'fd00:244:1::/64'], internalIPs: ['192.0.2.1', '2001:db8::1'] }),
+      makeNode('node-a', {
+        podCIDRs: ['10.244.1.0/24', 'fd00:244:1::/64'],
+        internalIPs: ['192.0.2.1', '2001:db8::1'],
+      }),
     );
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
     const { seen } = startSource();
@@ -128,7 +131,10 @@ describe('NodeSource', () => {
     server.compact();
     server.errorWatches(410, 'Expired');
     const listsBefore = server.requests.filter((r) => r.query.watch === undefined).length;
-    await until('relist', () => server.requests.filter((r) => r.query.watch === undefined).length > listsBefore);
+    await until(
+      'relist',
+      () => server.requests.filter((r) => r.query.watch === undefined).length > listsBefore,
+    );
     await until('rewatch', () => server.openWatches === 1);
     expect(names(s.nodes)).toEqual(['node-a', 'node-b']);
     expect(seen.nodes).toHaveLength(1); // the relist found the same nodes: nothing to say
