@@ -114,6 +114,13 @@ export interface OpenMessage {
    * OPEN re-encodes to the same bytes. Omitted: one Capabilities parameter per capability.
    */
   readonly capabilityGrouping?: readonly number[];
+  /**
+   * Optional Parameters other than Capabilities (type 2), kept so `validateOpen` can refuse them with 2/4
+   * Unsupported Optional Parameter. Encoded after the Capabilities parameters.
+   */
+  readonly otherParameters?: readonly { readonly type: number; readonly value: Uint8Array }[];
+  /** RFC 9072: the parameters were sent in the extended form although they fit in 255 octets. */
+  readonly extendedOptionalParameters?: boolean;
 }
 
 /** Prefixes of one address family. */

@@ -1,0 +1,70 @@
+/**
+ * Test helpers for the wire codec: annotated hex (`ff ff  # marker` — everything after `#` on a line is a
+ * comment), contexts, and `summarizeMessage`, the summary shape the capture fixtures use for `expect`.
+ */
+import { formatPrefix } from '../../../../bgp/prefix.js';
+import type { CodecContext, Message } from '../../../../bgp/wire/index.js';
+import { formatAsPath, formatCommunity } from '../../../../bgp/wire/index.js';
+
+/** Annotated hex → bytes. Each line: hex octets (spaces allowed), then an optional `#` comment. */
+export function hex(annotated: string): Buffer {
+  const digits = annotated
+    .split('\n')
+    .map((line) => line.replace(/#.*$/, ''))
+    .join('')
+    .replace(/[\s:]/g, '');
+  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new Error(`bad hex: ${digits}`);
+  return Buffer.from(digits, 'hex');
+}
+
+export const CTX4: CodecContext = { fourOctetAs: true, ibgp: false };
+export const CTX4_IBGP: CodecContext = { fourOctetAs: true, ibgp: true };
+export const CTX2: CodecContext = { fourOctetAs: false, ibgp: false };
+
+/** 16 × ff, the marker. */
+export const MARKER = 'ff'.repeat(16);
+
+export type Summary = Record<string, unknown>;
+
+const ORIGINS = ['igp', 'egp', 'incomplete'] as const;
+
+/** The capture fixtures' `expect` shape, from a decoded message. Absent fields are left out. */
+export function summarizeMessage(msg: Message): Summary {
+  switch (msg.type) {
+    case 1: {
+      const as4 = msg.capabilities.find((c) => c.code === 65 && !('unknown' in c));
+      return {
+        type: 'open',
+        asn: as4 !== undefined && 'asn' in as4 ? as4.asn : msg.myAs,
+        holdTime: msg.holdTime,
+        bgpId: msg.bgpId,
+        capabilities: msg.capabilities.map((c) => c.code),
+      };
+    }
+    case 2: {
+      const out: Summary = { type: 'update' };
+      const reach = msg.reach.flatMap((b) => b.prefixes.map(formatPrefix));
+      const withdrawn = msg.withdrawn.flatMap((b) => b.prefixes.map(formatPrefix));
+      if (reach.length > 0) out.prefixes = reach;
+      if (withdrawn.length > 0) out.withdrawn = withdrawn;
+      if (msg.reach.length > 0) out.nextHop = msg.reach[0]!.nextHop;
+      const a = msg.attributes;
+      if (a !== null) {
+        if (a.origin !== undefined) out.origin = ORIGINS[a.origin];
+        if (reach.length > 0 || a.asPath.length > 0) out.asPath = formatAsPath(a.asPath);
+        if (a.med !== undefined) out.med = a.med;
+        if (a.localPref !== undefined) out.localPref = a.localPref;
+        if (a.communities !== undefined) out.communities = a.communities.map(formatCommunity);
+        if (a.largeCommunities !== undefined) out.largeCommunities = a.largeCommunities.map((c) => c.join(':'));
+      }
+      if (msg.endOfRib !== undefined) out.endOfRib = true;
+      return out;
+    }
+    case 3:
+      return { type: 'notification', code: msg.code, subcode: msg.subcode };
+    case 4:
+      return { type: 'keepalive' };
+    case 5:
+      return { type: 'route-refresh', afi: msg.afi, safi: msg.safi };
+  }
+}
