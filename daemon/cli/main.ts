@@ -86,11 +86,14 @@ const COMMANDS: Record<string, Command> = {
     async run(values, pos) {
       if (pos.length > 0) throw new UsageError(`unexpected argument ${pos[0]}`);
       const { runDaemon } = await import('../main.js');
-      return runDaemon({
+      const code = await runDaemon({
         config: values.config as string | undefined,
         logLevel: values['log-level'] as string | undefined,
         controlSocket: values['control-socket'] as string | undefined,
       });
+      // Everything is closed; should a handle linger, it must not keep a stopped daemon alive.
+      setTimeout(() => process.exit(code), 200).unref();
+      return code;
     },
   },
   neighbors: show<PeerStatus[]>(
