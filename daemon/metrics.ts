@@ -1,0 +1,195 @@
+/**
+ * Prometheus metrics (prom-client), in a registry of their own so tests and several daemons in one process
+ * never share state. The speaker and the FIB keep their own counters; on each scrape the daemon calls
+ * `updateFromStatus(speaker.peers(), fib.stats())` and then `render()`. Peer-labelled series are deleted when
+ * the peer is gone, so a removed peer stops being exported instead of freezing at its last value.
+ *
+ *   nodebgp_bgp_session_state{peer}                 1 Idle, 2 Connect, 3 Active, 4 OpenSent, 5 OpenConfirm,
+ *                                                   6 Established
+ *   nodebgp_bgp_session_established_total{peer}     sessions established since start
+ *   nodebgp_bgp_messages_{received,sent}_total{peer}
+ *   nodebgp_bgp_updates_{received,sent}_total{peer}
+ *   nodebgp_bgp_prefixes_{received,accepted,advertised}{peer}
+ *   nodebgp_fib_routes{state="wanted|installed|failed"}
+ *   nodebgp_fib_reconcile_duration_seconds          histogram, observed by the daemon per FIB reconcile
+ *   nodebgp_convergence_seconds{phase}              histogram: e.g. phase="startup" (start → routes
+ *                                                   installed), "peer" (Established → End-of-RIB)
+ *   nodebgp_kubernetes_api_connected                1 while the node watch is up
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PeerStatus, SessionState } from '../bgp/api.js';
+
+export const SESSION_STATE_VALUE: Readonly<Record<SessionState, number>> = {
+  Idle: 1,
+  Connect: 2,
+  Active: 3,
+  OpenSent: 4,
+  OpenConfirm: 5,
+  Established: 6,
+};
+
+export interface FibStats {
+  readonly wanted: number;
+  readonly installed: number;
+  readonly failed: number;
+}
+
+export interface MetricsOptions {
+  /** Also export the Node.js process metrics (CPU, memory, event-loop lag) as nodebgp_process_* (default true). */
+  readonly processMetrics?: boolean;
+}
+
+type PeerCounterName = 'messagesIn' | 'messagesOut' | 'updatesIn' | 'updatesOut' | 'establishedCount';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly sessionState: Gauge<'peer'>;
+  readonly sessionsEstablished: Counter<'peer'>;
+  readonly messagesReceived: Counter<'peer'>;
+  readonly messagesSent: Counter<'peer'>;
+  readonly updatesReceived: Counter<'peer'>;
+  readonly updatesSent: Counter<'peer'>;
+  readonly prefixesReceived: Gauge<'peer'>;
+  readonly prefixesAccepted: Gauge<'peer'>;
+  readonly prefixesAdvertised: Gauge<'peer'>;
+  readonly fibRoutes: Gauge<'state'>;
+  readonly reconcileDuration: Histogram;
+  readonly convergence: Histogram<'phase'>;
+  readonly kubernetesConnected: Gauge;
+  /** Sets every peer and FIB series from the speaker's and the FIB's own numbers; drops peers not listed. */
+  updateFromStatus(peers: readonly PeerStatus[], fib?: FibStats): void;
+  /** Deletes every series of one peer. */
+  removePeer(peer: string): void;
+  /** The text exposition format. */
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const peerGauge = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ['peer'], registers });
+  const peerCounter = (name: string, help: string) =>
+    new Counter({ name, help, labelNames: ['peer'], registers });
+  const handles = {
+    sessionState: peerGauge('nodebgp_bgp_session_state', 'BGP session state (1 Idle .. 6 Established)'),
+    sessionsEstablished: peerCounter(
+      'nodebgp_bgp_session_established_total',
+      'Sessions established since start',
+    ),
+    messagesReceived: peerCounter('nodebgp_bgp_messages_received_total', 'BGP messages received'),
+    messagesSent: peerCounter('nodebgp_bgp_messages_sent_total', 'BGP messages sent'),
+    updatesReceived: peerCounter('nodebgp_bgp_updates_received_total', 'UPDATE messages received'),
+    updatesSent: peerCounter('nodebgp_bgp_updates_sent_total', 'UPDATE messages sent'),
+    prefixesReceived: peerGauge('nodebgp_bgp_prefixes_received', 'Prefixes in the Adj-RIB-In of the peer'),
+    prefixesAccepted: peerGauge(
+      'nodebgp_bgp_prefixes_accepted',
+      'Received prefixes the import policy accepted',
+    ),
+    prefixesAdvertised: peerGauge(
+      'nodebgp_bgp_prefixes_advertised',
+      'Prefixes in the Adj-RIB-Out of the peer',
+    ),
+    fibRoutes: new Gauge({
+      name: 'nodebgp_fib_routes',
+      help: 'Kernel routes of ours: wanted, installed, failed',
+      labelNames: ['state'],
+      registers,
+    }),
+    reconcileDuration: new Histogram({
+      name: 'nodebgp_fib_reconcile_duration_seconds',
+      help: 'Time to reconcile the kernel table with the wanted routes',
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    convergence: new Histogram({
+      name: 'nodebgp_convergence_seconds',
+      help: 'Convergence times by phase (startup: start to routes installed; peer: Established to End-of-RIB)',
+      labelNames: ['phase'],
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    kubernetesConnected: new Gauge({
+      name: 'nodebgp_kubernetes_api_connected',
+      help: '1 while the watch of Node objects is connected to the API server',
+      registers,
+    }),
+  };
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'nodebgp_' });
+  const counters: [PeerCounterName, Counter<'peer'>][] = [
+    ['messagesIn', handles.messagesReceived],
+    ['messagesOut', handles.messagesSent],
+    ['updatesIn', handles.updatesReceived],
+    ['updatesOut', handles.updatesSent],
+    ['establishedCount', handles.sessionsEstablished],
+  ];
+  const peerMetrics = [
+    handles.sessionState,
+    handles.prefixesReceived,
+    handles.prefixesAccepted,
+    handles.prefixesAdvertised,
+    ...counters.map(([, c]) => c),
+  ];
+  const sync = new CounterSync();
+  const known = new Set<string>();
+
+  const removePeer = (peer: string): void => {
+    for (const m of peerMetrics) m.remove({ peer });
+    sync.forget(peer);
+    known.delete(peer);
+  };
+
+  const updateFromStatus = (peers: readonly PeerStatus[], fib?: FibStats): void => {
+    const present = new Set<string>();
+    for (const p of peers) {
+      const labels = { peer: p.address };
+      present.add(p.address);
+      known.add(p.address);
+      handles.sessionState.set(labels, SESSION_STATE_VALUE[p.state]);
+      handles.prefixesReceived.set(labels, p.received);
+      handles.prefixesAccepted.set(labels, p.accepted);
+      handles.prefixesAdvertised.set(labels, p.advertised);
+      for (const [field, counter] of counters) sync.set(counter, p.address, field, p[field]);
+    }
+    for (const peer of [...known]) if (!present.has(peer)) removePeer(peer);
+    if (fib !== undefined) {
+      handles.fibRoutes.set({ state: 'wanted' }, fib.wanted);
+      handles.fibRoutes.set({ state: 'installed' }, fib.installed);
+      handles.fibRoutes.set({ state: 'failed' }, fib.failed);
+    }
+  };
+
+  return {
+    registry,
+    ...handles,
+    updateFromStatus,
+    removePeer,
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
+
+/**
+ * Mirrors a total kept elsewhere into a prom-client Counter (which only increments): adds the difference
+ * since the last scrape; a smaller total means the source restarted from zero, so the series restarts too
+ * (Prometheus' rate() treats a drop as a counter reset).
+ */
+class CounterSync {
+  private readonly last = new Map<string, number>();
+
+  set(counter: Counter<'peer'>, peer: string, field: string, total: number): void {
+    const key = `${peer}\u0000${field}`;
+    const before = this.last.get(key) ?? 0;
+    if (total < before) {
+      counter.remove({ peer });
+      if (total > 0) counter.inc({ peer }, total);
+    } else if (total > before) counter.inc({ peer }, total - before);
+    else if (!this.last.has(key)) counter.inc({ peer }, 0);
+    this.last.set(key, total);
+  }
+
+  forget(peer: string): void {
+    for (const key of [...this.last.keys()]) if (key.startsWith(`${peer}\u0000`)) this.last.delete(key);
+  }
+}
