@@ -12,6 +12,12 @@ import { decodeUpdate } from './update.js';
 import { decodeNotification } from './notification.js';
 import { decodeRouteRefresh } from './route-refresh.js';
 import * as iana from './iana.js';
+import { encodeOpen } from './open.js';
+import { encodeUpdate } from './update-encode.js';
+import { encodeNotification } from './notification.js';
+import { encodeKeepalive } from './keepalive.js';
+import { encodeRouteRefresh } from './route-refresh.js';
+import { assertNever } from './errors.js';
 
 export type DecodeResult = { ok: true; message: Message } | { ok: false; error: BgpError };
 
@@ -60,8 +66,26 @@ function decodeChecked(bytes: Buffer, ctx: CodecContext, cache?: AttributeCache)
 }
 
 export * from './types.js';
+/** Encode any message (UPDATE through `encodeUpdate`: see its limits). */
+export function encodeMessage(msg: Message, ctx: CodecContext): Buffer {
+  switch (msg.type) {
+    case iana.MESSAGE_OPEN:
+      return encodeOpen(msg);
+    case iana.MESSAGE_UPDATE:
+      return encodeUpdate(msg, ctx);
+    case iana.MESSAGE_NOTIFICATION:
+      return encodeNotification(msg);
+    case iana.MESSAGE_KEEPALIVE:
+      return encodeKeepalive();
+    case iana.MESSAGE_ROUTE_REFRESH:
+      return encodeRouteRefresh(msg);
+    default:
+      return assertNever(msg);
+  }
+}
+
 export type { BgpError, BgpErrorKind, CeaseSubcode } from './errors.js';
-export { assertNever } from './errors.js';
+export { assertNever };
 export { messageLength } from './header.js';
 export { decodeOpen, encodeOpen, validateOpen, openPeerAs, type OpenExpectations } from './open.js';
 export { capabilityName } from './capabilities.js';
