@@ -134,9 +134,13 @@ function decodeAttributeSection(buf: Buffer, scan: Scan, ctx: CodecContext): Dec
   const draft: AttributeDraft = {};
   const faults: Fault[] = [];
   const r = scan.records;
+  let present = 0;
   for (let i = 0; i < r.length; i += STRIDE) {
     const type = r[i + 4]!;
     if (type === iana.ATTR_MP_REACH_NLRI || type === iana.ATTR_MP_UNREACH_NLRI) continue;
+    if (type === iana.ATTR_ORIGIN) present |= HAS_ORIGIN;
+    else if (type === iana.ATTR_AS_PATH) present |= HAS_AS_PATH;
+    else if (type === iana.ATTR_NEXT_HOP) present |= HAS_NEXT_HOP;
     if (scan.duplicates.includes(i / STRIDE)) {
       faults.push({ attribute: type, action: 'attribute-discard', error: { kind: 'malformed-attribute-list', code: 'BGP_ERR_DUPLICATE_ATTRIBUTE', reason: `attribute ${type} repeated; later copy discarded` } });
       continue;
@@ -144,10 +148,15 @@ function decodeAttributeSection(buf: Buffer, scan: Scan, ctx: CodecContext): Dec
     const f = decodeAttribute(r[i + 3]!, type, buf.subarray(r[i + 1]!, r[i + 2]!), buf.subarray(r[i]!, r[i + 2]!), ctx, draft);
     if (f !== undefined) faults.push(f);
   }
-  return finishSection(draft, faults, ctx);
+  return finishSection(draft, faults, ctx, present);
 }
 
-function finishSection(draft: AttributeDraft, faults: Fault[], ctx: CodecContext): DecodedAttributes {
+/** Bits for the well-known mandatory attributes seen in the section (malformed or not). */
+const HAS_ORIGIN = 1;
+const HAS_AS_PATH = 2;
+const HAS_NEXT_HOP = 4;
+
+function finishSection(draft: AttributeDraft, faults: Fault[], ctx: CodecContext, present: number): DecodedAttributes {
   let worst = 0;
   let reset: BgpError | undefined;
   let withdrawOnlyForNextHop = true;
@@ -165,9 +174,10 @@ function finishSection(draft: AttributeDraft, faults: Fault[], ctx: CodecContext
     worst,
     ...(reset === undefined ? {} : { reset }),
     withdrawOnlyForNextHop,
-    hasOrigin: draft.origin !== undefined,
-    hasAsPath: draft.asPath !== undefined,
-    hasNextHop: draft.nextHop !== undefined,
+    // "Present" as RFC 7606 §3.d means it: a malformed ORIGIN already cost what it costs, it is not missing.
+    hasOrigin: (present & HAS_ORIGIN) !== 0,
+    hasAsPath: (present & HAS_AS_PATH) !== 0,
+    hasNextHop: (present & HAS_NEXT_HOP) !== 0,
   };
 }
 

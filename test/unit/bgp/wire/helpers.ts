@@ -68,3 +68,24 @@ export function summarizeMessage(msg: Message): Summary {
       return { type: 'route-refresh', afi: msg.afi, safi: msg.safi };
   }
 }
+
+/** An UPDATE from annotated hex parts; the lengths are computed (for outcome tests, not golden bytes). */
+export function updateHex(parts: { withdrawn?: string; attrs?: string; nlri?: string }): Buffer {
+  const w = hex(parts.withdrawn ?? '');
+  const a = hex(parts.attrs ?? '');
+  const n = hex(parts.nlri ?? '');
+  const body = Buffer.concat([u16(w.length), w, u16(a.length), a, n]);
+  return Buffer.concat([hex(MARKER), u16(19 + body.length), Buffer.of(2), body]);
+}
+
+function u16(v: number): Buffer {
+  return Buffer.of(v >> 8, v & 255);
+}
+
+/** Well-formed attribute snippets (4-octet AS) to build outcome cases from. */
+export const A = {
+  origin: '40 01 01 00',
+  asPath: '40 02 06 02 01 0000fde9',
+  nextHop: '40 03 04 c0000201',
+  mpReach6: '80 0e 1e 0002 01 10 20010db8000000000000000000000001 00 40 fd00000100000000',
+} as const;
