@@ -100,7 +100,7 @@ function ceaseData(err: Extract<BgpError, { kind: 'cease' }>): Uint8Array {
     // RFC 4486 §4: AFI (2), SAFI (1), upper bound (4).
     const w = new Writer(7);
     w.u16(err.maxPrefixes.afi).u8(err.maxPrefixes.safi).u32(err.maxPrefixes.limit);
-    return w.finish();
+    return Uint8Array.from(w.view());
   }
   if (
     (err.subcode === iana.CEASE_ADMINISTRATIVE_SHUTDOWN || err.subcode === iana.CEASE_ADMINISTRATIVE_RESET) &&

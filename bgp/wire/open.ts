@@ -200,7 +200,7 @@ export function validateOpen(open: OpenMessage, expected: OpenExpectations): Bgp
       kind: 'unsupported-optional-parameter',
       code: 'BGP_ERR_UNSUPPORTED_OPTIONAL_PARAMETER',
       reason: `optional parameter type ${other.type}`,
-      data: w.finish(),
+      data: Uint8Array.from(w.view()),
     };
   }
   return undefined;
