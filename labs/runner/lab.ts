@@ -1,0 +1,255 @@
+/**
+ * The namespace runner: brings a containerlab topology up without Docker and takes it down again.
+ *
+ * up:   state.json first (so a failed up can always be undone), then one namespace per node
+ *       (`clab-<lab>-<node>`), a Linux bridge `br0` in each bridge node's namespace, one veth pair per link
+ *       with the file's interface names (bridge-side ends enslaved to br0), each node's exec lines in order
+ *       inside its namespace, then FRR (image contains "frr") or nodebgp (image contains "nodebgp").
+ * down: every process in every namespace of the lab, the namespaces (pods included), the state directory.
+ *       Idempotent; works after a failed up.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inNs, must, run, sleep, startDetached, alive } from './sh.js';
+import { startFrr, bindFor } from './frr.js';
+import {
+  controlSocket,
+  frrDir,
+  labDir,
+  nodeNamespace,
+  readState,
+  writeState,
+  type LabState,
+  type NodeState,
+} from './state.js';
+import type { LabNode, Topology } from './topology.js';
+
+/** The repository root (labs/runner/ → ../..; dist/labs/runner/ → ../../..). */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('labs: cannot find the repository root');
+    dir = up;
+  }
+  return dir;
+}
+
+export const NODEBGP_CONFIG_TARGET = '/etc/nodebgp/config.yaml';
+
+export interface UpOptions {
+  readonly keepOnFailure?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+function planState(topo: Topology): LabState {
+  const dir = labDir(topo.name);
+  return {
+    name: topo.name,
+    topologyFile: topo.file,
+    createdAt: new Date().toISOString(),
+    nodes: topo.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      ns: nodeNamespace(topo.name, n.name),
+      podNamespaces: n.podNamespaces,
+      dir: join(dir, n.name),
+    })),
+  };
+}
+
+/** Brings the lab up; on failure takes it down again unless keepOnFailure. */
+export async function up(topo: Topology, opts: UpOptions = {}): Promise<LabState> {
+  const log = opts.log ?? (() => {});
+  if (readState(topo.name))
+    throw new Error(`labs: lab ${topo.name} is already up (lab down ${topo.name} first)`);
+  const state = planState(topo);
+  writeState(state);
+  try {
+    await createNodes(state, log);
+    await createLinks(topo, state);
+    for (const node of topo.nodes) await runExec(node, byName(state, node.name), log);
+    for (const node of topo.nodes) await startNode(node, byName(state, node.name), log);
+    return state;
+  } catch (e) {
+    if (!opts.keepOnFailure) await down(topo.name);
+    throw e;
+  }
+}
+
+const byName = (s: LabState, name: string): NodeState => s.nodes.find((n) => n.name === name) as NodeState;
+
+async function createNodes(state: LabState, log: (l: string) => void): Promise<void> {
+  for (const st of state.nodes) {
+    mkdirSync(join(st.dir, 'bin'), { recursive: true });
+    writeWrappers(st);
+    await must(['ip', 'netns', 'add', st.ns]);
+    await must(['ip', '-n', st.ns, 'link', 'set', 'lo', 'up']);
+    if (st.role === 'bridge') {
+      await must(['ip', '-n', st.ns, 'link', 'add', 'br0', 'type', 'bridge']);
+      await must(['ip', '-n', st.ns, 'link', 'set', 'br0', 'up']);
+    } else {
+      await must(inNs(st.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']));
+      await must(inNs(st.ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']));
+    }
+    log(`node ${st.name}: namespace ${st.ns} (${st.role})`);
+  }
+}
+
+async function createLinks(topo: Topology, state: LabState): Promise<void> {
+  for (const l of topo.links) {
+    const a = byName(state, l.a.node);
+    const b = byName(state, l.b.node);
+    await must([
+      'ip',
+      'link',
+      'add',
+      l.a.iface,
+      'netns',
+      a.ns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      l.b.iface,
+      'netns',
+      b.ns,
+    ]);
+    for (const [st, iface] of [
+      [a, l.a.iface],
+      [b, l.b.iface],
+    ] as const) {
+      if (st.role === 'bridge') await must(['ip', '-n', st.ns, 'link', 'set', iface, 'master', 'br0']);
+      await must(['ip', '-n', st.ns, 'link', 'set', iface, 'up']);
+    }
+  }
+}
+
+/**
+ * `ip netns add|delete` runs outside the node: `ip netns exec` gives its command a private (slave) mount
+ * namespace, so a namespace bind-mounted from inside would never appear in the host's /run/netns.
+ * Pod namespaces are separate namespaces either way (never nested), so the result is the same.
+ */
+const onHost = (argv: readonly string[]): boolean =>
+  argv[0] === 'ip' && argv[1] === 'netns' && (argv[2] === 'add' || argv[2] === 'delete' || argv[2] === 'del');
+
+async function runExec(node: LabNode, st: NodeState, log: (l: string) => void): Promise<void> {
+  for (const argv of node.exec) {
+    await must(onHost(argv) ? argv : inNs(st.ns, argv));
+    log(`node ${node.name}: ${argv.join(' ')}`);
+  }
+}
+
+async function startNode(node: LabNode, st: NodeState, log: (l: string) => void): Promise<void> {
+  if (node.role === 'frr') {
+    await startFrr(node, st);
+    log(`node ${node.name}: FRR started`);
+  } else if (node.role === 'nodebgp') {
+    await startNodebgp(node, st);
+    log(`node ${node.name}: nodebgp started`);
+  }
+}
+
+/** Starts `bin/nodebgp run` in the node's namespace with its bound config and a per-node control socket. */
+export async function startNodebgp(node: LabNode, st: NodeState): Promise<number> {
+  const config = bindFor(node, NODEBGP_CONFIG_TARGET);
+  if (!config) throw new Error(`labs: node ${node.name}: no bind for ${NODEBGP_CONFIG_TARGET}`);
+  const bin = join(repoRoot(), 'bin', 'nodebgp');
+  const sock = controlSocket(st);
+  rmSync(sock, { force: true });
+  const argv = inNs(st.ns, [process.execPath, bin, 'run', '--config', config, '--control-socket', sock]);
+  const pid = startDetached(argv, join(st.dir, 'nodebgp.log'), { ...process.env, ...node.env });
+  writeFileSync(join(st.dir, 'nodebgp.pid'), `${pid}\n`);
+  const end = Date.now() + 15_000;
+  while (!existsSync(sock)) {
+    if (!alive(pid))
+      throw new Error(`labs: node ${node.name}: nodebgp exited at start; see ${join(st.dir, 'nodebgp.log')}`);
+    if (Date.now() > end)
+      throw new Error(`labs: node ${node.name}: nodebgp control socket ${sock} did not appear`);
+    await sleep(50);
+  }
+  return pid;
+}
+
+function writeWrappers(st: NodeState): void {
+  const bin = join(st.dir, 'bin');
+  const files: [string, string][] = [
+    ['vtysh', `#!/bin/sh\nexec /usr/bin/vtysh --vty_socket '${frrDir(st)}' "$@"\n`],
+    [
+      'nodebgp',
+      `#!/bin/sh\nNODEBGP_SOCKET='${controlSocket(st)}' exec '${process.execPath}' '${join(repoRoot(), 'bin', 'nodebgp')}' "$@"\n`,
+    ],
+  ];
+  for (const [name, text] of files) {
+    writeFileSync(join(bin, name), text);
+    chmodSync(join(bin, name), 0o755);
+  }
+}
+
+/** The environment `lab exec` gives a command: this node's vtysh/nodebgp wrappers first on PATH. */
+export function nodeEnv(st: NodeState): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${join(st.dir, 'bin')}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+    NODEBGP_SOCKET: controlSocket(st),
+  };
+}
+
+/** Every namespace the lab owns, pods first (they live inside nodes under Docker). */
+export function labNamespaces(state: LabState): string[] {
+  return [...state.nodes.flatMap((n) => n.podNamespaces), ...state.nodes.map((n) => n.ns)];
+}
+
+/** Takes the lab down: kills every process in its namespaces, deletes them and the state directory. */
+export async function down(lab: string): Promise<string[]> {
+  const state = readState(lab);
+  const existing = new Set(
+    (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]),
+  );
+  const owned = state ? labNamespaces(state) : [];
+  // Without state.json, still catch namespaces named like ours (clab-<lab>-*).
+  for (const ns of existing) if (ns.startsWith(`clab-${lab}-`) && !owned.includes(ns)) owned.push(ns);
+  const present = owned.filter((ns) => existing.has(ns));
+  await killNamespaces(present);
+  for (const ns of present) await run(['ip', 'netns', 'delete', ns]);
+  rmSync(labDir(lab), { recursive: true, force: true });
+  return present;
+}
+
+async function killNamespaces(namespaces: readonly string[]): Promise<void> {
+  const pidsOf = async (): Promise<number[]> => {
+    const all: number[] = [];
+    for (const ns of namespaces) {
+      const r = await run(['ip', 'netns', 'pids', ns]);
+      for (const p of r.stdout.split('\n')) if (/^\d+$/.test(p.trim())) all.push(Number(p));
+    }
+    return all.filter((p) => p !== process.pid);
+  };
+  for (const [signal, waitMs] of [
+    ['SIGTERM', 1500],
+    ['SIGKILL', 1000],
+  ] as const) {
+    const pids = await pidsOf();
+    if (pids.length === 0) return;
+    for (const p of pids) {
+      try {
+        process.kill(p, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+    const end = Date.now() + waitMs;
+    while (Date.now() < end && (await pidsOf()).length > 0) await sleep(50);
+  }
+}
+
+/** Runs argv in a node's namespace with its environment; resolves with the exit code (output inherited). */
+export async function execIn(st: NodeState, argv: readonly string[]): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((res) => {
+    const child = spawn('ip', ['netns', 'exec', st.ns, ...argv], { stdio: 'inherit', env: nodeEnv(st) });
+    child.on('exit', (code) => res(code ?? 1));
+    child.on('error', () => res(127));
+  });
+}
