@@ -1,0 +1,84 @@
+/**
+ * Encoders for the requests nodebgp sends. Lengths are back-patched: a message is written in place into a
+ * batch buffer, then its nlmsghdr.nlmsg_len (and each rtattr/rtnexthop length) is filled in at the end.
+ */
+import { RouteMsg, nlmsghdr, rtmsg, rtnexthop, ifinfomsg, ifaddrmsg, writeStruct, align4, NLMSG_HDRLEN, sizeOf } from './codec.js';
+import { RTA, NLM_F_REQUEST, NLM_F_DUMP } from './constants.js';
+
+/** Bytes a route message needs at most (header, rtmsg, fixed attributes, 32-byte next hops). */
+export function routeMsgMaxLen(r: RouteMsg): number {
+  return 16 + 12 + 20 + 8 + 8 + 20 + 8 + 20 + 4 + r.nexthops.length * 32;
+}
+
+function attr(buf: Buffer, off: number, type: number, value: Uint8Array): number {
+  buf.writeUInt16LE(4 + value.length, off);
+  buf.writeUInt16LE(type, off + 2);
+  buf.set(value, off + 4);
+  const end = off + 4 + value.length;
+  buf.fill(0, end, align4(end));
+  return align4(end);
+}
+
+function attrU32(buf: Buffer, off: number, type: number, value: number): number {
+  buf.writeUInt16LE(8, off);
+  buf.writeUInt16LE(type, off + 2);
+  buf.writeUInt32LE(value >>> 0, off + 4);
+  return off + 8;
+}
+
+function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
+  const start = off;
+  off += 4;
+  for (const nh of r.nexthops) {
+    const nhStart = off;
+    off = writeStruct(rtnexthop, { rtnh_len: 0, rtnh_flags: nh.flags, rtnh_hops: nh.hops, rtnh_ifindex: nh.oif }, buf, off);
+    if (nh.gateway) off = attr(buf, off, RTA.RTA_GATEWAY, nh.gateway);
+    buf.writeUInt16LE(off - nhStart, nhStart);
+  }
+  buf.writeUInt16LE(off - start, start);
+  buf.writeUInt16LE(RTA.RTA_MULTIPATH, start + 2);
+  return off;
+}
+
+/**
+ * Write one RTM_NEWROUTE / RTM_DELROUTE at `off`; returns the end offset. The caller makes sure
+ * `routeMsgMaxLen(r)` bytes are free. Attributes: RTA_DST, RTA_TABLE, RTA_PRIORITY, then either
+ * RTA_GATEWAY + RTA_OIF (one next hop) or RTA_MULTIPATH (several).
+ */
+export function writeRouteMsg(buf: Buffer, off: number, msgType: number, flags: number, seq: number, r: RouteMsg): number {
+  const start = off;
+  off = writeStruct(nlmsghdr, { nlmsg_len: 0, nlmsg_type: msgType, nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, off);
+  off = writeStruct(rtmsg, {
+    rtm_family: r.family, rtm_dst_len: r.dstLen, rtm_src_len: 0, rtm_tos: r.tos, rtm_table: r.table < 256 ? r.table : 252,
+    rtm_protocol: r.protocol, rtm_scope: r.scope, rtm_type: r.type, rtm_flags: r.flags,
+  }, buf, off);
+  if (r.dst && r.dstLen > 0) off = attr(buf, off, RTA.RTA_DST, r.dst);
+  off = attrU32(buf, off, RTA.RTA_TABLE, r.table);
+  if (r.priority !== undefined) off = attrU32(buf, off, RTA.RTA_PRIORITY, r.priority);
+  if (r.prefsrc) off = attr(buf, off, RTA.RTA_PREFSRC, r.prefsrc);
+  if (r.nexthops.length === 1) {
+    const nh = r.nexthops[0];
+    if (nh.gateway) off = attr(buf, off, RTA.RTA_GATEWAY, nh.gateway);
+    if (nh.oif) off = attrU32(buf, off, RTA.RTA_OIF, nh.oif);
+  } else if (r.nexthops.length > 1) {
+    off = writeMultipath(buf, off, r);
+  }
+  buf.writeUInt32LE(off - start, start);
+  return off;
+}
+
+/** A whole standalone route message (tests, single writes). */
+export function encodeRouteMsg(msgType: number, flags: number, seq: number, r: RouteMsg): Buffer {
+  const buf = Buffer.alloc(routeMsgMaxLen(r));
+  return buf.subarray(0, writeRouteMsg(buf, 0, msgType, flags, seq, r));
+}
+
+/** A dump request: `ip route show table all` = RTM_GETROUTE + NLM_F_REQUEST|NLM_F_DUMP with an rtmsg (family). */
+export function encodeDumpRequest(msgType: number, family: number, seq: number): Buffer {
+  const body = msgType === 18 ? ifinfomsg : msgType === 22 ? ifaddrmsg : rtmsg;
+  const len = NLMSG_HDRLEN + sizeOf(body);
+  const buf = Buffer.alloc(len);
+  writeStruct(nlmsghdr, { nlmsg_len: len, nlmsg_type: msgType, nlmsg_flags: NLM_F_REQUEST | NLM_F_DUMP, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, 0);
+  buf[NLMSG_HDRLEN] = family;
+  return buf;
+}
