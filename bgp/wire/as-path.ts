@@ -84,16 +84,18 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
   let budget = have - want;
   const out: AsPathSegment[] = [];
   for (const seg of asPath) {
+    if (seg.type === AS_CONFED_SEQUENCE || seg.type === AS_CONFED_SET) {
+      out.push(seg); // confederation segments count 0 and stay in front (AS4_PATH never carries them)
+      continue;
+    }
     if (budget <= 0) break;
     if (seg.type === AS_SEQUENCE) {
       const take = Math.min(budget, seg.asns.length);
       out.push(take === seg.asns.length ? seg : { type: seg.type, asns: seg.asns.slice(0, take) });
       budget -= take;
-    } else if (seg.type === AS_SET) {
-      out.push(seg);
-      budget -= 1;
     } else {
-      out.push(seg); // confederation segments count 0 and stay in front
+      out.push(seg); // AS_SET counts 1
+      budget -= 1;
     }
   }
   return [...out, ...as4Path];
