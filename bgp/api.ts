@@ -25,6 +25,12 @@ export interface PeerConfig {
   readonly passive?: boolean;
   /** Source address for our connection. */
   readonly localAddress?: string;
+  /**
+   * Next hop for IPv6 prefixes we originate or re-advertise with next-hop-self over an IPv4 session (and the
+   * IPv4 one over an IPv6 session). Without it such prefixes are not sent to this peer (logged once).
+   */
+  readonly localAddressIpv6?: string;
+  readonly localAddressIpv4?: string;
   /** IP TTL for the session: 1 for directly connected eBGP (default), up to 255 for multihop. */
   readonly ttl?: number;
   /** RFC 4456: this peer is a route-reflector client of ours. */

@@ -1,0 +1,53 @@
+/**
+ * Connection collision resolution (RFC 4271 §6.8) and the capabilities we announce: small pure helpers of the
+ * speaker's `Peer`.
+ */
+import type { PeerConfig } from './api.js';
+import { parseIpv4 } from './prefix.js';
+import type { Capability } from './wire/types.js';
+
+/**
+ * §6.8: "If the value of the local BGP Identifier is less than the remote one, the local system closes the BGP
+ * connection that already exists ..., and accepts the BGP connection initiated by the remote system.
+ * Otherwise, the local system closes the newly created BGP connection" — i.e. the connection initiated by the
+ * speaker with the higher BGP Identifier survives, and both ends agree on it. With equal identifiers (possible
+ * between ASes, RFC 6286 §2.3) the higher AS number wins. When both connections were opened from the same side
+ * (the peer reconnected), the newer one (the candidate) is kept.
+ */
+export function survivor(
+  ids: { localId: string; remoteId: string; localAsn: number; remoteAsn: number },
+  initiatedLocally: { candidate: boolean; other: boolean },
+): 'candidate' | 'other' {
+  if (initiatedLocally.candidate === initiatedLocally.other) return 'candidate';
+  const local = parseIpv4(ids.localId) ?? 0;
+  const remote = parseIpv4(ids.remoteId) ?? 0;
+  const localWins = local !== remote ? local > remote : ids.localAsn > ids.remoteAsn;
+  // The surviving connection is the one the winner initiated.
+  return initiatedLocally.candidate === localWins ? 'candidate' : 'other';
+}
+
+const AFI = { 'ipv4-unicast': 1, 'ipv6-unicast': 2 } as const;
+
+/**
+ * Our OPEN's capabilities: multiprotocol per configured family (RFC 4760), route refresh (RFC 2918),
+ * enhanced route refresh (RFC 7313), 4-octet AS (RFC 6793), extended next hop for IPv4 over IPv6 sessions
+ * (RFC 8950), graceful restart when `gracefulRestartTime` > 0 (RFC 4724; we announce it and read the peer's,
+ * but do not yet keep routes across a restart).
+ */
+export function localCapabilities(localAsn: number, c: PeerConfig): Capability[] {
+  const families = c.families ?? ['ipv4-unicast', 'ipv6-unicast'];
+  const caps: Capability[] = families.map((f) => ({ code: 1, afi: AFI[f], safi: 1 }));
+  caps.push({ code: 2 }, { code: 70 }, { code: 65, asn: localAsn });
+  if (c.address.includes(':') && families.includes('ipv4-unicast')) caps.push({ code: 5, entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] });
+  const gr = c.gracefulRestartTime ?? 0;
+  if (gr > 0) {
+    caps.push({
+      code: 64,
+      restarting: false,
+      notification: false,
+      restartTime: Math.min(gr, 4095),
+      families: families.map((f) => ({ afi: AFI[f], safi: 1, forwarding: false })),
+    });
+  }
+  return caps;
+}

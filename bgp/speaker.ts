@@ -1,0 +1,264 @@
+/**
+ * The BGP speaker: a TCP listener, the configured peers (`peer.ts`), the Loc-RIB, and the export pass that
+ * turns Loc-RIB changes into packed UPDATEs for every other peer.
+ *
+ * Data flow for a received UPDATE: session decodes → `LocRib.applyUpdate` → 'loc-rib' event (when the best
+ * routes changed) → the Loc-RIB marks the prefixes pending in every Adj-RIB-Out → one export pass per
+ * event-loop turn (`setImmediate`) encodes each peer's pending changes into as few UPDATEs as fit. So a burst
+ * of UPDATEs read in one socket chunk costs one export pass, never one per prefix.
+ *
+ * End-of-RIB ('end-of-rib' event): emitted when the peer sent End-of-RIB for every negotiated family; for a
+ * peer that does not announce graceful restart, also after at most 10 s of Established without it.
+ *
+ * Graceful restart (RFC 4724): the capability is announced when `PeerConfig.gracefulRestartTime` > 0 and the
+ * peer's is decoded and shown; routes are NOT yet kept across a peer's restart (a session going down withdraws
+ * its routes at once).
+ *
+ * Not available from Node's `net` module, so not implemented: TCP MD5 signatures (RFC 2385) and IP TTL
+ * (`PeerConfig.ttl`, GTSM) — the setting is accepted and ignored (logged once per peer).
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import type {
+  Advertisement,
+  LocRibChanges,
+  PeerConfig,
+  PeerStatus,
+  RouteView,
+  SpeakerConfig,
+  SpeakerEvents,
+} from './api.js';
+import {
+  CEASE_ADMINISTRATIVE_SHUTDOWN,
+  CEASE_OTHER_CONFIGURATION_CHANGE,
+  CEASE_PEER_DECONFIGURED,
+} from './fsm.js';
+import { Peer, type PeerContext } from './peer.js';
+import type { PrefixKey } from './prefix.js';
+import { LocRib } from './rib/index.js';
+import { stripMapped, type LogLevel } from './session.js';
+import { AttributeCache } from './wire/cache.js';
+import { encodeShutdownCommunication } from './wire/notification.js';
+
+type SpeakerEventMap = { [K in keyof SpeakerEvents]: Parameters<SpeakerEvents[K]> };
+
+/** How long `stop()` / `removePeer()` give sockets to flush their Cease before resolving. */
+const STOP_FLUSH_MS = 200;
+
+export class Speaker extends EventEmitter<SpeakerEventMap> {
+  private readonly locRib: LocRib;
+  private readonly peersByAddress = new Map<string, Peer>();
+  private server: net.Server | undefined;
+  private flushScheduled = false;
+  private readonly cache = new AttributeCache();
+  private readonly ctx: PeerContext;
+  private running = false;
+
+  /**
+   * @param clock milliseconds since the epoch (tests may inject one); read only by the shells.
+   */
+  constructor(
+    readonly config: SpeakerConfig,
+    private readonly clock: () => number = Date.now,
+  ) {
+    super();
+    this.locRib = new LocRib({
+      localAsn: config.asn,
+      routerId: config.routerId,
+      ...(config.clusterId !== undefined ? { clusterId: config.clusterId } : {}),
+      ...(config.importFilter !== undefined ? { importFilter: config.importFilter } : {}),
+    });
+    this.ctx = {
+      config,
+      locRib: this.locRib,
+      cache: this.cache,
+      clock,
+      locRibChanged: (changes) => this.emit('loc-rib', changes),
+      peerState: (e) => this.emit('peer-state', e),
+      endOfRib: (peer) => this.emit('end-of-rib', peer),
+      log: (level, event, fields) => this.log(level, event, fields),
+      scheduleFlush: () => this.scheduleFlush(),
+    };
+  }
+
+  /** Listen on `config.listen` (if any) and start every peer added so far. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const listen = this.config.listen;
+    if (listen !== false) {
+      const server = net.createServer((socket) => this.accept(socket));
+      server.on('error', (err) => this.log('error', 'listener-error', { error: err.message }));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: listen.address, port: listen.port }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      this.server = server;
+      this.log('info', 'listening', { ...this.address() });
+    }
+    for (const p of this.peersByAddress.values()) p.start();
+  }
+
+  /** The address actually listened on (with the real port when `listen.port` was 0). */
+  address(): { address: string; port: number } | undefined {
+    const a = this.server?.address();
+    return a !== null && typeof a === 'object' ? { address: a.address, port: a.port } : undefined;
+  }
+
+  /** Cease 6/2 Administrative Shutdown (with `reason` as the RFC 9003 shutdown communication) to every peer. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    this.running = false;
+    const data = encodeShutdownCommunication(reason);
+    for (const p of this.peersByAddress.values()) p.stop(CEASE_ADMINISTRATIVE_SHUTDOWN, data, 'admin-down');
+    const server = this.server;
+    this.server = undefined;
+    const closed = server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    await delay(STOP_FLUSH_MS);
+    for (const p of this.peersByAddress.values()) p.dispose();
+    await closed;
+  }
+
+  // ---- Peers ----------------------------------------------------------------------------------------------
+
+  addPeer(cfg: PeerConfig): void {
+    const address = normalize(cfg.address);
+    if (this.peersByAddress.has(address)) throw new Error(`peer ${cfg.address} already exists`);
+    if (cfg.ttl !== undefined && cfg.ttl !== 1 && cfg.ttl !== 255) this.log('warn', 'ttl-unsupported', { peer: cfg.address, ttl: cfg.ttl });
+    const peer = new Peer({ ...cfg, address }, this.ctx);
+    this.peersByAddress.set(address, peer);
+    this.log('info', 'peer-added', { peer: address, asn: cfg.asn });
+    if (this.running) peer.start();
+  }
+
+  /** Cease 6/3 Peer De-configured; its routes are withdrawn from the Loc-RIB and from the other peers. */
+  removePeer(address: string): void {
+    const key = normalize(address);
+    const peer = this.peersByAddress.get(key);
+    if (peer === undefined) return;
+    this.peersByAddress.delete(key);
+    peer.stop(CEASE_PEER_DECONFIGURED, undefined, 'peer-deconfigured');
+    const t = setTimeout(() => peer.dispose(), STOP_FLUSH_MS);
+    t.unref?.();
+    const changes = this.locRib.removePeer(key);
+    if (changes.prefixes.length > 0) this.emit('loc-rib', changes);
+    this.scheduleFlush();
+    this.log('info', 'peer-removed', { peer: key });
+  }
+
+  /**
+   * Apply a changed configuration. A change that the session depends on (AS, port, timers, addresses, families,
+   * passive, route-reflector client, graceful restart) resets it with Cease 6/6 Other Configuration Change;
+   * a description-only change does not.
+   */
+  updatePeer(cfg: PeerConfig): void {
+    const key = normalize(cfg.address);
+    const peer = this.peersByAddress.get(key);
+    if (peer === undefined) return this.addPeer(cfg);
+    if (!sessionRelevantChange(peer.config, cfg)) {
+      peer.config = { ...cfg, address: key };
+      return;
+    }
+    this.peersByAddress.delete(key);
+    peer.stop(CEASE_OTHER_CONFIGURATION_CHANGE, undefined, 'config-changed');
+    peer.dispose();
+    this.addPeer(cfg);
+  }
+
+  peers(): PeerStatus[] {
+    return [...this.peersByAddress.values()].map((p) => p.view());
+  }
+
+  // ---- Routes ---------------------------------------------------------------------------------------------
+
+  /**
+   * The WHOLE desired set of locally originated prefixes: what is not in `ads` any more is withdrawn from every
+   * peer, what is new is announced, what is unchanged is not sent again. An empty list withdraws everything.
+   */
+  setAdvertisements(ads: readonly Advertisement[]): void {
+    const routes = ads.map((a) => (a.nextHop !== undefined ? { prefix: a.prefix, nextHop: a.nextHop } : { prefix: a.prefix }));
+    const changes = this.locRib.setLocal(routes, this.clock());
+    if (changes.prefixes.length > 0) this.emit('loc-rib', changes);
+    this.scheduleFlush();
+  }
+
+  routes(filter?: { prefix?: PrefixKey; peer?: string }): RouteView[] {
+    return this.locRib.routes(filter ?? {}, this.clock());
+  }
+
+  adjRibIn(peer: string): RouteView[] {
+    return this.locRib.adjRibIn(normalize(peer), this.clock());
+  }
+
+  adjRibOut(peer: string): RouteView[] {
+    return this.peersByAddress.get(normalize(peer))?.adjRibOutView() ?? [];
+  }
+
+  /** Send ROUTE-REFRESH (RFC 2918) for every negotiated family; false when not possible now. */
+  requestRefresh(peer: string): boolean {
+    return this.peersByAddress.get(normalize(peer))?.requestRefresh() ?? false;
+  }
+
+  // ---- Internals ------------------------------------------------------------------------------------------
+
+  private accept(socket: net.Socket): void {
+    const remote = normalize(stripMapped(socket.remoteAddress) ?? '');
+    const peer = this.peersByAddress.get(remote);
+    socket.on('error', () => undefined); // errors before a session owns the socket must not throw
+    if (peer === undefined || !this.running) {
+      this.log('warn', 'connection-refused', { remote, remotePort: socket.remotePort, why: peer === undefined ? 'unknown peer' : 'stopping' });
+      socket.destroy();
+      return;
+    }
+    this.log('debug', 'connection-accepted', { peer: remote, remotePort: socket.remotePort });
+    peer.incoming(socket);
+  }
+
+  /** One export pass per event-loop turn, however many UPDATEs arrived in it. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const p of this.peersByAddress.values()) p.flush();
+    });
+  }
+
+  private log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
+    if (this.listenerCount('log') === 0) return;
+    this.emit('log', { ...fields, level, event });
+  }
+}
+
+/** The fields whose change needs a new session. */
+function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
+  const keys: (keyof PeerConfig)[] = [
+    'asn',
+    'port',
+    'holdTime',
+    'keepaliveTime',
+    'connectRetryTime',
+    'passive',
+    'localAddress',
+    'localAddressIpv4',
+    'localAddressIpv6',
+    'ttl',
+    'routeReflectorClient',
+    'gracefulRestartTime',
+  ];
+  if (keys.some((k) => a[k] !== b[k])) return true;
+  return JSON.stringify(a.families ?? null) !== JSON.stringify(b.families ?? null);
+}
+
+/** Peer addresses as keys: IPv4-mapped IPv6 unwrapped, IPv6 lower-case. */
+function normalize(address: string): string {
+  return (stripMapped(address) ?? address).toLowerCase();
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export type { LocRibChanges };

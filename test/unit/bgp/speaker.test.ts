@@ -1,0 +1,184 @@
+/**
+ * Real Speakers over loopback TCP (127.0.0.1, .2, .3 — Linux routes all of 127/8 to lo).
+ *
+ * The codec treats a loopback NEXT_HOP as "not a unicast address" (RFC 4271 §6.3, treat-as-withdraw), so the
+ * advertisements here carry documentation next hops (192.0.2.x, fd00::x) instead of the session address.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Speaker } from '../../../bgp/speaker.js';
+import type { LocRibChanges, PeerConfig, PeerStateEvent, SpeakerConfig } from '../../../bgp/api.js';
+import { formatPrefix, parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+
+const NH = '192.0.2.1';
+const running: Speaker[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop('test over')));
+});
+
+function key(text: string): PrefixKey {
+  const k = parsePrefix(text);
+  if (k instanceof Error) throw k;
+  return k;
+}
+
+async function speaker(address: string, asn: number, routerId: string, extra: Partial<SpeakerConfig> = {}): Promise<Speaker> {
+  const s = new Speaker({ asn, routerId, listen: { address, port: 0 }, ...extra });
+  running.push(s);
+  await s.start();
+  return s;
+}
+
+function port(s: Speaker): number {
+  return s.address()!.port;
+}
+
+/** Resolve when `pred` holds, checking on every event and every 20 ms. */
+async function until(pred: () => boolean, ms = 8000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!pred()) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function state(s: Speaker, peer: string): string | undefined {
+  return s.peers().find((p) => p.address === peer)?.state;
+}
+
+/** The Loc-RIB as the daemon sees it: prefix → next hops, from the 'loc-rib' events. */
+function fib(s: Speaker): Map<string, readonly string[]> {
+  const table = new Map<string, readonly string[]>();
+  s.on('loc-rib', (c: LocRibChanges) => {
+    c.prefixes.forEach((p, i) => {
+      const nh = c.nexthops[i];
+      if (nh === null || nh === undefined) table.delete(formatPrefix(p));
+      else table.set(formatPrefix(p), nh);
+    });
+  });
+  return table;
+}
+
+function peerCfg(address: string, asn: number, p: number, local: string, over: Partial<PeerConfig> = {}): PeerConfig {
+  return { address, asn, port: p, localAddress: local, holdTime: 3, connectRetryTime: 1, ...over };
+}
+
+async function pair(asnA: number, asnB: number, overA: Partial<PeerConfig> = {}, overB: Partial<PeerConfig> = {}) {
+  const a = await speaker('127.0.0.1', asnA, '10.0.0.1');
+  const b = await speaker('127.0.0.2', asnB, '10.0.0.2');
+  const fibA = fib(a);
+  const fibB = fib(b);
+  a.addPeer(peerCfg('127.0.0.2', asnB, port(b), '127.0.0.1', overA));
+  b.addPeer(peerCfg('127.0.0.1', asnA, port(a), '127.0.0.2', { passive: true, ...overB }));
+  await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', 8000, 'Established');
+  return { a, b, fibA, fibB };
+}
+
+describe('two speakers over loopback', () => {
+  it('eBGP: IPv4 and IPv6 advertisements, diff withdraws, end-of-rib', async () => {
+    const { a, b, fibB } = await pair(65001, 65002);
+    const eor: string[] = [];
+    b.on('end-of-rib', (p) => eor.push(p));
+    a.setAdvertisements([
+      { prefix: key('10.244.1.0/24'), nextHop: NH },
+      { prefix: key('10.244.9.0/24'), nextHop: NH },
+      { prefix: key('fd00:1::/64'), nextHop: 'fd00::1' },
+    ]);
+    await until(() => fibB.size === 3, 5000, 'routes at B');
+    expect(fibB.get('10.244.1.0/24')).toEqual([NH]);
+    expect(fibB.get('fd00:1::/64')).toEqual(['fd00::1']);
+    const route = b.routes({ prefix: key('10.244.1.0/24') })[0]!;
+    expect(route.asPath).toBe('65001');
+    expect(route.best).toBe(true);
+    expect(a.adjRibOut('127.0.0.2').map((r) => r.prefix).sort()).toEqual(['10.244.1.0/24', '10.244.9.0/24', 'fd00:1::/64']);
+    expect(b.adjRibIn('127.0.0.1')).toHaveLength(3);
+
+    // the whole set again minus one: only that one is withdrawn
+    a.setAdvertisements([{ prefix: key('10.244.1.0/24'), nextHop: NH }, { prefix: key('fd00:1::/64'), nextHop: 'fd00::1' }]);
+    await until(() => fibB.size === 2, 5000, 'withdrawal at B');
+    expect(fibB.has('10.244.9.0/24')).toBe(false);
+    a.setAdvertisements([]);
+    await until(() => fibB.size === 0, 5000, 'everything withdrawn');
+
+    const st = b.peers()[0]!;
+    expect(st).toMatchObject({ state: 'Established', holdTime: 3, peerRouterId: '10.0.0.1', establishedCount: 1 });
+    expect(st.capabilities).toContain('four-octet-as');
+    expect(st.updatesIn).toBeGreaterThan(0);
+  });
+
+  it('iBGP: routes learned, AS path empty, local-pref sent', async () => {
+    const { a, b, fibA } = await pair(65000, 65000);
+    b.setAdvertisements([{ prefix: key('10.244.2.0/24'), nextHop: NH }]);
+    await until(() => fibA.size === 1, 5000, 'route at A');
+    const r = a.routes({ prefix: key('10.244.2.0/24') })[0]!;
+    expect(r).toMatchObject({ asPath: '', localPref: 100, nexthops: [NH] });
+  });
+
+  it('IPv6 prefixes without an IPv6 next hop are not sent over an IPv4 session (logged once)', async () => {
+    const { a, fibB } = await pair(65001, 65002);
+    const logs: string[] = [];
+    a.on('log', (e) => logs.push(e.event));
+    a.setAdvertisements([{ prefix: key('fd00:2::/64') }, { prefix: key('10.244.3.0/24'), nextHop: NH }]);
+    await until(() => fibB.size === 1, 5000, 'IPv4 route at B');
+    await new Promise((r) => setTimeout(r, 100));
+    expect([...fibB.keys()]).toEqual(['10.244.3.0/24']);
+    expect(logs.filter((e) => e === 'no-usable-next-hop')).toHaveLength(1);
+  });
+
+  it('peer down flushes its routes; stop sends Cease 6/2', async () => {
+    const { a, b, fibB } = await pair(65001, 65002);
+    a.setAdvertisements([{ prefix: key('10.244.4.0/24'), nextHop: NH }]);
+    await until(() => fibB.size === 1, 5000, 'route at B');
+    const events: PeerStateEvent[] = [];
+    b.on('peer-state', (e) => events.push(e));
+    await a.stop('maintenance');
+    await until(() => fibB.size === 0, 5000, 'routes flushed at B');
+    await until(() => b.peers()[0]!.state !== 'Established', 5000, 'B down');
+    expect(events[0]).toMatchObject({ from: 'Established', to: 'Idle', reason: 'notification-received' });
+    expect(b.peers()[0]!.lastError).toContain('6/2');
+  });
+
+  it('removePeer sends Cease 6/3 and withdraws its routes', async () => {
+    const { a, b, fibB } = await pair(65001, 65002);
+    a.setAdvertisements([{ prefix: key('10.244.5.0/24'), nextHop: NH }]);
+    await until(() => fibB.size === 1, 5000, 'route at B');
+    b.removePeer('127.0.0.1');
+    expect(fibB.size).toBe(0);
+    await until(() => a.peers()[0]!.state !== 'Established', 5000, 'A sees the Cease');
+    expect(a.peers()[0]!.lastError).toContain('received 6/3');
+  });
+
+  it('transit: a route from an eBGP peer reaches an iBGP peer with its AS path and next hop', async () => {
+    const a = await speaker('127.0.0.1', 65001, '10.0.0.1');
+    const b = await speaker('127.0.0.2', 65002, '10.0.0.2');
+    const c = await speaker('127.0.0.3', 65002, '10.0.0.3');
+    const fibC = fib(c);
+    a.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.1'));
+    b.addPeer(peerCfg('127.0.0.1', 65001, port(a), '127.0.0.2', { passive: true }));
+    b.addPeer(peerCfg('127.0.0.3', 65002, port(c), '127.0.0.2'));
+    c.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.3', { passive: true }));
+    a.setAdvertisements([{ prefix: key('10.244.6.0/24'), nextHop: NH }]);
+    await until(() => fibC.size === 1, 8000, 'route at C');
+    expect(c.routes()[0]).toMatchObject({ asPath: '65001', nexthops: [NH] });
+    await a.stop();
+    await until(() => fibC.size === 0, 8000, 'withdrawn at C');
+  });
+
+  it('collision: both sides connect at once, exactly one session survives', async () => {
+    const a = await speaker('127.0.0.1', 65001, '10.0.0.1');
+    const b = await speaker('127.0.0.2', 65002, '10.0.0.2');
+    const cease: string[] = [];
+    for (const s of [a, b]) s.on('log', (e) => e.event === 'collision' && cease.push(String(e.kept)));
+    a.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.1'));
+    b.addPeer(peerCfg('127.0.0.1', 65001, port(a), '127.0.0.2'));
+    await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', 8000, 'Established');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(state(a, '127.0.0.2')).toBe('Established');
+    expect(state(b, '127.0.0.1')).toBe('Established');
+    // one session each side, and it is the same TCP connection: A's local port is B's remote port
+    expect(a.peers()[0]!.establishedCount).toBe(1);
+    expect(b.peers()[0]!.establishedCount).toBe(1);
+    const fibB = fib(b);
+    a.setAdvertisements([{ prefix: key('10.244.7.0/24'), nextHop: NH }]);
+    await until(() => fibB.size === 1, 5000, 'route over the surviving session');
+  });
+});
