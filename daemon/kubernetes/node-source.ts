@@ -290,12 +290,11 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
     });
   }
 
-  /** Emits what changed since the last flush: `nodes`, then `self` or `waiting`. */
+  /**
+   * Emits what changed since the last flush: `nodes`, then `self`, then `waiting`. `self` (the getter) is
+   * already current when `nodes` is emitted, so a listener of either sees one consistent snapshot.
+   */
   private flush(): void {
-    if (this.nodesDirty) {
-      this.nodesDirty = false;
-      this.emit('nodes', this.nodes);
-    }
     const self = this.cache.get(this.opts.nodeName);
     let waiting: string | undefined;
     if (self === undefined)
@@ -303,10 +302,13 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
         ? `node ${this.opts.nodeName} was deleted; keeping its last known state`
         : `node ${this.opts.nodeName} not found`;
     else if (self.podCIDRs.length === 0) waiting = `node ${this.opts.nodeName} has no spec.podCIDRs yet`;
-    if (self !== undefined && (this.lastSelf === undefined || !sameView(self, this.lastSelf))) {
-      this.lastSelf = self;
-      this.emit('self', self);
+    const selfChanged = self !== undefined && (this.lastSelf === undefined || !sameView(self, this.lastSelf));
+    if (selfChanged) this.lastSelf = self;
+    if (this.nodesDirty) {
+      this.nodesDirty = false;
+      this.emit('nodes', this.nodes);
     }
+    if (selfChanged) this.emit('self', self);
     if (waiting !== undefined && waiting !== this.lastWaiting) this.emit('waiting', { reason: waiting });
     this.lastWaiting = waiting;
   }
