@@ -87,6 +87,7 @@ export function encodeMessage(msg: Message, ctx: CodecContext): Buffer {
 export type { BgpError, BgpErrorKind, CeaseSubcode } from './errors.js';
 export { assertNever };
 export { messageLength } from './header.js';
+export { MessageFramer } from './framer.js';
 export { decodeOpen, encodeOpen, validateOpen, openPeerAs, type OpenExpectations } from './open.js';
 export { capabilityName } from './capabilities.js';
 export { decodeUpdate } from './update.js';
