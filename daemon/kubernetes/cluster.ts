@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Advertisement, PeerConfig } from '../../bgp/api.js';
-import { parseIpv4 } from '../../bgp/prefix.js';
+import { parseIpv4, type PrefixKey } from '../../bgp/prefix.js';
 import { NodeSource, loadKubeConfig, type NodeSourceEvents } from './node-source.js';
 import type { NodeView } from './node-view.js';
 import {
@@ -42,6 +42,8 @@ export interface ClusterControllerOptions {
   /** A ready KubeConfig (tests); default loadKubeConfig(config.kubeconfig). */
   readonly kubeConfig?: KubeConfig;
   readonly nodePeerDefaults?: PeerPlanOptions['nodePeerDefaults'];
+  /** Our pod subnets when `config.podCIDRFromNode` is false (the file's `node.podCIDRs`). */
+  readonly staticPodCIDRs?: readonly PrefixKey[];
   /** Watch tuning for tests. */
   readonly minHealthyWatchMs?: number;
 }
@@ -179,8 +181,11 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
   }
 
   private recompute(): void {
-    const self = this.source.self;
-    if (self === undefined) return;
+    const seen = this.source.self;
+    if (seen === undefined) return;
+    const self = this.opts.config.podCIDRFromNode
+      ? seen
+      : { ...seen, podCIDRs: this.opts.staticPodCIDRs ?? [] };
     const plan = planCluster(
       self,
       this.source.nodes,

@@ -18,7 +18,7 @@ async function until(what: string, check: () => boolean, ms = 5000): Promise<voi
   }
 }
 
-function start(config: unknown = {}) {
+function start(config: unknown = {}, staticPodCIDRs?: number[]) {
   const kc = new KubeConfig();
   kc.loadFromOptions(kubeConfigOptions(server));
   const c = new ClusterController({
@@ -26,6 +26,7 @@ function start(config: unknown = {}) {
     asn: 64512,
     nodeName: 'node-a',
     kubeConfig: kc,
+    staticPodCIDRs,
     minHealthyWatchMs: 200,
   });
   const peers: ClusterControllerEvents['peers'][0][] = [];
@@ -106,5 +107,13 @@ describe('ClusterController', () => {
     expect(peers).toHaveLength(1);
     expect(ads).toHaveLength(1);
     expect(c.nodes.map((n) => n.name)).toEqual(['node-a', 'node-b']);
+  });
+
+  it('advertises the static podCIDRs when podCIDRFromNode is false', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    const own = parsePrefix('10.99.0.0/24') as number;
+    const { ads } = start({ podCIDRFromNode: false }, [own]);
+    await until('advertisements', () => ads.length === 1);
+    expect(ads[0]).toEqual([{ prefix: own, nextHop: '10.0.0.1' }]);
   });
 });
