@@ -57,7 +57,6 @@ export function summarizeMessage(msg: Message): Summary {
         if (a.communities !== undefined) out.communities = a.communities.map(formatCommunity);
         if (a.largeCommunities !== undefined) out.largeCommunities = a.largeCommunities.map((c) => c.join(':'));
       }
-      if (msg.endOfRib !== undefined) out.endOfRib = true;
       return out;
     }
     case 3:
