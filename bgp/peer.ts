@@ -272,13 +272,13 @@ export class Peer {
   private onRouteRefresh(m: RouteRefreshMessage): void {
     const n = this.main.negotiated;
     if (n === undefined || (m.afi !== AFI_IPV4 && m.afi !== AFI_IPV6)) return;
-    if (m.subtype === 1) {
-      // BoRR: "the receiving speaker ... MUST mark all the routes from the peer ... as stale".
-      if (n.enhancedRouteRefresh) this.ctx.locRib.markStale(this.address);
-      return;
-    }
-    if (m.subtype === 2) {
-      // EoRR: "... MUST purge all the stale routes".
+    // RFC 7313 §4: BoRR → "MUST mark all the routes from the peer ... as stale"; EoRR → "MUST purge" them.
+    // The Loc-RIB marks a peer's routes of every family at once, so this is done only when the session carries
+    // one family; with more, a refresh of one family would purge the others. Otherwise BoRR/EoRR are no-ops
+    // (the re-sent routes replace the old ones; only routes the peer silently dropped linger).
+    if (m.subtype === 1 || m.subtype === 2) {
+      if (!n.enhancedRouteRefresh || n.families.length !== 1) return;
+      if (m.subtype === 1) return this.ctx.locRib.markStale(this.address);
       const changes = this.ctx.locRib.sweepStale(this.address);
       if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
       this.ctx.scheduleFlush();

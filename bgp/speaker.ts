@@ -40,12 +40,11 @@ import { stripMapped, type LogLevel } from './session.js';
 import { AttributeCache } from './wire/cache.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
 
-type SpeakerEventMap = { [K in keyof SpeakerEvents]: Parameters<SpeakerEvents[K]> };
-
 /** How long `stop()` / `removePeer()` give sockets to flush their Cease before resolving. */
 const STOP_FLUSH_MS = 200;
 
-export class Speaker extends EventEmitter<SpeakerEventMap> {
+/** An EventEmitter typed by `SpeakerEvents` (api.ts). */
+export class Speaker extends EventEmitter {
   private readonly locRib: LocRib;
   private readonly peersByAddress = new Map<string, Peer>();
   private server: net.Server | undefined;
@@ -79,6 +78,22 @@ export class Speaker extends EventEmitter<SpeakerEventMap> {
       log: (level, event, fields) => this.log(level, event, fields),
       scheduleFlush: () => this.scheduleFlush(),
     };
+  }
+
+  override on<K extends keyof SpeakerEvents>(event: K, listener: SpeakerEvents[K]): this {
+    return super.on(event, listener);
+  }
+
+  override once<K extends keyof SpeakerEvents>(event: K, listener: SpeakerEvents[K]): this {
+    return super.once(event, listener);
+  }
+
+  override off<K extends keyof SpeakerEvents>(event: K, listener: SpeakerEvents[K]): this {
+    return super.off(event, listener);
+  }
+
+  override emit<K extends keyof SpeakerEvents>(event: K, ...args: Parameters<SpeakerEvents[K]>): boolean {
+    return super.emit(event, ...args);
   }
 
   /** Listen on `config.listen` (if any) and start every peer added so far. */

@@ -181,4 +181,56 @@ describe('two speakers over loopback', () => {
     a.setAdvertisements([{ prefix: key('10.244.7.0/24'), nextHop: NH }]);
     await until(() => fibB.size === 1, 5000, 'route over the surviving session');
   });
+
+  it('updatePeer: a description change keeps the session, a hold-time change resets it with Cease 6/6', async () => {
+    const { a, b } = await pair(65001, 65002);
+    const cfg = peerCfg('127.0.0.2', 65002, port(b), '127.0.0.1');
+    a.updatePeer({ ...cfg, description: 'rack 7' });
+    expect(a.peers()[0]).toMatchObject({ state: 'Established', description: 'rack 7', establishedCount: 1 });
+    a.updatePeer({ ...cfg, holdTime: 6 });
+    await until(() => (b.peers()[0]!.lastError ?? '').includes('received 6/6'), 5000, 'B sees Cease 6/6');
+    await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', 8000, 'back up');
+    expect(a.peers()[0]!.holdTime).toBe(3); // min(6, 3 from B)
+  });
+
+  it('route refresh: the peer re-sends its table, bracketed by BoRR/EoRR, and nothing is lost', async () => {
+    const { a, b, fibB } = await pair(65001, 65002);
+    a.setAdvertisements([{ prefix: key('10.244.8.0/24'), nextHop: NH }]);
+    await until(() => fibB.size === 1, 5000, 'route at B');
+    const before = b.peers()[0]!.updatesIn;
+    expect(b.requestRefresh('127.0.0.1')).toBe(true);
+    await until(() => b.peers()[0]!.updatesIn > before, 5000, 'the refreshed table');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fibB.size).toBe(1);
+    expect(b.routes()).toHaveLength(1);
+  });
+
+  it('enhanced route refresh on a one-family session purges what the peer did not re-send', async () => {
+    const one: Partial<PeerConfig> = { families: ['ipv4-unicast'] };
+    const { a, b, fibB } = await pair(65001, 65002, one, one);
+    a.setAdvertisements([{ prefix: key('10.244.11.0/24'), nextHop: NH }]);
+    await until(() => fibB.size === 1, 5000, 'route at B');
+    expect(b.requestRefresh('127.0.0.1')).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fibB.size).toBe(1); // re-sent between BoRR and EoRR: not stale
+  });
+
+  it('IPv6 transport: two speakers on ::1 exchange IPv4 and IPv6 routes', async () => {
+    const a = new Speaker({ asn: 65001, routerId: '10.0.0.1', listen: { address: '::1', port: 0 } });
+    const b = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '::1', port: 0 } });
+    running.push(a, b);
+    await a.start();
+    await b.start();
+    const fibB = fib(b);
+    a.addPeer({ address: '::1', asn: 65002, port: port(b), holdTime: 3, connectRetryTime: 1 });
+    b.addPeer({ address: '::1', asn: 65001, port: port(a), holdTime: 3, passive: true });
+    await until(() => state(a, '::1') === 'Established' && state(b, '::1') === 'Established', 8000, 'Established');
+    a.setAdvertisements([
+      { prefix: key('10.244.10.0/24'), nextHop: NH },
+      { prefix: key('fd00:10::/64'), nextHop: 'fd00::10' },
+    ]);
+    await until(() => fibB.size === 2, 5000, 'routes at B');
+    expect(fibB.get('fd00:10::/64')).toEqual(['fd00::10']);
+    expect(fibB.get('10.244.10.0/24')).toEqual([NH]);
+  });
 });

@@ -1,0 +1,233 @@
+/**
+ * The IO shell against a raw TCP peer on loopback: what a misbehaving or hand-driven peer gets back.
+ * A Speaker listens on 127.0.0.2; raw peers connect from 127.0.0.3 (configured) or 127.0.0.9 (not).
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Speaker } from '../../../bgp/speaker.js';
+import type { PeerConfig } from '../../../bgp/api.js';
+import { parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+import { messageLength } from '../../../bgp/wire/header.js';
+import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
+import { encodeOpen } from '../../../bgp/wire/open.js';
+import { encodeUpdates } from '../../../bgp/wire/update-encode.js';
+import type { OpenMessage } from '../../../bgp/wire/types.js';
+
+const running: Speaker[] = [];
+const sockets: net.Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(running.splice(0).map((s) => s.stop()));
+});
+
+function key(text: string): PrefixKey {
+  const k = parsePrefix(text);
+  if (k instanceof Error) throw k;
+  return k;
+}
+
+async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!pred()) {
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A hand-driven BGP peer: raw socket, framed replies. */
+class RawPeer {
+  readonly received: Buffer[] = [];
+  closed = false;
+  private buf = Buffer.alloc(0);
+  constructor(readonly socket: net.Socket) {
+    sockets.push(socket);
+    socket.on('data', (d: Buffer) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      for (;;) {
+        const len = messageLength(this.buf, 0);
+        if (typeof len !== 'number' || len < 0 || this.buf.length < len) break;
+        this.received.push(this.buf.subarray(0, len));
+        this.buf = this.buf.subarray(len);
+      }
+    });
+    socket.on('close', () => (this.closed = true));
+    socket.on('error', () => undefined);
+  }
+  static async connect(port: number, from: string): Promise<RawPeer> {
+    const socket = net.connect({ host: '127.0.0.2', port, localAddress: from });
+    await new Promise<void>((r, j) => socket.once('connect', r).once('error', j));
+    return new RawPeer(socket);
+  }
+  types(): number[] {
+    return this.received.map((m) => m[18]!);
+  }
+  /** [code, subcode] of the first NOTIFICATION received. */
+  notification(): [number, number] | undefined {
+    const n = this.received.find((m) => m[18] === 3);
+    return n === undefined ? undefined : [n[19]!, n[20]!];
+  }
+  async waitFor(type: number): Promise<void> {
+    await until(() => this.types().includes(type), 5000, `message type ${type}`);
+  }
+}
+
+function open(over: Partial<OpenMessage> = {}): OpenMessage {
+  return {
+    type: 1,
+    version: 4,
+    myAs: 65003,
+    holdTime: 3,
+    bgpId: '10.0.0.3',
+    capabilities: [{ code: 1, afi: 1, safi: 1 }, { code: 65, asn: 65003 }],
+    ...over,
+  };
+}
+
+async function speakerWithRawPeer(over: Partial<PeerConfig> = {}): Promise<{ sp: Speaker; port: number }> {
+  const sp = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 } });
+  running.push(sp);
+  await sp.start();
+  sp.addPeer({ address: '127.0.0.3', asn: 65003, passive: true, holdTime: 3, connectRetryTime: 1, ...over });
+  return { sp, port: sp.address()!.port };
+}
+
+async function established(port: number): Promise<RawPeer> {
+  const raw = await RawPeer.connect(port, '127.0.0.3');
+  raw.socket.write(encodeOpen(open()));
+  await raw.waitFor(1);
+  raw.socket.write(encodeKeepalive());
+  await raw.waitFor(4);
+  return raw;
+}
+
+describe('the session shell against a raw peer', () => {
+  it('handshake fed one byte at a time reaches Established', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const raw = await RawPeer.connect(port, '127.0.0.3');
+    const bytes = Buffer.concat([encodeOpen(open()), encodeKeepalive()]);
+    for (const b of bytes) {
+      raw.socket.write(Buffer.of(b));
+      await new Promise((r) => setImmediate(r));
+    }
+    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    expect(raw.types().slice(0, 2)).toEqual([1, 4]);
+  });
+
+  it('an OPEN with the wrong AS gets 2/2 Bad Peer AS', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const raw = await RawPeer.connect(port, '127.0.0.3');
+    raw.socket.write(encodeOpen(open({ myAs: 65099, capabilities: [{ code: 65, asn: 65099 }] })));
+    await raw.waitFor(3);
+    expect(raw.notification()).toEqual([2, 2]);
+    await until(() => raw.closed, 5000, 'close');
+    expect(sp.peers()[0]).toMatchObject({ lastReason: 'open-error' });
+    expect(sp.peers()[0]!.lastError).toContain('sent 2/2');
+  });
+
+  it('an OPEN with hold time 1 gets 2/6 Unacceptable Hold Time', async () => {
+    const { port } = await speakerWithRawPeer();
+    const raw = await RawPeer.connect(port, '127.0.0.3');
+    raw.socket.write(encodeOpen(open({ holdTime: 1 })));
+    await raw.waitFor(3);
+    expect(raw.notification()).toEqual([2, 6]);
+  });
+
+  it('garbage gets 1/1 Connection Not Synchronized; another peer stays Established', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    sp.addPeer({ address: '127.0.0.4', asn: 65004, passive: true, holdTime: 3 });
+    const good = await RawPeer.connect(port, '127.0.0.4');
+    good.socket.write(encodeOpen(open({ myAs: 65004, bgpId: '10.0.0.4', capabilities: [] })));
+    await good.waitFor(1);
+    good.socket.write(encodeKeepalive());
+    await until(() => sp.peers().find((p) => p.address === '127.0.0.4')?.state === 'Established', 5000, 'good peer up');
+
+    const bad = await RawPeer.connect(port, '127.0.0.3');
+    bad.socket.write(Buffer.alloc(40, 0x42));
+    await bad.waitFor(3);
+    expect(bad.notification()).toEqual([1, 1]);
+    await until(() => bad.closed, 5000, 'close');
+    expect(sp.peers().find((p) => p.address === '127.0.0.4')?.state).toBe('Established');
+    expect(sp.peers().find((p) => p.address === '127.0.0.3')?.lastReason).toBe('header-error');
+  });
+
+  it('a bad message length gets 1/2', async () => {
+    const { port } = await speakerWithRawPeer();
+    const raw = await RawPeer.connect(port, '127.0.0.3');
+    const msg = encodeKeepalive();
+    msg.writeUInt16BE(5000, 16);
+    raw.socket.write(msg);
+    await raw.waitFor(3);
+    expect(raw.notification()).toEqual([1, 2]);
+  });
+
+  it('an UPDATE before Established gets RFC 6608 5/1', async () => {
+    const { port } = await speakerWithRawPeer();
+    const raw = await RawPeer.connect(port, '127.0.0.3');
+    await raw.waitFor(1); // our OPEN: we are in OpenSent
+    const [update] = encodeUpdates({ origin: 0, asPath: [{ type: 2, asns: [65003] }] }, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.1.0.0/16')] }, { fourOctetAs: true, ibgp: false });
+    raw.socket.write(update!);
+    await raw.waitFor(3);
+    expect(raw.notification()).toEqual([5, 1]);
+  });
+
+  it('routes from a raw peer; a malformed UPDATE gets 3/1 and the routes go', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const raw = await established(port);
+    const ctx = { fourOctetAs: true, ibgp: false };
+    const [update] = encodeUpdates({ origin: 0, asPath: [{ type: 2, asns: [65003] }] }, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.1.0.0/16'), key('10.2.0.0/16')] }, ctx);
+    raw.socket.write(update!);
+    await until(() => sp.routes().length === 2, 5000, 'routes');
+    // Withdrawn Routes Length pointing past the end of the message: 3/1 Malformed Attribute List.
+    const broken = Buffer.from(encodeKeepalive());
+    const body = Buffer.of(0x00, 0x50, 0x00, 0x00);
+    const msg = Buffer.concat([broken.subarray(0, 16), Buffer.of(0, 19 + body.length, 2), body]);
+    raw.socket.write(msg);
+    await raw.waitFor(3);
+    expect(raw.notification()).toEqual([3, 1]);
+    await until(() => sp.routes().length === 0, 5000, 'routes withdrawn');
+    expect(sp.peers()[0]!.lastReason).toBe('update-error');
+  });
+
+  it('an attribute error handled by RFC 7606 is counted and the session stays up', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const raw = await established(port);
+    const [update] = encodeUpdates({ origin: 0, asPath: [{ type: 2, asns: [65003] }] }, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.3.0.0/16')] }, { fourOctetAs: true, ibgp: false });
+    const bad = Buffer.from(update!);
+    // ORIGIN is the first attribute: flags, type 1, length 1, value — set the value to 7 (undefined).
+    const attrStart = 19 + 2 + 2;
+    expect(bad[attrStart + 1]).toBe(1);
+    bad[attrStart + 3] = 7;
+    raw.socket.write(bad);
+    await until(() => sp.peers()[0]!.attributeErrors === 1, 5000, 'attribute error counted');
+    expect(sp.peers()[0]!.state).toBe('Established');
+    expect(sp.routes()).toHaveLength(0); // treat-as-withdraw
+  });
+
+  it('a connection from an unknown address is closed without a word', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const logs: string[] = [];
+    sp.on('log', (e) => logs.push(e.event));
+    const raw = await RawPeer.connect(port, '127.0.0.9');
+    await until(() => raw.closed, 5000, 'close');
+    expect(raw.received).toEqual([]);
+    expect(logs).toContain('connection-refused');
+  });
+
+  it('a second connection while Established gets Cease 6/5 and the first stays', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const first = await established(port);
+    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    const second = await RawPeer.connect(port, '127.0.0.3');
+    await second.waitFor(3);
+    expect(second.notification()).toEqual([6, 5]);
+    expect(first.closed).toBe(false);
+    expect(sp.peers()[0]!.state).toBe('Established');
+  });
+
+  it('keepalives flow and the hold timer is respected on the real clock shell', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const raw = await established(port);
+    await until(() => raw.types().filter((t) => t === 4).length >= 2, 3000, 'a keepalive after 1 s');
+    expect(sp.peers()[0]!.state).toBe('Established');
+  });
+});
