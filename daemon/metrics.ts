@@ -10,7 +10,7 @@
  *   nodebgp_bgp_messages_{received,sent}_total{peer}
  *   nodebgp_bgp_updates_{received,sent}_total{peer}
  *   nodebgp_bgp_prefixes_{received,accepted,advertised}{peer}
- *   nodebgp_fib_routes{state="wanted|installed|failed"}
+ *   nodebgp_fib_routes{state="wanted|installed|failed|pending|unresolvable|stale"}
  *   nodebgp_fib_reconcile_duration_seconds          histogram, observed by the daemon per FIB reconcile
  *   nodebgp_convergence_seconds{phase}              histogram: e.g. phase="startup" (start → routes
  *                                                   installed), "peer" (Established → End-of-RIB)
@@ -28,11 +28,17 @@ export const SESSION_STATE_VALUE: Readonly<Record<SessionState, number>> = {
   Established: 6,
 };
 
+/** The FIB mirror's counts (routing/fib.ts `FibStats` fits); the optional ones are exported when given. */
 export interface FibStats {
   readonly wanted: number;
   readonly installed: number;
   readonly failed: number;
+  readonly pending?: number;
+  readonly unresolvable?: number;
+  readonly stale?: number;
 }
+
+const FIB_STATES = ['wanted', 'installed', 'failed', 'pending', 'unresolvable', 'stale'] as const;
 
 export interface MetricsOptions {
   /** Also export the Node.js process metrics (CPU, memory, event-loop lag) as nodebgp_process_* (default true). */
@@ -93,7 +99,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     ),
     fibRoutes: new Gauge({
       name: 'nodebgp_fib_routes',
-      help: 'Kernel routes of ours: wanted, installed, failed',
+      help: 'Kernel routes of ours by state: wanted, installed, failed, pending, unresolvable, stale',
       labelNames: ['state'],
       registers,
     }),
@@ -153,11 +159,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       for (const [field, counter] of counters) sync.set(counter, p.address, field, p[field]);
     }
     for (const peer of [...known]) if (!present.has(peer)) removePeer(peer);
-    if (fib !== undefined) {
-      handles.fibRoutes.set({ state: 'wanted' }, fib.wanted);
-      handles.fibRoutes.set({ state: 'installed' }, fib.installed);
-      handles.fibRoutes.set({ state: 'failed' }, fib.failed);
-    }
+    if (fib !== undefined)
+      for (const state of FIB_STATES) {
+        const value = fib[state];
+        if (value !== undefined) handles.fibRoutes.set({ state }, value);
+      }
   };
 
   return {

@@ -11,7 +11,8 @@
  *   …once the FIB holds the learned routes: await cluster.markNetworkAvailable();
  *
  * Events: `peers` (PeerDiff plus the full list), `advertisements` (Advertisement[]), `problems` (string[],
- * each naming the node and field; also sent as `log`), `ready` (our Node first seen with a podCIDR), and the
+ * each naming the node and field; also sent as `log`), `ready` (our Node first seen with a podCIDR), `policy`
+ * (the import policy's inputs changed: routes refused earlier may now pass — ask peers for a route refresh), and the
  * NodeSource's `waiting`, `connected`, `disconnected`, `log`. Nothing is emitted while the API server is
  * unreachable, so the speaker keeps its peers and advertisements (see node-source.ts).
  */
@@ -53,6 +54,8 @@ export interface ClusterControllerEvents extends NodeSourceEvents {
   advertisements: [Advertisement[]];
   problems: [string[]];
   ready: [NodeView];
+  /** The import policy's inputs changed (a podCIDR appeared or went): re-run import, e.g. by route refresh. */
+  policy: [PolicyContext];
 }
 
 /** Everything derived from one snapshot of the cluster: pure, so tests can call it without a server. */
@@ -101,6 +104,7 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
   private peers: PeerConfig[] = [];
   private advertised = '';
   private problemsText = '';
+  private policyText = '';
   private readySent = false;
   private reporter: NodeStatusReporter | undefined;
 
@@ -194,6 +198,13 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       this.opts.nodePeerDefaults,
     );
     this.policy.update(plan.policy);
+    const policyText = JSON.stringify([
+      plan.policy.ownPodCIDRs,
+      plan.policy.clusterPodCIDRs,
+      plan.policy.routeReflector,
+    ]);
+    const policyChanged = policyText !== this.policyText;
+    this.policyText = policyText;
     const problemsText = plan.problems.join('\n');
     if (problemsText !== this.problemsText) {
       this.problemsText = problemsText;
@@ -210,6 +221,7 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       this.advertised = advertised;
       this.emit('advertisements', plan.advertisements);
     }
+    if (policyChanged) this.emit('policy', plan.policy);
     if (!this.readySent && self.podCIDRs.length > 0) {
       this.readySent = true;
       this.emit('ready', self);

@@ -32,12 +32,14 @@ function start(config: unknown = {}, staticPodCIDRs?: number[]) {
   const peers: ClusterControllerEvents['peers'][0][] = [];
   const ads: Advertisement[][] = [];
   const problems: string[][] = [];
+  const policies: number[] = [];
   c.on('peers', (d) => peers.push(d));
   c.on('advertisements', (a) => ads.push(a));
   c.on('problems', (p) => problems.push(p));
+  c.on('policy', (p) => policies.push(p.clusterPodCIDRs.length));
   c.start();
   cluster = c;
-  return { c, peers, ads, problems };
+  return { c, peers, ads, problems, policies };
 }
 
 beforeEach(async () => {
@@ -55,8 +57,9 @@ describe('ClusterController', () => {
   it('turns nodes into peer changes and advertisements, and patches the node status', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
-    const { c, peers, ads } = start();
+    const { c, peers, ads, policies } = start();
     await until('first peers', () => peers.length === 1 && ads.length === 1);
+    expect(policies).toEqual([1]);
     expect(peers[0]!.add.map((p) => p.address)).toEqual(['10.0.0.2']);
     expect(ads[0]!.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([['10.244.1.0/24', '10.0.0.1']]);
     expect(c.routerId).toBe('10.0.0.1');
@@ -74,6 +77,7 @@ describe('ClusterController', () => {
     await until('leave', () => peers.length === 3);
     expect(peers[2]!.remove).toEqual(['10.0.0.2']);
     expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] })).toBe(false);
+    expect(policies).toEqual([1, 0]);
     expect(ads).toHaveLength(1);
 
     expect(await c.markNetworkAvailable()).toBe('patched');
