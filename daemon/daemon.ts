@@ -99,14 +99,11 @@ export class Daemon implements ControlSource {
     );
   }
 
-  private fibEvent(e: {
-    readonly level?: string;
-    readonly event?: string;
-    readonly [k: string]: unknown;
-  }): void {
-    const level = e.level === 'error' || e.level === 'warn' || e.level === 'debug' ? e.level : 'info';
-    const { level: _l, ...fields } = e;
-    this.log[level]({ component: 'fib', ...fields }, e.event ?? 'fib');
+  /** Routing's events as log fields: failures and unresolvable next hops are warnings. */
+  private fibEvent(e: { readonly type: string; readonly [k: string]: unknown }): void {
+    const { type, ...fields } = e;
+    const level = type === 'route-failed' || type === 'route-unresolvable' ? 'warn' : 'info';
+    this.log[level]({ event: `fib-${type}`, ...fields }, `fib ${type}`);
   }
 
   /** Best-route changes to the kernel, except our own pod CIDRs (never a route to ourselves). */

@@ -20,6 +20,7 @@ export interface SpeakerLike extends SpeakerEventSource {
 }
 
 export interface FibEntryLike {
+  /** Text (`10.0.1.0/24`) from routing/fib.ts; a PrefixKey is formatted. */
   readonly prefix: PrefixKey;
   readonly nexthops: readonly string[];
   readonly status: 'installed' | 'pending' | 'failed' | 'unresolvable';
@@ -34,17 +35,13 @@ export interface FibOptions {
   readonly metric?: number;
   readonly protocol?: number;
   readonly staleGraceMs?: number;
-  readonly onEvent?: (e: {
-    readonly level?: string;
-    readonly event?: string;
-    readonly [k: string]: unknown;
-  }) => void;
+  readonly onEvent?: (e: { readonly type: string; readonly [k: string]: unknown }) => void;
 }
 
 export interface FibLike {
   start(): unknown;
   setMany(prefixes: readonly PrefixKey[], nexthops: readonly (readonly string[] | null)[]): unknown;
-  setBlackholes(prefixes: readonly PrefixKey[], kind: 'blackhole', metric: number): unknown;
+  setBlackholes(prefixes: readonly PrefixKey[], kind: 'blackhole' | 'unreachable', metric: number): unknown;
   releaseStale(): unknown;
   entries(): readonly FibEntryLike[];
   stats(): object;

@@ -21,7 +21,10 @@ export function createLogger(level: LogLevel, dest?: DestinationStream): Logger 
 
 /** The event subset of the Speaker that logging needs. */
 export interface SpeakerEventSource {
-  on<K extends keyof SpeakerEvents>(event: K, listener: SpeakerEvents[K]): unknown;
+  on(event: 'peer-state', listener: SpeakerEvents['peer-state']): unknown;
+  on(event: 'loc-rib', listener: SpeakerEvents['loc-rib']): unknown;
+  on(event: 'end-of-rib', listener: SpeakerEvents['end-of-rib']): unknown;
+  on(event: 'log', listener: SpeakerEvents['log']): unknown;
 }
 
 /** Leaving Established is worth a warning; everything else is routine. */
@@ -33,6 +36,8 @@ export function peerStateLevel(e: PeerStateEvent): 'info' | 'warn' | 'debug' {
 
 export function attachSpeakerLogs(speaker: SpeakerEventSource, log: Logger): void {
   speaker.on('log', (e) => {
+    // The 'peer-state' listener below logs transitions (with our levels); skip the speaker's copy.
+    if (e.event === 'peer-state') return;
     const { level, event, ...fields } = e;
     log[level]({ event, ...fields }, event);
   });
@@ -42,5 +47,4 @@ export function attachSpeakerLogs(speaker: SpeakerEventSource, log: Logger): voi
       `peer ${e.address} ${e.from} -> ${e.to} (${e.reason})`,
     );
   });
-  speaker.on('end-of-rib', (peer) => log.info({ event: 'end-of-rib', peer }, `end-of-rib from ${peer}`));
 }

@@ -7,29 +7,19 @@
  * An uncaught error is logged as `fatal` with its stack and the process exits 1 after the same cleanup,
  * so a supervisor restarts it with the reason in the log (never a silent crash loop).
  */
-import type { SpeakerConfig } from '../bgp/api.js';
+import { Speaker } from '../bgp/speaker.js';
+import { Fib } from '../routing/fib.js';
 import { ConfigError, loadConfig, type ConfigOverrides, type DaemonConfig } from './config.js';
 import { startControlServer, type ControlServer } from './control.js';
 import { Daemon } from './daemon.js';
-import type { Engines, FibLike, FibOptions, SpeakerLike } from './deps.js';
+import type { Engines } from './deps.js';
 import { createLogger, type Logger } from './log.js';
 
-/** The real Speaker and Fib, loaded when the daemon starts (the CLI's read commands never load them). */
-export async function loadEngines(): Promise<Engines> {
-  const speakerPath = '../bgp/speaker.js';
-  const fibPath = '../routing/fib.js';
-  const { Speaker } = (await import(speakerPath)) as { Speaker: new (c: SpeakerConfig) => SpeakerLike };
-  const fib = (await import(fibPath).catch(() => undefined)) as
-    | { Fib: new (o: FibOptions) => FibLike }
-    | undefined;
-  return {
-    createSpeaker: (c) => new Speaker(c),
-    createFib: (o) => {
-      if (!fib) throw new Error('kernel.enabled is true but routing/fib.js is not available');
-      return new fib.Fib(o);
-    },
-  };
-}
+/** The real Speaker and Fib. */
+export const realEngines: Engines = {
+  createSpeaker: (c) => new Speaker(c),
+  createFib: (o) => new Fib(o),
+};
 
 export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Promise<number> {
   let config: DaemonConfig;
@@ -43,7 +33,7 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
     throw err;
   }
   const log = createLogger(config.log.level);
-  const daemon = new Daemon(config, engines ?? (await loadEngines()), log);
+  const daemon = new Daemon(config, engines ?? realEngines, log);
   let control: ControlServer | undefined;
   const done = new Promise<number>((resolve) => {
     let stopping = false;

@@ -19,6 +19,8 @@ interface Instance {
   readonly name: string;
   readonly address: string;
   readonly port: number;
+  readonly nextHop: string;
+  readonly nextHop6: string;
   readonly asn: number;
   readonly socket: string;
   readonly config: string;
@@ -34,6 +36,8 @@ function instance(n: number): Instance {
     name: `node${n}`,
     address: `127.0.0.${20 + n}`,
     port: BASE_PORT + n,
+    nextHop: `192.0.2.${20 + n}`,
+    nextHop6: `2001:db8::${20 + n}`,
     asn: 65020 + n,
     socket: join(dir, `node${n}`, 'nodebgp.sock'),
     config: join(dir, `node${n}.yaml`),
@@ -52,7 +56,9 @@ function writeConfig(self: Instance, peers: readonly Instance[]): void {
     [
       `asn: ${self.asn}`,
       `listen: { address: ${self.address}, port: ${self.port} }`,
-      `node: { address: ${self.address}, podCIDRs: [10.244.${n}.0/24, "fd00:244:${n}::/64"] }`,
+      // Sessions run over 127.0.0.x, but a loopback address is no valid NEXT_HOP: advertise TEST-NET ones.
+      `routerId: ${self.address}`,
+      `node: { address: ${self.nextHop}, address6: "${self.nextHop6}", podCIDRs: [10.244.${n}.0/24, "fd00:244:${n}::/64"] }`,
       peers.length > 0 ? 'peers:' : 'peers: []',
       ...peerLines,
       'kernel: { enabled: false }',
@@ -141,7 +147,8 @@ describe('nodebgp run: two instances on loopback', () => {
       });
     const atA = await want(a, 2);
     expect(atA.every((r) => r.best && r.peer === b.address && r.asPath === String(b.asn))).toBe(true);
-    expect(atA.find((r) => r.prefix === '10.244.2.0/24')?.nexthops).toEqual([b.address]);
+    expect(atA.find((r) => r.prefix === '10.244.2.0/24')?.nexthops).toEqual([b.nextHop]);
+    expect(atA.find((r) => r.prefix === 'fd00:244:2::/64')?.nexthops).toEqual([b.nextHop6]);
     await want(b, 1);
   });
 
