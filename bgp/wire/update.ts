@@ -21,10 +21,13 @@
  * is used) is treat-as-withdraw as RFC 7606 §3.d says, not the RFC 4271 §6.3 3/3 Missing Well-known Attribute
  * NOTIFICATION: one bad route should not reset a session carrying a full table.
  *
- * Choice: structural errors — Withdrawn Routes Length or Total Path Attribute Length past the message, an
- * attribute header or value running past the attribute section, a duplicate MP_REACH/MP_UNREACH — reset the
- * session with 3/1 Malformed Attribute List: the NLRI cannot be located reliably, and RFC 7606 §4 / §3.g
- * fall back to session reset when it cannot.
+ * Choice: structural errors reset the session with 3/1 Malformed Attribute List — Withdrawn Routes Length or
+ * Total Path Attribute Length past the message (RFC 4271 §6.3, which RFC 7606 keeps), a duplicate
+ * MP_REACH/MP_UNREACH (RFC 7606 §3.g), and also an attribute header or value running past the attribute
+ * section. For that last case RFC 7606 §4 asks for treat-as-withdraw, locating the NLRI through the Total
+ * Path Attribute Length; we deliberately stay with the session reset: whatever follows the overrun is unread,
+ * and an MP_UNREACH_NLRI hidden there would leave routes the peer withdrew installed, which is worse than
+ * resetting a peer that sends self-inconsistent lengths.
  */
 import type { AttributeIssue, CodecContext, NlriBlock, PathAttributes, ReachBlock, UpdateMessage } from './types.js';
 import type { BgpError } from './errors.js';
