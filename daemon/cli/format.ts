@@ -126,8 +126,10 @@ function kernelCell(e: FibEntryView): string {
 
 function sameNexthops(e: FibEntryView): boolean {
   if (e.kernel === null) return false;
-  const a = [...e.nexthops].sort().join(',');
-  const b = [...e.kernel.nexthops].sort().join(',');
+  // The kernel side may name the interface (`10.77.0.1%eth0`); the wanted side never does.
+  const bare = (n: string) => n.replace(/%.*$/, '');
+  const a = e.nexthops.map(bare).sort().join(',');
+  const b = e.kernel.nexthops.map(bare).sort().join(',');
   return a === b;
 }
 

@@ -94,7 +94,7 @@ const FIB: FibView = {
       prefix: '10.0.1.0/24',
       nexthops: ['10.77.0.1'],
       status: 'installed',
-      kernel: { nexthops: ['10.77.0.1'] },
+      kernel: { nexthops: ['10.77.0.1%eth0'] },
       since: NOW,
     },
     {
@@ -259,7 +259,7 @@ describe('CLI', () => {
   it('fib: wanted beside kernel, differences marked; --json is the entries', async () => {
     const { out } = await cli('fib');
     expect(out).toMatch(/^Prefix\s+Wanted next hops\s+Kernel next hops\s+Status\s+Error/);
-    expect(out).toMatch(/10\.0\.1\.0\/24\s+10\.77\.0\.1\s+10\.77\.0\.1\s+installed/);
+    expect(out).toMatch(/10\.0\.1\.0\/24\s+10\.77\.0\.1\s+10\.77\.0\.1%eth0\s+installed/);
     expect(out).toMatch(/2001:db8:1::\/48\s+fe80::1\s+! \(none\)\s+failed\s+ENETUNREACH/);
     expect(out).toContain('2 routes, 1 differ from the kernel');
     const entries = JSON.parse((await cli('fib', '--json')).out) as FibView['entries'];
