@@ -25,6 +25,8 @@ export interface Backend {
   dumpRoutes(): Promise<RouteMsg[]>;
   subscribe(onEvent: (e: MonitorEvent) => void, isOurs: (payload: Buffer) => boolean): void;
   write(ops: readonly WriteOp[]): void;
+  /** Stop / restart route notifications (during a burst of our own writes, each would echo back). */
+  routeEvents(on: boolean): void;
   close(): void;
 }
 
@@ -72,6 +74,13 @@ export class NetlinkBackend implements Backend {
     this.sock.write(ops);
   }
 
+  routeEvents(on: boolean): void {
+    for (const g of [RTNLGRP.RTNLGRP_IPV4_ROUTE, RTNLGRP.RTNLGRP_IPV6_ROUTE]) {
+      if (on) this.monitor?.join(g);
+      else this.monitor?.leave(g);
+    }
+  }
+
   close(): void {
     this.sock.close();
     this.monitor?.close();
@@ -90,5 +99,6 @@ export class NoopBackend implements Backend {
   write(ops: readonly WriteOp[]): void {
     queueMicrotask(() => { for (const op of ops) op.done(0); });
   }
+  routeEvents(): void {}
   close(): void {}
 }

@@ -99,13 +99,17 @@ interface Entry {
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
+/** A flush with this many writes stops route notifications until it is acknowledged. */
+const BURST = 1024;
 const ESRCH = 3;
 const ENOENT = 2;
 
 /** Identity of a route's content: type, metric and the next-hop set (order-free). */
 function signature(r: RouteMsg): string {
-  const nhs = r.nexthops.map((n) => `${n.gateway ? n.gateway.toString('hex') : ''}@${n.oif}`).sort();
-  return `${r.type}|${r.priority ?? 0}|${nhs.join(',')}`;
+  const head = `${r.type}|${r.priority ?? 0}|`;
+  const nh = (n: RouteNexthop): string => `${n.gateway ? n.gateway.toString('hex') : ''}@${n.oif}`;
+  if (r.nexthops.length === 1) return head + nh(r.nexthops[0]);
+  return head + r.nexthops.map(nh).sort().join(',');
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -129,6 +133,7 @@ export class Fib {
   private started = false;
   private closed = false;
   private resyncing = false;
+  private routeEventsPaused = false;
   private inFlight = 0;
   private waiters: (() => void)[] = [];
 
@@ -299,6 +304,12 @@ export class Fib {
       this.reconcile(e, ops, cache);
     }
     this.dirty.clear();
+    if (ops.length >= BURST && !this.routeEventsPaused) {
+      // Each of our writes would come back as a notification, costing as much as its ack: listen again,
+      // and dump once to catch up, when the burst is acknowledged.
+      this.routeEventsPaused = true;
+      this.backend.routeEvents(false);
+    }
     if (ops.length) this.backend.write(ops);
     this.checkFlushed();
   }
@@ -333,11 +344,11 @@ export class Fib {
   /** The route we want in the kernel for this entry, or null (unresolvable: status set here). */
   private desired(e: Entry, want: Want, cache: Map<string, Resolution>): RouteMsg | null {
     const p = decodeKey(e.key);
-    const base = { family: p.family, dstLen: p.len, dst: p.addr, tos: 0, table: this.table, protocol: this.protocol, flags: 0 };
-    if (want.kind !== 'unicast') {
-      const type = want.kind === 'blackhole' ? RTN.RTN_BLACKHOLE : RTN.RTN_UNREACHABLE;
-      return { ...base, scope: RT_SCOPE.RT_SCOPE_UNIVERSE, type, priority: want.metric, nexthops: [] };
-    }
+    const route = (type: number, priority: number, nexthops: RouteNexthop[]): RouteMsg => ({
+      family: p.family, dstLen: p.len, dst: p.addr, tos: 0, table: this.table, protocol: this.protocol,
+      scope: RT_SCOPE.RT_SCOPE_UNIVERSE, type, flags: 0, priority, nexthops,
+    });
+    if (want.kind !== 'unicast') return route(want.kind === 'blackhole' ? RTN.RTN_BLACKHOLE : RTN.RTN_UNREACHABLE, want.metric, []);
     const nexthops: RouteNexthop[] = [];
     const reasons: string[] = [];
     for (const text of want.nexthops) {
@@ -352,7 +363,7 @@ export class Fib {
       this.setStatus(e, 'unresolvable', reason);
       return null;
     }
-    return { ...base, scope: RT_SCOPE.RT_SCOPE_UNIVERSE, type: RTN.RTN_UNICAST, priority: this.metric, nexthops };
+    return route(RTN.RTN_UNICAST, this.metric, nexthops);
   }
 
   private resolve(text: string, family: Family): Resolution {
@@ -394,7 +405,14 @@ export class Fib {
       e.redo = false;
       this.markDirty(e.key);
     }
-    if (this.inFlight === 0) this.checkFlushed();
+    if (this.inFlight === 0) {
+      if (this.routeEventsPaused) {
+        this.routeEventsPaused = false;
+        this.backend.routeEvents(true);
+        this.scheduleResync('route notifications were paused during a burst of writes', 0);
+      }
+      this.checkFlushed();
+    }
   }
 
   private fail(e: Entry, error: string): void {
@@ -476,29 +494,34 @@ export class Fib {
   }
 
   /** Links and addresses change what the kernel holds silently (a link set down flushes its routes): re-dump. */
-  private scheduleResync(reason: string): void {
+  private scheduleResync(reason: string, delayMs = 50): void {
     if (this.resyncTimer || this.closed) return;
     this.resyncing = true;
     this.resyncTimer = setTimeout(() => {
       this.resyncTimer = undefined;
       this.emit({ type: 'resync', reason });
       this.resync().catch((err: Error) => this.emit({ type: 'resync', reason: `failed: ${err.message}` }));
-    }, 50);
+    }, delayMs);
   }
 
+  /** Dump the routes again; reconcile the prefixes whose kernel state is not what we think it is. */
   private async resync(): Promise<void> {
     try {
       const routes = await this.backend.dumpRoutes();
+      const before = this.kernel.fingerprint();
       this.kernel.clearRoutes();
       const ours = new Map<PrefixKey, RouteMsg>();
       for (const r of routes) {
         if (this.isOursRoute(r)) ours.set(this.routeKey(r), r);
         else this.kernel.applyRoute(r, false);
       }
+      const reresolve = before !== this.kernel.fingerprint();
       for (const e of this.entries_.values()) {
         if (e.busy) { e.redo = true; continue; }
         const k = ours.get(e.key);
-        e.installed = k ? { route: k, sig: signature(k) } : null;
+        const sig = k ? signature(k) : undefined;
+        if (sig === e.installed?.sig && !(reresolve && e.want?.kind === 'unicast')) continue;
+        e.installed = k && sig ? { route: k, sig } : null;
         this.markDirty(e.key);
       }
       for (const [key, r] of ours) if (!this.entries_.has(key)) this.entry(key).installed = { route: r, sig: signature(r) };

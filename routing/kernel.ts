@@ -79,6 +79,15 @@ export class KernelState {
     if (!deleted) this.addrs.push({ family: m.family, index: m.index, prefixLen: m.prefixLen, local: addr, subnet });
   }
 
+  /** A cheap identity of the other routes (changes when any of them does): decides whether to re-resolve. */
+  fingerprint(): string {
+    const parts: string[] = [];
+    for (const [family, byLen] of this.routes) {
+      byLen.forEach((m, len) => { for (const [k, list] of m) for (const r of list) parts.push(`${family}|${k}/${len}|${r.table}|${r.priority}|${r.nexthops.map((n) => `${n.gateway?.toString('hex')}@${n.oif}`).join(',')}`); });
+    }
+    return parts.sort().join(';');
+  }
+
   clearRoutes(): void {
     this.routes.clear();
     this.occupied.clear();
@@ -86,6 +95,7 @@ export class KernelState {
 
   /** The protocol of another program's route at exactly this prefix and metric in our table, if any. */
   occupiedBy(family: number, dst: Buffer | undefined, len: number, priority: number): number | undefined {
+    if (this.occupied.size === 0) return undefined;
     return this.occupied.get(occupiedKey(family, dst, len, priority));
   }
 

@@ -164,26 +164,32 @@ function decodeMultipath(v: Buffer): RouteNexthop[] {
   return out;
 }
 
-/** Decode an RTM_NEWROUTE/RTM_DELROUTE payload (rtmsg + attributes). */
+/** Decode an RTM_NEWROUTE/RTM_DELROUTE payload (rtmsg + attributes). One pass, no intermediate map. */
 export function decodeRoute(payload: Buffer): RouteMsg {
   const h = readStruct(rtmsg, payload, 0);
-  const a = parseAttrs(payload, RTMSG_LEN);
-  const u32 = (t: number): number | undefined => a.get(t)?.readUInt32LE(0);
-  const copy = (t: number): Buffer | undefined => { const v = a.get(t); return v ? Buffer.from(v) : undefined; };
-  const mp = a.get(RTA.RTA_MULTIPATH);
-  const gw = copy(RTA.RTA_GATEWAY);
-  const oif = u32(RTA.RTA_OIF);
-  const nexthops = mp ? decodeMultipath(mp) : gw || oif !== undefined ? [{ oif: oif ?? 0, flags: h.rtm_flags & 0xff, hops: 0, ...(gw ? { gateway: gw } : {}) }] : [];
   const r: RouteMsg = {
-    family: h.rtm_family, dstLen: h.rtm_dst_len, tos: h.rtm_tos, table: u32(RTA.RTA_TABLE) ?? h.rtm_table,
-    protocol: h.rtm_protocol, scope: h.rtm_scope, type: h.rtm_type, flags: h.rtm_flags, nexthops,
+    family: h.rtm_family, dstLen: h.rtm_dst_len, tos: h.rtm_tos, table: h.rtm_table,
+    protocol: h.rtm_protocol, scope: h.rtm_scope, type: h.rtm_type, flags: h.rtm_flags, nexthops: [],
   };
-  const dst = copy(RTA.RTA_DST);
-  if (dst) r.dst = dst;
-  const prio = u32(RTA.RTA_PRIORITY);
-  if (prio !== undefined) r.priority = prio;
-  const ps = copy(RTA.RTA_PREFSRC);
-  if (ps) r.prefsrc = ps;
+  let gw: Buffer | undefined;
+  let oif: number | undefined;
+  for (let off = RTMSG_LEN; off + 4 <= payload.length; ) {
+    const len = payload.readUInt16LE(off);
+    if (len < 4 || off + len > payload.length) break;
+    const type = payload.readUInt16LE(off + 2) & 0x3fff;
+    const v = payload.subarray(off + 4, off + len);
+    switch (type) {
+      case RTA.RTA_DST: r.dst = Buffer.from(v); break;
+      case RTA.RTA_GATEWAY: gw = Buffer.from(v); break;
+      case RTA.RTA_OIF: oif = v.readUInt32LE(0); break;
+      case RTA.RTA_PRIORITY: r.priority = v.readUInt32LE(0); break;
+      case RTA.RTA_TABLE: r.table = v.readUInt32LE(0); break;
+      case RTA.RTA_PREFSRC: r.prefsrc = Buffer.from(v); break;
+      case RTA.RTA_MULTIPATH: r.nexthops = decodeMultipath(v); break;
+    }
+    off += align4(len);
+  }
+  if (!r.nexthops.length && (gw || oif !== undefined)) r.nexthops = [{ oif: oif ?? 0, flags: h.rtm_flags & 0xff, hops: 0, ...(gw ? { gateway: gw } : {}) }];
   return r;
 }
 

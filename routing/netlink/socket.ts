@@ -74,7 +74,13 @@ export class RtnlSocket {
     return this.queue.length - this.queueHead + this.inFlight;
   }
 
+  /**
+   * Send what fits in the window. Once the window is full, wait until half of it is acknowledged, so every
+   * sendmsg carries a full batch instead of one message per freed slot.
+   */
   private pump(): void {
+    const queued = this.queue.length - this.queueHead;
+    if (queued === 0 || (this.inFlight > this.window / 2 && this.window - this.inFlight < queued)) return;
     while (!this.closed && this.queueHead < this.queue.length && this.inFlight < this.window) {
       const buf = Buffer.allocUnsafe(BATCH_BYTES);
       let off = 0;
@@ -164,6 +170,14 @@ export class RtnlSocket {
 /** A socket joined to rtnetlink multicast groups: every message is handed to `onMessage`. */
 export class RtnlMonitor {
   private readonly sock: RawSocketT;
+
+  join(group: number): void {
+    this.sock.addMembership(group);
+  }
+
+  leave(group: number): void {
+    this.sock.dropMembership(group);
+  }
 
   constructor(groups: readonly number[], onMessage: (m: NlMsg) => void, onOverrun: () => void) {
     this.sock = openRawSocket();

@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Kernel route-install benchmark: the RAW CEILING against the FIB.
+//
+//   npx tsc -p test/interop/routing/tsconfig.build.json && node bench/kernel-raw.mjs [100000 1000000]
+//
+// (root; creates throwaway network namespaces `nbb-<pid>-<n>` and deletes them, also on failure.)
+// For each count N, in a fresh namespace with a veth whose address is 10.0.0.1/24:
+//   raw — N RTM_NEWROUTE (NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_REPLACE) for /24s under 11.0.0.0/8..
+//         via 10.0.0.2 dev v0, encoded BEFORE the clock starts into 64 KiB sendmsg batches, sent on a bare
+//         RawNetlinkSocket with at most 4096 unacknowledged, timed until the last ack;
+//   fib — the same N routes through Fib.setMany(), timed until fib.flushed().
+// Prints routes/s for each and the ratio fib time / raw time. The routes are counted back with a dump.
+import { spawnSync, execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+const dist = new URL('../dist/routing/', import.meta.url);
+
+function sh(...args) {
+  execFileSync('ip', args, { stdio: 'inherit' });
+}
+
+function inner(mode, n) {
+  return spawnSync('ip', ['netns', 'exec', currentNs, process.execPath, '--max-old-space-size=4096', self, '--inner', mode, String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+let currentNs = '';
+let nsCounter = 0;
+function withNamespace(fn) {
+  currentNs = `nbb-${process.pid}-${nsCounter++}`;
+  sh('netns', 'add', currentNs);
+  try {
+    sh('-n', currentNs, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+    for (const d of ['lo', 'v0', 'v1']) sh('-n', currentNs, 'link', 'set', d, 'up');
+    sh('-n', currentNs, 'addr', 'add', '10.0.0.1/24', 'dev', 'v0');
+    return fn();
+  } finally {
+    spawnSync('ip', ['netns', 'del', currentNs]);
+  }
+}
+
+function prefixKey(i) {
+  // 11.0.0.0/24, 11.0.1.0/24, … (≤ 2^24 routes), in nodebgp's key encoding: address * 64 + length.
+  return (0x0b000000 + i * 256) * 64 + 24;
+}
+
+async function runRaw(n) {
+  const { writeRouteMsg } = await import(new URL('netlink/encode.js', dist));
+  const require = createRequire(import.meta.url);
+  const { RawNetlinkSocket } = require('netlink/dist/raw.js');
+  const sock = new RawNetlinkSocket(0, { recvBufferSize: 32 << 20, sendBufferSize: 32 << 20 });
+  const ifindex = Number(execFileSync('cat', ['/sys/class/net/v0/ifindex'], { encoding: 'utf8' }));
+  const gw = Buffer.from([10, 0, 0, 2]);
+  const batches = [];
+  let buf = Buffer.alloc(65536), off = 0, count = 0;
+  const counts = [];
+  for (let i = 0; i < n; i++) {
+    if (off + 200 > buf.length) { batches.push(buf.subarray(0, off)); counts.push(count); buf = Buffer.alloc(65536); off = 0; count = 0; }
+    const dst = Buffer.alloc(4); dst.writeUInt32BE(0x0b000000 + i * 256);
+    off = writeRouteMsg(buf, off, 24, 0x1 | 0x4 | 0x400 | 0x100, i + 1, { family: 2, dstLen: 24, dst, tos: 0, table: 254, protocol: 202, scope: 0, type: 1, flags: 0, priority: 20, nexthops: [{ gateway: gw, oif: ifindex, flags: 0, hops: 0 }] });
+    count++;
+  }
+  batches.push(buf.subarray(0, off)); counts.push(count);
+  return new Promise((resolve) => {
+    let acked = 0, errors = 0, next = 0, inflight = 0;
+    const t0 = process.hrtime.bigint();
+    const pump = () => { while (next < batches.length && inflight + counts[next] <= 4096) { inflight += counts[next]; sock.send(batches[next++]); } };
+    sock.on('message', (m) => {
+      for (let o = 0; o + 16 <= m.length; o += m.readUInt32LE(o)) {
+        if (m.readUInt16LE(o + 4) !== 2) continue;
+        acked++; inflight--;
+        if (m.readInt32LE(o + 16) !== 0) errors++;
+      }
+      if (acked === n) { sock.close(); resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, errors }); } else pump();
+    });
+    pump();
+  });
+}
+
+async function runFib(n) {
+  const { Fib } = await import(new URL('fib.js', dist));
+  const fib = new Fib({ backend: 'netlink' });
+  await fib.start();
+  const prefixes = new Array(n), nexthops = new Array(n), nh = ['10.0.0.2'];
+  for (let i = 0; i < n; i++) { prefixes[i] = prefixKey(i); nexthops[i] = nh; }
+  const t0 = process.hrtime.bigint();
+  fib.setMany(prefixes, nexthops);
+  await fib.flushed();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const s = fib.stats();
+  await fib.close({ removeRoutes: false });
+  return { ms, errors: s.failed + s.unresolvable + s.pending };
+}
+
+async function countRoutes() {
+  const { RtnlSocket } = await import(new URL('netlink/socket.js', dist));
+  const s = new RtnlSocket();
+  const msgs = await s.dump(26, 2);
+  s.close();
+  return msgs.filter((m) => m.type === 24 && m.payload[5] === 202).length;
+}
+
+if (process.argv[2] === '--inner') {
+  const [mode, n] = [process.argv[3], Number(process.argv[4])];
+  const r = mode === 'raw' ? await runRaw(n) : await runFib(n);
+  r.routes = await countRoutes();
+  process.stdout.write(JSON.stringify(r) + '\n');
+} else {
+  const sizes = process.argv.slice(2).map(Number);
+  for (const n of sizes.length ? sizes : [100_000, 1_000_000]) {
+    const res = {};
+    for (const mode of ['raw', 'fib']) {
+      const out = withNamespace(() => inner(mode, n));
+      if (out.status !== 0) throw new Error(`${mode} ${n} failed: ${out.stdout}`);
+      res[mode] = JSON.parse(out.stdout.trim().split('\n').pop());
+      const r = res[mode];
+      console.log(`${mode.padEnd(3)} ${String(n).padStart(8)} routes: ${r.ms.toFixed(0).padStart(6)} ms  ${Math.round(n / (r.ms / 1000)).toLocaleString('en').padStart(9)} routes/s  errors ${r.errors}  in kernel ${r.routes}`);
+    }
+    console.log(`fib/raw ${n}: ${(res.fib.ms / res.raw.ms).toFixed(2)}x`);
+  }
+}
