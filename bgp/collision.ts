@@ -38,7 +38,8 @@ export function localCapabilities(localAsn: number, c: PeerConfig): Capability[]
   const families = c.families ?? ['ipv4-unicast', 'ipv6-unicast'];
   const caps: Capability[] = families.map((f) => ({ code: 1, afi: AFI[f], safi: 1 }));
   caps.push({ code: 2 }, { code: 70 }, { code: 65, asn: localAsn });
-  if (c.address.includes(':') && families.includes('ipv4-unicast')) caps.push({ code: 5, entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] });
+  if (c.address.includes(':') && families.includes('ipv4-unicast'))
+    caps.push({ code: 5, entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] });
   const gr = c.gracefulRestartTime ?? 0;
   if (gr > 0) {
     caps.push({

@@ -72,7 +72,12 @@ export interface FsmConfig {
 
 /** The last error, as data (the shell words it with the codec's NOTIFICATION table). */
 export type FsmError =
-  | { readonly kind: 'sent' | 'received'; readonly code: number; readonly subcode: number; readonly data?: Uint8Array }
+  | {
+      readonly kind: 'sent' | 'received';
+      readonly code: number;
+      readonly subcode: number;
+      readonly data?: Uint8Array;
+    }
   | { readonly kind: 'tcp'; readonly detail: string };
 
 export interface FsmState {
@@ -131,7 +136,12 @@ export type FsmAction =
   | { readonly type: 'send'; readonly message: OpenMessage | KeepaliveMessage | NotificationMessage }
   /** Drop the TCP connection (after flushing what was sent before). */
   | { readonly type: 'close' }
-  | { readonly type: 'state'; readonly from: SessionState; readonly to: SessionState; readonly reason: string }
+  | {
+      readonly type: 'state';
+      readonly from: SessionState;
+      readonly to: SessionState;
+      readonly reason: string;
+    }
   | { readonly type: 'established'; readonly negotiated: Negotiated }
   /** The session left Established: its routes must go. */
   | { readonly type: 'down'; readonly reason: string }
@@ -210,7 +220,10 @@ class Builder {
   }
   send(message: OpenMessage | KeepaliveMessage | NotificationMessage): void {
     this.actions.push({ type: 'send', message });
-    if (message.type === 3) this.patch({ lastError: { kind: 'sent', code: message.code, subcode: message.subcode, data: message.data } });
+    if (message.type === 3)
+      this.patch({
+        lastError: { kind: 'sent', code: message.code, subcode: message.subcode, data: message.data },
+      });
   }
   notify(code: number, subcode: number, data: Uint8Array = NO_DATA): void {
     this.send({ type: 3, code, subcode, data });
@@ -234,7 +247,8 @@ function changeState(b: Builder, next: SessionState, reason: string): void {
       if (from !== 'Idle' && from !== 'Active') b.actions.push({ type: 'close' });
       const failures = b.s.failures + 1;
       b.patch({ timers: {}, negotiated: undefined, failures });
-      if (b.s.autoRestart) b.timer('idleHold', backoff(b.s.config.connectRetryTime, failures, b.s.config.maxIdleHoldTime));
+      if (b.s.autoRestart)
+        b.timer('idleHold', backoff(b.s.config.connectRetryTime, failures, b.s.config.maxIdleHoldTime));
       return;
     }
     case 'Connect':

@@ -26,7 +26,11 @@ export interface Negotiated {
   readonly gracefulRestart?: {
     readonly restartTime: number;
     readonly restarting: boolean;
-    readonly families: readonly { readonly afi: number; readonly safi: number; readonly forwarding: boolean }[];
+    readonly families: readonly {
+      readonly afi: number;
+      readonly safi: number;
+      readonly forwarding: boolean;
+    }[];
   };
   /**
    * RFC 8950: the peer accepts IPv4 unicast NLRI with an IPv6 next hop (it announced the entry
@@ -70,7 +74,11 @@ export function buildOpen(p: {
  * connections on the basis of the Hold Time." The negotiated value is the smaller of ours and theirs; the
  * KEEPALIVE interval is our configured one, never more than a third of it (§4.4).
  */
-export function negotiateHold(ours: number, theirs: number, keepaliveTime?: number): { holdTime: number; keepaliveTime: number } {
+export function negotiateHold(
+  ours: number,
+  theirs: number,
+  keepaliveTime?: number,
+): { holdTime: number; keepaliveTime: number } {
   const holdTime = Math.min(ours, theirs);
   if (holdTime === 0) return { holdTime: 0, keepaliveTime: 0 };
   const third = Math.max(1, Math.floor(holdTime / 3));
@@ -81,7 +89,8 @@ export function negotiateHold(ours: number, theirs: number, keepaliveTime?: numb
 function mpFamilies(caps: readonly Capability[]): AfiSafi[] {
   const out: AfiSafi[] = [];
   for (const c of caps) {
-    if (c.code === 1 && 'afi' in c && (c.afi === AFI_IPV4 || c.afi === AFI_IPV6)) out.push({ afi: c.afi as Afi, safi: c.safi });
+    if (c.code === 1 && 'afi' in c && (c.afi === AFI_IPV4 || c.afi === AFI_IPV6))
+      out.push({ afi: c.afi as Afi, safi: c.safi });
   }
   // RFC 4760 §8 / RFC 5492: a speaker without the MP capability speaks IPv4 unicast only.
   return out.length === 0 ? [{ afi: AFI_IPV4, safi: SAFI_UNICAST }] : out;
@@ -93,16 +102,26 @@ function has(caps: readonly Capability[], code: number): boolean {
 
 function extendedNextHopIpv4(caps: readonly Capability[]): boolean {
   return caps.some(
-    (c) => c.code === 5 && 'entries' in c && c.entries.some((e) => e.afi === AFI_IPV4 && e.safi === SAFI_UNICAST && e.nextHopAfi === AFI_IPV6),
+    (c) =>
+      c.code === 5 &&
+      'entries' in c &&
+      c.entries.some((e) => e.afi === AFI_IPV4 && e.safi === SAFI_UNICAST && e.nextHopAfi === AFI_IPV6),
   );
 }
 
 /** The session parameters agreed by `local` (sent) and `peer` (received). */
-export function negotiate(local: OpenMessage, peer: OpenMessage, localAsn: number, keepaliveTime?: number): Negotiated {
+export function negotiate(
+  local: OpenMessage,
+  peer: OpenMessage,
+  localAsn: number,
+  keepaliveTime?: number,
+): Negotiated {
   const mine = mpFamilies(local.capabilities);
   const theirs = mpFamilies(peer.capabilities);
   const families = mine.filter((f) => theirs.some((t) => t.afi === f.afi && t.safi === f.safi));
-  const gr = peer.capabilities.find((c): c is Extract<Capability, { code: 64 }> => c.code === 64 && 'restartTime' in c);
+  const gr = peer.capabilities.find(
+    (c): c is Extract<Capability, { code: 64 }> => c.code === 64 && 'restartTime' in c,
+  );
   const peerAsn = peerAsOf(peer);
   return {
     ...negotiateHold(local.holdTime, peer.holdTime, keepaliveTime),
@@ -112,7 +131,9 @@ export function negotiate(local: OpenMessage, peer: OpenMessage, localAsn: numbe
     enhancedRouteRefresh: has(local.capabilities, 70) && has(peer.capabilities, 70),
     ...(gr === undefined
       ? {}
-      : { gracefulRestart: { restartTime: gr.restartTime, restarting: gr.restarting, families: gr.families } }),
+      : {
+          gracefulRestart: { restartTime: gr.restartTime, restarting: gr.restarting, families: gr.families },
+        }),
     extendedNextHopIpv4: extendedNextHopIpv4(local.capabilities) && extendedNextHopIpv4(peer.capabilities),
     peerBgpId: peer.bgpId,
     peerAsn,

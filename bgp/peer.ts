@@ -6,7 +6,14 @@
  * which survives (`collision.ts`), the loser is dumped with Cease 6/7, and the survivor becomes `main`.
  */
 import type net from 'node:net';
-import type { LocRibChanges, PeerConfig, PeerStateEvent, PeerStatus, SessionState, SpeakerConfig } from './api.js';
+import type {
+  LocRibChanges,
+  PeerConfig,
+  PeerStateEvent,
+  PeerStatus,
+  SessionState,
+  SpeakerConfig,
+} from './api.js';
 import { CEASE_CONNECTION_REJECTED, type FsmConfig, type FsmError, type Negotiated } from './fsm.js';
 import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
@@ -51,7 +58,13 @@ export class Peer {
   private eorTimer: NodeJS.Timeout | undefined;
   private readonly warned = new Set<string>();
   private status: { state: SessionState; since: number; reason?: string; error?: string };
-  readonly counters: SessionCounters = { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, attributeErrors: 0 };
+  readonly counters: SessionCounters = {
+    messagesIn: 0,
+    messagesOut: 0,
+    updatesIn: 0,
+    updatesOut: 0,
+    attributeErrors: 0,
+  };
   establishedCount = 0;
 
   constructor(
@@ -158,10 +171,19 @@ export class Peer {
     if (st === 'Idle' || st === 'Active' || st === 'Connect') return true;
     if (st === 'Established') return false;
     const keep = survivor(
-      { localId: this.ctx.config.routerId, remoteId, localAsn: this.ctx.config.asn, remoteAsn: this.config.asn },
+      {
+        localId: this.ctx.config.routerId,
+        remoteId,
+        localAsn: this.ctx.config.asn,
+        remoteAsn: this.config.asn,
+      },
       { candidate: s.initiatedLocally === true, other: other.initiatedLocally === true },
     );
-    this.ctx.log('info', 'collision', { peer: this.address, remoteId, kept: keep === 'candidate' ? 'new' : 'existing' });
+    this.ctx.log('info', 'collision', {
+      peer: this.address,
+      remoteId,
+      kept: keep === 'candidate' ? 'new' : 'existing',
+    });
     if (keep === 'candidate') {
       this.promote(s);
       other.feed({ type: 'OpenCollisionDump' });
@@ -193,7 +215,12 @@ export class Peer {
       }
       return;
     }
-    this.status = { state: to, since: this.ctx.clock(), reason, error: describeError(s.state.lastError) ?? this.status.error };
+    this.status = {
+      state: to,
+      since: this.ctx.clock(),
+      reason,
+      error: describeError(s.state.lastError) ?? this.status.error,
+    };
     this.ctx.log(to === 'Idle' ? 'warn' : 'info', 'peer-state', { peer: this.address, from, to, reason });
     this.ctx.peerState({ address: this.address, from, to, reason });
   }
@@ -286,17 +313,22 @@ export class Peer {
     }
     // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced.
     if (this.adjRibOut === undefined || !hasFamily(n, m.afi, m.safi)) return;
-    if (n.enhancedRouteRefresh) this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 1 })], 0);
+    if (n.enhancedRouteRefresh)
+      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 1 })], 0);
     this.adjRibOut.resendAll(m.afi);
     this.flush();
-    if (n.enhancedRouteRefresh) this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 2 })], 0);
+    if (n.enhancedRouteRefresh)
+      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 2 })], 0);
   }
 
   /** Ask the peer to send its routes again (RFC 2918), every negotiated family. */
   requestRefresh(): boolean {
     const n = this.main.negotiated;
     if (n === undefined || !n.routeRefresh || this.main.state.state !== 'Established') return false;
-    return this.main.send(n.families.map((f) => encodeRouteRefresh({ afi: f.afi, safi: f.safi })), 0);
+    return this.main.send(
+      n.families.map((f) => encodeRouteRefresh({ afi: f.afi, safi: f.safi })),
+      0,
+    );
   }
 
   // ---- Export ---------------------------------------------------------------------------------------------
@@ -305,14 +337,17 @@ export class Peer {
   flush(): void {
     const out = this.adjRibOut;
     const n = this.main.negotiated;
-    if (out === undefined || n === undefined || !out.hasPending || this.main.state.state !== 'Established') return;
+    if (out === undefined || n === undefined || !out.hasPending || this.main.state.state !== 'Established')
+      return;
     const pending = out.takePending();
     const ctx = codecContext(n);
     const buffers: Buffer[] = [];
     try {
-      for (const w of pending.withdraw) if (hasFamily(n, w.afi, w.safi)) buffers.push(...encodeWithdrawals(w, ctx));
+      for (const w of pending.withdraw)
+        if (hasFamily(n, w.afi, w.safi)) buffers.push(...encodeWithdrawals(w, ctx));
       for (const a of pending.announce) {
-        if (!hasFamily(n, a.reach.afi, a.reach.safi) || !this.nextHopUsable(a.reach.afi, a.reach.nextHop, n)) continue;
+        if (!hasFamily(n, a.reach.afi, a.reach.safi) || !this.nextHopUsable(a.reach.afi, a.reach.nextHop, n))
+          continue;
         buffers.push(...encodeUpdates(a.attributes, a.reach, ctx));
       }
     } catch (err) {
@@ -331,7 +366,12 @@ export class Peer {
     const ok = afi === AFI_IPV6 ? v6 : !v6 || n.extendedNextHopIpv4;
     if (!ok && nextHop !== '' && !this.warned.has(`${afi}`)) {
       this.warned.add(`${afi}`);
-      this.ctx.log('warn', 'no-usable-next-hop', { peer: this.address, afi, nextHop, hint: 'set localAddressIpv6/localAddressIpv4 or an Advertisement nextHop' });
+      this.ctx.log('warn', 'no-usable-next-hop', {
+        peer: this.address,
+        afi,
+        nextHop,
+        hint: 'set localAddressIpv6/localAddressIpv4 or an Advertisement nextHop',
+      });
     }
     return ok && nextHop !== '';
   }
@@ -345,7 +385,10 @@ export class Peer {
   view(): PeerStatus {
     const s = this.main;
     const n = s.negotiated;
-    const counts = this.ctx.locRib.peer(this.address) !== undefined ? this.ctx.locRib.counts(this.address) : { received: 0, accepted: 0 };
+    const counts =
+      this.ctx.locRib.peer(this.address) !== undefined
+        ? this.ctx.locRib.counts(this.address)
+        : { received: 0, accepted: 0 };
     const c = this.config;
     return {
       address: c.address,
@@ -356,7 +399,13 @@ export class Peer {
       ...(this.status.reason !== undefined ? { lastReason: this.status.reason } : {}),
       ...(this.status.error !== undefined ? { lastError: this.status.error } : {}),
       ...(s.localAddress !== undefined ? { localAddress: s.localAddress } : {}),
-      ...(n !== undefined ? { peerRouterId: n.peerBgpId, holdTime: n.holdTime, capabilities: n.peerCapabilities.map(capabilityName) } : {}),
+      ...(n !== undefined
+        ? {
+            peerRouterId: n.peerBgpId,
+            holdTime: n.holdTime,
+            capabilities: n.peerCapabilities.map(capabilityName),
+          }
+        : {}),
       received: counts.received,
       accepted: counts.accepted,
       advertised: this.adjRibOut?.advertisedCount ?? 0,

@@ -103,7 +103,13 @@ export class Session {
   ) {
     this.clock = opts.clock ?? Date.now;
     this.cache = opts.cache ?? new AttributeCache();
-    this.counters = opts.counters ?? { messagesIn: 0, messagesOut: 0, updatesIn: 0, updatesOut: 0, attributeErrors: 0 };
+    this.counters = opts.counters ?? {
+      messagesIn: 0,
+      messagesOut: 0,
+      updatesIn: 0,
+      updatesOut: 0,
+      attributeErrors: 0,
+    };
     this.fsm = initialState(opts.fsm, this.clock());
   }
 
@@ -357,14 +363,22 @@ export class Session {
         const n = decodeNotification(body);
         this.log('warn', 'notification-received', { code: n.code, subcode: n.subcode });
         // RFC 4271 §8.1.2 event 24: a NOTIFICATION with "Unsupported Version Number" is NotifMsgVerErr.
-        return this.feed(n.code === 2 && n.subcode === 1 ? { type: 'NotifMsgVerErr', notification: n } : { type: 'NotifMsg', notification: n });
+        return this.feed(
+          n.code === 2 && n.subcode === 1
+            ? { type: 'NotifMsgVerErr', notification: n }
+            : { type: 'NotifMsg', notification: n },
+        );
       }
       case 4:
         return this.feed({ type: 'KeepAliveMsg' });
       case 5: {
         const r = decodeRouteRefresh(body, message);
         if (r.ok) return this.feed({ type: 'RouteRefreshMsg', message: r.message });
-        return this.feed({ type: 'RouteRefreshMsgErr', notification: toNotification(r.error), reason: 'route-refresh-error' });
+        return this.feed({
+          type: 'RouteRefreshMsgErr',
+          notification: toNotification(r.error),
+          reason: 'route-refresh-error',
+        });
       }
       default:
         // messageLength already refused unknown types; kept for the compiler.
@@ -376,7 +390,11 @@ export class Session {
     const r = decodeOpen(body);
     if (!r.ok) {
       this.log('warn', 'open-error', { code: r.error.code, reason: r.error.reason });
-      return this.feed({ type: 'BGPOpenMsgErr', notification: toNotification(r.error), reason: 'open-error' });
+      return this.feed({
+        type: 'BGPOpenMsgErr',
+        notification: toNotification(r.error),
+        reason: 'open-error',
+      });
     }
     // Outside OpenSent an OPEN is unexpected whatever it says: the FSM answers with the RFC 6608 error.
     if (this.fsm.state !== 'OpenSent') return this.feed({ type: 'BGPOpen', open: r.message });
@@ -385,23 +403,35 @@ export class Session {
       this.log('warn', 'open-error', { code: bad.code, reason: bad.reason });
       return this.feed({ type: 'BGPOpenMsgErr', notification: toNotification(bad), reason: 'open-error' });
     }
-    if (this.handlers.open !== undefined && !this.handlers.open(r.message, this)) return this.feed({ type: 'OpenCollisionDump' });
+    if (this.handlers.open !== undefined && !this.handlers.open(r.message, this))
+      return this.feed({ type: 'OpenCollisionDump' });
     this.feed({ type: 'BGPOpen', open: r.message });
   }
 
   private onUpdate(body: Buffer): void {
     const n = this.fsm.negotiated;
     // Outside Established the FSM refuses any UPDATE (RFC 6608): no need to decode it.
-    if (this.fsm.state !== 'Established' || n === undefined) return this.feed({ type: 'UpdateMsg', update: EMPTY_UPDATE });
+    if (this.fsm.state !== 'Established' || n === undefined)
+      return this.feed({ type: 'UpdateMsg', update: EMPTY_UPDATE });
     const r = decodeUpdate(body, codecContext(n), this.cache);
     if (!r.ok) {
       this.log('warn', 'update-error', { code: r.error.code, reason: r.error.reason });
-      return this.feed({ type: 'UpdateMsgErr', notification: toNotification(r.error), reason: 'update-error' });
+      return this.feed({
+        type: 'UpdateMsgErr',
+        notification: toNotification(r.error),
+        reason: 'update-error',
+      });
     }
     this.counters.updatesIn++;
     if (r.message.issues.length > 0) {
       this.counters.attributeErrors += r.message.issues.length;
-      for (const i of r.message.issues) this.log('warn', 'attribute-error', { action: i.action, code: i.code, attribute: i.attribute, reason: i.reason });
+      for (const i of r.message.issues)
+        this.log('warn', 'attribute-error', {
+          action: i.action,
+          code: i.code,
+          attribute: i.attribute,
+          reason: i.reason,
+        });
     }
     this.feed({ type: 'UpdateMsg', update: r.message });
   }

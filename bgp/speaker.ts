@@ -130,7 +130,8 @@ export class Speaker extends EventEmitter {
     for (const p of this.peersByAddress.values()) p.stop(CEASE_ADMINISTRATIVE_SHUTDOWN, data, 'admin-down');
     const server = this.server;
     this.server = undefined;
-    const closed = server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    const closed =
+      server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
     await delay(STOP_FLUSH_MS);
     for (const p of this.peersByAddress.values()) p.dispose();
     await closed;
@@ -141,7 +142,8 @@ export class Speaker extends EventEmitter {
   addPeer(cfg: PeerConfig): void {
     const address = normalize(cfg.address);
     if (this.peersByAddress.has(address)) throw new Error(`peer ${cfg.address} already exists`);
-    if (cfg.ttl !== undefined && cfg.ttl !== 1 && cfg.ttl !== 255) this.log('warn', 'ttl-unsupported', { peer: cfg.address, ttl: cfg.ttl });
+    if (cfg.ttl !== undefined && cfg.ttl !== 1 && cfg.ttl !== 255)
+      this.log('warn', 'ttl-unsupported', { peer: cfg.address, ttl: cfg.ttl });
     const peer = new Peer({ ...cfg, address }, this.ctx);
     this.peersByAddress.set(address, peer);
     this.log('info', 'peer-added', { peer: address, asn: cfg.asn });
@@ -193,7 +195,9 @@ export class Speaker extends EventEmitter {
    * peer, what is new is announced, what is unchanged is not sent again. An empty list withdraws everything.
    */
   setAdvertisements(ads: readonly Advertisement[]): void {
-    const routes = ads.map((a) => (a.nextHop !== undefined ? { prefix: a.prefix, nextHop: a.nextHop } : { prefix: a.prefix }));
+    const routes = ads.map((a) =>
+      a.nextHop !== undefined ? { prefix: a.prefix, nextHop: a.nextHop } : { prefix: a.prefix },
+    );
     const changes = this.locRib.setLocal(routes, this.clock());
     if (changes.prefixes.length > 0) this.emit('loc-rib', changes);
     this.scheduleFlush();
@@ -223,7 +227,11 @@ export class Speaker extends EventEmitter {
     const peer = this.peersByAddress.get(remote);
     socket.on('error', () => undefined); // errors before a session owns the socket must not throw
     if (peer === undefined || !this.running) {
-      this.log('warn', 'connection-refused', { remote, remotePort: socket.remotePort, why: peer === undefined ? 'unknown peer' : 'stopping' });
+      this.log('warn', 'connection-refused', {
+        remote,
+        remotePort: socket.remotePort,
+        why: peer === undefined ? 'unknown peer' : 'stopping',
+      });
       socket.destroy();
       return;
     }

@@ -24,7 +24,15 @@ const CAPS: Capability[] = [
 ];
 
 function config(over: Partial<FsmConfig> = {}): FsmConfig {
-  return { localAsn: 65001, routerId: '10.0.0.1', holdTime: 90, connectRetryTime: 5, passive: false, capabilities: CAPS, ...over };
+  return {
+    localAsn: 65001,
+    routerId: '10.0.0.1',
+    holdTime: 90,
+    connectRetryTime: 5,
+    passive: false,
+    capabilities: CAPS,
+    ...over,
+  };
 }
 
 function peerOpen(over: Partial<OpenMessage> = {}): OpenMessage {
@@ -137,7 +145,16 @@ describe('open handshake', () => {
   });
 
   it('no MP capability means IPv4 unicast only; iBGP is detected', () => {
-    const r = establish(config({ localAsn: 65002, capabilities: [{ code: 1, afi: 2, safi: 1 }, { code: 1, afi: 1, safi: 1 }] }), peerOpen({ capabilities: [] }));
+    const r = establish(
+      config({
+        localAsn: 65002,
+        capabilities: [
+          { code: 1, afi: 2, safi: 1 },
+          { code: 1, afi: 1, safi: 1 },
+        ],
+      }),
+      peerOpen({ capabilities: [] }),
+    );
     expect(r.s.negotiated?.families).toEqual([{ afi: 1, safi: 1 }]);
     expect(r.s.negotiated?.ibgp).toBe(true);
     expect(r.s.negotiated?.fourOctetAs).toBe(false);
@@ -145,8 +162,15 @@ describe('open handshake', () => {
 
   it('every transition records a reason as a state action', () => {
     const r = establish();
-    const states = r.log.filter((a) => a.type === 'state').map((a) => (a.type === 'state' ? `${a.to}:${a.reason}` : ''));
-    expect(states).toEqual(['Connect:start', 'OpenSent:connected', 'OpenConfirm:open-received', 'Established:keepalive-received']);
+    const states = r.log
+      .filter((a) => a.type === 'state')
+      .map((a) => (a.type === 'state' ? `${a.to}:${a.reason}` : ''));
+    expect(states).toEqual([
+      'Connect:start',
+      'OpenSent:connected',
+      'OpenConfirm:open-received',
+      'Established:keepalive-received',
+    ]);
   });
 });
 
@@ -262,7 +286,10 @@ describe('RFC 6608 unexpected messages', () => {
     const r = new Run();
     r.ev({ type: 'ManualStart' });
     r.ev({ type: 'Tcp_CR_Acked' });
-    const a = r.ev({ type: 'NotifMsg', notification: { type: 3, code: 6, subcode: 2, data: new Uint8Array() } });
+    const a = r.ev({
+      type: 'NotifMsg',
+      notification: { type: 3, code: 6, subcode: 2, data: new Uint8Array() },
+    });
     expect(notification(a)).toBeUndefined();
     expect(r.s.lastReason).toBe('notification-received');
     expect(r.s.lastError).toMatchObject({ kind: 'received', code: 6, subcode: 2 });
@@ -276,7 +303,9 @@ describe('RFC 6608 unexpected messages', () => {
   });
   it('UPDATE in Established is delivered', () => {
     const r = establish();
-    expect(r.ev({ type: 'UpdateMsg', update: EMPTY_UPDATE })).toEqual([{ type: 'deliver', message: EMPTY_UPDATE }]);
+    expect(r.ev({ type: 'UpdateMsg', update: EMPTY_UPDATE })).toEqual([
+      { type: 'deliver', message: EMPTY_UPDATE },
+    ]);
   });
 });
 
@@ -293,7 +322,9 @@ describe('stop, retry, damping, collision', () => {
 
   it('ManualStop carries a Cease subcode (peer de-configured)', () => {
     const r = establish();
-    expect(notification(r.ev({ type: 'ManualStop', subcode: 3, reason: 'peer-deconfigured' }))).toEqual([6, 3]);
+    expect(notification(r.ev({ type: 'ManualStop', subcode: 3, reason: 'peer-deconfigured' }))).toEqual([
+      6, 3,
+    ]);
     expect(r.s.lastReason).toBe('peer-deconfigured');
   });
 

@@ -78,7 +78,10 @@ function open(over: Partial<OpenMessage> = {}): OpenMessage {
     myAs: 65003,
     holdTime: 3,
     bgpId: '10.0.0.3',
-    capabilities: [{ code: 1, afi: 1, safi: 1 }, { code: 65, asn: 65003 }],
+    capabilities: [
+      { code: 1, afi: 1, safi: 1 },
+      { code: 65, asn: 65003 },
+    ],
     ...over,
   };
 }
@@ -139,7 +142,11 @@ describe('the session shell against a raw peer', () => {
     good.socket.write(encodeOpen(open({ myAs: 65004, bgpId: '10.0.0.4', capabilities: [] })));
     await good.waitFor(1);
     good.socket.write(encodeKeepalive());
-    await until(() => sp.peers().find((p) => p.address === '127.0.0.4')?.state === 'Established', 5000, 'good peer up');
+    await until(
+      () => sp.peers().find((p) => p.address === '127.0.0.4')?.state === 'Established',
+      5000,
+      'good peer up',
+    );
 
     const bad = await RawPeer.connect(port, '127.0.0.3');
     bad.socket.write(Buffer.alloc(40, 0x42));
@@ -164,7 +171,11 @@ describe('the session shell against a raw peer', () => {
     const { port } = await speakerWithRawPeer();
     const raw = await RawPeer.connect(port, '127.0.0.3');
     await raw.waitFor(1); // our OPEN: we are in OpenSent
-    const [update] = encodeUpdates({ origin: 0, asPath: [{ type: 2, asns: [65003] }] }, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.1.0.0/16')] }, { fourOctetAs: true, ibgp: false });
+    const [update] = encodeUpdates(
+      { origin: 0, asPath: [{ type: 2, asns: [65003] }] },
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.1.0.0/16')] },
+      { fourOctetAs: true, ibgp: false },
+    );
     raw.socket.write(update!);
     await raw.waitFor(3);
     expect(raw.notification()).toEqual([5, 1]);
@@ -174,7 +185,11 @@ describe('the session shell against a raw peer', () => {
     const { sp, port } = await speakerWithRawPeer();
     const raw = await established(port);
     const ctx = { fourOctetAs: true, ibgp: false };
-    const [update] = encodeUpdates({ origin: 0, asPath: [{ type: 2, asns: [65003] }] }, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.1.0.0/16'), key('10.2.0.0/16')] }, ctx);
+    const [update] = encodeUpdates(
+      { origin: 0, asPath: [{ type: 2, asns: [65003] }] },
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.1.0.0/16'), key('10.2.0.0/16')] },
+      ctx,
+    );
     raw.socket.write(update!);
     await until(() => sp.routes().length === 2, 5000, 'routes');
     // Withdrawn Routes Length pointing past the end of the message: 3/1 Malformed Attribute List.
@@ -191,7 +206,11 @@ describe('the session shell against a raw peer', () => {
   it('an attribute error handled by RFC 7606 is counted and the session stays up', async () => {
     const { sp, port } = await speakerWithRawPeer();
     const raw = await established(port);
-    const [update] = encodeUpdates({ origin: 0, asPath: [{ type: 2, asns: [65003] }] }, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.3.0.0/16')] }, { fourOctetAs: true, ibgp: false });
+    const [update] = encodeUpdates(
+      { origin: 0, asPath: [{ type: 2, asns: [65003] }] },
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.3.0.0/16')] },
+      { fourOctetAs: true, ibgp: false },
+    );
     const bad = Buffer.from(update!);
     // ORIGIN is the first attribute: flags, type 1, length 1, value — set the value to 7 (undefined).
     const attrStart = 19 + 2 + 2;
@@ -229,5 +248,28 @@ describe('the session shell against a raw peer', () => {
     const raw = await established(port);
     await until(() => raw.types().filter((t) => t === 4).length >= 2, 3000, 'a keepalive after 1 s');
     expect(sp.peers()[0]!.state).toBe('Established');
+  });
+
+  it('a refused connection goes to Idle with connect-failed and retries after the idle hold time', async () => {
+    const sp = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: false });
+    running.push(sp);
+    await sp.start();
+    // A port nobody listens on: bind one, note it, close it.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.3', r));
+    const deadPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const states: string[] = [];
+    sp.on('peer-state', (e) => states.push(`${e.to}:${e.reason}`));
+    sp.addPeer({
+      address: '127.0.0.3',
+      asn: 65003,
+      port: deadPort,
+      connectRetryTime: 1,
+      localAddress: '127.0.0.2',
+    });
+    await until(() => states.filter((x) => x === 'Connect:idle-hold-expired').length >= 1, 5000, 'a retry');
+    expect(states.slice(0, 3)).toEqual(['Connect:start', 'Idle:connect-failed', 'Connect:idle-hold-expired']);
+    expect(sp.peers()[0]!.lastError).toBe('tcp: ECONNREFUSED');
   });
 });

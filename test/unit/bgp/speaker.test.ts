@@ -21,7 +21,12 @@ function key(text: string): PrefixKey {
   return k;
 }
 
-async function speaker(address: string, asn: number, routerId: string, extra: Partial<SpeakerConfig> = {}): Promise<Speaker> {
+async function speaker(
+  address: string,
+  asn: number,
+  routerId: string,
+  extra: Partial<SpeakerConfig> = {},
+): Promise<Speaker> {
   const s = new Speaker({ asn, routerId, listen: { address, port: 0 }, ...extra });
   running.push(s);
   await s.start();
@@ -58,18 +63,33 @@ function fib(s: Speaker): Map<string, readonly string[]> {
   return table;
 }
 
-function peerCfg(address: string, asn: number, p: number, local: string, over: Partial<PeerConfig> = {}): PeerConfig {
+function peerCfg(
+  address: string,
+  asn: number,
+  p: number,
+  local: string,
+  over: Partial<PeerConfig> = {},
+): PeerConfig {
   return { address, asn, port: p, localAddress: local, holdTime: 3, connectRetryTime: 1, ...over };
 }
 
-async function pair(asnA: number, asnB: number, overA: Partial<PeerConfig> = {}, overB: Partial<PeerConfig> = {}) {
+async function pair(
+  asnA: number,
+  asnB: number,
+  overA: Partial<PeerConfig> = {},
+  overB: Partial<PeerConfig> = {},
+) {
   const a = await speaker('127.0.0.1', asnA, '10.0.0.1');
   const b = await speaker('127.0.0.2', asnB, '10.0.0.2');
   const fibA = fib(a);
   const fibB = fib(b);
   a.addPeer(peerCfg('127.0.0.2', asnB, port(b), '127.0.0.1', overA));
   b.addPeer(peerCfg('127.0.0.1', asnA, port(a), '127.0.0.2', { passive: true, ...overB }));
-  await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', 8000, 'Established');
+  await until(
+    () => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established',
+    8000,
+    'Established',
+  );
   return { a, b, fibA, fibB };
 }
 
@@ -89,18 +109,31 @@ describe('two speakers over loopback', () => {
     const route = b.routes({ prefix: key('10.244.1.0/24') })[0]!;
     expect(route.asPath).toBe('65001');
     expect(route.best).toBe(true);
-    expect(a.adjRibOut('127.0.0.2').map((r) => r.prefix).sort()).toEqual(['10.244.1.0/24', '10.244.9.0/24', 'fd00:1::/64']);
+    expect(
+      a
+        .adjRibOut('127.0.0.2')
+        .map((r) => r.prefix)
+        .sort(),
+    ).toEqual(['10.244.1.0/24', '10.244.9.0/24', 'fd00:1::/64']);
     expect(b.adjRibIn('127.0.0.1')).toHaveLength(3);
 
     // the whole set again minus one: only that one is withdrawn
-    a.setAdvertisements([{ prefix: key('10.244.1.0/24'), nextHop: NH }, { prefix: key('fd00:1::/64'), nextHop: 'fd00::1' }]);
+    a.setAdvertisements([
+      { prefix: key('10.244.1.0/24'), nextHop: NH },
+      { prefix: key('fd00:1::/64'), nextHop: 'fd00::1' },
+    ]);
     await until(() => fibB.size === 2, 5000, 'withdrawal at B');
     expect(fibB.has('10.244.9.0/24')).toBe(false);
     a.setAdvertisements([]);
     await until(() => fibB.size === 0, 5000, 'everything withdrawn');
 
     const st = b.peers()[0]!;
-    expect(st).toMatchObject({ state: 'Established', holdTime: 3, peerRouterId: '10.0.0.1', establishedCount: 1 });
+    expect(st).toMatchObject({
+      state: 'Established',
+      holdTime: 3,
+      peerRouterId: '10.0.0.1',
+      establishedCount: 1,
+    });
     expect(st.capabilities).toContain('four-octet-as');
     expect(st.updatesIn).toBeGreaterThan(0);
   });
@@ -170,7 +203,11 @@ describe('two speakers over loopback', () => {
     for (const s of [a, b]) s.on('log', (e) => e.event === 'collision' && cease.push(String(e.kept)));
     a.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.1'));
     b.addPeer(peerCfg('127.0.0.1', 65001, port(a), '127.0.0.2'));
-    await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', 8000, 'Established');
+    await until(
+      () => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established',
+      8000,
+      'Established',
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(state(a, '127.0.0.2')).toBe('Established');
     expect(state(b, '127.0.0.1')).toBe('Established');
@@ -189,7 +226,11 @@ describe('two speakers over loopback', () => {
     expect(a.peers()[0]).toMatchObject({ state: 'Established', description: 'rack 7', establishedCount: 1 });
     a.updatePeer({ ...cfg, holdTime: 6 });
     await until(() => (b.peers()[0]!.lastError ?? '').includes('received 6/6'), 5000, 'B sees Cease 6/6');
-    await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', 8000, 'back up');
+    await until(
+      () => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established',
+      8000,
+      'back up',
+    );
     expect(a.peers()[0]!.holdTime).toBe(3); // min(6, 3 from B)
   });
 
@@ -224,7 +265,11 @@ describe('two speakers over loopback', () => {
     const fibB = fib(b);
     a.addPeer({ address: '::1', asn: 65002, port: port(b), holdTime: 3, connectRetryTime: 1 });
     b.addPeer({ address: '::1', asn: 65001, port: port(a), holdTime: 3, passive: true });
-    await until(() => state(a, '::1') === 'Established' && state(b, '::1') === 'Established', 8000, 'Established');
+    await until(
+      () => state(a, '::1') === 'Established' && state(b, '::1') === 'Established',
+      8000,
+      'Established',
+    );
     a.setAdvertisements([
       { prefix: key('10.244.10.0/24'), nextHop: NH },
       { prefix: key('fd00:10::/64'), nextHop: 'fd00::10' },
