@@ -26,12 +26,10 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(days / 7)}w${days % 7}d`;
 }
 
+/** Down: the error and the transition reason. Up: only a past error worth knowing (the last reason is routine). */
 function neighborNote(p: PeerStatus): string {
-  const parts: string[] = [];
-  if (p.state !== 'Established' && p.lastError) parts.push(p.lastError);
-  if (p.lastReason) parts.push(p.lastReason);
-  if (p.state === 'Established' && p.lastError && parts.length === 0) parts.push(`last: ${p.lastError}`);
-  return parts.join('; ');
+  if (p.state === 'Established') return p.lastError ? `last: ${p.lastError}` : '';
+  return [p.lastError, p.lastReason].filter(Boolean).join('; ');
 }
 
 export function neighborsTable(peers: readonly PeerStatus[], now = Date.now()): string {
