@@ -202,6 +202,7 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
       let ended = false;
       let expired: WatchEnd | undefined;
       let events = 0;
+      let controller: AbortController | undefined;
       const finish = (end: WatchEnd): void => {
         if (ended) return;
         ended = true;
@@ -214,7 +215,7 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
         const result = this.handleEvent(phase, obj as WatchObject);
         if (result !== undefined) {
           expired = result;
-          this.abort?.abort();
+          controller?.abort();
         }
       };
       const onDone = (err: unknown): void => {
@@ -229,9 +230,11 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
       const query = { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds };
       new Watch(this.kc)
         .watch('/api/v1/nodes', query, onEvent, onDone)
-        .then((controller) => {
-          this.abort = controller;
-          if (this.stopped) controller.abort();
+        .then((c) => {
+          controller = c;
+          this.abort = c;
+          // Stopped, or an ERROR event arrived before the controller was ours to abort: end the stream now.
+          if (this.stopped || (expired !== undefined && !ended)) controller.abort();
           else if (!ended) this.setConnected();
         })
         .catch((err: unknown) => onDone(err));

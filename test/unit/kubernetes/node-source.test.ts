@@ -209,4 +209,20 @@ describe('NodeSource', () => {
     );
     expect(server.requests.find((r) => r.query.watch === 'true')!.query.allowWatchBookmarks).toBe('true');
   });
+
+  it('backs off and rewatches (no relist) after a non-410 ERROR event', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    const { source: s, seen } = startSource();
+    await until('watch open', () => server.openWatches === 1);
+    const rv = s.lastResourceVersion;
+    const before = server.requests.length;
+    server.errorWatches(500, 'InternalError', 'etcd is unhappy');
+    await until('disconnected', () => seen.disconnected.length === 1);
+    expect(seen.disconnected[0]!.reason).toBe('watch nodes: 500 InternalError: etcd is unhappy');
+    await until('rewatch', () => server.openWatches === 1);
+    const after = server.requests.slice(before);
+    expect(after.every((r) => r.query.watch === 'true' && r.query.resourceVersion === rv)).toBe(true);
+    expect(after[0]!.query.timeoutSeconds).toMatch(/^\d+$/);
+    await until('connected again', () => seen.connected.length === 2);
+  });
 });
