@@ -71,14 +71,16 @@ export interface Metrics {
   readonly contentType: string;
 }
 
-export function createMetrics(opts: MetricsOptions = {}): Metrics {
-  const registry = new Registry();
+type Handles = Omit<Metrics, 'registry' | 'updateFromStatus' | 'removePeer' | 'render' | 'contentType'>;
+
+/** The metric objects, registered in `registry`. */
+function createHandles(registry: Registry): Handles {
   const registers = [registry];
   const peerGauge = (name: string, help: string) =>
     new Gauge({ name, help, labelNames: ['peer'], registers });
   const peerCounter = (name: string, help: string) =>
     new Counter({ name, help, labelNames: ['peer'], registers });
-  const handles = {
+  return {
     sessionState: peerGauge('nodebgp_bgp_session_state', 'BGP session state (1 Idle .. 6 Established)'),
     sessionsEstablished: peerCounter(
       'nodebgp_bgp_session_established_total',
@@ -122,6 +124,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       registers,
     }),
   };
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const handles = createHandles(registry);
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'nodebgp_' });
   const counters: [PeerCounterName, Counter<'peer'>][] = [
     ['messagesIn', handles.messagesReceived],
