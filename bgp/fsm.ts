@@ -240,11 +240,13 @@ class Builder {
 function changeState(b: Builder, next: SessionState, reason: string): void {
   const from = b.s.state;
   if (from === 'Established' && next !== 'Established') b.actions.push({ type: 'down', reason });
+  // The connection is dropped before the transition is reported, so an owner reacting to the report (e.g.
+  // disposing a collision loser) finds the last NOTIFICATION already flushing.
+  if (next === 'Idle' && from !== 'Idle' && from !== 'Active') b.actions.push({ type: 'close' });
   b.patch({ state: next, since: b.now, lastReason: reason });
   b.actions.push({ type: 'state', from, to: next, reason });
   switch (next) {
     case 'Idle': {
-      if (from !== 'Idle' && from !== 'Active') b.actions.push({ type: 'close' });
       const failures = b.s.failures + 1;
       b.patch({ timers: {}, negotiated: undefined, failures });
       if (b.s.autoRestart)

@@ -165,14 +165,14 @@ export class Session {
     return true;
   }
 
-  /** Stop everything now: no more events, no timer, the socket destroyed. */
+  /** Stop everything now: no more events, no timer; the socket is ended (what was written still goes out). */
   dispose(): void {
     this.disposed = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const s = this.socket;
     this.socket = undefined;
-    if (s !== undefined) s.destroy();
+    if (s !== undefined) this.dropSocket(s);
   }
 
   // ---- FSM plumbing ---------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
+import { survivor } from '../../../bgp/collision.js';
 import type { LocRibChanges, PeerConfig, PeerStateEvent, SpeakerConfig } from '../../../bgp/api.js';
 import { formatPrefix, parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
 
@@ -199,8 +200,13 @@ describe('two speakers over loopback', () => {
   it('collision: both sides connect at once, exactly one session survives', async () => {
     const a = await speaker('127.0.0.1', 65001, '10.0.0.1');
     const b = await speaker('127.0.0.2', 65002, '10.0.0.2');
-    const cease: string[] = [];
-    for (const s of [a, b]) s.on('log', (e) => e.event === 'collision' && cease.push(String(e.kept)));
+    const collisions: string[] = [];
+    const sent: string[] = [];
+    for (const s of [a, b])
+      s.on('log', (e) => {
+        if (e.event === 'collision') collisions.push(String(e.kept));
+        if (e.event === 'notification-sent') sent.push(`${String(e.code)}/${String(e.subcode)}`);
+      });
     a.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.1'));
     b.addPeer(peerCfg('127.0.0.1', 65001, port(a), '127.0.0.2'));
     await until(
@@ -211,7 +217,10 @@ describe('two speakers over loopback', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(state(a, '127.0.0.2')).toBe('Established');
     expect(state(b, '127.0.0.1')).toBe('Established');
-    // one session each side, and it is the same TCP connection: A's local port is B's remote port
+    // both connected, an OPEN decided, the loser got Cease 6/7, and no session flapped
+    expect(collisions.length).toBeGreaterThan(0);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(new Set(sent)).toEqual(new Set(['6/7']));
     expect(a.peers()[0]!.establishedCount).toBe(1);
     expect(b.peers()[0]!.establishedCount).toBe(1);
     const fibB = fib(b);
@@ -277,5 +286,26 @@ describe('two speakers over loopback', () => {
     await until(() => fibB.size === 2, 5000, 'routes at B');
     expect(fibB.get('fd00:10::/64')).toEqual(['fd00::10']);
     expect(fibB.get('10.244.10.0/24')).toEqual([NH]);
+  });
+});
+
+describe('RFC 4271 §6.8 collision rule', () => {
+  const ids = { localId: '10.0.0.1', remoteId: '10.0.0.2', localAsn: 65001, remoteAsn: 65002 };
+  it('the connection initiated by the higher BGP identifier survives, seen from both ends', () => {
+    // we are lower: keep the connection the peer opened
+    expect(survivor(ids, { candidate: false, other: true })).toBe('candidate');
+    expect(survivor(ids, { candidate: true, other: false })).toBe('other');
+    // the peer's view of the same pair
+    const theirs = { localId: '10.0.0.2', remoteId: '10.0.0.1', localAsn: 65002, remoteAsn: 65001 };
+    expect(survivor(theirs, { candidate: true, other: false })).toBe('candidate');
+    expect(survivor(theirs, { candidate: false, other: true })).toBe('other');
+  });
+  it('equal identifiers: the higher AS wins (RFC 6286 §2.3)', () => {
+    const same = { localId: '10.0.0.9', remoteId: '10.0.0.9', localAsn: 65009, remoteAsn: 65001 };
+    expect(survivor(same, { candidate: true, other: false })).toBe('candidate');
+  });
+  it('numeric, not textual, comparison of identifiers', () => {
+    const t = { localId: '9.0.0.1', remoteId: '10.0.0.1', localAsn: 1, remoteAsn: 2 };
+    expect(survivor(t, { candidate: false, other: true })).toBe('candidate');
   });
 });
