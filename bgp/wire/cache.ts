@@ -82,6 +82,11 @@ export interface WireHints {
   readonly order: readonly number[];
   /** Types sent with Extended Length although their value fitted in 255 octets. */
   readonly extended: readonly number[];
+  /**
+   * IPv4 unicast carried in MP attributes although the classic fields would do: bit 1 MP_REACH_NLRI (the last
+   * IPv4 unicast reach block), bit 2 MP_UNREACH_NLRI (the last IPv4 unicast withdrawn block).
+   */
+  readonly ipv4InMp?: number;
 }
 
 const hints = new WeakMap<object, WireHints>();

@@ -62,6 +62,14 @@ function isClassicReach(block: ReachBlock): boolean {
   return isClassic(block) && !block.nextHop.includes(':');
 }
 
+/** Split blocks into classic-field ones and MP ones; `lastToMp` moves the last classic one to MP. */
+function partition<T extends NlriBlock>(blocks: readonly T[], classic: (b: T) => boolean, lastToMp: boolean): [T[], T[]] {
+  const c = blocks.filter(classic);
+  const m = blocks.filter((b) => !classic(b));
+  if (lastToMp && c.length > 0) m.unshift(c.pop()!);
+  return [c, m];
+}
+
 function tooLong(what: string, length: number): RangeError {
   return new RangeError(`${what}: ${length} octets exceed the 4096-octet BGP message limit; use encodeUpdates/encodeWithdrawals`);
 }
@@ -79,10 +87,9 @@ export function encodeUpdate(msg: UpdateMessage, ctx: CodecContext): Buffer {
     eor !== undefined && !isClassic(eor) && !msg.withdrawn.some((b) => b.afi === eor.afi && b.safi === eor.safi)
       ? [...msg.withdrawn, { afi: eor.afi, safi: eor.safi, prefixes: [] }]
       : msg.withdrawn;
-  const classicWithdrawn = withdrawnBlocks.filter(isClassic);
-  const mpWithdrawn = withdrawnBlocks.filter((b) => !isClassic(b));
-  const classicReach = msg.reach.filter(isClassicReach);
-  const mpReach = msg.reach.filter((b) => !isClassicReach(b));
+  // A received UPDATE may carry IPv4 unicast in MP attributes; its hints say which block went there.
+  const [classicWithdrawn, mpWithdrawn] = partition(withdrawnBlocks, isClassic, ((hints?.ipv4InMp ?? 0) & 2) !== 0);
+  const [classicReach, mpReach] = partition(msg.reach, isClassicReach, ((hints?.ipv4InMp ?? 0) & 1) !== 0);
   if (mpWithdrawn.length > 1 || mpReach.length > 1 || classicReach.length > 1) {
     throw new RangeError('encodeUpdate: more than one family needs MP_REACH_NLRI/MP_UNREACH_NLRI or NEXT_HOP in one UPDATE');
   }

@@ -289,7 +289,7 @@ export function decodeUpdate(body: Buffer, ctx: CodecContext, cache?: AttributeC
   const mpReset = mp?.faults.find((f) => f.action === 'session-reset');
   if (mpReset !== undefined) return { ok: false, error: mpReset.error };
   const message = assemble(section, mp, withdrawn4, nlri4, scan.records.length / STRIDE);
-  recordHints(message, scan);
+  recordHints(message, scan, mp);
   return { ok: true, message };
 }
 
@@ -362,16 +362,20 @@ function addWithdrawn(withdrawn: NlriBlock[], block: NlriBlock): void {
 }
 
 /** Remember what re-encoding cannot derive: received order when not ascending, needless Extended Length. */
-function recordHints(message: UpdateMessage, scan: Scan): void {
+function recordHints(message: UpdateMessage, scan: Scan, mp: MpResult | undefined): void {
   const r = scan.records;
+  const ipv4 = (b: NlriBlock | undefined): boolean => b !== undefined && b.afi === iana.AFI_IPV4 && b.safi === iana.SAFI_UNICAST;
+  const ipv4InMp =
+    (ipv4(mp?.reach) && !mp!.reach!.nextHop.includes(':') && message.reach.length > 0 ? 1 : 0) |
+    (ipv4(mp?.unreach) && message.withdrawn.includes(mp!.unreach!) ? 2 : 0);
   let ascending = true;
   let extended: number[] | undefined;
   for (let i = 0; i < r.length; i += STRIDE) {
     if (i > 0 && r[i + 4]! <= r[i - STRIDE + 4]!) ascending = false;
     if ((r[i + 3]! & iana.FLAG_EXTENDED_LENGTH) !== 0 && r[i + 2]! - r[i + 1]! <= 255) (extended ??= []).push(r[i + 4]!);
   }
-  if (ascending && extended === undefined) return;
+  if (ascending && extended === undefined && ipv4InMp === 0) return;
   const order: number[] = [];
   for (let i = 0; i < r.length; i += STRIDE) order.push(r[i + 4]!);
-  setWireHints(message, { order, extended: extended ?? [] });
+  setWireHints(message, { order, extended: extended ?? [], ...(ipv4InMp === 0 ? {} : { ipv4InMp }) });
 }

@@ -120,3 +120,17 @@ describe('encoding rules', () => {
     expect(formatPathAttributes(a)).toBe('origin egp, as-path 65001 {65002,65003}, communities 65001:7');
   });
 });
+
+describe('IPv4 unicast in MP attributes', () => {
+  it('decodes MP_REACH_NLRI / MP_UNREACH_NLRI for IPv4 unicast and re-encodes them in MP form', () => {
+    const bytes = updateHex({
+      attrs: `${A.origin} ${A.asPath}
+        80 0e 0d 0001 01 04 c0000201 00 18 0a0000   # MP_REACH_NLRI IPv4 unicast, next hop 192.0.2.1
+        80 0f 07 0001 01 18 0a0100                  # MP_UNREACH_NLRI IPv4 unicast`,
+    });
+    const d = decodeUpdate(bytes);
+    expect(d.reach).toEqual([{ afi: 1, safi: 1, prefixes: [parsePrefix('10.0.0.0/24')], nextHop: '192.0.2.1' }]);
+    expect(d.withdrawn).toEqual([{ afi: 1, safi: 1, prefixes: [parsePrefix('10.1.0.0/24')] }]);
+    expect(encodeUpdate(d, CTX4).toString('hex')).toBe(bytes.toString('hex'));
+  });
+});

@@ -42,16 +42,20 @@ export function summarizeMessage(msg: Message): Summary {
       };
     }
     case 2: {
-      const out: Summary = { type: 'update' };
-      const reach = msg.reach.flatMap((b) => b.prefixes.map(formatPrefix));
-      const withdrawn = msg.withdrawn.flatMap((b) => b.prefixes.map(formatPrefix));
-      if (reach.length > 0) out.prefixes = reach;
-      if (withdrawn.length > 0) out.withdrawn = withdrawn;
-      if (msg.reach.length > 0) out.nextHop = msg.reach[0]!.nextHop;
+      // The capture fixtures' shape: prefixes and withdrawn always; next hops from the first reach block;
+      // attribute fields only when there are attributes.
+      const out: Summary = {
+        type: 'update',
+        prefixes: msg.reach.flatMap((b) => b.prefixes.map(formatPrefix)),
+        withdrawn: msg.withdrawn.flatMap((b) => b.prefixes.map(formatPrefix)),
+      };
+      const first = msg.reach[0];
+      if (first !== undefined) out.nextHop = first.nextHop;
+      if (first?.linkLocalNextHop !== undefined) out.nextHopLinkLocal = first.linkLocalNextHop;
       const a = msg.attributes;
       if (a !== null) {
+        out.asPath = formatAsPath(a.asPath);
         if (a.origin !== undefined) out.origin = ORIGINS[a.origin];
-        if (reach.length > 0 || a.asPath.length > 0) out.asPath = formatAsPath(a.asPath);
         if (a.med !== undefined) out.med = a.med;
         if (a.localPref !== undefined) out.localPref = a.localPref;
         if (a.communities !== undefined) out.communities = a.communities.map(formatCommunity);
