@@ -164,7 +164,11 @@ export class Lab {
    * A veth pair between two namespaces, with addresses (`10.77.0.1/24`, `fd00:77::1/64`; IPv6 added `nodad` so it
    * is usable at once), both ends up. Interface names `<prefix>v<k>a|b`, at most 15 characters.
    */
-  link(a: Netns, b: Netns, addresses: { a?: readonly string[]; b?: readonly string[] } = {}): Link {
+  link(
+    a: Netns,
+    b: Netns,
+    addresses: { a?: readonly string[]; b?: readonly string[]; macA?: string; macB?: string } = {},
+  ): Link {
     this.counter += 1;
     const base = `${this.prefix}v${this.counter}`;
     if (base.length + 1 > 15) throw new Error(`interface name ${base}a is longer than 15 characters`);
@@ -184,10 +188,12 @@ export class Lab {
       'netns',
       b.name,
     ]);
-    for (const [ns, ifname, addrs] of [
-      [a, ifa, addresses.a ?? []],
-      [b, ifb, addresses.b ?? []],
+    for (const [ns, ifname, addrs, mac] of [
+      [a, ifa, addresses.a ?? [], addresses.macA],
+      [b, ifb, addresses.b ?? [], addresses.macB],
     ] as const) {
+      // A fixed MAC gives a predictable IPv6 link-local address (EUI-64), e.g. 02:00:00:00:00:02 → fe80::ff:fe00:2.
+      if (mac !== undefined) execFileSync('ip', ['-n', ns.name, 'link', 'set', ifname, 'address', mac]);
       for (const addr of addrs) {
         const extra = addr.includes(':') ? ['nodad'] : [];
         execFileSync('ip', ['-n', ns.name, 'addr', 'add', addr, 'dev', ifname, ...extra]);
