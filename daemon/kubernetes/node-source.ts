@@ -38,6 +38,8 @@ export interface NodeSourceOptions {
   readonly kubeConfig?: KubeConfig;
   readonly kubeconfig?: string;
   readonly resyncBackoff?: Backoff;
+  /** Nodes per list request (default 500, as client-go's pager). */
+  readonly listPageSize?: number;
   /** A watch that lasted at least this long before ending counts as a normal server timeout (default 5 s). */
   readonly minHealthyWatchMs?: number;
   /** Asked of the server per watch (default 300 s plus up to 60 s of jitter, as client-go does). */
@@ -167,14 +169,21 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
     }
   }
 
-  /** Lists all nodes and replaces the cache; true, or the reason it failed (the cache is kept). */
+  /**
+   * Lists all nodes, in pages of `listPageSize` (one consistent snapshot: the server's continue token pins
+   * the first page's resourceVersion), and replaces the cache; true, or why it failed (the cache is kept).
+   */
   private async list(): Promise<true | string> {
-    let items: V1Node[];
+    const items: V1Node[] = [];
     let rv: string | undefined;
+    let next: string | undefined;
     try {
-      const list = await this.api.listNode({});
-      items = list.items;
-      rv = list.metadata?.resourceVersion;
+      do {
+        const page = await this.api.listNode({ limit: this.opts.listPageSize ?? 500, _continue: next });
+        items.push(...page.items);
+        rv = page.metadata?.resourceVersion;
+        next = page.metadata?._continue || undefined;
+      } while (next !== undefined && !this.stopped);
     } catch (err) {
       return `list nodes: ${describeError(err)}`;
     }

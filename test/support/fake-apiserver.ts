@@ -1,7 +1,7 @@
 /**
  * A small Kubernetes API server on 127.0.0.1 for tests, speaking the real JSON of the core/v1 Node API:
  *
- *   GET   /api/v1/nodes                         NodeList with metadata.resourceVersion
+ *   GET   /api/v1/nodes[?limit=N&continue=T]    NodeList with metadata.resourceVersion, paged by limit
  *   GET   /api/v1/nodes/NAME                    Node, or a 404 Status
  *   GET   /api/v1/nodes?watch=true&resourceVersion=RV&allowWatchBookmarks=true
  *                                               chunked stream of newline-delimited watch events, first the
@@ -49,6 +49,10 @@ export class FakeApiServer {
   private readonly log: LoggedEvent[] = [];
   private readonly watches = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
+  private readonly continues = new Map<
+    string,
+    { snapshot: { rv: number; items: V1Node[] }; offset: number }
+  >();
   private readonly failures: { route: Route; status: number }[] = [];
   private server: Server | undefined;
   port = 0;
@@ -164,21 +168,34 @@ export class FakeApiServer {
       const { status: code } = this.failures.splice(failure, 1)[0]!;
       return send(res, code, status(code, code === 410 ? 'Expired' : 'InternalError', `injected ${code}`));
     }
-    if (req.method === 'GET' && route === 'list') return this.list(res);
+    if (req.method === 'GET' && route === 'list') return this.list(res, query);
     if (req.method === 'GET' && route === 'watch') return this.watch(res, query.resourceVersion);
     if (req.method === 'GET' && route === 'get') return this.get(res, name!);
     if (route === 'patch') return this.patch(req, res, name!);
     send(res, 405, status(405, 'MethodNotAllowed', `${req.method} is not supported here`));
   }
 
-  private list(res: ServerResponse): void {
-    const items = [...this.nodes.values()].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
-    send(res, 200, {
-      kind: 'NodeList',
-      apiVersion: 'v1',
-      metadata: { resourceVersion: String(this.rv) },
-      items,
-    });
+  /** A list, paged by `limit`; the continue token carries the snapshot (the items of the first page's time). */
+  private list(res: ServerResponse, query: Record<string, string>): void {
+    let snapshot: { rv: number; items: V1Node[] };
+    let offset = 0;
+    if (query.continue) {
+      const token = this.continues.get(query.continue);
+      if (!token) return send(res, 410, status(410, 'Expired', 'the provided continue parameter is too old'));
+      ({ snapshot, offset } = token);
+    } else {
+      const items = [...this.nodes.values()].sort((a, b) => (a.metadata!.name! < b.metadata!.name! ? -1 : 1));
+      snapshot = { rv: this.rv, items };
+    }
+    const limit = query.limit ? Number(query.limit) : Infinity;
+    const items = snapshot.items.slice(offset, offset + limit);
+    const metadata: Record<string, string> = { resourceVersion: String(snapshot.rv) };
+    if (offset + items.length < snapshot.items.length) {
+      const token = `c${this.continues.size + 1}`;
+      this.continues.set(token, { snapshot, offset: offset + items.length });
+      metadata.continue = token;
+    }
+    send(res, 200, { kind: 'NodeList', apiVersion: 'v1', metadata, items });
   }
 
   private get(res: ServerResponse, name: string): void {

@@ -13,7 +13,7 @@ let source: NodeSource | undefined;
 
 type Seen = { [K in keyof NodeSourceEvents]: NodeSourceEvents[K][0][] };
 
-function startSource(nodeName = 'node-a'): { source: NodeSource; seen: Seen } {
+function startSource(nodeName = 'node-a', listPageSize?: number): { source: NodeSource; seen: Seen } {
   const kc = new KubeConfig();
   kc.loadFromOptions(kubeConfigOptions(server));
   const s = new NodeSource({
@@ -21,6 +21,7 @@ function startSource(nodeName = 'node-a'): { source: NodeSource; seen: Seen } {
     kubeConfig: kc,
     resyncBackoff: { initialMs: 20, maxMs: 100 },
     minHealthyWatchMs: 200,
+    listPageSize,
   });
   const seen: Seen = { self: [], nodes: [], waiting: [], connected: [], disconnected: [], log: [] };
   s.on('self', (v) => seen.self.push(v));
@@ -224,5 +225,18 @@ describe('NodeSource', () => {
     expect(after.every((r) => r.query.watch === 'true' && r.query.resourceVersion === rv)).toBe(true);
     expect(after[0]!.query.timeoutSeconds).toMatch(/^\d+$/);
     await until('connected again', () => seen.connected.length === 2);
+  });
+
+  it('lists in pages and gets one consistent snapshot', async () => {
+    for (const [i, n] of ['a', 'b', 'c', 'd', 'e'].entries())
+      server.addNode(
+        makeNode(`node-${n}`, { podCIDRs: [`10.244.${i}.0/24`], internalIPs: [`192.0.2.${i + 1}`] }),
+      );
+    const { seen } = startSource('node-a', 2);
+    await until('nodes', () => seen.nodes.length === 1);
+    expect(names(seen.nodes[0])).toEqual(['node-a', 'node-b', 'node-c', 'node-d', 'node-e']);
+    const lists = server.requests.filter((r) => r.query.watch === undefined);
+    expect(lists.map((r) => r.query.continue ?? '')).toEqual(['', 'c1', 'c2']);
+    expect(lists.every((r) => r.query.limit === '2')).toBe(true);
   });
 });
