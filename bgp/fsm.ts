@@ -709,16 +709,4 @@ function established(b: Builder, e: FsmEvent): void {
   }
 }
 
-/** The events that are BGP messages from the peer (used by the shell to count them). */
-export function isMessageEvent(e: FsmEvent): boolean {
-  return (
-    e.type === 'BGPOpen' ||
-    e.type === 'KeepAliveMsg' ||
-    e.type === 'UpdateMsg' ||
-    e.type === 'NotifMsg' ||
-    e.type === 'NotifMsgVerErr' ||
-    e.type === 'RouteRefreshMsg'
-  );
-}
-
 export { ERR_CEASE, ERR_FSM, ERR_HOLD_TIMER_EXPIRED };

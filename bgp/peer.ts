@@ -46,7 +46,6 @@ export interface PeerContext {
  * no End-of-RIB: most implementations send End-of-RIB regardless, this only bounds the wait.
  */
 const END_OF_RIB_FALLBACK_MS = 10_000;
-const SAFI_UNICAST = 1;
 
 export class Peer {
   main: Session;
@@ -421,5 +420,3 @@ export function describeError(e: FsmError | undefined): string | undefined {
   if (e.kind === 'tcp') return `tcp: ${e.detail}`;
   return `${e.kind} ${e.code}/${e.subcode} ${describeNotification(e.code, e.subcode)}`;
 }
-
-export { SAFI_UNICAST };

@@ -21,7 +21,6 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type {
   Advertisement,
-  LocRibChanges,
   PeerConfig,
   PeerStatus,
   RouteView,
@@ -34,6 +33,7 @@ import {
   CEASE_PEER_DECONFIGURED,
 } from './fsm.js';
 import { Peer, type PeerContext } from './peer.js';
+import { validatePeerConfig } from './peer-config.js';
 import type { PrefixKey } from './prefix.js';
 import { LocRib } from './rib/index.js';
 import { stripMapped, type LogLevel } from './session.js';
@@ -139,7 +139,10 @@ export class Speaker extends EventEmitter {
 
   // ---- Peers ----------------------------------------------------------------------------------------------
 
+  /** Add and (when started) start a peer. Throws when the configuration is invalid (naming the field). */
   addPeer(cfg: PeerConfig): void {
+    const invalid = validatePeerConfig(cfg);
+    if (invalid !== undefined) throw new Error(`peer ${cfg.address}: ${invalid}`);
     const address = normalize(cfg.address);
     if (this.peersByAddress.has(address)) throw new Error(`peer ${cfg.address} already exists`);
     if (cfg.ttl !== undefined && cfg.ttl !== 1 && cfg.ttl !== 255)
@@ -171,6 +174,8 @@ export class Speaker extends EventEmitter {
    * a description-only change does not.
    */
   updatePeer(cfg: PeerConfig): void {
+    const invalid = validatePeerConfig(cfg);
+    if (invalid !== undefined) throw new Error(`peer ${cfg.address}: ${invalid}`);
     const key = normalize(cfg.address);
     const peer = this.peersByAddress.get(key);
     if (peer === undefined) return this.addPeer(cfg);
@@ -283,5 +288,3 @@ function normalize(address: string): string {
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-export type { LocRibChanges };

@@ -309,3 +309,18 @@ describe('RFC 4271 §6.8 collision rule', () => {
     expect(survivor(t, { candidate: false, other: true })).toBe('candidate');
   });
 });
+
+describe('peer configuration', () => {
+  it('is validated, naming the field', async () => {
+    const s = new Speaker({ asn: 65001, routerId: '10.0.0.1', listen: false });
+    expect(() => s.addPeer({ address: '127.0.0.2', asn: 65002, holdTime: 2 })).toThrow(/holdTime 2/);
+    expect(() => s.addPeer({ address: 'nope', asn: 65002 })).toThrow(/address "nope"/);
+    expect(() => s.addPeer({ address: '127.0.0.2', asn: 0 })).toThrow(/asn 0/);
+    expect(() => s.addPeer({ address: '127.0.0.2', asn: 65002, localAddressIpv6: '10.0.0.1' })).toThrow(
+      /localAddressIpv6/,
+    );
+    s.addPeer({ address: '127.0.0.2', asn: 65002 });
+    expect(() => s.addPeer({ address: '127.0.0.2', asn: 65002 })).toThrow(/already exists/);
+    await s.stop();
+  });
+});
