@@ -2,6 +2,8 @@
  * Properties: arbitrary bytes never make a decoder throw (or hit decodeMessage's internal-bug guard);
  * decode(encode(x)) = x for arbitrary valid messages; packing keeps every prefix and the 4096 limit.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,6 +21,8 @@ import type { AttributeDraft } from '../../../../bgp/wire/attr-common.js';
 import { decodeIpv4Prefixes, decodeIpv6Prefixes } from '../../../../bgp/wire/nlri.js';
 import { CTX2, CTX4, CTX4_IBGP } from './helpers.js';
 import * as arb from './arbitraries.js';
+import { VECTORS } from './vectors.js';
+import { hex } from './helpers.js';
 
 const RUNS = { numRuns: 400 };
 const contexts = fc.constantFrom<CodecContext>(CTX2, CTX4, CTX4_IBGP, { fourOctetAs: true, ibgp: false, extendedNextHopIpv4: true });
@@ -47,7 +51,25 @@ function neverThrows(bytes: Buffer, ctx: CodecContext): void {
   if (!d.ok) expect(d.error.code).not.toBe('BGP_ERR_INTERNAL');
 }
 
+/** Golden and captured messages with some octets overwritten (past the marker), the Length field kept right: deep paths. */
+const CAPTURES = join(import.meta.dirname, '../../../fixtures/captures');
+const captured = existsSync(CAPTURES)
+  ? readdirSync(CAPTURES)
+      .filter((f) => f.endsWith('.json'))
+      .flatMap((f) => (JSON.parse(readFileSync(join(CAPTURES, f), 'utf8')) as { messages: { hex: string }[] }).messages.map((m) => hex(m.hex)))
+  : [];
+const seeds = [...VECTORS.map((v) => hex(v.hex)), ...captured];
+const mutated = fc
+  .tuple(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.nat(40))
+  .map(([seed, edits, cut]) => {
+    const b = Buffer.from(seed.subarray(0, Math.max(19, seed.length - (cut % 8 === 0 ? cut : 0))));
+    for (const [at, v] of edits) b[19 + (at % Math.max(1, b.length - 19))] = v;
+    b.writeUInt16BE(b.length, 16);
+    return b;
+  });
+
 describe('arbitrary bytes never throw', () => {
+  it('decodeMessage on mutated golden messages', () => fc.assert(fc.property(mutated, contexts, neverThrows), { numRuns: 5000 }));
   it('decodeMessage on raw bytes', () => fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), contexts, (b, c) => neverThrows(Buffer.from(b), c)), RUNS));
   it('decodeMessage on framed bytes', () => fc.assert(fc.property(framed, contexts, neverThrows), { numRuns: 2000 }));
   it('decodeMessage on UPDATEs with random attributes', () => fc.assert(fc.property(updateish, contexts, neverThrows), { numRuns: 3000 }));
