@@ -180,7 +180,17 @@ export class Session {
   private run(e: FsmEvent): void {
     const r = step(this.fsm, e, this.clock());
     this.fsm = r.state;
-    for (const a of r.actions) this.execute(a);
+    for (const a of r.actions) {
+      // An owner's callback that throws must not leave the FSM half-executed or escape into a socket callback.
+      try {
+        this.execute(a);
+      } catch (err) {
+        this.log('error', 'handler-error', {
+          action: a.type,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
   }
 
   private execute(a: FsmAction): void {
