@@ -136,18 +136,27 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
     await this.loop;
   }
 
+  /**
+   * list → watch → watch → … ; a 410 relists at once (twice in a row: after a backoff, so a server that keeps
+   * expiring us is not hammered); other failures back off, doubling, with ±20 % jitter so that a thousand
+   * nodes do not reconnect to a restarted API server in the same instant.
+   */
   private async run(): Promise<void> {
     const backoff = this.opts.resyncBackoff ?? { initialMs: 500, maxMs: 30_000 };
     let delay = backoff.initialMs;
     let needList = true;
+    let expiredInRow = 0;
+    const pause = async (): Promise<void> => {
+      await this.sleep(delay * (0.8 + Math.random() * 0.4));
+      delay = Math.min(delay * 2, backoff.maxMs);
+    };
     while (!this.stopped) {
       if (needList) {
         const listed = await this.list();
         if (this.stopped) return;
         if (listed !== true) {
           this.setDisconnected(listed);
-          await this.sleep(delay);
-          delay = Math.min(delay * 2, backoff.maxMs);
+          await pause();
           continue;
         }
         needList = false;
@@ -157,15 +166,16 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
       if (end.kind === 'expired') {
         this.emit('log', { level: 'info', event: 'k8s-watch-expired', reason: end.reason });
         needList = true;
+        if (++expiredInRow > 1) await pause();
         continue;
       }
+      expiredInRow = 0;
       if (end.kind === 'ended' && end.healthy) {
         delay = backoff.initialMs;
         continue;
       }
       this.setDisconnected(end.reason);
-      await this.sleep(delay);
-      delay = Math.min(delay * 2, backoff.maxMs);
+      await pause();
     }
   }
 

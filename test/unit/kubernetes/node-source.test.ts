@@ -239,4 +239,15 @@ describe('NodeSource', () => {
     expect(lists.map((r) => r.query.continue ?? '')).toEqual(['', 'c1', 'c2']);
     expect(lists.every((r) => r.query.limit === '2')).toBe(true);
   });
+
+  it('backs off when every watch is answered 410, instead of relisting in a tight loop', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
+    server.failNext('watch', 410, 3);
+    const started = Date.now();
+    startSource();
+    await until('watch open', () => server.openWatches === 1);
+    expect(server.requests.filter((r) => r.query.watch === undefined)).toHaveLength(4);
+    // first relist at once, then ~20 ms and ~40 ms (±20 %)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
 });
