@@ -16,11 +16,11 @@ function quad(value: Buffer, at: number): string {
 /** "65001:100", or the RFC 1997 well-known names. */
 export function formatCommunity(c: number): string {
   switch (c) {
-    case 0xffffff01:
+    case iana.COMMUNITY_NO_EXPORT:
       return 'no-export';
-    case 0xffffff02:
+    case iana.COMMUNITY_NO_ADVERTISE:
       return 'no-advertise';
-    case 0xffffff03:
+    case iana.COMMUNITY_NO_EXPORT_SUBCONFED:
       return 'no-export-subconfed';
     default:
       return `${Math.floor(c / 65536)}:${c % 65536}`;

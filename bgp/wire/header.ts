@@ -19,7 +19,7 @@
  * message, or which Message Header Error to send. Decoding the body is `decodeMessage`'s job.
  */
 import type { BgpError } from './errors.js';
-import { HEADER_LENGTH, MARKER_LENGTH, MAX_MESSAGE_LENGTH, MIN_MESSAGE_LENGTH } from './iana.js';
+import { HEADER_LENGTH, MARKER_LENGTH, MAX_MESSAGE_LENGTH, MESSAGE_KEEPALIVE, MIN_MESSAGE_LENGTH } from './iana.js';
 import type { Writer } from './writer.js';
 
 /**
@@ -49,7 +49,7 @@ export function messageLength(buf: Buffer, offset: number): number | BgpError {
   }
   if (length < min) return badLength(length, `length ${length} below the minimum ${min} for message type ${type}`);
   // "... or if the Length field of a KEEPALIVE message is not equal to 19" (a longer one is as wrong).
-  if (type === 4 && length !== HEADER_LENGTH) return badLength(length, `KEEPALIVE length ${length} is not 19`);
+  if (type === MESSAGE_KEEPALIVE && length !== HEADER_LENGTH) return badLength(length, `KEEPALIVE length ${length} is not 19`);
   return length;
 }
 

@@ -140,6 +140,11 @@ export const AS_SEQUENCE = 2;
 export const AS_CONFED_SEQUENCE = 3;
 export const AS_CONFED_SET = 4;
 
+/** Well-known communities — IANA "BGP Well-known Communities" (RFC 1997). */
+export const COMMUNITY_NO_EXPORT = 0xffffff01;
+export const COMMUNITY_NO_ADVERTISE = 0xffffff02;
+export const COMMUNITY_NO_EXPORT_SUBCONFED = 0xffffff03;
+
 /** RFC 6793 §9: the 2-octet stand-in for an AS number that needs 4 octets. */
 export const AS_TRANS = 23456;
 
