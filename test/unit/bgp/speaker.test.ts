@@ -289,6 +289,25 @@ describe('two speakers over loopback', () => {
   });
 });
 
+describe('packing', () => {
+  it('5,000 advertisements arrive in a handful of packed UPDATEs, and withdraw the same way', async () => {
+    const { a, b, fibB } = await pair(65001, 65002);
+    const ads = Array.from({ length: 5000 }, (_, i) => ({
+      prefix: key(`10.${100 + (i >> 8)}.${i & 255}.0/24`),
+      nextHop: NH,
+    }));
+    const before = b.peers()[0]!.updatesIn;
+    a.setAdvertisements(ads);
+    await until(() => fibB.size === 5000, 8000, '5,000 routes at B');
+    const updates = b.peers()[0]!.updatesIn - before;
+    expect(updates).toBeLessThanOrEqual(20); // ~1,000 /24s fit in one 4,096-octet UPDATE
+    expect(a.peers()[0]!.advertised).toBe(5000);
+    a.setAdvertisements([]);
+    await until(() => fibB.size === 0, 8000, 'all withdrawn');
+    expect(b.peers()[0]!.updatesIn - before - updates).toBeLessThanOrEqual(20);
+  });
+});
+
 describe('RFC 4271 §6.8 collision rule', () => {
   const ids = { localId: '10.0.0.1', remoteId: '10.0.0.2', localAsn: 65001, remoteAsn: 65002 };
   it('the connection initiated by the higher BGP identifier survives, seen from both ends', () => {
