@@ -1,0 +1,16 @@
+/**
+ * The Kubernetes side of the daemon: what daemon/main.ts and daemon/config.ts import. See cluster.ts for the
+ * wiring, docs/kubernetes.md for the behaviour and every config key.
+ */
+export { ClusterController, planCluster } from './cluster.js';
+export type { ClusterControllerEvents, ClusterControllerOptions, ClusterPlan } from './cluster.js';
+export { NodeSource, loadKubeConfig } from './node-source.js';
+export type { Backoff, NodeSourceEvents, NodeSourceOptions } from './node-source.js';
+export type { NodeView } from './node-view.js';
+export { desiredAdvertisements, desiredPeers, diffPeers, reflectorClusterId } from './peers.js';
+export type { PeerDiff, PeerPlan, PeerPlanOptions } from './peers.js';
+export { createClusterPolicy, exportDecision, importAllowed } from './policy.js';
+export type { ClusterPolicy, PolicyContext } from './policy.js';
+export { kubernetesSchema, PEERS_ANNOTATION, ROUTE_REFLECTOR_KEY } from './schema.js';
+export type { KubernetesConfig } from './schema.js';
+export { NodeStatusReporter } from './status.js';
