@@ -2,7 +2,7 @@
  * Codecs of the community attributes (RFC 1997, RFC 4360, RFC 8092) and the route-reflection attributes
  * (RFC 4456), as rows of the attribute table.
  */
-import type { AttributeCodec, ErrorAction } from './attr-common.js';
+import { fault, type AttributeCodec, type ErrorAction, type Fault } from './attr-common.js';
 import { lengthFault } from './attr-basic.js';
 import * as iana from './iana.js';
 
@@ -104,14 +104,28 @@ export const LARGE_COMMUNITY: AttributeCodec = {
   format: (a) => (a.largeCommunities === undefined ? undefined : `large-communities ${a.largeCommunities.map((c) => c.join(':')).join(' ')}`),
 };
 
-/** RFC 7606 §7.9 / §7.10: ORIGINATOR_ID of length ≠ 4, CLUSTER_LIST not a non-zero multiple of 4 → TAW. */
+/**
+ * RFC 7606 §7.9 / §7.10: ORIGINATOR_ID and CLUSTER_LIST from an external neighbor are discarded (attribute
+ * discard); from an internal one, ORIGINATOR_ID of length ≠ 4 or CLUSTER_LIST not a non-zero multiple of 4 is
+ * treat-as-withdraw.
+ */
 const RR_ACTION: ErrorAction = 'treat-as-withdraw';
+
+function fromExternal(type: number, name: string): Fault {
+  return fault(type, 'attribute-discard', {
+    kind: 'optional-attribute-error',
+    code: `BGP_ERR_EBGP_${name}`,
+    reason: `${name} from an external peer`,
+    data: new Uint8Array(0),
+  });
+}
 
 export const ORIGINATOR_ID: AttributeCodec = {
   name: 'ORIGINATOR_ID',
   flags: OPTIONAL,
   malformed: RR_ACTION,
-  decode(value, _ctx, draft, attr) {
+  decode(value, ctx, draft, attr) {
+    if (!ctx.ibgp) return fromExternal(iana.ATTR_ORIGINATOR_ID, 'ORIGINATOR_ID');
     if (value.length !== 4) return lengthFault(iana.ATTR_ORIGINATOR_ID, RR_ACTION, 'ORIGINATOR_ID', value, attr, '4');
     draft.originatorId = quad(value, 0);
     return undefined;
@@ -128,7 +142,8 @@ export const CLUSTER_LIST: AttributeCodec = {
   name: 'CLUSTER_LIST',
   flags: OPTIONAL,
   malformed: RR_ACTION,
-  decode(value, _ctx, draft, attr) {
+  decode(value, ctx, draft, attr) {
+    if (!ctx.ibgp) return fromExternal(iana.ATTR_CLUSTER_LIST, 'CLUSTER_LIST');
     if (badListLength(value, 4)) return lengthFault(iana.ATTR_CLUSTER_LIST, RR_ACTION, 'CLUSTER_LIST', value, attr, 'a non-zero multiple of 4');
     const out = new Array<string>(value.length / 4);
     for (let i = 0; i < out.length; i++) out[i] = quad(value, i * 4);

@@ -41,8 +41,8 @@ const CASES: Case[] = [
   { name: 'LOCAL_PREF length 2 on iBGP (§7.5)', ctx: CTX4_IBGP, attrs: `${OK4} 40 05 02 0064`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_LOCAL_PREF_LENGTH' } },
   { name: 'COMMUNITIES length 5 (§7.8)', attrs: `${OK4} c0 08 05 fde9006400`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_COMMUNITIES_LENGTH' } },
   { name: 'COMMUNITIES length 0 (§7.8)', attrs: `${OK4} c0 08 00`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_COMMUNITIES_LENGTH' } },
-  { name: 'ORIGINATOR_ID length 3 (§7.9)', attrs: `${OK4} 80 09 03 0a0000`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_ORIGINATOR_ID_LENGTH' } },
-  { name: 'CLUSTER_LIST length 6 (§7.10)', attrs: `${OK4} 80 0a 06 0a0000010a00`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_CLUSTER_LIST_LENGTH' } },
+  { name: 'ORIGINATOR_ID length 3 on iBGP (§7.9)', ctx: CTX4_IBGP, attrs: `${OK4} 80 09 03 0a0000`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_ORIGINATOR_ID_LENGTH' } },
+  { name: 'CLUSTER_LIST length 6 on iBGP (§7.10)', ctx: CTX4_IBGP, attrs: `${OK4} 80 0a 06 0a0000010a00`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_CLUSTER_LIST_LENGTH' } },
   { name: 'EXTENDED COMMUNITIES length 7 (§7.14)', attrs: `${OK4} c0 10 07 00020000000000`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_EXTENDED_COMMUNITIES_LENGTH' } },
   { name: 'LARGE_COMMUNITY length 11 (RFC 8092 §6)', attrs: `${OK4} c0 20 0b 0000fde9 00000001 000000`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_LARGE_COMMUNITY_LENGTH' } },
   { name: 'missing ORIGIN (§3.d, not RFC 4271 3/3)', attrs: `${A.asPath} ${A.nextHop}`, nlri: NLRI, outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_MISSING_WELL_KNOWN', attribute: 1 } },
@@ -53,6 +53,8 @@ const CASES: Case[] = [
 
   // ---- attribute discard ----
   { name: 'LOCAL_PREF from an eBGP peer (§7.5)', attrs: `${OK4} 40 05 04 00000064`, nlri: NLRI, outcome: { discard: 'BGP_ERR_EBGP_LOCAL_PREF', reach: ['10.0.0.0/24'], check: (m) => expect(m.attributes?.localPref).toBeUndefined() } },
+  { name: 'ORIGINATOR_ID from an eBGP peer (§7.9)', attrs: `${OK4} 80 09 04 0a000001`, nlri: NLRI, outcome: { discard: 'BGP_ERR_EBGP_ORIGINATOR_ID', reach: ['10.0.0.0/24'], check: (m) => expect(m.attributes?.originatorId).toBeUndefined() } },
+  { name: 'CLUSTER_LIST from an eBGP peer (§7.10)', attrs: `${OK4} 80 0a 04 0a000001`, nlri: NLRI, outcome: { discard: 'BGP_ERR_EBGP_CLUSTER_LIST', reach: ['10.0.0.0/24'] } },
   { name: 'ATOMIC_AGGREGATE length 1 (§7.6)', attrs: `${OK4} 40 06 01 00`, nlri: NLRI, outcome: { discard: 'BGP_ERR_ATOMIC_AGGREGATE_LENGTH', reach: ['10.0.0.0/24'] } },
   { name: 'AGGREGATOR length 5 (§7.7)', attrs: `${OK4} c0 07 05 0000fde90a`, nlri: NLRI, outcome: { discard: 'BGP_ERR_AGGREGATOR_LENGTH', reach: ['10.0.0.0/24'] } },
   { name: 'duplicate ORIGIN: the later one is discarded (§3.g)', attrs: `${OK4} 40 01 01 02`, nlri: NLRI, outcome: { discard: 'BGP_ERR_DUPLICATE_ATTRIBUTE', reach: ['10.0.0.0/24'], check: (m) => expect(m.attributes?.origin).toBe(0) } },
