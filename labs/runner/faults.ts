@@ -35,6 +35,15 @@ export async function stopFrr(
   await waitGone(pids);
 }
 
+/**
+ * Sends a signal to some of a node's FRR daemons without waiting: SIGSTOP freezes them (TCP sessions stay
+ * open but fall silent, so peers notice only when their hold timer expires), SIGCONT thaws them.
+ */
+export function signalFrr(state: LabState, node: string, signal: NodeJS.Signals, daemons = ['bgpd']): void {
+  for (const [d, pid] of Object.entries(frrPids(nodeState(state, node))))
+    if (daemons.includes(d)) process.kill(pid, signal);
+}
+
 /** Starts a node's FRR again with its bound config. */
 export async function startFrrAgain(state: LabState, node: string): Promise<void> {
   await startFrr(labNode(state, node), nodeState(state, node));

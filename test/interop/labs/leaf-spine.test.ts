@@ -10,6 +10,7 @@ import { measureConvergence, type Convergence, type Tables } from '../../../labs
 import {
   continuousPing,
   removeNode,
+  signalFrr,
   startFrrAgain,
   startNodebgpAgain,
   stopFrr,
@@ -144,6 +145,29 @@ describe('labs/leaf-spine', () => {
     await startFrrAgain(state, 'leaf1');
     const r = await waitReady(state, 30_000, 50);
     figures.push(`leaf1 FRR restarted: lab ready again in ${Date.now() - back} ms`);
+    expect(r.missing).toEqual([]);
+  });
+
+  it("a leaf's bgpd freezes: its nodes' routes are withdrawn everywhere when the hold time expires", async () => {
+    const gone = absent([cidr('n3'), cidr('n4')], ['leaf2', 'n3', 'n4']);
+    const cut = (t: Tables): boolean =>
+      ['n3', 'n4'].every((n) =>
+        NODES.filter((m) => m !== n).every((m) => !hasRoute(t.get(n) ?? [], cidr(m))),
+      );
+    const c = await measureConvergence(
+      state,
+      async () => signalFrr(state, 'leaf2', 'SIGSTOP'),
+      (t) => gone(t) && cut(t),
+      { timeoutMs: HOLD_MS + 5000 },
+    );
+    report('leaf2 bgpd frozen (SIGSTOP), n3/n4 routes withdrawn everywhere on hold timer expiry', c);
+    signalFrr(state, 'leaf2', 'SIGCONT');
+    expect(c.converged).toBe(true);
+    expect(c.ms).toBeGreaterThan(3000 / 2);
+    expect(c.ms).toBeLessThan(HOLD_MS + 1000);
+    const back = Date.now();
+    const r = await waitReady(state, 40_000, 50);
+    figures.push(`leaf2 bgpd thawed (SIGCONT): lab ready again in ${Date.now() - back} ms`);
     expect(r.missing).toEqual([]);
   });
 
