@@ -10,6 +10,12 @@
  *   - cache misses: every UPDATE has different attributes (MED = its index) and a fresh cache per run;
  *   - no cache: same attributes, no AttributeCache (attributes decoded 1,000 times).
  * Each prints its prefixes/s; vitest's table gives the per-run time (1 run = 1,000,000 prefixes).
+ *
+ * Measured 2026-11-23 on the shared 2-core dev machine (Node 20, other test suites running): fastest runs
+ * 32–55 ms per 1,000,000 prefixes (18–31 M prefixes/s) in all three modes, means 70–140 ms with GC and load
+ * noise (±20–45 % rme). The per-prefix work is the same in every mode (a number from the octets, no string
+ * or object); the cache saves the attribute decode per UPDATE, which at 1,000 prefixes per UPDATE is small —
+ * it matters for memory (one shared PathAttributes) and for UPDATEs with few prefixes.
  */
 import { bench, describe } from 'vitest';
 import { ipv4Key } from '../bgp/prefix.js';
