@@ -8,7 +8,7 @@
  * down: every process in every namespace of the lab, the namespaces (pods included), the state directory.
  *       Idempotent; works after a failed up.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inNs, must, run, sleep, startDetached, alive } from './sh.js';
@@ -19,6 +19,7 @@ import {
   labDir,
   nodeNamespace,
   readState,
+  stateRoot,
   writeState,
   type LabState,
   type NodeState,
@@ -201,6 +202,14 @@ export function labNamespaces(state: LabState): string[] {
   return [...state.nodes.flatMap((n) => n.podNamespaces), ...state.nodes.map((n) => n.ns)];
 }
 
+function otherLabs(lab: string): LabState[] {
+  const root = stateRoot();
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((d) => d !== lab)
+    .flatMap((d) => readState(d) ?? []);
+}
+
 /** Takes the lab down: kills every process in its namespaces, deletes them and the state directory. */
 export async function down(lab: string): Promise<string[]> {
   const state = readState(lab);
@@ -208,8 +217,12 @@ export async function down(lab: string): Promise<string[]> {
     (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]),
   );
   const owned = state ? labNamespaces(state) : [];
-  // Without state.json, still catch namespaces named like ours (clab-<lab>-*).
-  for (const ns of existing) if (ns.startsWith(`clab-${lab}-`) && !owned.includes(ns)) owned.push(ns);
+  // Without state.json (removed by hand), still catch namespaces named like ours (clab-<lab>-*), but never
+  // one that another lab's state claims (lab "a" must not take "a-b"'s clab-a-b-n1).
+  if (!state) {
+    const others = new Set(otherLabs(lab).flatMap(labNamespaces));
+    for (const ns of existing) if (ns.startsWith(`clab-${lab}-`) && !others.has(ns)) owned.push(ns);
+  }
   const present = owned.filter((ns) => existing.has(ns));
   await killNamespaces(present);
   for (const ns of present) await run(['ip', 'netns', 'delete', ns]);
