@@ -152,9 +152,10 @@ export function encodeUpdates(attrs: PathAttributes, reach: ReachBlock, ctx: Cod
   const mpOverhead = classic ? 0 : 4 + mpReachHeaderLength(reach);
   const budget = iana.MAX_MESSAGE_LENGTH - iana.HEADER_LENGTH - 4 - before.length - after.length - mpOverhead;
   for (let from = 0; from < reach.prefixes.length; ) {
-    const { to } = fit(reach.prefixes, from, budget);
+    const { to, octets } = fit(reach.prefixes, from, budget);
     if (to === from) throw tooLong('encodeUpdates: attributes', before.length + after.length + mpOverhead);
-    const w = new Writer(4096);
+    // Sized exactly (the MP_REACH_NLRI header may take one octet less than reserved), so no copy at the end.
+    const w = new Writer(iana.HEADER_LENGTH + 4 + before.length + after.length + mpOverhead + octets);
     const start = beginMessage(w, iana.MESSAGE_UPDATE);
     w.u16(0);
     const aMark = w.mark16();
@@ -168,7 +169,7 @@ export function encodeUpdates(attrs: PathAttributes, reach: ReachBlock, ctx: Cod
     w.patch16(aMark);
     if (classic) for (let i = from; i < to; i++) writePrefix(w, reach.prefixes[i]!);
     endMessage(w, start);
-    out.push(w.finish());
+    out.push(w.view());
     from = to;
   }
   return out;

@@ -301,20 +301,24 @@ function assemble(
   nlri4: PrefixKey[],
   attributeCount: number,
 ): UpdateMessage {
-  const issues: AttributeIssue[] = [];
+  // Hot path: no spreads, and the cached (frozen, usually empty) issue list is shared unless something adds.
+  let issues: readonly AttributeIssue[] = section.issues;
   let worst = section.worst;
   // A NEXT_HOP fault only costs the routes of the IPv4 NLRI field; without them it is just discarded.
   if (worst === 2 && section.withdrawOnlyForNextHop && nlri4.length === 0) {
     worst = 1;
-    for (const i of section.issues) issues.push(i.action === 'treat-as-withdraw' ? { ...i, action: 'attribute-discard' } : i);
-  } else {
-    issues.push(...section.issues);
+    issues = issues.map((i) => (i.action === 'treat-as-withdraw' ? { ...i, action: 'attribute-discard' } : i));
   }
-  for (const f of mp?.faults ?? []) issues.push(toIssue(f, 'attribute-discard'));
-  if (mp?.faults.length) worst = Math.max(worst, 1);
+  if (mp !== undefined && mp.faults.length > 0) {
+    issues = [...issues, ...mp.faults.map((f) => toIssue(f, 'attribute-discard'))];
+    if (worst < 1) worst = 1;
+  }
   const hasReach = nlri4.length > 0 || mp?.reach !== undefined;
-  if (hasReach) worst = Math.max(worst, missingMandatory(section, nlri4.length > 0, issues));
-
+  if (hasReach && !(section.hasOrigin && section.hasAsPath && (section.hasNextHop || nlri4.length === 0))) {
+    const more = issues.slice();
+    worst = Math.max(worst, missingMandatory(section, nlri4.length > 0, more));
+    issues = more;
+  }
   const withdrawn: NlriBlock[] = [];
   if (withdrawn4.length > 0) withdrawn.push({ afi: iana.AFI_IPV4, safi: iana.SAFI_UNICAST, prefixes: withdrawn4 });
   const endOfRib = endOfRibOf(mp, withdrawn4, nlri4, attributeCount);
@@ -325,12 +329,12 @@ function assemble(
     reach.push({ afi: iana.AFI_IPV4, safi: iana.SAFI_UNICAST, prefixes: nlri4, nextHop: attrs?.nextHop ?? '0.0.0.0' });
   }
   if (mp?.reach !== undefined) reach.push(mp.reach);
-  const base = { type: iana.MESSAGE_UPDATE, issues: issues.length === 0 ? NO_ISSUES : issues } as const;
   if (worst >= ACTION_RANK['treat-as-withdraw'] && hasReach) {
     for (const block of reach) addWithdrawn(withdrawn, block);
-    return { ...base, withdrawn, reach: [], attributes: null };
+    return { type: iana.MESSAGE_UPDATE, withdrawn, reach: [], attributes: null, issues };
   }
-  return endOfRib === undefined ? { ...base, withdrawn, reach, attributes: attrs } : { ...base, withdrawn, reach, attributes: attrs, endOfRib };
+  if (endOfRib !== undefined) return { type: iana.MESSAGE_UPDATE, withdrawn, reach, attributes: attrs, endOfRib, issues };
+  return { type: iana.MESSAGE_UPDATE, withdrawn, reach, attributes: attrs, issues };
 }
 
 /** RFC 7606 §3.d: "If any of the well-known mandatory attributes are not present ... 'treat-as-withdraw'". */
