@@ -28,11 +28,11 @@ import type { Writer } from './writer.js';
  * Does not wait for the body: the caller compares the result with what it has buffered.
  */
 export function messageLength(buf: Buffer, offset: number): number | BgpError {
-  if (!(offset >= 0) || buf.length - offset < HEADER_LENGTH) return -1;
+  if (!Number.isInteger(offset) || offset < 0 || buf.length - offset < HEADER_LENGTH) return -1;
   // RFC 4271 §6.1: "If the Marker field of the message header is not as expected, then a synchronization
   // error has occurred and the Error Subcode MUST be set to Connection Not Synchronized."
-  for (let i = 0; i < MARKER_LENGTH; i++) {
-    if (buf[offset + i] !== 0xff) {
+  for (let i = 0; i < MARKER_LENGTH; i += 4) {
+    if (buf.readUInt32BE(offset + i) !== 0xffffffff) {
       return { kind: 'connection-not-synchronized', code: 'BGP_ERR_BAD_MARKER', reason: 'marker is not all ones' };
     }
   }
