@@ -1,0 +1,217 @@
+// One runner per daemon: start it in a namespace, let the sender (sender.mjs, in a second namespace) stream
+// N prefixes at it, and measure from the moment the session is Established until the daemon holds all N (in
+// its RIB, or in its namespace's kernel table for the FIB runs), then from the moment the TCP session is dropped
+// until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load.
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { kernelRouteCount, Pair, peakRssKb, sh, waitUntil } from './netns.mjs';
+
+const HERE = import.meta.dirname;
+const REPO = join(HERE, '..', '..');
+export const NODEBGP_BIN = join(REPO, 'bin', 'nodebgp');
+const SENDER = join(HERE, 'sender.mjs');
+
+function inNs(ns, cmd, args) {
+  return sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+}
+
+/** Start a long-running daemon process inside `ns`, logging into dir/<name>.log. */
+function daemon(pair, name, cmd, args, env) {
+  const log = join(pair.dir, `${name}.log`);
+  const proc = spawn('sh', ['-c', `exec ip netns exec "$0" "$@" >>"${log}" 2>&1`, pair.daemon, cmd, ...args], {
+    stdio: 'ignore',
+    env: env ?? process.env,
+  });
+  return { name, proc, log };
+}
+
+const frrUid = () => Number(sh('id', ['-u', 'frr']).trim());
+const frrGid = () => Number(sh('id', ['-g', 'frr']).trim());
+
+export const RUNNERS = {
+  gobgp: {
+    label: 'GoBGP 3 (RIB)',
+    kind: 'rib',
+    async start(pair) {
+      const conf = join(pair.dir, 'gobgpd.toml');
+      writeFileSync(
+        conf,
+        `[global.config]\n  as = 65002\n  router-id = "10.88.0.2"\n  local-address-list = ["10.88.0.2"]\n` +
+          `[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "10.88.0.1"\n    peer-as = 65001\n` +
+          `  [neighbors.timers.config]\n    hold-time = 240\n`,
+      );
+      const d = daemon(pair, 'gobgpd', 'gobgpd', ['-f', conf, '--api-hosts', '127.0.0.1:50051', '--pprof-disable', '-l', 'warn']);
+      const summary = () => inNs(pair.daemon, 'gobgp', ['-p', '50051', 'global', 'rib', 'summary', '-a', 'ipv4']);
+      await waitUntil(() => {
+        try {
+          return summary().includes('Destination');
+        } catch {
+          return false;
+        }
+      }, { timeout: 20_000, what: 'gobgpd API' });
+      return {
+        processes: [d],
+        count: () => Number(/Destination:\s*(\d+)/.exec(summary())?.[1] ?? 0),
+      };
+    },
+  },
+  'bird-rib': birdRunner(false),
+  'bird-fib': birdRunner(true),
+  frr: {
+    label: 'FRR 8.4 bgpd+zebra (FIB)',
+    kind: 'fib',
+    async start(pair) {
+      chownSync(pair.dir, frrUid(), frrGid());
+      const zserv = join(pair.dir, 'zserv.api');
+      const common = (n) => ['-u', 'frr', '-g', 'frr', '-P', '0', '--vty_socket', pair.dir, '-z', zserv,
+        '-i', join(pair.dir, `${n}.pid`), '-f', join(pair.dir, `${n}.conf`)];
+      writeFileSync(join(pair.dir, 'zebra.conf'), 'hostname bench\n');
+      writeFileSync(
+        join(pair.dir, 'bgpd.conf'),
+        'hostname bench\nrouter bgp 65002\n bgp router-id 10.88.0.2\n no bgp ebgp-requires-policy\n' +
+          ' neighbor 10.88.0.1 remote-as 65001\n neighbor 10.88.0.1 timers 80 240\n',
+      );
+      const z = daemon(pair, 'zebra', '/usr/lib/frr/zebra', [...common('zebra'), '-s', '90000000']);
+      await waitUntil(() => existsSync(zserv), { timeout: 10_000, what: 'zebra' });
+      const b = daemon(pair, 'bgpd', '/usr/lib/frr/bgpd', common('bgpd'));
+      await waitUntil(() => {
+        try {
+          inNs(pair.daemon, 'vtysh', ['--vty_socket', pair.dir, '-c', 'show bgp summary']);
+          return true;
+        } catch {
+          return false;
+        }
+      }, { timeout: 15_000, what: 'bgpd vty' });
+      return { processes: [b, z], count: () => kernelRouteCount(pair.daemon) };
+    },
+  },
+  'nodebgp-rib': nodebgpRunner(false),
+  'nodebgp-fib': nodebgpRunner(true),
+};
+
+function birdRunner(kernel) {
+  return {
+    label: kernel ? 'BIRD 2 (FIB, kernel export)' : 'BIRD 2 (RIB)',
+    kind: kernel ? 'fib' : 'rib',
+    async start(pair) {
+      const conf = join(pair.dir, 'bird.conf');
+      const ctl = join(pair.dir, 'bird.ctl');
+      writeFileSync(
+        conf,
+        `router id 10.88.0.2;\nprotocol device {}\n` +
+          (kernel ? 'protocol kernel { ipv4 { export all; import none; }; }\n' : '') +
+          `protocol bgp sender { local 10.88.0.2 as 65002; neighbor 10.88.0.1 as 65001; hold time 240;\n` +
+          `  ipv4 { import all; export none; }; }\n`,
+      );
+      const d = daemon(pair, 'bird', 'bird', ['-f', '-c', conf, '-s', ctl, '-P', join(pair.dir, 'bird.pid')]);
+      const birdc = (...a) => inNs(pair.daemon, 'birdc', ['-s', ctl, ...a]);
+      await waitUntil(() => {
+        try {
+          return birdc('show', 'status').includes('Daemon is up');
+        } catch {
+          return false;
+        }
+      }, { timeout: 10_000, what: 'bird' });
+      return {
+        processes: [d],
+        count: kernel
+          ? () => kernelRouteCount(pair.daemon)
+          : () => Number(/(\d+) of \d+ routes/.exec(birdc('show', 'route', 'count'))?.[1] ?? 0),
+      };
+    },
+  };
+}
+
+function nodebgpRunner(kernel) {
+  return {
+    label: kernel ? 'nodebgp (FIB)' : 'nodebgp (RIB)',
+    kind: kernel ? 'fib' : 'rib',
+    available: () => existsSync(NODEBGP_BIN) && existsSync(join(REPO, 'dist', 'daemon', 'cli', 'main.js')),
+    async start(pair) {
+      const socket = join(pair.dir, 'nodebgp.sock');
+      const conf = join(pair.dir, 'nodebgp.yaml');
+      writeFileSync(
+        conf,
+        [
+          'asn: 65002',
+          'routerId: 10.88.0.2',
+          'listen: { address: 10.88.0.2, port: 179 }',
+          'node: { address: 10.88.0.2, podCIDRs: [10.244.2.0/24] }',
+          'peers: [ { address: 10.88.0.1, asn: 65001, holdTime: 240, passive: true } ]',
+          `kernel: { enabled: ${kernel} }`,
+          `controlSocket: ${socket}`,
+          'log: { level: warn }',
+          '',
+        ].join('\n'),
+      );
+      const d = daemon(pair, 'nodebgp', process.execPath, [NODEBGP_BIN, 'run', '--config', conf]);
+      const neighbors = () =>
+        JSON.parse(sh(process.execPath, [NODEBGP_BIN, 'neighbors', '--json', '--socket', socket]));
+      await waitUntil(() => {
+        try {
+          return Array.isArray(neighbors());
+        } catch {
+          return false;
+        }
+      }, { timeout: 20_000, what: 'nodebgp control socket' });
+      return {
+        processes: [d],
+        count: kernel
+          ? () => kernelRouteCount(pair.daemon)
+          : () => neighbors().find((n) => n.address === '10.88.0.1')?.accepted ?? 0,
+      };
+    },
+  };
+}
+
+/** The daemon's own pid: the `sh -c exec ip netns exec … cmd` chain execs in place, so it is proc.pid. */
+const pidOf = (p) => p.proc.pid;
+
+export async function measure(key, n, { log = () => {} } = {}) {
+  const runner = RUNNERS[key];
+  const pair = new Pair(key.replace(/[^a-z]/g, '').slice(0, 6));
+  try {
+    const d = await runner.start(pair);
+    const sender = pair.spawnIn(pair.sender, process.execPath, [
+      SENDER, '--peer', '10.88.0.2', '--local', '10.88.0.1', '--asn', '65001', '--count', String(n),
+    ], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const events = {};
+    const waiters = [];
+    createInterface({ input: sender.stdout }).on('line', (line) => {
+      try {
+        const e = JSON.parse(line);
+        events[e.event] ??= e;
+        for (const w of waiters) w();
+      } catch {
+        /* not ours */
+      }
+    });
+    const event = (name, timeout) =>
+      waitUntil(() => events[name], { timeout, interval: 5, what: `sender ${name}` });
+    const established = await event('established', 60_000);
+    log(`  ${key} ${n}: established`);
+    await waitUntil(() => d.count() >= n, { interval: 50, what: `${key}: ${n} routes` });
+    const loaded = Date.now();
+    const rss = Object.fromEntries(d.processes.map((p) => [p.name, peakRssKb(pidOf(p))]));
+    log(`  ${key} ${n}: loaded in ${((loaded - established.t) / 1000).toFixed(2)} s`);
+    const dropAt = Date.now();
+    sender.stdin.write('close\n');
+    await waitUntil(() => d.count() === 0, { interval: 50, what: `${key}: routes gone` });
+    const gone = Date.now();
+    return {
+      daemon: key,
+      label: runner.label,
+      kind: runner.kind,
+      prefixes: n,
+      loadSeconds: (loaded - established.t) / 1000,
+      senderDoneSeconds: events.sent ? (events.sent.t - established.t) / 1000 : undefined,
+      withdrawSeconds: (gone - dropAt) / 1000,
+      peakRssKb: rss,
+      peakRssTotalKb: Object.values(rss).reduce((a, b) => a + b, 0),
+    };
+  } finally {
+    pair.teardown();
+  }
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// npm run bench [-- --sizes 100000,1000000] [--only gobgp,bird-rib,bird-fib,frr,nodebgp-rib,nodebgp-fib]
+//
+// Side by side: the same hand-encoded stream (lib/sender.mjs: N IPv4 /24s, ~1000 per UPDATE, one attribute set)
+// into GoBGP, BIRD, FRR and nodebgp, each in its own network namespace pair. For each daemon and size:
+//   load     seconds from Established until the daemon holds all N routes — in its RIB (GoBGP `global rib
+//            summary`, BIRD `show route count`, nodebgp `neighbors --json` accepted) or in its namespace's kernel
+//            table (BIRD with kernel export, FRR bgpd+zebra, nodebgp with kernel.enabled)
+//   drop     seconds from dropping the TCP session until all N are gone again (same counter)
+//   peak RSS VmHWM of the daemon process(es) after the load (FRR: bgpd + zebra)
+// Ratios are against nodebgp of the same kind (RIB vs RIB, FIB vs FIB). Needs root. Results are also written to
+// bench/results/<date>.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { measure, RUNNERS } from './lib/runners.mjs';
+
+const argv = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : def;
+};
+const sizes = opt('sizes', '100000,1000000').split(',').map(Number);
+const only = opt('only', Object.keys(RUNNERS).join(',')).split(',');
+
+if (process.getuid?.() !== 0) {
+  console.error('bench: run as root (network namespaces, kernel routes)');
+  process.exit(1);
+}
+
+const results = [];
+for (const n of sizes) {
+  for (const key of only) {
+    const runner = RUNNERS[key];
+    if (!runner) throw new Error(`unknown runner ${key}`);
+    if (runner.available && !runner.available()) {
+      console.log(`skipping ${key}: bin/nodebgp or dist/ is missing (npm run build)`);
+      continue;
+    }
+    try {
+      results.push(await measure(key, n, { log: (s) => console.log(s) }));
+    } catch (err) {
+      console.log(`  ${key} ${n}: FAILED ${err.message}`);
+    }
+  }
+}
+
+const mb = (kb) => (kb / 1024).toFixed(1);
+const rows = [['daemon', 'prefixes', 'load s', 'drop s', 'peak RSS MB', 'load ×nodebgp', 'RSS ×nodebgp']];
+for (const r of results) {
+  const ref = results.find((x) => x.daemon.startsWith('nodebgp') && x.kind === r.kind && x.prefixes === r.prefixes);
+  const ratio = (a, b) => (ref ? (a / b).toFixed(2) : 'n/a');
+  const rss = Object.entries(r.peakRssKb).length > 1
+    ? `${mb(r.peakRssTotalKb)} (${Object.entries(r.peakRssKb).map(([k, v]) => `${k} ${mb(v)}`).join(', ')})`
+    : mb(r.peakRssTotalKb);
+  rows.push([
+    r.label,
+    String(r.prefixes),
+    r.loadSeconds.toFixed(2),
+    r.withdrawSeconds.toFixed(2),
+    rss,
+    ref ? ratio(r.loadSeconds, ref.loadSeconds) : 'n/a',
+    ref ? ratio(r.peakRssTotalKb, ref.peakRssTotalKb) : 'n/a',
+  ]);
+}
+const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+console.log('');
+for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join('  '));
+const outDir = join(import.meta.dirname, 'results');
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
+console.log(`\nresults: ${file}`);
