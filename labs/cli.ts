@@ -32,7 +32,13 @@ export function topologyPath(arg: string): string {
   return join(repoRoot(), 'labs', arg, `${arg}.clab.yml`);
 }
 
-function loaded(name: string): LabState {
+/** A lab name, or a topology file whose `name` is meant (so `lab down labs/mesh/mesh.clab.yml` works too). */
+function labName(arg: string): string {
+  return arg.endsWith('.yml') || arg.endsWith('.yaml') ? loadTopology(arg).name : arg;
+}
+
+function loaded(arg: string): LabState {
+  const name = labName(arg);
   const s = readState(name);
   if (!s) throw new Error(`labs: lab ${name} is not up`);
   return s;
@@ -56,8 +62,9 @@ async function cmdUp(args: string[]): Promise<number> {
 
 async function cmdDown(args: string[]): Promise<number> {
   if (args.length !== 1) throw new UsageError('lab down takes one lab name');
-  const removed = await down(args[0]);
-  process.stdout.write(`lab ${args[0]} is down (${removed.length} namespaces removed)\n`);
+  const name = labName(args[0]);
+  const removed = await down(name);
+  process.stdout.write(`lab ${name} is down (${removed.length} namespaces removed)\n`);
   return 0;
 }
 
