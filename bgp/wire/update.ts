@@ -52,6 +52,9 @@ function invalidNetwork(reason: string): UpdateResult {
 }
 
 // ---- Scan: attribute headers only -------------------------------------------------------------------------
+// The UPDATE path reads octets by index with an explicit bound before every read instead of through Reader:
+// it runs once per UPDATE on a full table, and the bounds are as explicit here as Reader's (every `pos + n`
+// is compared with the end before the octets are touched).
 
 /** Per attribute: header start, value start, value end, flags, type (stride 5). */
 type Records = number[];
