@@ -113,7 +113,7 @@ protocol bgp capture {
     },
   },
   gobgp: {
-    version: 'GoBGP 3 gobgpd (Debian 12 package)',
+    version: 'GoBGP 3.10.0 gobgpd (Debian 12 package)',
     description:
       'eBGP from AS 4200000001: routes added with `gobgp global rib add` carrying MED 50, communities, a large community and AS path 4200000001 (gobgpd prepends its own AS); IPv4 and IPv6 unicast over the IPv4 session; one IPv4 prefix withdrawn with `gobgp global rib del`.',
     fourOctetAs: true,
