@@ -3,6 +3,7 @@
 // its RIB, or in its namespace's kernel table for the FIB runs), then from the moment the TCP session is dropped
 // until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load.
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -147,11 +148,12 @@ function nodebgpRunner(kernel) {
         ].join('\n'),
       );
       const d = daemon(pair, 'nodebgp', process.execPath, [NODEBGP_BIN, 'run', '--config', conf]);
-      const neighbors = () =>
-        JSON.parse(sh(process.execPath, [NODEBGP_BIN, 'neighbors', '--json', '--socket', socket]));
-      await waitUntil(() => {
+      // The control API is asked directly over its Unix socket: spawning the CLI (a Node.js start, ~0.2 s on this
+      // machine) for every poll would time the CLI, not the daemon; birdc and gobgp are cheap to start.
+      const neighbors = () => controlGet(socket, '/neighbors');
+      await waitUntil(async () => {
         try {
-          return Array.isArray(neighbors());
+          return Array.isArray(await neighbors());
         } catch {
           return false;
         }
@@ -160,10 +162,29 @@ function nodebgpRunner(kernel) {
         processes: [d],
         count: kernel
           ? () => kernelRouteCount(pair.daemon)
-          : () => neighbors().find((n) => n.address === '10.88.0.1')?.accepted ?? 0,
+          : async () => (await neighbors()).find((n) => n.address === '10.88.0.1')?.accepted ?? 0,
       };
     },
   };
+}
+
+/** GET a JSON body from nodebgp's control API on its Unix socket. */
+function controlGet(socketPath, path) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** The daemon's own pid: the `sh -c exec ip netns exec … cmd` chain execs in place, so it is proc.pid. */
@@ -192,13 +213,13 @@ export async function measure(key, n, { log = () => {} } = {}) {
       waitUntil(() => events[name], { timeout, interval: 5, what: `sender ${name}` });
     const established = await event('established', 60_000);
     log(`  ${key} ${n}: established`);
-    await waitUntil(() => d.count() >= n, { interval: 50, what: `${key}: ${n} routes` });
+    await waitUntil(async () => (await d.count()) >= n, { interval: 50, what: `${key}: ${n} routes` });
     const loaded = Date.now();
     const rss = Object.fromEntries(d.processes.map((p) => [p.name, peakRssKb(pidOf(p))]));
     log(`  ${key} ${n}: loaded in ${((loaded - established.t) / 1000).toFixed(2)} s`);
     const dropAt = Date.now();
     sender.stdin.write('close\n');
-    await waitUntil(() => d.count() === 0, { interval: 50, what: `${key}: routes gone` });
+    await waitUntil(async () => (await d.count()) === 0, { interval: 50, what: `${key}: routes gone` });
     const gone = Date.now();
     return {
       daemon: key,
