@@ -1,0 +1,36 @@
+// Runs a Fib inside a network namespace for the interop tests (Node cannot setns, so the test starts this
+// under `ip netns exec <ns> node driver.mjs '<FibOptions as JSON>'`). Plain JS over the compiled dist/.
+// Protocol, one JSON object per line: stdin {id, op, args}; stdout {id, result} | {id, error} | {event}.
+import { createInterface } from 'node:readline';
+
+const { Fib } = await import(new URL('../../../dist/routing/fib.js', import.meta.url));
+const opts = JSON.parse(process.argv[2] ?? '{}');
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const fib = new Fib({ backend: 'netlink', ...opts, onEvent: (e) => out({ event: e }) });
+
+const ops = {
+  start: () => fib.start(),
+  set: ([prefix, nexthops]) => fib.set(prefix, nexthops),
+  setMany: ([prefixes, nexthops]) => fib.setMany(prefixes, nexthops),
+  setRange: ([first, count, step, nexthops]) => {
+    // IPv4 keys first, first + step*64, …: avoids shipping 100,000 keys over the pipe.
+    const p = new Array(count), n = new Array(count);
+    for (let i = 0; i < count; i++) { p[i] = first + i * step * 64; n[i] = nexthops; }
+    fib.setMany(p, n);
+  },
+  setBlackholes: ([prefixes, kind, metric]) => fib.setBlackholes(prefixes, kind, metric),
+  releaseStale: () => fib.releaseStale(),
+  flushed: () => fib.flushed(),
+  entries: () => fib.entries(),
+  stats: () => fib.stats(),
+  close: async ([o]) => { await fib.close(o); setImmediate(() => process.exit(0)); },
+};
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const { id, op, args } = JSON.parse(line);
+  try {
+    out({ id, result: (await ops[op](args ?? [])) ?? null });
+  } catch (err) {
+    out({ id, error: String(err?.stack ?? err) });
+  }
+}

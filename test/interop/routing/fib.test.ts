@@ -1,0 +1,211 @@
+/**
+ * The Fib against the real kernel, each test in its own throwaway namespace (see netns.ts). What is
+ * asserted is what a user would see: routes in `ip route`, statuses in `fib.entries()`, events.
+ */
+import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { spawn } from 'node:child_process';
+import { Netns, FibDriver, RouteJson, buildDistIfStale, v4key } from './netns.js';
+
+interface EntryView { prefix: string; status: string; error?: string; nexthops: string[]; kernel: { nexthops: string[] } | null; stale?: boolean }
+
+let cleanup: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.reverse()) await f();
+  cleanup = [];
+});
+
+beforeAll(() => buildDistIfStale(), 120_000);
+
+function setup(...addrs: string[]): Netns {
+  const ns = new Netns();
+  cleanup.push(() => ns.destroy());
+  ns.veth('v0', 'v1', ...(addrs.length ? addrs : ['10.0.0.1/24']));
+  return ns;
+}
+
+async function fibIn(ns: Netns, opts: Record<string, unknown> = {}): Promise<FibDriver> {
+  const fib = new FibDriver(ns, opts);
+  cleanup.push(() => fib.kill());
+  await fib.call('start');
+  return fib;
+}
+
+const ours = (ns: Netns, ...args: string[]): RouteJson[] => ns.json<RouteJson>('route', 'show', 'proto', '202', ...args);
+const entry = async (fib: FibDriver, prefix: string): Promise<EntryView | undefined> =>
+  (await fib.call<EntryView[]>('entries')).find((e) => e.prefix === prefix);
+
+describe('Fib on the kernel', () => {
+  it('installs, replaces and deletes a route, tagged proto 202 metric 20', async () => {
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.2']);
+    await fib.call('flushed');
+    expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.2', dev: 'v0', metric: 20 }]);
+    expect(await entry(fib, '10.244.2.0/24')).toMatchObject({ status: 'installed', kernel: { nexthops: ['10.0.0.2%v0'] } });
+    await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.3']);
+    await fib.call('flushed');
+    expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.3' }]);
+    await fib.call('set', v4key('10.244.2.0/24'), null);
+    await fib.call('flushed');
+    expect(ours(ns)).toEqual([]);
+    expect(await fib.call('entries')).toEqual([]);
+  });
+
+  it('installs 100,000 routes and removes them on close', async () => {
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    const t0 = Date.now();
+    await fib.call('setRange', v4key('11.0.0.0/24'), 100_000, 256, ['10.0.0.2']);
+    await fib.call('flushed');
+    const ms = Date.now() - t0;
+    expect(ns.ip('route', 'show', 'proto', '202').trim().split('\n')).toHaveLength(100_000);
+    expect(await fib.call('stats')).toMatchObject({ wanted: 100_000, installed: 100_000, pending: 0, failed: 0 });
+    console.log(`100,000 routes installed in ${ms} ms`);
+    await fib.call('close', { removeRoutes: true });
+    expect(ns.ip('route', 'show', 'proto', '202')).toBe('');
+  });
+
+  it('installs ECMP as one multipath route and replaces the set atomically', async () => {
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.3.0/24'), ['10.0.0.2', '10.0.0.3']);
+    await fib.call('flushed');
+    const [r] = ours(ns);
+    expect(r.nexthops?.map((n) => n.gateway).sort()).toEqual(['10.0.0.2', '10.0.0.3']);
+    await fib.call('set', v4key('10.244.3.0/24'), ['10.0.0.4', '10.0.0.2', '10.0.0.3']);
+    await fib.call('flushed');
+    const routes = ours(ns);
+    expect(routes).toHaveLength(1);
+    expect(routes[0].nexthops?.map((n) => n.gateway).sort()).toEqual(['10.0.0.2', '10.0.0.3', '10.0.0.4']);
+  });
+
+  it('puts back a route that someone deletes with `ip route del`', async () => {
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.4.0/24'), ['10.0.0.2']);
+    await fib.call('flushed');
+    ns.ip('route', 'del', '10.244.4.0/24');
+    await FibDriver.until('route re-asserted', () => ours(ns), (r) => r.length === 1);
+    await FibDriver.until('event', () => fib.events.some((e) => e.type === 'route-reasserted' && e.prefix === '10.244.4.0/24'), (x) => x);
+  });
+
+  it('after SIGKILL, adopts wanted identical routes without rewriting them and releases stale ones', async () => {
+    const ns = setup('10.0.0.1/24');
+    const first = await fibIn(ns);
+    for (const p of ['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24']) await first.call('set', v4key(p), ['10.0.0.2']);
+    await first.call('flushed');
+    await first.kill('SIGKILL');
+    expect(ours(ns)).toHaveLength(3);
+    // Watch the kernel: a rewrite of the adopted route would show up here.
+    const mon = spawn('ip', ['-n', ns.name, 'monitor', 'route']);
+    let seen = '';
+    mon.stdout.on('data', (d: Buffer) => { seen += d.toString(); });
+    cleanup.push(() => { mon.kill(); });
+    await new Promise((r) => setTimeout(r, 200));
+    const second = new FibDriver(ns);
+    cleanup.push(() => second.kill());
+    await second.call('set', v4key('10.244.5.0/24'), ['10.0.0.2']);
+    await second.call('set', v4key('10.244.8.0/24'), ['10.0.0.2']);
+    await second.call('start');
+    await second.call('flushed');
+    expect(second.events.find((e) => e.type === 'started')).toMatchObject({ adopted: 1, stale: 2 });
+    expect(ours(ns).map((r) => r.dst).sort()).toEqual(['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24', '10.244.8.0/24']);
+    await second.call('releaseStale');
+    await second.call('flushed');
+    expect(ours(ns).map((r) => r.dst).sort()).toEqual(['10.244.5.0/24', '10.244.8.0/24']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen).toContain('10.244.8.0/24');
+    expect(seen).toContain('Deleted 10.244.6.0/24');
+    expect(seen).not.toContain('10.244.5.0/24');
+  });
+
+  it('withdraws routes whose next-hop interface goes down and reinstalls them when it comes back', async () => {
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.9.0/24'), ['10.0.0.2']);
+    await fib.call('flushed');
+    ns.ip('link', 'set', 'v0', 'down');
+    await FibDriver.until('unresolvable', () => entry(fib, '10.244.9.0/24'), (e) => e?.status === 'unresolvable');
+    expect(ours(ns)).toEqual([]);
+    ns.ip('link', 'set', 'v0', 'up');
+    await FibDriver.until('reinstalled', () => entry(fib, '10.244.9.0/24'), (e) => e?.status === 'installed');
+    expect(ours(ns)).toMatchObject([{ dst: '10.244.9.0/24', gateway: '10.0.0.2' }]);
+  });
+
+  it('reports an unreachable next hop and installs nothing', async () => {
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.10.0/24'), ['10.9.9.9']);
+    await fib.call('flushed');
+    expect(await entry(fib, '10.244.10.0/24')).toMatchObject({ status: 'unresolvable', kernel: null });
+    expect((await entry(fib, '10.244.10.0/24'))?.error).toMatch(/10\.9\.9\.9.*not reachable/);
+    expect(ours(ns)).toEqual([]);
+  });
+
+  it('resolves a next hop recursively through another route to its connected gateway', async () => {
+    const ns = setup('10.0.0.1/24');
+    ns.ip('route', 'add', '10.50.0.0/16', 'via', '10.0.0.3', 'proto', 'static');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.11.0/24'), ['10.50.1.1']);
+    await fib.call('flushed');
+    expect(ours(ns)).toMatchObject([{ dst: '10.244.11.0/24', gateway: '10.0.0.3', dev: 'v0' }]);
+    // The covering route moves: the next hop follows.
+    ns.ip('route', 'replace', '10.50.0.0/16', 'via', '10.0.0.4', 'proto', 'static');
+    await FibDriver.until('re-resolved', () => ours(ns), (r) => r[0]?.gateway === '10.0.0.4');
+    expect(ns.json<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([{ dst: '10.50.0.0/16', gateway: '10.0.0.4' }]);
+  });
+
+  it('installs IPv6 routes via global and link-local next hops', async () => {
+    const ns = setup('fd00::1/64');
+    const fib = await fibIn(ns);
+    await fib.call('set', 'fd00:244:1::/64', ['fd00::2']);
+    await fib.call('set', 'fd00:244:2::/64', ['fe80::2%v0']);
+    await fib.call('set', 'fd00:244:3::/64', ['fe80::2']);
+    await fib.call('flushed');
+    const routes = ns.json<RouteJson>('-6', 'route', 'show', 'proto', '202');
+    expect(routes).toMatchObject([
+      { dst: 'fd00:244:1::/64', gateway: 'fd00::2', dev: 'v0', metric: 20 },
+      { dst: 'fd00:244:2::/64', gateway: 'fe80::2', dev: 'v0', metric: 20 },
+    ]);
+    expect(await entry(fib, 'fd00:244:3::/64')).toMatchObject({ status: 'unresolvable' });
+  });
+
+  it('installs blackhole routes for our own prefixes and removes those left out later', async () => {
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    await fib.call('setBlackholes', [v4key('10.244.1.0/24'), v4key('10.244.100.0/24')], 'blackhole', 4000);
+    await fib.call('flushed');
+    expect(ours(ns, 'type', 'blackhole').map((r) => [r.dst, r.metric])).toEqual([['10.244.1.0/24', 4000], ['10.244.100.0/24', 4000]]);
+    await fib.call('setBlackholes', [v4key('10.244.1.0/24')], 'blackhole', 4000);
+    await fib.call('flushed');
+    expect(ours(ns).map((r) => r.dst)).toEqual(['10.244.1.0/24']);
+  });
+
+  it('reports a kernel write failure with its errno and retries until the next hop works', async () => {
+    // The address is there but without its prefix route: we call 10.1.0.2 connected, the kernel refuses it.
+    const ns = setup('10.0.0.1/24');
+    ns.ip('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.12.0/24'), ['10.1.0.2']);
+    await fib.call('set', v4key('10.244.13.0/24'), ['10.0.0.2']);
+    await fib.call('flushed');
+    const failed = await entry(fib, '10.244.12.0/24');
+    expect(failed).toMatchObject({ status: 'failed', kernel: null });
+    expect(failed?.error).toMatch(/^E[A-Z]+$/);
+    expect(fib.events.find((e) => e.type === 'route-failed')).toMatchObject({ prefix: '10.244.12.0/24', retryInMs: 1000 });
+    expect(await entry(fib, '10.244.13.0/24')).toMatchObject({ status: 'installed' });
+    ns.ip('route', 'add', '10.1.0.0/24', 'dev', 'v0');
+    await FibDriver.until('installed after retry', () => entry(fib, '10.244.12.0/24'), (e) => e?.status === 'installed');
+    expect(ours(ns).map((r) => r.dst).sort()).toEqual(['10.244.12.0/24', '10.244.13.0/24']);
+  });
+
+  it('never touches a route of another protocol at the same prefix and metric', async () => {
+    const ns = setup('10.0.0.1/24');
+    ns.ip('route', 'add', '10.244.14.0/24', 'via', '10.0.0.9', 'proto', 'static', 'metric', '20');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.14.0/24'), ['10.0.0.2']);
+    await fib.call('flushed');
+    expect((await entry(fib, '10.244.14.0/24'))?.error).toMatch(/EEXIST/);
+    expect(ns.json<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([{ gateway: '10.0.0.9', protocol: 'static' }]);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * Throwaway network namespaces and a Fib running inside one, for the routing interop tests.
+ *
+ * Every namespace is named `nbr-<pid>-<n>` (unique per run) and deleted by `destroy()`, which the tests call
+ * in `finally`/`afterEach`; deleting a namespace takes its veths and routes with it.
+ */
+import { execFileSync, spawn, spawnSync, ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+let counter = 0;
+
+/** Compile routing/ into dist/ unless dist/routing is newer than every source file. */
+export function buildDistIfStale(): void {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) => (d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs)));
+  const out = join(root, 'dist', 'routing', 'fib.js');
+  if (existsSync(out) && statSync(out).mtimeMs >= newest(join(root, 'routing'))) return;
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(here, 'tsconfig.build.json')], { stdio: 'inherit' });
+}
+
+export class Netns {
+  readonly name = `nbr-${process.pid}-${counter++}`;
+
+  constructor() {
+    execFileSync('ip', ['netns', 'add', this.name]);
+    this.ip('link', 'set', 'lo', 'up');
+  }
+
+  /** `ip -n <ns> …`; throws with iproute2's message on failure. */
+  ip(...args: string[]): string {
+    return execFileSync('ip', ['-n', this.name, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+  }
+
+  /** `ip -n <ns> -j …` parsed. */
+  json<T = Record<string, unknown>>(...args: string[]): T[] {
+    const out = execFileSync('ip', ['-j', '-n', this.name, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    return out.trim() ? (JSON.parse(out) as T[]) : [];
+  }
+
+  /** A veth pair inside the namespace, both ends up; `addr` (e.g. 10.0.0.1/24) on the first. */
+  veth(a: string, b: string, ...addrs: string[]): void {
+    this.ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
+    this.ip('link', 'set', a, 'up');
+    this.ip('link', 'set', b, 'up');
+    for (const addr of addrs) this.ip('addr', 'add', addr, 'dev', a, ...(addr.includes(':') ? ['nodad'] : []));
+  }
+
+  destroy(): void {
+    spawnSync('ip', ['netns', 'del', this.name]);
+  }
+}
+
+export interface RouteJson {
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  protocol?: string;
+  metric?: number;
+  type?: string;
+  nexthops?: { gateway: string; dev: string }[];
+}
+
+type FibEvent = { type: string; [k: string]: unknown };
+
+/** A Fib in a namespace, driven over stdin/stdout (driver.mjs). */
+export class FibDriver {
+  readonly events: FibEvent[] = [];
+  private readonly child: ChildProcessWithoutNullStreams;
+  private nextId = 1;
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private stderr = '';
+
+  constructor(ns: Netns, opts: Record<string, unknown> = {}) {
+    this.child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, join(here, 'driver.mjs'), JSON.stringify(opts)]);
+    this.child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    createInterface({ input: this.child.stdout }).on('line', (line) => this.onLine(line));
+    this.child.on('exit', () => { for (const c of this.calls.values()) c.reject(new Error(`driver exited: ${this.stderr}`)); this.calls.clear(); });
+  }
+
+  private onLine(line: string): void {
+    const m = JSON.parse(line) as { id?: number; result?: unknown; error?: string; event?: FibEvent };
+    if (m.event) { this.events.push(m.event); return; }
+    const c = this.calls.get(m.id ?? -1);
+    if (!c) return;
+    this.calls.delete(m.id ?? -1);
+    if (m.error) c.reject(new Error(m.error));
+    else c.resolve(m.result);
+  }
+
+  call<T = unknown>(op: string, ...args: unknown[]): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.stdin.write(JSON.stringify({ id, op, args }) + '\n');
+    });
+  }
+
+  /** Poll until `pred` holds (kernel state changes asynchronously). */
+  static async until<T>(what: string, fn: () => T | Promise<T>, pred: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await fn();
+      if (pred(v)) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      // `ip netns exec` execs node, so the pid is node's.
+      this.child.kill(signal);
+    });
+  }
+}
+
+/** nodebgp's IPv4 key for a dotted prefix: address * 64 + length. */
+export function v4key(text: string): number {
+  const [a, len] = text.split('/');
+  const n = a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+  return n * 64 + Number(len);
+}
