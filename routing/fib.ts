@@ -175,7 +175,10 @@ export class Fib {
     }
   }
 
-  /** Want `prefix` routed via `nexthops` (≥2 = one ECMP route); null = remove our route. */
+  /**
+   * Want `prefix` routed via `nexthops` (≥2 = one ECMP route); null = remove our route. May be called
+   * before start(): nothing is written until the kernel has been dumped.
+   */
   set(prefix: PrefixKey, nexthops: readonly string[] | null): void {
     if (nexthops === null) return this.setWant(prefix, null);
     const nhs = [...new Set(nexthops)].sort();
