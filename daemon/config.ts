@@ -20,6 +20,7 @@ import {
 
 export const DEFAULT_CONFIG_PATH = '/etc/nodebgp/config.yaml';
 export const DEFAULT_CONTROL_SOCKET = '/run/nodebgp/nodebgp.sock';
+export const DEFAULT_HEALTH_PORT = 9179;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -72,6 +73,15 @@ const listenSchema = z.union(
   'expected false or { address, port }',
 );
 
+/** The HTTP health endpoints (/livez, /readyz, /metrics), bound to a local address; `false` for none. */
+const healthSchema = z.union(
+  [
+    z.literal(false),
+    z.strictObject({ address: ipAddress.default('127.0.0.1'), port: port.default(DEFAULT_HEALTH_PORT) }),
+  ],
+  'expected false or { address, port }',
+);
+
 const kernelSchema = z.strictObject({
   enabled: z.boolean('expected true or false').default(true),
   table: ranged(1, 4294967295, 'a routing table number')
@@ -88,15 +98,18 @@ const configSchema = z
     asn,
     routerId: ipv4Address.optional(),
     listen: listenSchema.optional(),
-    node: z.strictObject({
-      address: ipAddress,
-      address6: ipv6Address.optional(),
-      podCIDRs: z.array(prefix, 'expected a list of prefixes').default([]),
-    }),
+    node: z
+      .strictObject({
+        address: ipAddress.optional(),
+        address6: ipv6Address.optional(),
+        podCIDRs: z.array(prefix, 'expected a list of prefixes').default([]),
+      })
+      .optional(),
     peers: z.array(peerSchema, 'expected a list of peers').default([]),
     importPrefixes: z.array(prefix, 'expected a list of prefixes').optional(),
     /** The Kubernetes node source (daemon/kubernetes/, documented in docs/kubernetes.md). */
     kubernetes: kubernetesSchema.optional(),
+    health: healthSchema.optional(),
     kernel: kernelSchema.default({
       enabled: true,
       table: 254,
@@ -116,7 +129,15 @@ const configSchema = z
       }),
   })
   .superRefine((c, ctx) => {
-    if (c.routerId === undefined && parseIpv4(c.node.address) === undefined)
+    const fromCluster = c.kubernetes?.enabled === true;
+    if (!fromCluster && c.node?.address === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: c.node === undefined ? ['node'] : ['node', 'address'],
+        message: 'is required (unless kubernetes.enabled: the Node object gives it)',
+      });
+    const address = c.node?.address;
+    if (c.routerId === undefined && address !== undefined && parseIpv4(address) === undefined)
       ctx.addIssue({
         code: 'custom',
         path: ['routerId'],
@@ -138,7 +159,11 @@ const configSchema = z
 
 type Parsed = z.output<typeof configSchema>;
 
-/** The validated configuration, with defaults filled in and prefixes parsed. */
+/**
+ * The validated configuration, with defaults filled in and prefixes parsed. With `kubernetes.enabled` and no
+ * `node.address` / `routerId` in the file, `node.address`, `routerId` and `listen.address` are '' until the
+ * daemon has seen its Node (`withNodeIdentity`).
+ */
 export interface DaemonConfig {
   readonly asn: number;
   readonly routerId: string;
@@ -152,6 +177,8 @@ export interface DaemonConfig {
   /** Allow-list: a received route is accepted only inside one of these; undefined = everything. */
   readonly importPrefixes?: readonly PrefixKey[];
   readonly kernel: Parsed['kernel'];
+  /** Where /livez, /readyz and /metrics are served; false: not at all. */
+  readonly health: { readonly address: string; readonly port: number } | false;
   readonly controlSocket: string;
   readonly log: { readonly level: LogLevel };
   /** The `kubernetes:` section, when present (see docs/kubernetes.md). */
@@ -221,18 +248,21 @@ function applyOverrides(raw: Record<string, unknown>, flags: ConfigOverrides, en
 }
 
 function finish(c: Parsed, file: string): DaemonConfig {
+  const address = c.node?.address ?? '';
   const listen =
-    c.listen === false
-      ? false
-      : { address: c.listen?.address ?? c.node.address, port: c.listen?.port ?? 179 };
+    c.listen === false ? false : { address: c.listen?.address ?? address, port: c.listen?.port ?? 179 };
+  const fromCluster = c.kubernetes?.enabled === true;
+  const health =
+    c.health ?? (fromCluster ? { address: '127.0.0.1', port: DEFAULT_HEALTH_PORT } : (false as const));
   return {
     asn: c.asn,
-    routerId: c.routerId ?? c.node.address,
+    routerId: c.routerId ?? address,
     listen,
-    node: { address: c.node.address, address6: c.node.address6, podCIDRs: c.node.podCIDRs },
+    node: { address, address6: c.node?.address6, podCIDRs: c.node?.podCIDRs ?? [] },
     peers: c.peers,
     importPrefixes: c.importPrefixes,
     kernel: c.kernel,
+    health,
     controlSocket: c.controlSocket,
     log: c.log,
     ...(c.kubernetes !== undefined ? { kubernetes: c.kubernetes } : {}),
@@ -297,6 +327,20 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function canonicalAddress(address: string): string {
   const v6 = address.includes(':') ? parseIpv6(address) : undefined;
   return v6 ? Buffer.from(v6).toString('hex') : address;
+}
+
+/**
+ * Kubernetes mode: fill what the file left out from our Node — `routerId` (its first IPv4 InternalIP),
+ * `node.address` and the listen address (that address too).
+ */
+export function withNodeIdentity(c: DaemonConfig, routerId: string, address: string): DaemonConfig {
+  const nodeAddress = c.node.address || address;
+  return {
+    ...c,
+    routerId: c.routerId || routerId,
+    node: { ...c.node, address: nodeAddress },
+    listen: c.listen === false ? false : { ...c.listen, address: c.listen.address || nodeAddress },
+  };
 }
 
 /** The configuration as JSON for `GET /config`: prefixes as text. */

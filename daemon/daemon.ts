@@ -4,6 +4,7 @@
  */
 import type { Advertisement, LocRibChanges, PeerConfig, SpeakerConfig } from '../bgp/api.js';
 import { formatPrefix, isIpv4Key, parseIpv4, prefixContains, type PrefixKey } from '../bgp/prefix.js';
+import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
 import { configView, type DaemonConfig } from './config.js';
 import type { Engines, FibLike, SpeakerLike } from './deps.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
@@ -38,7 +39,28 @@ export function speakerConfig(config: () => DaemonConfig): SpeakerConfig {
   };
 }
 
-export class Daemon implements ControlSource {
+/** The speaker's config in Kubernetes mode: the cluster's import/export policy and reflector cluster id. */
+export function clusterSpeakerConfig(c: DaemonConfig, feed: ClusterFeed): SpeakerConfig {
+  const cluster = feed.cluster;
+  const clusterId = cluster.clusterId;
+  return {
+    asn: c.asn,
+    routerId: c.routerId,
+    listen: c.listen,
+    importFilter: cluster.policy.importFilter,
+    exportFilter: cluster.policy.exportFilter,
+    ...(clusterId !== undefined ? { clusterId } : {}),
+  };
+}
+
+export interface DaemonOptions {
+  /** Kubernetes mode: peers, advertisements and policy come from the cluster, not the file. */
+  readonly cluster?: ClusterFeed;
+  /** Called once, when the routes learned at start are in the kernel (every End-of-RIB or the grace time). */
+  readonly onRoutesInPlace?: () => void;
+}
+
+export class Daemon implements ControlSource, ClusterSink {
   readonly speaker: SpeakerLike;
   /** The kernel FIB, when kernel.enabled. */
   readonly kernel: FibLike | undefined;
@@ -48,13 +70,20 @@ export class Daemon implements ControlSource {
   private staleTimer: NodeJS.Timeout | undefined;
   private staleReleased = false;
 
+  private readonly feed: ClusterFeed | undefined;
+  private routesInPlaceSent = false;
+
   constructor(
     config: DaemonConfig,
     engines: Engines,
     private readonly log: Logger,
+    private readonly options: DaemonOptions = {},
   ) {
     this.cfg = config;
-    this.speaker = engines.createSpeaker(speakerConfig(() => this.cfg));
+    this.feed = options.cluster;
+    this.speaker = engines.createSpeaker(
+      this.feed ? clusterSpeakerConfig(config, this.feed) : speakerConfig(() => this.cfg),
+    );
     this.kernel = config.kernel.enabled
       ? engines.createFib({
           backend: 'netlink',
@@ -82,11 +111,15 @@ export class Daemon implements ControlSource {
       this.armStaleRelease();
     }
     await this.speaker.start();
-    for (const peer of this.cfg.peers) {
+    for (const peer of this.initialPeers()) {
       this.pendingEor.add(peer.address);
       this.speaker.addPeer(peer);
     }
-    this.speaker.setAdvertisements(advertisements(this.cfg));
+    this.speaker.setAdvertisements(this.feed ? this.feed.advertisements : advertisements(this.cfg));
+    if (this.feed) {
+      this.feed.attach(this);
+      if (this.pendingEor.size === 0) this.releaseStale('no peers to wait for');
+    }
     this.log.info(
       {
         event: 'started',
@@ -99,6 +132,45 @@ export class Daemon implements ControlSource {
     );
   }
 
+  /** The file's peers; in Kubernetes mode also the cluster's (a cluster peer wins over a file one). */
+  private initialPeers(): PeerConfig[] {
+    const peers = new Map(this.cfg.peers.map((p) => [p.address, p]));
+    for (const [address, p] of this.feed?.peers ?? []) peers.set(address, p);
+    return [...peers.values()];
+  }
+
+  /** Our own pod CIDRs: the cluster's advertisements in Kubernetes mode, else the file's. */
+  private ownPodCIDRs(): readonly PrefixKey[] {
+    return this.feed ? this.feed.advertisements.map((a) => a.prefix) : this.cfg.node.podCIDRs;
+  }
+
+  // ---- ClusterSink: the cluster changed after start ----
+
+  peersChanged(d: { add: PeerConfig[]; remove: string[]; update: PeerConfig[] }): void {
+    const fileOnly = new Set(this.cfg.peers.map((p) => p.address));
+    for (const address of d.remove) {
+      this.pendingEor.delete(address);
+      if (!fileOnly.has(address)) this.peerChange('removed', address, () => this.speaker.removePeer(address));
+    }
+    for (const p of d.add) this.peerChange('added', p.address, () => this.speaker.addPeer(p));
+    for (const p of d.update) this.peerChange('changed', p.address, () => this.speaker.updatePeer(p));
+    if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
+  }
+
+  advertisementsChanged(ads: readonly Advertisement[]): void {
+    this.log.info(
+      { event: 'k8s-advertisements', podCIDRs: ads.map((a) => formatPrefix(a.prefix)) },
+      'pod CIDRs changed',
+    );
+    this.speaker.setAdvertisements(ads);
+  }
+
+  /** Routes refused under the old import policy may pass now: ask Established peers to send them again. */
+  policyChanged(): void {
+    for (const p of this.speaker.peers())
+      if (p.state === 'Established') this.speaker.requestRefresh?.(p.address);
+  }
+
   /** Routing's events as log fields: failures and unresolvable next hops are warnings. */
   private fibEvent(e: { readonly type: string; readonly [k: string]: unknown }): void {
     const { type, ...fields } = e;
@@ -109,7 +181,7 @@ export class Daemon implements ControlSource {
   /** Best-route changes to the kernel, except our own pod CIDRs (never a route to ourselves). */
   private onLocRib(changes: LocRibChanges): void {
     if (!this.kernel) return;
-    const own = this.cfg.node.podCIDRs;
+    const own = this.ownPodCIDRs();
     const prefixes: PrefixKey[] = [];
     const nexthops: (readonly string[] | null)[] = [];
     changes.prefixes.forEach((p, i) => {
@@ -135,11 +207,27 @@ export class Daemon implements ControlSource {
   }
 
   private releaseStale(why: string): void {
-    if (!this.kernel || this.staleReleased) return;
+    if (!this.kernel || this.staleReleased) {
+      if (!this.kernel) this.routesInPlace(why);
+      return;
+    }
     this.staleReleased = true;
     clearTimeout(this.staleTimer);
     this.log.info({ event: 'fib-release-stale', why }, 'releasing stale kernel routes');
     this.kernel.releaseStale();
+    this.routesInPlace(why);
+  }
+
+  /** The first full table is in the kernel once the FIB has flushed what it was given by now. */
+  private routesInPlace(why: string): void {
+    const notify = this.options.onRoutesInPlace;
+    if (notify === undefined || this.routesInPlaceSent) return;
+    this.routesInPlaceSent = true;
+    const flushed = this.kernel?.flushed?.() ?? Promise.resolve();
+    void flushed.then(() => {
+      this.log.info({ event: 'routes-in-place', why }, 'learned routes are in the kernel');
+      notify();
+    });
   }
 
   /** SIGHUP: apply peer and pod CIDR changes without touching unaffected sessions. */
@@ -170,7 +258,8 @@ export class Daemon implements ControlSource {
       if (!old) this.peerChange('added', address, () => this.speaker.addPeer(peer));
       else if (!samePeer(old, peer)) this.peerChange('changed', address, () => this.speaker.updatePeer(peer));
     }
-    if (JSON.stringify(advertisements(prev)) !== JSON.stringify(advertisements(next))) {
+    // In Kubernetes mode the advertisements follow the Node, not the file.
+    if (!this.feed && JSON.stringify(advertisements(prev)) !== JSON.stringify(advertisements(next))) {
       this.speaker.setAdvertisements(advertisements(next));
       this.log.info(
         { event: 'reload-advertisements', podCIDRs: next.node.podCIDRs.map(formatPrefix) },
@@ -188,6 +277,7 @@ export class Daemon implements ControlSource {
   /** SIGTERM: Cease to every peer, then our kernel routes go (no graceful restart to keep them for). */
   async stop(): Promise<void> {
     clearTimeout(this.staleTimer);
+    this.routesInPlaceSent = true;
     await this.speaker.stop('shutdown');
     if (this.kernel) await this.kernel.close({ removeRoutes: true });
   }
@@ -245,7 +335,7 @@ export class Daemon implements ControlSource {
       listen: c.listen === false ? 'nowhere (outbound only)' : `${c.listen.address} port ${c.listen.port}`,
       nodeAddress: c.node.address,
       ...(c.node.address6 !== undefined ? { nodeAddress6: c.node.address6 } : {}),
-      podCIDRs: c.node.podCIDRs.map(formatPrefix),
+      podCIDRs: this.ownPodCIDRs().map(formatPrefix),
       peers: { configured: peers.length, established: peers.filter((p) => p.state === 'Established').length },
       routes: { prefixes: new Set(routes.map((r) => r.prefix)).size, paths: routes.length },
       fib: {
@@ -256,6 +346,7 @@ export class Daemon implements ControlSource {
         unresolvable: count('unresolvable'),
       },
       config: c.source,
+      ...(this.feed ? { kubernetes: this.feed.status() } : {}),
     };
   }
 

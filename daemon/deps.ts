@@ -17,6 +17,8 @@ export interface SpeakerLike extends SpeakerEventSource {
   routes(filter?: { prefix?: PrefixKey; peer?: string }): readonly RouteView[];
   adjRibIn(peer: string): readonly RouteView[];
   adjRibOut(peer: string): readonly RouteView[];
+  /** Ask the peer to send its routes again (ROUTE-REFRESH), e.g. after the import policy changed. */
+  requestRefresh?(peer: string): unknown;
 }
 
 export interface FibEntryLike {
@@ -46,6 +48,8 @@ export interface FibLike {
   entries(): readonly FibEntryLike[];
   stats(): object;
   close(opts: { removeRoutes: boolean }): unknown;
+  /** Resolves once every wanted route has been written (or failed). */
+  flushed?(): Promise<void>;
 }
 
 export interface Engines {

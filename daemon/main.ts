@@ -1,25 +1,55 @@
 /**
- * `nodebgp run`: load the config, start the daemon and the control socket, and handle signals.
+ * `nodebgp run`: load the config, start the daemon, the control socket and the health endpoints, and handle
+ * signals.
  *
  *   SIGTERM / SIGINT  Cease to every peer, remove our kernel routes, close the socket, exit 0
  *   SIGHUP            reload the config; peers added/removed/changed and pod CIDRs applied in place
+ *
+ * With `kubernetes.enabled` the Node source starts first; BGP starts once our Node has been seen with a
+ * podCIDR (that gives the router id and the next hop). Until then the control socket answers (`nodebgp status`
+ * says what we wait for) and /readyz says 503. Once the routes learned at start are in the kernel, the Node's
+ * NetworkUnavailable condition is set to False.
  *
  * An uncaught error is logged as `fatal` with its stack and the process exits 1 after the same cleanup,
  * so a supervisor restarts it with the reason in the log (never a silent crash loop).
  */
 import { Speaker } from '../bgp/speaker.js';
 import { Fib } from '../routing/fib.js';
-import { ConfigError, loadConfig, type ConfigOverrides, type DaemonConfig } from './config.js';
+import { ClusterFeed } from './cluster-feed.js';
+import {
+  ConfigError,
+  loadConfig,
+  withNodeIdentity,
+  type ConfigOverrides,
+  type DaemonConfig,
+} from './config.js';
 import { startControlServer, type ControlServer } from './control.js';
-import { Daemon } from './daemon.js';
+import { Daemon, VERSION } from './daemon.js';
 import type { Engines } from './deps.js';
+import { startHealthServer, type HealthServer } from './health.js';
+import { ClusterController } from './kubernetes/index.js';
 import { createLogger, type Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { NotFound, type ControlSource, type StatusView } from './views.js';
 
 /** The real Speaker and Fib. */
 export const realEngines: Engines = {
   createSpeaker: (c) => new Speaker(c),
   createFib: (o) => new Fib(o),
 };
+
+/** Everything a run owns, for shutdown and for the control socket before the daemon exists. */
+interface Run {
+  readonly config: DaemonConfig;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  daemon?: Daemon;
+  feed?: ClusterFeed;
+  control?: ControlServer;
+  health?: HealthServer;
+  ready: boolean;
+  stopping: boolean;
+}
 
 export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Promise<number> {
   let config: DaemonConfig;
@@ -33,21 +63,18 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
     throw err;
   }
   const log = createLogger(config.log.level);
-  const daemon = new Daemon(config, engines ?? realEngines, log);
-  let control: ControlServer | undefined;
+  const r: Run = { config, log, metrics: createMetrics(), ready: false, stopping: false };
   const done = new Promise<number>((resolve) => {
-    let stopping = false;
     const shutdown = async (why: string, code: number) => {
-      if (stopping) return;
-      stopping = true;
+      if (r.stopping) return;
+      r.stopping = true;
       log.info({ event: 'stopping', why }, `stopping: ${why}`);
       const force = setTimeout(() => {
         log.error({ event: 'stop-timeout' }, 'shutdown took over 10 s; exiting anyway');
         resolve(code || 1);
       }, 10_000);
       force.unref();
-      await daemon.stop().catch((err: unknown) => log.error({ event: 'stop-failed', err }, 'stop failed'));
-      await control?.close();
+      await stopAll(r);
       clearTimeout(force);
       log.info({ event: 'stopped' }, 'nodebgp stopped');
       log.flush();
@@ -55,7 +82,7 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
     };
     process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
     process.on('SIGINT', () => void shutdown('SIGINT', 0));
-    process.on('SIGHUP', () => reload(daemon, flags, log));
+    process.on('SIGHUP', () => r.daemon && reload(r.daemon, flags, log));
     process.on('uncaughtException', (err) => {
       log.fatal({ event: 'uncaught-exception', err }, err.message);
       void shutdown('uncaught exception', 1);
@@ -66,17 +93,131 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
     });
   });
   try {
-    control = await startControlServer(config.controlSocket, daemon);
-    await daemon.start();
+    await startAll(r, engines ?? realEngines);
   } catch (err) {
     log.fatal({ event: 'start-failed', err }, (err as Error).message);
-    await daemon.stop().catch(() => undefined);
-    await control?.close();
+    r.stopping = true;
+    await stopAll(r);
     log.flush();
     return 1;
   }
-  log.info({ event: 'control-socket', path: config.controlSocket }, `control socket ${config.controlSocket}`);
   return done;
+}
+
+async function startAll(r: Run, engines: Engines): Promise<void> {
+  const { config, log } = r;
+  r.control = await startControlServer(config.controlSocket, controlProxy(r));
+  log.info({ event: 'control-socket', path: config.controlSocket }, `control socket ${config.controlSocket}`);
+  if (config.health !== false) {
+    r.health = await startHealthServer(config.health, {
+      notReady: () => notReady(r),
+      metrics: () => scrape(r),
+    });
+    log.info({ event: 'health', ...r.health.address }, 'health endpoints /livez /readyz /metrics');
+  }
+  let daemonConfig = config;
+  if (config.kubernetes?.enabled === true) {
+    const identity = await startCluster(r);
+    if (identity === undefined) return; // stopped while waiting
+    daemonConfig = withNodeIdentity(config, identity.routerId, identity.address);
+  }
+  const cluster = r.feed?.cluster;
+  r.daemon = new Daemon(daemonConfig, engines, log, {
+    cluster: r.feed,
+    onRoutesInPlace: cluster ? () => void markAvailable(cluster, log) : undefined,
+  });
+  await r.daemon.start();
+  r.ready = true;
+}
+
+/** Starts the Node source and waits for our Node with a podCIDR; undefined when stopped first. */
+async function startCluster(r: Run): Promise<{ routerId: string; address: string } | undefined> {
+  const { config, log } = r;
+  const k = config.kubernetes!;
+  const cluster = new ClusterController({
+    config: k,
+    asn: config.asn,
+    staticPodCIDRs: config.node.podCIDRs,
+  });
+  if (cluster.nodeName === '') throw new Error('kubernetes: set kubernetes.nodeName or NODE_NAME');
+  const feed = new ClusterFeed(cluster, log, k.podCIDRFromNode);
+  r.feed = feed;
+  cluster.on('connected', () => r.metrics.kubernetesConnected.set(1));
+  cluster.on('disconnected', () => r.metrics.kubernetesConnected.set(0));
+  cluster.start();
+  log.info({ event: 'k8s-start', node: cluster.nodeName }, `watching node ${cluster.nodeName}`);
+  const node = await feed.ready();
+  if (node === undefined || r.stopping) return undefined;
+  const routerId = config.routerId || cluster.routerId;
+  if (!routerId)
+    throw new Error(`kubernetes: node ${node.name} has no IPv4 InternalIP; set routerId in the config`);
+  return { routerId, address: config.node.address || (cluster.routerId ?? node.internalIPs[0] ?? '') };
+}
+
+async function markAvailable(cluster: ClusterController, log: Logger): Promise<void> {
+  const outcome = await cluster.markNetworkAvailable();
+  log.info({ event: 'k8s-network-available', outcome }, `NetworkUnavailable=False: ${outcome}`);
+}
+
+async function stopAll(r: Run): Promise<void> {
+  const warn = (what: string) => (err: unknown) =>
+    r.log.error({ event: 'stop-failed', what, err }, `${what} stop failed`);
+  r.feed?.cancel();
+  await r.daemon?.stop().catch(warn('daemon'));
+  await r.feed?.cluster.stop().catch(warn('kubernetes'));
+  await r.control?.close();
+  await r.health?.close();
+}
+
+function notReady(r: Run): string | undefined {
+  if (r.ready) return undefined;
+  if (r.feed) return r.feed.status().waiting ?? 'waiting for our Node with a podCIDR';
+  return 'starting';
+}
+
+async function scrape(r: Run): Promise<{ contentType: string; text: string }> {
+  const d = r.daemon;
+  if (d)
+    r.metrics.updateFromStatus(
+      d.speaker.peers(),
+      d.kernel?.stats() as Parameters<Metrics['updateFromStatus']>[1],
+    );
+  return { contentType: r.metrics.contentType, text: await r.metrics.render() };
+}
+
+/** The control socket's source: the daemon once it exists; before that (Kubernetes mode) empty tables. */
+function controlProxy(r: Run): ControlSource {
+  const noPeer = (peer: string): never => {
+    throw new NotFound(`no peer ${peer} (BGP has not started yet)`);
+  };
+  return {
+    neighbors: () => r.daemon?.neighbors() ?? [],
+    routes: () => r.daemon?.routes() ?? [],
+    adjRibIn: (peer) => r.daemon?.adjRibIn(peer) ?? noPeer(peer),
+    adjRibOut: (peer) => r.daemon?.adjRibOut(peer) ?? noPeer(peer),
+    fib: () => r.daemon?.fib() ?? { enabled: false, entries: [] },
+    status: () => r.daemon?.status() ?? startingStatus(r),
+    config: () => r.daemon?.config() ?? r.config,
+  };
+}
+
+function startingStatus(r: Run): StatusView {
+  const c = r.config;
+  return {
+    version: VERSION,
+    pid: process.pid,
+    startedAt: Date.now() - process.uptime() * 1000,
+    asn: c.asn,
+    routerId: c.routerId || '(from the Node)',
+    listen: 'not yet (waiting for the Node)',
+    nodeAddress: c.node.address || '(from the Node)',
+    podCIDRs: [],
+    peers: { configured: 0, established: 0 },
+    routes: { prefixes: 0, paths: 0 },
+    fib: { enabled: false, installed: 0, pending: 0, failed: 0, unresolvable: 0 },
+    config: c.source,
+    ...(r.feed ? { kubernetes: r.feed.status() } : {}),
+  };
 }
 
 function reload(daemon: Daemon, flags: ConfigOverrides, log: Logger): void {

@@ -47,6 +47,25 @@ export interface StatusView {
     readonly unresolvable: number;
   };
   readonly config: string;
+  /** Present when the Kubernetes node source is enabled. */
+  readonly kubernetes?: KubernetesStatusView;
+}
+
+/** The Kubernetes node source as `nodebgp status` shows it. */
+export interface KubernetesStatusView {
+  readonly nodeName: string;
+  /** The Node watch is up. */
+  readonly connected: boolean;
+  /** The last API error (kept after reconnecting, for the record). */
+  readonly lastError?: string;
+  /** What we wait for (e.g. our Node has no spec.podCIDRs yet). */
+  readonly waiting?: string;
+  /** Where the advertised pod CIDRs come from: the Node's spec.podCIDRs or the file's node.podCIDRs. */
+  readonly podCIDRsSource: 'node' | 'config';
+  readonly nodePodCIDRs: readonly string[];
+  readonly nodes: number;
+  readonly problems: number;
+  readonly routeReflectorClusterId?: string;
 }
 
 /** How `GET /routes?prefix=` matches: exact prefix, longest match of an address, or everything inside. */

@@ -144,10 +144,26 @@ export function statusText(s: StatusView, now = Date.now()): string {
         ? `${s.fib.installed} installed, ${s.fib.pending} pending, ${s.fib.failed} failed, ${s.fib.unresolvable} unresolvable`
         : 'disabled',
     ],
+    ...kubernetesRows(s),
     ['Uptime', formatDuration(now - s.startedAt)],
     ['Config', s.config],
     ['Version', `nodebgp ${s.version}, pid ${s.pid}`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${(k + ':').padEnd(w + 1)}  ${v}`).join('\n') + '\n';
+}
+
+function kubernetesRows(s: StatusView): [string, string][] {
+  const k = s.kubernetes;
+  if (!k) return [];
+  const api = k.connected ? 'connected' : 'not connected';
+  const rows: [string, string][] = [
+    ['Kubernetes', `node ${k.nodeName || '(unnamed)'}, API ${api}, ${k.nodes} nodes seen`],
+    ['Pod CIDRs from', k.podCIDRsSource === 'node' ? 'the Node (spec.podCIDRs)' : 'the config file'],
+  ];
+  if (k.routeReflectorClusterId) rows.push(['Reflector', `cluster id ${k.routeReflectorClusterId}`]);
+  if (k.waiting) rows.push(['Waiting', k.waiting]);
+  if (k.lastError) rows.push(['Last error', k.lastError]);
+  if (k.problems > 0) rows.push(['Problems', `${k.problems} (see the log: k8s-peer-config)`]);
+  return rows;
 }

@@ -1,0 +1,116 @@
+/**
+ * Kubernetes mode: the ClusterController's events, recorded from the moment it starts, handed to the daemon
+ * once our Node is known. The controller emits peers and advertisements before the speaker can exist (the
+ * speaker needs the router id, which is our Node's InternalIP), so the feed keeps the current state
+ * (`peers`, `advertisements`) and then forwards every later change to the attached daemon.
+ *
+ * It also keeps what `nodebgp status` shows about the API: connected or not, the last error, what we wait for.
+ */
+import type { Advertisement, PeerConfig } from '../bgp/api.js';
+import { formatPrefix } from '../bgp/prefix.js';
+import type { ClusterController } from './kubernetes/index.js';
+import type { NodeView } from './kubernetes/index.js';
+import type { Logger } from './log.js';
+import type { KubernetesStatusView } from './views.js';
+
+/** What the daemon does with changes after it has attached. */
+export interface ClusterSink {
+  peersChanged(diff: { add: PeerConfig[]; remove: string[]; update: PeerConfig[] }): void;
+  advertisementsChanged(ads: readonly Advertisement[]): void;
+  policyChanged(): void;
+}
+
+export class ClusterFeed {
+  readonly peers = new Map<string, PeerConfig>();
+  advertisements: readonly Advertisement[] = [];
+  private sink: ClusterSink | undefined;
+  private connected = false;
+  private lastError: string | undefined;
+  private waiting: string | undefined;
+  private problems: readonly string[] = [];
+  private readyNode: NodeView | undefined;
+  private readonly readyWaiters: ((n: NodeView | undefined) => void)[] = [];
+
+  constructor(
+    readonly cluster: ClusterController,
+    private readonly log: Logger,
+    private readonly podCIDRsFromNode: boolean,
+  ) {
+    cluster.on('peers', (d) => {
+      for (const a of d.remove) this.peers.delete(a);
+      for (const p of [...d.add, ...d.update]) this.peers.set(p.address, p);
+      this.sink?.peersChanged(d);
+    });
+    cluster.on('advertisements', (ads) => {
+      this.advertisements = ads;
+      this.sink?.advertisementsChanged(ads);
+    });
+    cluster.on('policy', () => this.sink?.policyChanged());
+    cluster.on('problems', (p) => (this.problems = p));
+    cluster.on('ready', (node) => this.onReady(node));
+    this.listenForLogs();
+  }
+
+  private listenForLogs(): void {
+    const log = this.log;
+    this.cluster.on('connected', (e) => {
+      this.connected = true;
+      this.waiting = undefined;
+      log.info({ event: 'k8s-connected', resourceVersion: e.resourceVersion }, 'kubernetes API connected');
+    });
+    this.cluster.on('disconnected', (e) => {
+      this.connected = false;
+      this.lastError = e.reason;
+      log.warn({ event: 'k8s-disconnected', reason: e.reason }, 'kubernetes API unreachable; keeping state');
+    });
+    this.cluster.on('waiting', (e) => {
+      this.waiting = e.reason;
+      log.info({ event: 'k8s-waiting', reason: e.reason }, e.reason);
+    });
+    this.cluster.on('log', (e) => {
+      const { level, event, ...fields } = e;
+      if (level === 'warn' || level === 'error')
+        this.lastError = String(fields.reason ?? fields.problem ?? event);
+      log[level]({ event, ...fields }, event);
+    });
+  }
+
+  private onReady(node: NodeView): void {
+    this.readyNode = node;
+    this.waiting = undefined;
+    for (const w of this.readyWaiters.splice(0)) w(node);
+  }
+
+  /** Resolves with our Node once it has been seen with a podCIDR; with undefined when `cancel()`ed. */
+  ready(): Promise<NodeView | undefined> {
+    if (this.readyNode) return Promise.resolve(this.readyNode);
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  cancel(): void {
+    for (const w of this.readyWaiters.splice(0)) w(undefined);
+  }
+
+  attach(sink: ClusterSink): void {
+    this.sink = sink;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  status(): KubernetesStatusView {
+    const self = this.cluster.self;
+    return {
+      nodeName: this.cluster.nodeName,
+      connected: this.connected,
+      ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      ...(this.waiting !== undefined ? { waiting: this.waiting } : {}),
+      podCIDRsSource: this.podCIDRsFromNode ? 'node' : 'config',
+      nodePodCIDRs: (self?.podCIDRs ?? []).map(formatPrefix),
+      nodes: this.cluster.nodes.length,
+      problems: this.problems.length,
+      ...(this.cluster.clusterId !== undefined ? { routeReflectorClusterId: this.cluster.clusterId } : {}),
+    };
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * Kubernetes mode of the daemon: a real ClusterController against the fake API server, a fake Speaker and
+ * Fib. Peers, advertisements and the Node's NetworkUnavailable condition follow the Node objects.
+ */
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Advertisement, PeerConfig, PeerStatus, SpeakerConfig } from '../../../bgp/api.js';
+import { formatPrefix, parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+import { ClusterFeed } from '../../../daemon/cluster-feed.js';
+import { parseConfig, withNodeIdentity } from '../../../daemon/config.js';
+import { Daemon } from '../../../daemon/daemon.js';
+import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';
+import { ClusterController, kubernetesSchema } from '../../../daemon/kubernetes/index.js';
+import { createLogger } from '../../../daemon/log.js';
+import { statusText } from '../../../daemon/cli/format.js';
+import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
+
+const P = (t: string): PrefixKey => {
+  const k = parsePrefix(t);
+  if (k instanceof Error) throw k;
+  return k;
+};
+
+class FakeSpeaker extends EventEmitter implements SpeakerLike {
+  calls: string[] = [];
+  ads: readonly Advertisement[] = [];
+  established = new Set<string>();
+  constructor(readonly config: SpeakerConfig) {
+    super();
+  }
+  start() {}
+  stop() {}
+  addPeer(p: PeerConfig) {
+    this.calls.push(`add ${p.address}${p.passive ? ' passive' : ''}`);
+  }
+  removePeer(a: string) {
+    this.calls.push(`remove ${a}`);
+  }
+  updatePeer(p: PeerConfig) {
+    this.calls.push(`update ${p.address}`);
+  }
+  setAdvertisements(ads: readonly Advertisement[]) {
+    this.ads = ads;
+  }
+  requestRefresh(peer: string) {
+    this.calls.push(`refresh ${peer}`);
+  }
+  peers(): PeerStatus[] {
+    return [...this.established].map((address) => ({
+      address,
+      asn: 64512,
+      state: 'Established' as const,
+      since: 0,
+      received: 0,
+      accepted: 0,
+      advertised: 0,
+    })) as unknown as PeerStatus[];
+  }
+  routes() {
+    return [];
+  }
+  adjRibIn() {
+    return [];
+  }
+  adjRibOut() {
+    return [];
+  }
+}
+
+class FakeFib implements FibLike {
+  sets: PrefixKey[][] = [];
+  constructor(readonly options: FibOptions) {}
+  start() {}
+  setMany(prefixes: readonly PrefixKey[]) {
+    this.sets.push([...prefixes]);
+  }
+  setBlackholes() {}
+  releaseStale() {}
+  entries() {
+    return [];
+  }
+  stats() {
+    return {};
+  }
+  close() {}
+  flushed() {
+    return Promise.resolve();
+  }
+}
+
+const CONFIG = `asn: 64512
+kubernetes: { enabled: true, nodeName: node-a, resyncBackoff: { initialMs: 20, maxMs: 100 } }
+kernel: { enabled: true, staleGraceSeconds: 600 }
+`;
+
+let server: FakeApiServer;
+let cluster: ClusterController | undefined;
+
+beforeEach(async () => {
+  server = new FakeApiServer();
+  await server.listen();
+});
+
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+  await server.close();
+});
+
+async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function startDaemon() {
+  const config = parseConfig(CONFIG, 'c.yaml');
+  const kc = new KubeConfig();
+  kc.loadFromOptions(kubeConfigOptions(server));
+  const lines: string[] = [];
+  const log = createLogger('debug', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+  cluster = new ClusterController({
+    config: kubernetesSchema.parse({ ...config.kubernetes, kubeconfig: undefined }),
+    asn: config.asn,
+    kubeConfig: kc,
+    minHealthyWatchMs: 200,
+  });
+  const feed = new ClusterFeed(cluster, log, true);
+  cluster.start();
+  const node = await feed.ready();
+  if (!node || !cluster.routerId) throw new Error('no node');
+  let speaker: FakeSpeaker | undefined;
+  const engines: Engines = {
+    createSpeaker: (c) => (speaker = new FakeSpeaker(c)),
+    createFib: (o) => new FakeFib(o),
+  };
+  let inPlace = 0;
+  const daemon = new Daemon(withNodeIdentity(config, cluster.routerId, cluster.routerId), engines, log, {
+    cluster: feed,
+    onRoutesInPlace: () => void cluster?.markNetworkAvailable().then(() => inPlace++),
+  });
+  await daemon.start();
+  return { daemon, speaker: speaker!, feed, lines, inPlace: () => inPlace };
+}
+
+describe('Daemon in Kubernetes mode', () => {
+  it('takes router id and address from the Node, meshes with the others and advertises the podCIDR', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    const { daemon, speaker } = await startDaemon();
+    expect(speaker.config).toMatchObject({
+      asn: 64512,
+      routerId: '10.0.0.1',
+      listen: { address: '10.0.0.1' },
+    });
+    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never)).toBe(true);
+    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never)).toBe(false);
+    expect(speaker.calls).toEqual(['add 10.0.0.2']);
+    expect(speaker.ads.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([
+      ['10.244.1.0/24', '10.0.0.1'],
+    ]);
+    expect(daemon.status().kubernetes).toMatchObject({
+      nodeName: 'node-a',
+      connected: true,
+      podCIDRsSource: 'node',
+    });
+    expect(daemon.status().podCIDRs).toEqual(['10.244.1.0/24']);
+  });
+
+  it('adds and removes peers as Nodes come and go, refreshes Established peers when the policy changes', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    const { speaker } = await startDaemon();
+    speaker.established.add('10.0.0.2');
+    server.addNode(makeNode('node-c', { internalIPs: ['10.0.0.3'] }));
+    await until('node-c added', () => speaker.calls.some((c) => c.startsWith('add 10.0.0.3')));
+    server.modifyNode('node-c', (n) => (n.spec = { podCIDR: '10.244.3.0/24', podCIDRs: ['10.244.3.0/24'] }));
+    await until('refresh', () => speaker.calls.includes('refresh 10.0.0.2'));
+    server.deleteNode('node-b');
+    await until('node-b removed', () => speaker.calls.includes('remove 10.0.0.2'));
+  });
+
+  it('sets NetworkUnavailable=False once every peer has sent End-of-RIB and the FIB flushed', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    const { speaker, inPlace } = await startDaemon();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.patches).toEqual([]);
+    speaker.emit('end-of-rib', '10.0.0.2');
+    await until('patched', () => inPlace() === 1);
+    expect(server.patches).toHaveLength(1);
+    expect(server.patches[0]).toMatchObject({
+      name: 'node-a',
+      contentType: 'application/strategic-merge-patch+json',
+    });
+    const cond = server.nodes.get('node-a')?.status?.conditions?.find((c) => c.type === 'NetworkUnavailable');
+    expect(cond).toMatchObject({ status: 'False', reason: 'NodebgpIsUp' });
+  });
+
+  it('shows the API state in nodebgp status while the API server is away', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    const { daemon, speaker } = await startDaemon();
+    await server.close();
+    await until('disconnected', () => daemon.status().kubernetes?.connected === false);
+    const text = statusText(daemon.status());
+    expect(text).toMatch(/Kubernetes: +node node-a, API not connected, 1 nodes seen/);
+    expect(text).toMatch(/Last error: /);
+    expect(text).toMatch(/Pod CIDRs from: +the Node/);
+    expect(speaker.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
+    expect(speaker.ads).toHaveLength(1);
+    await server.listen();
+  });
+});
