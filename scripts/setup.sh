@@ -23,6 +23,9 @@ if [ "$(id -u)" -eq 0 ]; then
   mkdir -p /etc/iproute2/rt_protos.d
   echo "202 nodebgp" > /etc/iproute2/rt_protos.d/nodebgp.conf
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-fund --no-audit
+# `npm install` against the committed lockfile, not `npm ci`: npm 11 writes lockfiles without other platforms'
+# optional packages (rollup's per-OS binaries) and `npm ci` then refuses that same lockfile as out of sync.
+# With the lockfile present, install resolves exactly the locked versions.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm install --no-fund --no-audit
 fi
