@@ -19,7 +19,7 @@ esac
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
-step "setup (packages, npm ci) and build"
+step "setup (packages, npm install) and build"
 ./scripts/setup.sh
 npm run build --silent
 

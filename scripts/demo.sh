@@ -23,7 +23,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 lab() { bin/nodebgp lab "$@"; }
 LAB=leaf-spine
 
-step "setup (packages, npm ci) and build"
+step "setup (packages, npm install) and build"
 ./scripts/setup.sh
 npm run build --silent
 
