@@ -143,7 +143,7 @@ describe('deploy/', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     const stages = text.split(/^FROM /m);
     expect(stages.at(-1)).not.toMatch(/npm (ci|install)/);
-    expect(text).toMatch(/npm ci --omit=dev/);
+    expect(text).toMatch(/RUN npm install --omit=dev/);
     expect(text).toMatch(/CMD \["run", "--config", "\/etc\/nodebgp\/config.yaml"\]/);
   });
 });
