@@ -4,6 +4,7 @@
  * from outside: every node's kernel table polled every 50 ms from the fault until the expected end state
  * holds, the figure being fault → last table change.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRoute, waitReady } from '../../../labs/runner/checks.js';
 import { measureConvergence, type Convergence, type Tables } from '../../../labs/runner/converge.js';
@@ -49,6 +50,36 @@ const routesAre =
       const r = t.get(n)?.find((x) => x.dst === p);
       return r !== undefined && gateways(r).join() === [...gws].sort().join();
     });
+
+/**
+ * Records every main-table route change (`ip monitor route`) on the given nodes until `stop()`, which returns
+ * the destinations that changed per node — to show that a fault moved only the routes it should.
+ */
+function recordRouteChanges(state: LabState, nodes: string[]): { stop(): Record<string, string[]> } {
+  const changed: Record<string, Set<string>> = {};
+  const children: ChildProcess[] = nodes.map((name) => {
+    const ns = state.nodes.find((n) => n.name === name)!.ns;
+    const seen = (changed[name] = new Set<string>());
+    const child = spawn('ip', ['-n', ns, 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let buf = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (buf + chunk.toString('utf8')).split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        // Multipath routes continue on indented `nexthop via …` lines: part of the route above, not a change.
+        if (line.trim() === '' || /^\s/.test(line) || line.includes(' table local ')) continue;
+        seen.add(line.replace(/^Deleted /, '').split(' ')[0]!);
+      }
+    });
+    return child;
+  });
+  return {
+    stop() {
+      for (const c of children) c.kill('SIGKILL');
+      return Object.fromEntries(Object.entries(changed).map(([n, set]) => [n, [...set].sort()]));
+    },
+  };
+}
 
 const ECMP: [string, string, string[]][] = [
   ['leaf1', cidr('n3'), ['10.78.0.0', '10.78.0.2']],
@@ -171,7 +202,10 @@ describe('labs/leaf-spine', () => {
     expect(r.missing).toEqual([]);
   });
 
-  it("a node's nodebgp restarts: its routes are withdrawn, then come back", async () => {
+  it("a node's nodebgp restarts: its routes are withdrawn, then come back, and nothing else flaps", async () => {
+    const others = [...FRR, ...NODES.filter((n) => n !== 'n4')];
+    const recorder = recordRouteChanges(state, others);
+    await new Promise((r) => setTimeout(r, 200)); // the monitors subscribe
     const c1 = await measureConvergence(
       state,
       () => stopNodebgp(state, 'n4', 'SIGTERM'),
@@ -182,7 +216,7 @@ describe('labs/leaf-spine', () => {
     );
     report('n4 nodebgp stopped (SIGTERM), 10.244.4.0/24 withdrawn everywhere', c1);
     expect(c1.converged).toBe(true);
-    const all = [...FRR, ...NODES.filter((n) => n !== 'n4')];
+    const all = others;
     const c2 = await measureConvergence(
       state,
       () => startNodebgpAgain(state, 'n4'),
@@ -191,6 +225,9 @@ describe('labs/leaf-spine', () => {
     );
     report('n4 nodebgp started again, 10.244.4.0/24 back everywhere', c2);
     expect(c2.converged).toBe(true);
+    // Every other node's kernel saw n4's pod CIDR go and come back, and no other route change at all.
+    const changes = recorder.stop();
+    for (const n of others) expect({ node: n, changed: changes[n] }).toEqual({ node: n, changed: [cidr('n4')] });
     expect((await waitReady(state, 30_000, 50)).missing).toEqual([]);
     await expectAllPings(state, 1);
   });
