@@ -56,9 +56,11 @@ export class FakeApiServer {
   private readonly failures: { route: Route; status: number }[] = [];
   private server: Server | undefined;
   port = 0;
+  /** The address to listen on (interop tests run the server in a namespace, on that namespace's address). */
+  host = '127.0.0.1';
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   get resourceVersion(): string {
@@ -69,7 +71,7 @@ export class FakeApiServer {
     return this.watches.size;
   }
 
-  /** Listens on 127.0.0.1: a random port the first time, the same port when reopened. */
+  /** Listens on `host` (127.0.0.1): a random port the first time, the same port when reopened. */
   async listen(): Promise<void> {
     const server = createServer((req, res) => this.handle(req, res));
     server.on('connection', (s) => {
@@ -78,7 +80,7 @@ export class FakeApiServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      server.listen(this.port, this.host, () => resolve());
     });
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
