@@ -95,6 +95,15 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     const patches = await k8s.apiCall<{ name: string; contentType: string }[]>('patches');
     expect(new Set(patches.map((p) => p.name))).toEqual(new Set(['node-1', 'node-2', 'node-3']));
     expect(patches.every((p) => p.contentType === 'application/strategic-merge-patch+json')).toBe(true);
+    // The DaemonSet's probes: /readyz and /metrics on 127.0.0.1:9179 inside the node's namespace.
+    const probe = `for (const p of ['/livez', '/readyz', '/metrics']) {
+      const r = await fetch('http://127.0.0.1:9179' + p); console.log(p, r.status); console.log(await r.text()); }`;
+    const out = await k8s.node(1).ns.exec(process.execPath, ['--input-type=module', '-e', probe]);
+    expect(out).toMatch(/\/livez 200/);
+    expect(out).toMatch(/\/readyz 200/);
+    expect(out).toMatch(/\/metrics 200/);
+    expect(out).toMatch(/^nodebgp_kubernetes_api_connected 1$/m);
+    expect(out).toMatch(/^nodebgp_bgp_session_state\{peer="10.100.0.2"\} 6$/m);
     console.log(`scenario a: ${Date.now() - t0} ms`);
   }, 60_000);
 
