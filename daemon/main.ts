@@ -16,8 +16,10 @@
 import { Speaker } from '../bgp/speaker.js';
 import { Fib } from '../routing/fib.js';
 import { ClusterFeed } from './cluster-feed.js';
+import { watchConfigFile, type ConfigWatcher } from './config-watch.js';
 import {
   ConfigError,
+  configPath,
   loadConfig,
   withNodeIdentity,
   type ConfigOverrides,
@@ -47,6 +49,7 @@ interface Run {
   feed?: ClusterFeed;
   control?: ControlServer;
   health?: HealthServer;
+  configWatcher?: ConfigWatcher;
   ready: boolean;
   stopping: boolean;
 }
@@ -83,6 +86,10 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
     process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
     process.on('SIGINT', () => void shutdown('SIGINT', 0));
     process.on('SIGHUP', () => r.daemon && reload(r.daemon, flags, log));
+    r.configWatcher = watchConfigFile(configPath(flags), () => {
+      log.info({ event: 'config-changed', path: configPath(flags) }, 'config file changed: reloading');
+      if (r.daemon) reload(r.daemon, flags, log);
+    });
     process.on('uncaughtException', (err) => {
       log.fatal({ event: 'uncaught-exception', err }, err.message);
       void shutdown('uncaught exception', 1);
@@ -162,6 +169,7 @@ async function markAvailable(cluster: ClusterController, log: Logger): Promise<v
 async function stopAll(r: Run): Promise<void> {
   const warn = (what: string) => (err: unknown) =>
     r.log.error({ event: 'stop-failed', what, err }, `${what} stop failed`);
+  r.configWatcher?.close();
   r.feed?.cancel();
   await r.daemon?.stop().catch(warn('daemon'));
   await r.feed?.cluster.stop().catch(warn('kubernetes'));

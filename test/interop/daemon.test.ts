@@ -167,6 +167,19 @@ describe('nodebgp run: two instances on loopback', () => {
     expect(a.log).toContain('"event":"reload-peer-added"');
   }, 60_000);
 
+  it('a changed config file is applied without a signal, leaving the untouched session alone', async () => {
+    const before = await established(a, b);
+    writeConfig(a, [b]); // node3 removed from the file; no SIGHUP
+    await until('node1 to drop node3 after the file changed', async () => {
+      const peers = await cli<{ address: string }[]>(a, 'neighbors');
+      return peers.every((p) => p.address !== c.address) ? peers : undefined;
+    });
+    const after = await peerOf(a, b.address);
+    expect(after?.state).toBe('Established');
+    expect(after?.establishedCount).toBe(before.establishedCount);
+    expect(a.log).toContain('"event":"config-changed"');
+  }, 60_000);
+
   it('SIGTERM sends Cease; the other side records it', async () => {
     b.proc?.kill('SIGTERM');
     expect(await b.exit).toBe(0);
