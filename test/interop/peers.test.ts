@@ -84,7 +84,12 @@ function spawnBgpd(ns: Netns, dir: string): Daemon {
     '--log',
     'stdout',
   ];
-  return new Daemon('bgpd', ns, dir, ns.spawn('/usr/lib/frr/bgpd', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Daemon(
+    'bgpd',
+    ns,
+    dir,
+    ns.spawn('/usr/lib/frr/bgpd', args, { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 type FrrRib = { routes?: Record<string, unknown> };
@@ -103,7 +108,12 @@ const frrKind: PeerKind = {
         return { v4: r4.routes?.[POD4] !== undefined, v6: r6.routes?.[POD6] !== undefined };
       },
       withdraw4: async () => {
-        await frr.vtysh('configure terminal', 'router bgp 65001', 'address-family ipv4 unicast', `no network ${V4}`);
+        await frr.vtysh(
+          'configure terminal',
+          'router bgp 65001',
+          'address-family ipv4 unicast',
+          `no network ${V4}`,
+        );
       },
       pause: () => frr.bgpd.pause(),
       resume: () => frr.bgpd.resume(),
@@ -309,7 +319,9 @@ describe.skipIf(!available).each([frrKind, birdKind, gobgpKind])('nodebgp agains
       const byError = /hold timer expired/i.test(down.lastError ?? '');
       expect(byReason || byError, `lastReason=${down.lastReason} lastError=${down.lastError}`).toBe(true);
       expect(took).toBeLessThan(9_000);
-      await waitUntil(async () => (await peerRoutes(V6)).length === 0, { what: `${kind.name}'s routes flushed` });
+      await waitUntil(async () => (await peerRoutes(V6)).length === 0, {
+        what: `${kind.name}'s routes flushed`,
+      });
     } finally {
       peer.resume();
     }
