@@ -112,16 +112,6 @@ function signature(r: RouteMsg): string {
   return head + r.nexthops.map(nh).sort().join(',');
 }
 
-/** signature(a) === signature(b) for two single-next-hop routes, without building the strings; false otherwise. */
-function sameSinglePath(a: RouteMsg, b: RouteMsg): boolean {
-  if (a.nexthops.length !== 1 || b.nexthops.length !== 1) return false;
-  if (a.type !== b.type || (a.priority ?? 0) !== (b.priority ?? 0)) return false;
-  const x = a.nexthops[0];
-  const y = b.nexthops[0];
-  if (x.oif !== y.oif) return false;
-  return x.gateway && y.gateway ? x.gateway.equals(y.gateway) : !x.gateway && !y.gateway;
-}
-
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -469,11 +459,6 @@ export class Fib {
   }
 
   private routeKey(r: RouteMsg): PrefixKey {
-    if (r.family === 2 && r.dst && r.dst.length === 4 && r.dstLen <= 32) {
-      // encodeKey for IPv4 without the masked copy: address (host bits cleared) * 64 + length.
-      const mask = r.dstLen === 0 ? 0 : (0xffffffff << (32 - r.dstLen)) >>> 0;
-      return ((r.dst.readUInt32BE(0) & mask) >>> 0) * 64 + r.dstLen;
-    }
     return encodeKey(r.family as Family, r.dst ?? Buffer.alloc(r.family === 2 ? 4 : 16), r.dstLen);
   }
 
@@ -537,9 +522,6 @@ export class Fib {
       for (const e of this.entries_.values()) {
         if (e.busy) { e.redo = true; continue; }
         const k = ours.get(e.key);
-        if (k && e.installed && sameSinglePath(k, e.installed.route)) {
-          if (!(reresolve && e.want?.kind === 'unicast')) continue;
-        }
         const sig = k ? signature(k) : undefined;
         if (sig === e.installed?.sig && !(reresolve && e.want?.kind === 'unicast')) continue;
         e.installed = k && sig ? { route: k, sig } : null;

@@ -79,14 +79,13 @@ export function splitMessages(buf: Buffer): NlMsg[] {
   const out: NlMsg[] = [];
   let off = 0;
   while (off + NLMSG_HDRLEN <= buf.length) {
-    // nlmsghdr read field by field (hot: every ack and every dumped route passes here).
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > buf.length) break;
+    const h = readStruct(nlmsghdr, buf, off);
+    if (h.nlmsg_len < NLMSG_HDRLEN || off + h.nlmsg_len > buf.length) break;
     out.push({
-      type: buf.readUInt16LE(off + 4), flags: buf.readUInt16LE(off + 6), seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12), payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
+      type: h.nlmsg_type, flags: h.nlmsg_flags, seq: h.nlmsg_seq, pid: h.nlmsg_pid,
+      payload: buf.subarray(off + NLMSG_HDRLEN, off + h.nlmsg_len),
     });
-    off += align4(len);
+    off += align4(h.nlmsg_len);
   }
   return out;
 }
@@ -167,11 +166,10 @@ function decodeMultipath(v: Buffer): RouteNexthop[] {
 
 /** Decode an RTM_NEWROUTE/RTM_DELROUTE payload (rtmsg + attributes). One pass, no intermediate map. */
 export function decodeRoute(payload: Buffer): RouteMsg {
-  // rtmsg read field by field (offsets as in the rtmsg table above).
-  const flags = payload.readUInt32LE(8);
+  const h = readStruct(rtmsg, payload, 0);
   const r: RouteMsg = {
-    family: payload[0], dstLen: payload[1], tos: payload[3], table: payload[4],
-    protocol: payload[5], scope: payload[6], type: payload[7], flags, nexthops: [],
+    family: h.rtm_family, dstLen: h.rtm_dst_len, tos: h.rtm_tos, table: h.rtm_table,
+    protocol: h.rtm_protocol, scope: h.rtm_scope, type: h.rtm_type, flags: h.rtm_flags, nexthops: [],
   };
   let gw: Buffer | undefined;
   let oif: number | undefined;
@@ -191,7 +189,7 @@ export function decodeRoute(payload: Buffer): RouteMsg {
     }
     off += align4(len);
   }
-  if (!r.nexthops.length && (gw || oif !== undefined)) r.nexthops = [{ oif: oif ?? 0, flags: flags & 0xff, hops: 0, ...(gw ? { gateway: gw } : {}) }];
+  if (!r.nexthops.length && (gw || oif !== undefined)) r.nexthops = [{ oif: oif ?? 0, flags: h.rtm_flags & 0xff, hops: 0, ...(gw ? { gateway: gw } : {}) }];
   return r;
 }
 

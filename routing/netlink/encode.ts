@@ -2,7 +2,7 @@
  * Encoders for the requests nodebgp sends. Lengths are back-patched: a message is written in place into a
  * batch buffer, then its nlmsghdr.nlmsg_len (and each rtattr/rtnexthop length) is filled in at the end.
  */
-import { RouteMsg, nlmsghdr, rtmsg, rtnexthop, ifinfomsg, ifaddrmsg, writeStruct, align4, NLMSG_HDRLEN, RTMSG_LEN, sizeOf } from './codec.js';
+import { RouteMsg, nlmsghdr, rtmsg, rtnexthop, ifinfomsg, ifaddrmsg, writeStruct, align4, NLMSG_HDRLEN, sizeOf } from './codec.js';
 import { RTA, NLM_F_REQUEST, NLM_F_DUMP } from './constants.js';
 
 /** Bytes a route message needs at most (header, rtmsg, fixed attributes, 32-byte next hops). */
@@ -47,22 +47,11 @@ function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
  */
 export function writeRouteMsg(buf: Buffer, off: number, msgType: number, flags: number, seq: number, r: RouteMsg): number {
   const start = off;
-  // nlmsghdr and rtmsg written field by field (the layouts of the nlmsghdr/rtmsg tables in codec.ts).
-  buf.writeUInt32LE(0, off);
-  buf.writeUInt16LE(msgType, off + 4);
-  buf.writeUInt16LE(flags, off + 6);
-  buf.writeUInt32LE(seq >>> 0, off + 8);
-  buf.writeUInt32LE(0, off + 12);
-  buf[off + 16] = r.family;
-  buf[off + 17] = r.dstLen;
-  buf[off + 18] = 0;
-  buf[off + 19] = r.tos;
-  buf[off + 20] = r.table < 256 ? r.table : 252;
-  buf[off + 21] = r.protocol;
-  buf[off + 22] = r.scope;
-  buf[off + 23] = r.type;
-  buf.writeUInt32LE(r.flags >>> 0, off + 24);
-  off += NLMSG_HDRLEN + RTMSG_LEN;
+  off = writeStruct(nlmsghdr, { nlmsg_len: 0, nlmsg_type: msgType, nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, off);
+  off = writeStruct(rtmsg, {
+    rtm_family: r.family, rtm_dst_len: r.dstLen, rtm_src_len: 0, rtm_tos: r.tos, rtm_table: r.table < 256 ? r.table : 252,
+    rtm_protocol: r.protocol, rtm_scope: r.scope, rtm_type: r.type, rtm_flags: r.flags,
+  }, buf, off);
   if (r.dst && r.dstLen > 0) off = attr(buf, off, RTA.RTA_DST, r.dst);
   off = attrU32(buf, off, RTA.RTA_TABLE, r.table);
   if (r.priority !== undefined) off = attrU32(buf, off, RTA.RTA_PRIORITY, r.priority);

@@ -45,8 +45,7 @@ interface DumpState {
 export class RtnlSocket {
   private readonly sock: RawSocketT;
   private seq = Math.floor(Math.random() * 0x3fffffff);
-  /** Writes sent and not yet acknowledged, by sequence number. */
-  private readonly acks = new Map<number, WriteOp>();
+  private readonly acks = new Map<number, (errno: number) => void>();
   private readonly dumps = new Map<number, DumpState>();
   private readonly queue: WriteOp[] = [];
   private queueHead = 0;
@@ -85,20 +84,21 @@ export class RtnlSocket {
     while (!this.closed && this.queueHead < this.queue.length && this.inFlight < this.window) {
       const buf = Buffer.allocUnsafe(BATCH_BYTES);
       let off = 0;
-      const first = (this.seq + 1) >>> 0 || 1;
+      const sent: { seq: number; op: WriteOp }[] = [];
       while (this.queueHead < this.queue.length && this.inFlight < this.window) {
         const op = this.queue[this.queueHead];
         if (off + op.maxLen > BATCH_BYTES && off > 0) break;
         const seq = this.nextSeq();
         off = op.encode(buf, off, seq);
-        this.acks.set(seq, op);
+        this.acks.set(seq, (errno) => { this.inFlight--; op.done(errno); });
+        sent.push({ seq, op });
         this.inFlight++;
         this.queueHead++;
       }
-      const last = this.seq;
       this.sock.send(buf.subarray(0, off), undefined, (err) => {
         if (!err) return;
-        for (let seq = first; seq !== ((last + 1) >>> 0 || 1); seq = (seq + 1) >>> 0 || 1) this.ack(seq, err.errno || 105);
+        for (const s of sent) this.acks.get(s.seq)?.(err.errno || 105);
+        for (const s of sent) this.acks.delete(s.seq);
       });
     }
     if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
@@ -124,25 +124,19 @@ export class RtnlSocket {
       }
       if (m.type !== NLMSG_ERROR) continue;
       const { errno, seq } = decodeError(m);
-      this.ack(seq, errno);
+      const cb = this.acks.get(seq);
+      if (!cb) continue;
+      this.acks.delete(seq);
+      cb(errno);
     }
     this.pump();
   }
 
-  private ack(seq: number, errno: number): void {
-    const op = this.acks.get(seq);
-    if (!op) return;
-    this.acks.delete(seq);
-    this.inFlight--;
-    op.done(errno);
-  }
-
   private onError(e: ErrnoException): void {
     // ENOBUFS on a request socket means acks were lost: fail what is in flight so it is retried.
-    const lost = [...this.acks.values()];
+    const lost = [...this.acks.entries()];
     this.acks.clear();
-    this.inFlight -= lost.length;
-    for (const op of lost) op.done(e.errno || 105);
+    for (const [, cb] of lost) cb(e.errno || 105);
     for (const [seq, d] of this.dumps) { this.dumps.delete(seq); d.reject(new Error(`netlink: ${e.code}`)); }
     this.pump();
   }
