@@ -81,7 +81,7 @@ export class AdjRibOut {
     opts: AdjRibOutOptions = {},
   ) {
     this.exportFilter = opts.exportFilter;
-    this.unsubscribe = locRib.onBatch((prefixes) => this.enqueue(prefixes));
+    this.unsubscribe = locRib.onBatch((prefixes, onlyFrom) => this.enqueue(prefixes, onlyFrom));
     locRib.forEachPrefix((prefix) => this.pending.push(prefix));
   }
 
@@ -90,10 +90,18 @@ export class AdjRibOut {
     this.unsubscribe();
   }
 
-  /** Mark prefixes for re-evaluation at the next `takePending()`. */
-  enqueue(prefixes: Iterable<PrefixKey>): void {
+  /**
+   * Mark prefixes for re-evaluation at the next `takePending()`. With `onlyFrom` = this peer's address (every
+   * new best path was learned from it, so none is sent back), only what it has from us needs a look (a
+   * withdrawal): a full table from this peer costs nothing here.
+   */
+  enqueue(prefixes: Iterable<PrefixKey>, onlyFrom?: string): void {
     const pending = this.pending;
-    for (const prefix of prefixes) pending.push(prefix);
+    if (onlyFrom !== undefined && onlyFrom === this.peer.address) {
+      const advertised = this.advertised;
+      if (advertised.size === 0) return;
+      for (const prefix of prefixes) if (advertised.has(prefix)) pending.push(prefix);
+    } else for (const prefix of prefixes) pending.push(prefix);
     if (pending.length > 2 * (this.locRib.size + this.advertised.size) + 4096) this.pending = dedupe(pending);
   }
 

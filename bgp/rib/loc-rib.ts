@@ -56,7 +56,11 @@ export interface LocalRoute {
   readonly attributes?: PathAttributes;
 }
 
-export type BatchListener = (prefixes: readonly PrefixKey[]) => void;
+/**
+ * `onlyFrom`, when given: the new best path of every prefix of the batch was learned from the peer with this
+ * address (so none of them can be sent back to it).
+ */
+export type BatchListener = (prefixes: readonly PrefixKey[], onlyFrom?: string) => void;
 
 /**
  * The candidate from `peer` in a slot. By address, as a stale path (graceful restart) belongs to the same
@@ -103,6 +107,8 @@ export class LocRib {
   private changedPrefixes: PrefixKey[] = [];
   private changedNexthops: (readonly string[] | null)[] = [];
   private bestChanged: PrefixKey[] = [];
+  /** The peer every new best path of `bestChanged` came from, or null (mixed, ours, or none). */
+  private bestFrom: string | null = null;
 
   constructor(opts: LocRibOptions) {
     const invalid = validateLocRibOptions(opts);
@@ -360,7 +366,12 @@ export class LocRib {
     const after = this.updateSlot(slot, old, next);
     if (after === undefined) this.rib.delete(prefix);
     else if (after !== slot) this.rib.set(prefix, after);
-    if (slotBest(after) !== beforeBest) this.bestChanged.push(prefix);
+    const afterBest = slotBest(after);
+    if (afterBest !== beforeBest) {
+      const from = afterBest?.peer?.address ?? null;
+      if (this.bestChanged.push(prefix) === 1) this.bestFrom = from;
+      else if (from !== this.bestFrom) this.bestFrom = null;
+    }
     const afterFib = slotFib(after);
     if (afterFib !== beforeFib) {
       this.changedPrefixes.push(prefix);
@@ -384,7 +395,9 @@ export class LocRib {
     this.changedPrefixes = [];
     this.changedNexthops = [];
     this.bestChanged = [];
-    if (touched.length > 0) for (const listener of this.listeners) listener(touched);
+    const from = this.bestFrom ?? undefined;
+    this.bestFrom = null;
+    if (touched.length > 0) for (const listener of this.listeners) listener(touched, from);
     return changes;
   }
 }
