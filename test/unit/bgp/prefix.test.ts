@@ -10,15 +10,9 @@ import {
   parseIpv6,
   parsePrefix,
   prefixContains,
-  type PrefixKey,
 } from '../../../bgp/prefix.js';
+import { key } from '../../support/prefix.js';
 
-/** Parse a prefix the test knows is valid. */
-function key(text: string): PrefixKey {
-  const k = parsePrefix(text);
-  if (k instanceof Error) throw k;
-  return k;
-}
 
 describe('prefix keys', () => {
   it('parses and formats IPv4 prefixes through a number key', () => {

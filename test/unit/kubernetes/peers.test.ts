@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerConfig } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+import { formatPrefix } from '../../../bgp/prefix.js';
 import type { NodeView } from '../../../daemon/kubernetes/node-view.js';
 import {
   compareAddresses,
@@ -10,12 +10,8 @@ import {
   type PeerPlanOptions,
 } from '../../../daemon/kubernetes/peers.js';
 import { kubernetesSchema } from '../../../daemon/kubernetes/schema.js';
+import { key } from '../../support/prefix.js';
 
-function key(text: string): PrefixKey {
-  const k = parsePrefix(text);
-  if (k instanceof Error) throw k;
-  return k;
-}
 
 function node(
   name: string,

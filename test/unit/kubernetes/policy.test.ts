@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
 import type { PathAttributes } from '../../../bgp/wire/types.js';
 import {
   createClusterPolicy,
@@ -8,12 +7,8 @@ import {
   type PolicyContext,
 } from '../../../daemon/kubernetes/policy.js';
 import { importPrefixSchema } from '../../../daemon/kubernetes/schema.js';
+import { key } from '../../support/prefix.js';
 
-function key(text: string): PrefixKey {
-  const k = parsePrefix(text);
-  if (k instanceof Error) throw k;
-  return k;
-}
 
 const peers: Record<string, number> = { '10.0.0.2': 64512, '192.0.2.1': 65000 };
 const ctx: PolicyContext = {
