@@ -13,7 +13,6 @@ import {
 } from '../../../bgp/prefix.js';
 import { key } from '../../support/prefix.js';
 
-
 describe('prefix keys', () => {
   it('parses and formats IPv4 prefixes through a number key', () => {
     const key = parsePrefix('10.244.2.0/24');
@@ -67,13 +66,17 @@ describe('prefix keys', () => {
 
   it('round-trips every IPv6 key through text and bytes', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }), (b, len) => {
-        const key = ipv6Key(b, len);
-        expect(parsePrefix(key)).toBe(key);
-        const parts = ipv6KeyParts(key);
-        expect(parts.len).toBe(len);
-        expect(ipv6Key(parts.bytes, len)).toBe(key);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.integer({ min: 0, max: 128 }),
+        (b, len) => {
+          const key = ipv6Key(b, len);
+          expect(parsePrefix(key)).toBe(key);
+          const parts = ipv6KeyParts(key);
+          expect(parts.len).toBe(len);
+          expect(ipv6Key(parts.bytes, len)).toBe(key);
+        },
+      ),
     );
   });
 

@@ -12,7 +12,6 @@ import {
 import { kubernetesSchema } from '../../../daemon/kubernetes/schema.js';
 import { key } from '../../support/prefix.js';
 
-
 function node(
   name: string,
   ips: string[],

@@ -9,7 +9,6 @@ import {
 import { importPrefixSchema } from '../../../daemon/kubernetes/schema.js';
 import { key } from '../../support/prefix.js';
 
-
 const peers: Record<string, number> = { '10.0.0.2': 64512, '192.0.2.1': 65000 };
 const ctx: PolicyContext = {
   localAsn: 64512,
