@@ -285,6 +285,24 @@ function manualStop(b: Builder, e: CeaseLike, cease: boolean): void {
   changeState(b, 'Idle', e.reason ?? 'admin-down');
 }
 
+/** Event 8 in OpenSent, OpenConfirm, Established: Cease (Administrative Reset unless given), then Idle. */
+function automaticStop(b: Builder, e: CeaseLike): void {
+  b.notify(ERR_CEASE, e.subcode ?? CEASE_ADMINISTRATIVE_RESET, e.data);
+  fail(b, e.reason ?? 'automatic-stop');
+}
+
+/** Event 10 in OpenSent, OpenConfirm, Established: NOTIFICATION Hold Timer Expired, then Idle. */
+function holdTimerExpired(b: Builder): void {
+  b.notify(ERR_HOLD_TIMER_EXPIRED, 0);
+  fail(b, 'hold-timer-expired');
+}
+
+/** Event 23 (§6.8 resolved against this connection): Cease / Connection Collision Resolution, then Idle. */
+function collisionDump(b: Builder): void {
+  b.notify(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION);
+  fail(b, 'collision');
+}
+
 /** Drop the session because of an error (optionally sending `notification` first). */
 function fail(b: Builder, reason: string, notification?: NotificationMessage): void {
   if (notification !== undefined) b.send(notification);
@@ -538,12 +556,10 @@ function openSent(b: Builder, e: FsmEvent): void {
       return manualStop(b, e, true);
     // Event 8: "sends the NOTIFICATION with a Cease, ... increments the ConnectRetryCounter by 1, ... Idle".
     case 'AutomaticStop':
-      b.notify(ERR_CEASE, e.subcode ?? CEASE_ADMINISTRATIVE_RESET, e.data);
-      return fail(b, e.reason ?? 'automatic-stop');
+      return automaticStop(b, e);
     // Event 10: "sends a NOTIFICATION message with the error code Hold Timer Expired, ... Idle".
     case 'HoldTimer_Expires':
-      b.notify(ERR_HOLD_TIMER_EXPIRED, 0);
-      return fail(b, 'hold-timer-expired');
+      return holdTimerExpired(b);
     // Event 18: the RFC goes to Active; we go to Idle with a damped restart (see the file comment).
     case 'TcpConnectionFails':
       return tcpFailed(b, 'connection-lost', e.reason);
@@ -558,8 +574,7 @@ function openSent(b: Builder, e: FsmEvent): void {
       return fail(b, e.reason ?? 'open-error', e.notification);
     // Event 23: "sends the NOTIFICATION with a Cease, ... Idle" (§6.8: subcode 7, RFC 4486).
     case 'OpenCollisionDump':
-      b.notify(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION);
-      return fail(b, 'collision');
+      return collisionDump(b);
     // Event 24: "... changes its state to Idle". Event 25: the RFC answers with a FSM error; a NOTIFICATION is
     // never answered with one, so it is closed like event 24.
     case 'NotifMsgVerErr':
@@ -596,12 +611,10 @@ function openConfirm(b: Builder, e: FsmEvent): void {
     case 'ManualStop':
       return manualStop(b, e, true);
     case 'AutomaticStop':
-      b.notify(ERR_CEASE, e.subcode ?? CEASE_ADMINISTRATIVE_RESET, e.data);
-      return fail(b, e.reason ?? 'automatic-stop');
+      return automaticStop(b, e);
     // Event 10: "sends the NOTIFICATION message with the Error Code Hold Timer Expired, ... Idle".
     case 'HoldTimer_Expires':
-      b.notify(ERR_HOLD_TIMER_EXPIRED, 0);
-      return fail(b, 'hold-timer-expired');
+      return holdTimerExpired(b);
     // Event 11: "sends a KEEPALIVE message, restarts the KeepaliveTimer, and remains in the OpenConfirmed state".
     case 'KeepaliveTimer_Expires':
       return keepalive(b);
@@ -619,8 +632,7 @@ function openConfirm(b: Builder, e: FsmEvent): void {
       return fail(b, e.reason ?? 'open-error', e.notification);
     // Event 23 (and event 19 resolved by §6.8 as this connection losing): "sends a NOTIFICATION with a Cease".
     case 'OpenCollisionDump':
-      b.notify(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION);
-      return fail(b, 'collision');
+      return collisionDump(b);
     // Event 26: "restarts the HoldTimer and changes its state to Established".
     case 'KeepAliveMsg':
       heard(b);
@@ -658,12 +670,10 @@ function established(b: Builder, e: FsmEvent): void {
       return manualStop(b, e, true);
     // Event 8: "sends a NOTIFICATION with a Cease, ... deletes all routes ..., Idle".
     case 'AutomaticStop':
-      b.notify(ERR_CEASE, e.subcode ?? CEASE_ADMINISTRATIVE_RESET, e.data);
-      return fail(b, e.reason ?? 'automatic-stop');
+      return automaticStop(b, e);
     // Event 10: "sends a NOTIFICATION message with the Error Code Hold Timer Expired, ... Idle".
     case 'HoldTimer_Expires':
-      b.notify(ERR_HOLD_TIMER_EXPIRED, 0);
-      return fail(b, 'hold-timer-expired');
+      return holdTimerExpired(b);
     // Event 11: "sends a KEEPALIVE message, and restarts its KeepaliveTimer".
     case 'KeepaliveTimer_Expires':
       return keepalive(b);
@@ -676,8 +686,7 @@ function established(b: Builder, e: FsmEvent): void {
       return received(b, e.notification, 'notification-received');
     // Event 23 (or 19 resolved against this connection, §6.8): Cease, Idle.
     case 'OpenCollisionDump':
-      b.notify(ERR_CEASE, CEASE_CONNECTION_COLLISION_RESOLUTION);
-      return fail(b, 'collision');
+      return collisionDump(b);
     // Event 26: "restarts its HoldTimer, if the negotiated HoldTime value is non-zero".
     case 'KeepAliveMsg':
       return heard(b);
