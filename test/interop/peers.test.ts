@@ -11,6 +11,7 @@ import type { PeerStatus } from '../../bgp/api.js';
 import {
   Daemon,
   Frr,
+  frrArgs,
   Lab,
   nodebgpAvailable,
   startBird,
@@ -66,24 +67,7 @@ function frrBgpd(net: number): string {
 
 /** FRR's bgpd alone, started again next to the running zebra (the arguments the harness launcher uses). */
 function spawnBgpd(ns: Netns, dir: string): Daemon {
-  const args = [
-    '-u',
-    'frr',
-    '-g',
-    'frr',
-    '-P',
-    '0',
-    '--vty_socket',
-    dir,
-    '-z',
-    join(dir, 'zserv.api'),
-    '-i',
-    join(dir, 'bgpd.pid'),
-    '-f',
-    join(dir, 'bgpd.conf'),
-    '--log',
-    'stdout',
-  ];
+  const args = frrArgs(dir, 'bgpd', join(dir, 'zserv.api'));
   return new Daemon(
     'bgpd',
     ns,

@@ -70,7 +70,8 @@ export class Frr {
   }
 }
 
-function frrArgs(dir: string, name: string, zserv: string): string[] {
+/** The command line of one FRR daemon `name` of the instance in `dir` (also used to restart one alone). */
+export function frrArgs(dir: string, name: string, zserv: string): string[] {
   return [
     // FRR drops to user frr; as root it would demand membership of group frrvty (privs_init), so the
     // instance directory is handed to frr instead.
