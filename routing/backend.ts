@@ -4,13 +4,15 @@
  */
 import { RouteMsg, NlMsg, decodeRoute, decodeAddr, decodeLink } from './netlink/codec.js';
 import { RTM, RTNLGRP } from './netlink/constants.js';
-import { RtnlSocket, RtnlMonitor, WriteOp } from './netlink/socket.js';
+import { RtnlSocket, RtnlMonitor, Batch } from './netlink/socket.js';
+import { RtnlWriter } from './netlink/writer.js';
 import { AddrMsg, LinkMsg } from './netlink/codec.js';
 
 export interface KernelDump {
   links: LinkMsg[];
   addrs: AddrMsg[];
-  routes: RouteMsg[];
+  /** The route dump as the kernel sent it (read with forEachMessage). */
+  routes: Buffer[];
 }
 
 export type MonitorEvent =
@@ -22,9 +24,11 @@ export type MonitorEvent =
 export interface Backend {
   readonly name: 'netlink' | 'noop';
   dump(): Promise<KernelDump>;
-  dumpRoutes(): Promise<RouteMsg[]>;
+  dumpRoutes(): Promise<Buffer[]>;
   subscribe(onEvent: (e: MonitorEvent) => void, isOurs: (payload: Buffer) => boolean): void;
-  write(ops: readonly WriteOp[]): void;
+  /** `n` consecutive sequence numbers for a batch; returns the first. */
+  reserveSeq(n: number): number;
+  send(batch: Batch): void;
   /** Stop / restart route notifications (during a burst of our own writes, each would echo back). */
   routeEvents(on: boolean): void;
   close(): void;
@@ -32,7 +36,10 @@ export interface Backend {
 
 export class NetlinkBackend implements Backend {
   readonly name = 'netlink';
+  /** Dumps. */
   private readonly sock = new RtnlSocket();
+  /** Route writes (on a worker thread). */
+  private readonly writer = new RtnlWriter();
   private monitor: RtnlMonitor | undefined;
 
   async dump(): Promise<KernelDump> {
@@ -41,9 +48,8 @@ export class NetlinkBackend implements Backend {
     return { links, addrs, routes: await this.dumpRoutes() };
   }
 
-  async dumpRoutes(): Promise<RouteMsg[]> {
-    const msgs = await this.sock.dump(RTM.RTM_GETROUTE, 0);
-    return msgs.filter((m) => m.type === RTM.RTM_NEWROUTE).map((m) => decodeRoute(m.payload));
+  dumpRoutes(): Promise<Buffer[]> {
+    return this.sock.dumpRaw(RTM.RTM_GETROUTE, 0);
   }
 
   /**
@@ -70,8 +76,12 @@ export class NetlinkBackend implements Backend {
     }, () => onEvent({ kind: 'overrun' }));
   }
 
-  write(ops: readonly WriteOp[]): void {
-    this.sock.write(ops);
+  reserveSeq(n: number): number {
+    return this.writer.reserveSeq(n);
+  }
+
+  send(batch: Batch): void {
+    this.writer.send(batch);
   }
 
   routeEvents(on: boolean): void {
@@ -83,6 +93,7 @@ export class NetlinkBackend implements Backend {
 
   close(): void {
     this.sock.close();
+    this.writer.close();
     this.monitor?.close();
   }
 }
@@ -92,12 +103,18 @@ export class NoopBackend implements Backend {
   async dump(): Promise<KernelDump> {
     return { links: [], addrs: [], routes: [] };
   }
-  async dumpRoutes(): Promise<RouteMsg[]> {
+  async dumpRoutes(): Promise<Buffer[]> {
     return [];
   }
   subscribe(): void {}
-  write(ops: readonly WriteOp[]): void {
-    queueMicrotask(() => { for (const op of ops) op.done(0); });
+  private seq = 1;
+  reserveSeq(n: number): number {
+    const first = this.seq;
+    this.seq += n;
+    return first;
+  }
+  send(batch: Batch): void {
+    queueMicrotask(() => batch.done(undefined, 0));
   }
   routeEvents(): void {}
   close(): void {}

@@ -6,8 +6,8 @@
  * deleted; everything else is read, for next-hop resolution, and never changed. A write that would replace
  * another program's route (same table, prefix and metric) is refused and reported.
  *
- * The writes, as their iproute2 equivalents (every one with NLM_F_REQUEST|NLM_F_ACK and its own sequence
- * number; the ack or error comes back per route):
+ * The writes, as their iproute2 equivalents (each with its own sequence number; an error names the route
+ * that failed, and the last message of each batch asks for the ack that closes the batch — netlink/socket.ts):
  *
  *   add/change  RTM_NEWROUTE NLM_F_CREATE|NLM_F_REPLACE
  *               = ip route replace 10.244.2.0/24 via 10.0.0.2 dev eth0 proto 202 metric 20 table 254
@@ -15,21 +15,26 @@
  *               = ip route replace blackhole 10.244.1.0/24 proto 202 metric 4000
  *   remove      RTM_DELROUTE = ip route del 10.244.2.0/24 proto 202 metric 20 table 254
  *
- * Changes are coalesced per event-loop turn (setImmediate) and sent in batches (see netlink/socket.ts).
+ * Changes are coalesced per event-loop turn (setImmediate) and sent in 64 KiB batches, a bounded number
+ * unanswered at a time so the event loop (and the BGP sessions on it) keeps turning during a million writes.
  * A failed write is reported with the errno name and retried with exponential backoff, 1 s → 30 s.
+ *
+ * Cost per route is kept to a map entry and one small object: the wanted next-hop set is interned (the RIB
+ * hands over the same array for the same set), resolved once per set, and routes with the same content share
+ * one pre-encoded RouteShape (shape.ts). Route dumps are scanned in place, not decoded route by route.
  *
  * Start: dump links, addresses and routes, subscribe to changes. Our routes found in the kernel that are
  * wanted and identical are adopted (no rewrite); ours that are not wanted are STALE — left in place until
  * releaseStale() (after End-of-RIB) or staleGraceMs. A deletion of one of our routes by someone else is
  * re-asserted; a link or address change makes every next hop resolve again (kernel.ts).
  */
-import { RouteMsg, RouteNexthop } from './netlink/codec.js';
-import { RTM, RTN, RT_SCOPE, NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, errnoName } from './netlink/constants.js';
-import { writeRouteMsg, routeMsgMaxLen } from './netlink/encode.js';
-import { WriteOp } from './netlink/socket.js';
+import { RouteMsg, RouteNexthop, NLMSG_HDRLEN, RTMSG_LEN, decodeRoute } from './netlink/codec.js';
+import { RTA, RTM, RTN, NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, errnoName } from './netlink/constants.js';
+import { BATCH_BYTES, forEachMessage } from './netlink/socket.js';
 import { Backend, NetlinkBackend, NoopBackend, MonitorEvent, KernelDump } from './backend.js';
-import { KernelState, Resolution } from './kernel.js';
-import { PrefixKey, decodeKey, encodeKey, formatKey, formatAddress, Family, parseAddress } from './prefix.js';
+import { KernelState } from './kernel.js';
+import { RouteShape, ShapeTable } from './shape.js';
+import { PrefixKey, AF_INET, AF_INET6, encodeKey, formatKey, formatAddress, Family, parseAddress } from './prefix.js';
 
 export interface FibOptions {
   backend: 'netlink' | 'noop';
@@ -77,44 +82,63 @@ export interface FibStats {
   stale: number;
 }
 
-type Want = { kind: 'unicast'; nexthops: readonly string[] } | { kind: 'blackhole' | 'unreachable'; metric: number };
-
-interface Installed {
-  route: RouteMsg;
-  sig: string;
+/** What the daemon asked for, interned: every prefix with the same next-hop set shares one Want. */
+interface Want {
+  readonly kind: 'unicast' | 'blackhole' | 'unreachable';
+  /** Sorted, without duplicates; [] for blackhole/unreachable. */
+  readonly nexthops: readonly string[];
+  /** rtm_priority of a blackhole/unreachable route (unicast routes use the Fib's metric). */
+  readonly metric: number;
 }
 
-interface Entry {
-  key: PrefixKey;
+class Entry {
   /** undefined: not set by the daemon (a stale route of ours); null: to be removed. */
-  want: Want | null | undefined;
-  installed: Installed | null;
-  status: FibStatus;
-  error?: string;
-  since: number;
-  busy: number;
-  redo: boolean;
-  attempt: number;
+  want: Want | null | undefined = undefined;
+  installed: RouteShape | null = null;
+  status: FibStatus = 'pending';
+  error: string | undefined = undefined;
+  /** Writes sent for this prefix and not answered yet. */
+  busy = 0;
+  /** Reconcile again once `busy` is 0 (it changed while a write was in flight). */
+  redo = false;
+  attempt = 0;
+  /** In the dirty list. */
+  queued = false;
+  /** The resync generation that last saw this route in the kernel. */
+  seen = 0;
+  /** Taken out of the map (a later set() of the prefix makes a new Entry). */
+  removed = false;
+
+  constructor(
+    readonly key: PrefixKey,
+    public since: number,
+  ) {}
+}
+
+/** Writes of one batch, as parallel arrays (one object per batch, not per route). */
+interface BatchOps {
+  first: number;
+  entries: Entry[];
+  types: number[];
+  shapes: RouteShape[];
 }
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
-/** A flush with this many writes stops route notifications until it is acknowledged. */
+/** A flush with this many writes stops route notifications until the writes are over (see pauseRouteEvents). */
 const BURST = 1024;
+/** Route notifications start again this long after the last write of a burst is answered. */
+const SETTLE_MS = 200;
+/** Route messages sent and not answered, at most (about 60 ms of kernel work on a slow machine). */
+const WINDOW = 32768;
+/** Dirty prefixes reconciled per event-loop turn: writes start while the rest of a big change is compared. */
+const FLUSH_CHUNK = 8192;
+/** Sequence numbers reserved per batch: more than the smallest route message fits into one. */
+const SEQ_PER_BATCH = Math.ceil(BATCH_BYTES / (NLMSG_HDRLEN + RTMSG_LEN + 16));
 const ESRCH = 3;
 const ENOENT = 2;
-
-/** Identity of a route's content: type, metric and the next-hop set (order-free). */
-function signature(r: RouteMsg): string {
-  const head = `${r.type}|${r.priority ?? 0}|`;
-  const nh = (n: RouteNexthop): string => `${n.gateway ? n.gateway.toString('hex') : ''}@${n.oif}`;
-  if (r.nexthops.length === 1) return head + nh(r.nexthops[0]);
-  return head + r.nexthops.map(nh).sort().join(',');
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
+const NEW = RTM.RTM_NEWROUTE;
+const DEL = RTM.RTM_DELROUTE;
 
 export class Fib {
   private readonly table: number;
@@ -122,19 +146,35 @@ export class Fib {
   private readonly protocol: number;
   private readonly backend: Backend;
   private readonly kernel: KernelState;
+  private readonly shapes: ShapeTable;
   private readonly entries_ = new Map<PrefixKey, Entry>();
-  private readonly dirty = new Set<PrefixKey>();
+  private dirty: Entry[] = [];
+  private dirtyHead = 0;
+  /** Date.now() as of the current event (one clock read per call or callback, not one per route). */
+  private now = Date.now();
   private blackholes = new Set<PrefixKey>();
-  private readonly retries = new Map<PrefixKey, number>();
+  /** Next-hop arrays as handed over → their interned Want (null: an empty set). */
+  private readonly wantByArray = new WeakMap<readonly string[], Want | null>();
+  private readonly wants = new Map<string, Want>();
+  /** Want → shape to install, or why it cannot be: per family, dropped whenever the kernel's state changes. */
+  private readonly resolved = new Map<number, Map<Want, RouteShape | string>>([[AF_INET, new Map()], [AF_INET6, new Map()]]);
+  // The writes waiting to be sent, as parallel arrays from outHead on.
+  private outEntries: Entry[] = [];
+  private outTypes: number[] = [];
+  private outShapes: RouteShape[] = [];
+  private outHead = 0;
+  private inFlight = 0;
+  private generation = 0;
+  private readonly retries = new Map<Entry, number>();
   private retryTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
   private flushScheduled = false;
   private started = false;
   private closed = false;
   private resyncing = false;
   private routeEventsPaused = false;
-  private inFlight = 0;
   private waiters: (() => void)[] = [];
 
   constructor(private readonly opts: FibOptions) {
@@ -145,6 +185,7 @@ export class Fib {
     if (!(this.protocol > 0 && this.protocol < 256)) throw new Error(`FibOptions.protocol: bad protocol ${this.protocol}`);
     this.backend = opts.backend === 'netlink' ? new NetlinkBackend() : new NoopBackend();
     this.kernel = new KernelState(this.table);
+    this.shapes = new ShapeTable(this.table, this.protocol);
   }
 
   private emit(e: FibEvent): void {
@@ -159,16 +200,19 @@ export class Fib {
     for (const a of d.addrs) this.kernel.applyAddr(a, false);
     let adopted = 0;
     let stale = 0;
-    for (const r of d.routes) {
-      if (!this.isOursRoute(r)) { this.kernel.applyRoute(r, false); continue; }
-      const e = this.entry(this.routeKey(r));
-      e.installed = { route: r, sig: signature(r) };
-      if (e.want === undefined) stale++;
-      else adopted++;
-    }
+    const kernelRoutes = this.scan(
+      d.routes,
+      (key, shape) => {
+        const e = this.entry(key);
+        e.installed = shape;
+        if (e.want === undefined) stale++;
+        else adopted++;
+      },
+      (r) => this.kernel.applyRoute(r, false),
+    );
     this.started = true;
-    for (const key of this.entries_.keys()) this.markDirty(key);
-    this.emit({ type: 'started', adopted, stale, kernelRoutes: d.routes.length });
+    for (const e of this.entries_.values()) this.markDirty(e);
+    this.emit({ type: 'started', adopted, stale, kernelRoutes });
     if (this.opts.staleGraceMs !== undefined) {
       this.staleTimer = setTimeout(() => this.releaseStale(), this.opts.staleGraceMs);
       this.staleTimer.unref();
@@ -177,20 +221,22 @@ export class Fib {
 
   /**
    * Want `prefix` routed via `nexthops` (≥2 = one ECMP route); null = remove our route. May be called
-   * before start(): nothing is written until the kernel has been dumped.
+   * before start(): nothing is written until the kernel has been dumped. A next-hop array is taken as
+   * immutable once handed over (it is remembered by identity, so pass the same array for the same set).
    */
   set(prefix: PrefixKey, nexthops: readonly string[] | null): void {
-    if (nexthops === null) return this.setWant(prefix, null);
-    const nhs = [...new Set(nexthops)].sort();
-    const cur = this.entries_.get(prefix)?.want;
-    if (cur && cur.kind === 'unicast' && sameList(cur.nexthops, nhs)) return;
-    this.setWant(prefix, nhs.length ? { kind: 'unicast', nexthops: nhs } : null);
+    this.now = Date.now();
+    this.setWant(prefix, nexthops === null ? null : this.unicastWant(nexthops));
   }
 
   /** set() for parallel arrays. */
   setMany(prefixes: readonly PrefixKey[], nexthops: readonly (readonly string[] | null)[]): void {
     if (prefixes.length !== nexthops.length) throw new Error('setMany: prefixes and nexthops differ in length');
-    for (let i = 0; i < prefixes.length; i++) this.set(prefixes[i], nexthops[i]);
+    this.now = Date.now();
+    for (let i = 0; i < prefixes.length; i++) {
+      const nh = nexthops[i];
+      this.setWant(prefixes[i], nh === null ? null : this.unicastWant(nh));
+    }
   }
 
   /**
@@ -199,24 +245,40 @@ export class Fib {
    */
   setBlackholes(prefixes: readonly PrefixKey[], kind: 'blackhole' | 'unreachable', metric: number): void {
     const next = new Set(prefixes);
+    this.now = Date.now();
     for (const p of this.blackholes) if (!next.has(p)) this.setWant(p, null);
-    for (const p of next) {
-      const cur = this.entries_.get(p)?.want;
-      if (cur && cur.kind === kind && cur.metric === metric) continue;
-      this.setWant(p, { kind, metric });
-    }
+    const id = `${kind}|${metric}`;
+    let want = this.wants.get(id);
+    if (!want) this.wants.set(id, (want = { kind, nexthops: [], metric }));
+    for (const p of next) this.setWant(p, want);
     this.blackholes = next;
+  }
+
+  private unicastWant(nexthops: readonly string[]): Want | null {
+    let w = this.wantByArray.get(nexthops);
+    if (w !== undefined) return w;
+    const list = [...new Set(nexthops)].sort();
+    if (list.length === 0) w = null;
+    else {
+      const id = `unicast|${list.join(',')}`;
+      w = this.wants.get(id);
+      if (!w) this.wants.set(id, (w = { kind: 'unicast', nexthops: list, metric: this.metric }));
+    }
+    this.wantByArray.set(nexthops, w);
+    return w;
   }
 
   private setWant(prefix: PrefixKey, want: Want | null): void {
     if (this.closed) throw new Error('Fib is closed');
     if (typeof prefix !== 'number' && typeof prefix !== 'string') throw new Error(`bad prefix key ${String(prefix)}`);
-    const e = this.entries_.get(prefix);
-    if (!e && want === null) return;
-    const entry = e ?? this.entry(prefix);
-    entry.want = want;
-    if (want && entry.status !== 'failed') this.setStatus(entry, 'pending');
-    this.markDirty(prefix);
+    let e = this.entries_.get(prefix);
+    if (e === undefined) {
+      if (want === null) return;
+      e = this.entry(prefix);
+    } else if (e.want === want) return;
+    e.want = want;
+    if (want && e.status !== 'failed') this.setStatus(e, 'pending');
+    this.markDirty(e);
   }
 
   /** Remove our routes from a previous run that nobody wants now. */
@@ -225,7 +287,7 @@ export class Fib {
     for (const e of this.entries_.values()) {
       if (e.want !== undefined) continue;
       e.want = null;
-      this.markDirty(e.key);
+      this.markDirty(e);
       count++;
     }
     if (this.staleTimer) clearTimeout(this.staleTimer);
@@ -261,12 +323,12 @@ export class Fib {
   async close(opts: { removeRoutes: boolean }): Promise<void> {
     if (this.closed) return;
     if (opts.removeRoutes && this.started) {
-      for (const e of this.entries_.values()) { e.want = null; this.markDirty(e.key); }
+      for (const e of this.entries_.values()) { e.want = null; this.markDirty(e); }
       this.retries.clear();
       await this.flushed();
     }
     this.closed = true;
-    for (const t of [this.retryTimer, this.staleTimer, this.resyncTimer]) if (t) clearTimeout(t);
+    for (const t of [this.retryTimer, this.staleTimer, this.resyncTimer, this.resumeTimer]) if (t) clearTimeout(t);
     this.backend.close();
     this.checkFlushed();
   }
@@ -276,20 +338,28 @@ export class Fib {
   private entry(key: PrefixKey): Entry {
     let e = this.entries_.get(key);
     if (!e) {
-      e = { key, want: undefined, installed: null, status: 'pending', since: Date.now(), busy: 0, redo: false, attempt: 0 };
+      e = new Entry(key, this.now);
       this.entries_.set(key, e);
     }
     return e;
   }
 
+  private remove(e: Entry): void {
+    this.entries_.delete(e.key);
+    e.removed = true;
+  }
+
   private setStatus(e: Entry, status: FibStatus, error?: string): void {
-    if (e.status !== status) e.since = Date.now();
+    if (e.status !== status) e.since = this.now;
     e.status = status;
     e.error = error;
   }
 
-  private markDirty(key: PrefixKey): void {
-    this.dirty.add(key);
+  private markDirty(e: Entry): void {
+    if (!e.queued) {
+      e.queued = true;
+      this.dirty.push(e);
+    }
     if (this.flushScheduled || !this.started || this.closed) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
@@ -298,123 +368,172 @@ export class Fib {
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
-    const ops: WriteOp[] = [];
-    const cache = new Map<string, Resolution>();
-    for (const key of this.dirty) {
-      const e = this.entries_.get(key);
-      if (!e) continue;
+    this.now = Date.now();
+    const queuedBefore = this.outEntries.length - this.outHead;
+    const end = Math.min(this.dirty.length, this.dirtyHead + FLUSH_CHUNK);
+    for (; this.dirtyHead < end; this.dirtyHead++) {
+      const e = this.dirty[this.dirtyHead];
+      e.queued = false;
+      if (e.removed) continue;
       if (e.busy) { e.redo = true; continue; }
-      this.reconcile(e, ops, cache);
+      this.reconcile(e);
     }
-    this.dirty.clear();
-    if (ops.length >= BURST && !this.routeEventsPaused) {
-      // Each of our writes would come back as a notification, costing as much as its ack: listen again,
-      // and dump once to catch up, when the burst is acknowledged.
-      this.routeEventsPaused = true;
-      this.backend.routeEvents(false);
+    if (this.dirtyHead === this.dirty.length) {
+      this.dirty = [];
+      this.dirtyHead = 0;
+    } else {
+      if (this.dirtyHead > 65536 && this.dirtyHead * 2 > this.dirty.length) {
+        this.dirty = this.dirty.slice(this.dirtyHead);
+        this.dirtyHead = 0;
+      }
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
     }
-    if (ops.length) this.backend.write(ops);
+    if (this.outEntries.length - this.outHead - queuedBefore >= BURST) this.pauseRouteEvents();
+    this.pump();
     this.checkFlushed();
   }
 
   /** Compare wanted with installed for one prefix and queue the writes that make them equal. */
-  private reconcile(e: Entry, ops: WriteOp[], cache: Map<string, Resolution>): void {
+  private reconcile(e: Entry): void {
     if (e.want === undefined) {
-      if (!e.installed) this.entries_.delete(e.key);
+      if (!e.installed) this.remove(e);
       return;
     }
-    const desired = e.want === null ? null : this.desired(e, e.want, cache);
+    const desired = e.want === null ? null : this.desired(e, e.want);
     if (!desired) {
-      if (e.installed) this.queue(e, ops, RTM.RTM_DELROUTE, e.installed.route);
-      else if (e.want === null) this.entries_.delete(e.key);
+      if (e.installed) this.enqueue(e, DEL, e.installed);
+      else if (e.want === null) this.remove(e);
       return;
     }
-    const sig = signature(desired);
-    if (e.installed?.sig === sig) {
+    if (e.installed === desired) {
       if (e.status !== 'installed') this.setStatus(e, 'installed');
       return;
     }
-    const other = this.kernel.occupiedBy(desired.family, desired.dst, desired.dstLen, desired.priority ?? 0);
+    const other = this.kernel.occupiedBy(e.key, desired.priority);
     if (other !== undefined) {
       this.fail(e, `EEXIST: a route of protocol ${other} holds ${formatKey(e.key)} metric ${desired.priority} in table ${this.table}`);
       return;
     }
-    if (e.installed && e.installed.route.priority !== desired.priority) this.queue(e, ops, RTM.RTM_DELROUTE, e.installed.route);
-    this.queue(e, ops, RTM.RTM_NEWROUTE, desired);
+    if (e.installed && e.installed.priority !== desired.priority) this.enqueue(e, DEL, e.installed);
+    this.enqueue(e, NEW, desired);
     if (e.status !== 'failed') this.setStatus(e, 'pending');
   }
 
-  /** The route we want in the kernel for this entry, or null (unresolvable: status set here). */
-  private desired(e: Entry, want: Want, cache: Map<string, Resolution>): RouteMsg | null {
-    const p = decodeKey(e.key);
-    const route = (type: number, priority: number, nexthops: RouteNexthop[]): RouteMsg => ({
-      family: p.family, dstLen: p.len, dst: p.addr, tos: 0, table: this.table, protocol: this.protocol,
-      scope: RT_SCOPE.RT_SCOPE_UNIVERSE, type, flags: 0, priority, nexthops,
-    });
-    if (want.kind !== 'unicast') return route(want.kind === 'blackhole' ? RTN.RTN_BLACKHOLE : RTN.RTN_UNREACHABLE, want.metric, []);
+  /** The shape we want in the kernel for this entry, or null (unresolvable: status set here). */
+  private desired(e: Entry, want: Want): RouteShape | null {
+    const family: Family = typeof e.key === 'number' ? AF_INET : AF_INET6;
+    if (want.kind !== 'unicast') return this.shapes.get(family, want.kind === 'blackhole' ? RTN.RTN_BLACKHOLE : RTN.RTN_UNREACHABLE, want.metric, []);
+    const cache = this.resolved.get(family)!;
+    let r = cache.get(want);
+    if (r === undefined) cache.set(want, (r = this.resolveWant(want, family)));
+    if (typeof r !== 'string') return r;
+    if (e.status !== 'unresolvable' || e.error !== r) this.emit({ type: 'route-unresolvable', prefix: formatKey(e.key), reason: r });
+    this.setStatus(e, 'unresolvable', r);
+    return null;
+  }
+
+  /** Resolve every next hop of a set: the shape to install, or the reasons none can be used. */
+  private resolveWant(want: Want, family: Family): RouteShape | string {
     const nexthops: RouteNexthop[] = [];
     const reasons: string[] = [];
     for (const text of want.nexthops) {
-      let r = cache.get(text);
-      if (!r) cache.set(text, (r = this.resolve(text, p.family)));
-      if (r.ok) nexthops.push(r.nexthop);
-      else reasons.push(r.reason);
+      const a = parseAddress(text);
+      if (a && a.family !== family) reasons.push(`next hop ${text} is not of the prefix's address family`);
+      else if (this.backend.name === 'noop') {
+        if (a) nexthops.push({ gateway: a.addr, oif: 0, flags: 0, hops: 0 });
+        else reasons.push(`not an IP address: ${text}`);
+      } else {
+        const r = this.kernel.resolve(text);
+        if (r.ok) nexthops.push(r.nexthop);
+        else reasons.push(r.reason);
+      }
     }
-    if (!nexthops.length) {
-      const reason = reasons.join('; ');
-      if (e.status !== 'unresolvable' || e.error !== reason) this.emit({ type: 'route-unresolvable', prefix: formatKey(e.key), reason });
-      this.setStatus(e, 'unresolvable', reason);
-      return null;
-    }
-    return route(RTN.RTN_UNICAST, this.metric, nexthops);
+    if (!nexthops.length) return reasons.join('; ');
+    return this.shapes.get(family, RTN.RTN_UNICAST, this.metric, nexthops);
   }
 
-  private resolve(text: string, family: Family): Resolution {
-    const a = parseAddress(text);
-    if (a && a.family !== family) return { ok: false, reason: `next hop ${text} is not of the prefix's address family` };
-    if (this.backend.name === 'noop') {
-      return a ? { ok: true, nexthop: { gateway: a.addr, oif: 0, flags: 0, hops: 0 } } : { ok: false, reason: `not an IP address: ${text}` };
-    }
-    return this.kernel.resolve(text);
+  /** The kernel's state changed: every next-hop set resolves again when next used. */
+  private forgetResolutions(): void {
+    for (const m of this.resolved.values()) m.clear();
   }
 
-  private queue(e: Entry, ops: WriteOp[], type: number, route: RouteMsg): void {
-    // RTM_NEWROUTE: NLM_F_CREATE|NLM_F_REPLACE (`ip route replace`); RTM_DELROUTE: `ip route del … proto 202`.
-    const flags = NLM_F_REQUEST | NLM_F_ACK | (type === RTM.RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+  private enqueue(e: Entry, type: number, shape: RouteShape): void {
     e.busy++;
-    this.inFlight++;
-    ops.push({
-      maxLen: routeMsgMaxLen(route),
-      encode: (buf, off, seq) => writeRouteMsg(buf, off, type, flags, seq, route),
-      done: (errno) => this.onAck(e, type, route, errno),
-    });
+    this.outEntries.push(e);
+    this.outTypes.push(type);
+    this.outShapes.push(shape);
   }
 
-  private onAck(e: Entry, type: number, route: RouteMsg, errno: number): void {
+  /** Send queued writes in 64 KiB batches while fewer than WINDOW messages are unanswered. */
+  private pump(): void {
+    while (!this.closed && this.outHead < this.outEntries.length && this.inFlight < WINDOW) {
+      const buf = Buffer.from(new ArrayBuffer(BATCH_BYTES)); // its own memory: handed to the writer thread
+      const first = this.backend.reserveSeq(SEQ_PER_BATCH);
+      const start = this.outHead;
+      let off = 0;
+      let lastOff = 0;
+      while (this.outHead < this.outEntries.length && this.outHead - start < SEQ_PER_BATCH) {
+        const shape = this.outShapes[this.outHead];
+        if (off + shape.maxLen > BATCH_BYTES) break;
+        const type = this.outTypes[this.outHead];
+        const flags = NLM_F_REQUEST | (type === NEW ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+        lastOff = off;
+        off = this.shapes.write(buf, off, type, flags, first + (this.outHead - start), this.outEntries[this.outHead].key, shape);
+        this.outHead++;
+      }
+      const n = this.outHead - start;
+      buf.writeUInt16LE(buf.readUInt16LE(lastOff + 6) | NLM_F_ACK, lastOff + 6);
+      const ops: BatchOps = {
+        first,
+        entries: this.outEntries.slice(start, this.outHead),
+        types: this.outTypes.slice(start, this.outHead),
+        shapes: this.outShapes.slice(start, this.outHead),
+      };
+      this.inFlight += n;
+      this.backend.send({ buf: buf.subarray(0, off), first, last: first + n - 1, done: (failed, lost) => this.onBatch(ops, failed, lost) });
+    }
+    if (this.outHead === this.outEntries.length) {
+      this.outEntries = [];
+      this.outTypes = [];
+      this.outShapes = [];
+      this.outHead = 0;
+    } else if (this.outHead > 65536 && this.outHead * 2 > this.outEntries.length) {
+      this.outEntries = this.outEntries.slice(this.outHead);
+      this.outTypes = this.outTypes.slice(this.outHead);
+      this.outShapes = this.outShapes.slice(this.outHead);
+      this.outHead = 0;
+    }
+  }
+
+  private onBatch(ops: BatchOps, failed: ReadonlyMap<number, number> | undefined, lost: number): void {
+    this.now = Date.now();
+    const n = ops.entries.length;
+    for (let i = 0; i < n; i++) this.onAnswer(ops.entries[i], ops.types[i], ops.shapes[i], failed?.get(ops.first + i) ?? lost);
+    this.inFlight -= n;
+    this.pump();
+    if (this.inFlight === 0 && this.outHead === this.outEntries.length) {
+      if (this.routeEventsPaused) this.armResume();
+      this.checkFlushed();
+    }
+  }
+
+  private onAnswer(e: Entry, type: number, shape: RouteShape, errno: number): void {
     e.busy--;
-    this.inFlight--;
-    const ok = errno === 0 || (type === RTM.RTM_DELROUTE && (errno === ESRCH || errno === ENOENT));
-    if (type === RTM.RTM_NEWROUTE) {
+    const ok = errno === 0 || (type === DEL && (errno === ESRCH || errno === ENOENT));
+    if (type === NEW) {
       if (errno === 0) {
-        e.installed = { route, sig: signature(route) };
+        e.installed = shape;
         if (e.status === 'failed') this.emit({ type: 'route-recovered', prefix: formatKey(e.key) });
         e.attempt = 0;
         if (e.busy === 0) this.setStatus(e, 'installed');
       } else this.fail(e, errnoName(errno));
     } else if (ok) {
-      if (e.installed?.route === route) e.installed = null;
+      if (e.installed === shape) e.installed = null;
     } else this.fail(e, errnoName(errno));
     if (e.busy === 0 && (e.redo || (ok && (e.want === null || e.want === undefined)))) {
       e.redo = false;
-      this.markDirty(e.key);
-    }
-    if (this.inFlight === 0) {
-      if (this.routeEventsPaused) {
-        this.routeEventsPaused = false;
-        this.backend.routeEvents(true);
-        this.scheduleResync('route notifications were paused during a burst of writes', 0);
-      }
-      this.checkFlushed();
+      this.markDirty(e);
     }
   }
 
@@ -423,7 +542,7 @@ export class Fib {
     e.attempt++;
     this.setStatus(e, 'failed', error);
     this.emit({ type: 'route-failed', prefix: formatKey(e.key), error, retryInMs: delay });
-    this.retries.set(e.key, Date.now() + delay);
+    this.retries.set(e, Date.now() + delay);
     this.armRetry();
   }
 
@@ -434,42 +553,118 @@ export class Fib {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       const now = Date.now();
-      for (const [key, t] of this.retries) if (t <= now) { this.retries.delete(key); this.markDirty(key); }
+      for (const [e, t] of this.retries) if (t <= now) { this.retries.delete(e); if (!e.removed) this.markDirty(e); }
       this.armRetry();
     }, Math.max(0, next - Date.now()));
     this.retryTimer.unref();
   }
 
   private checkFlushed(): void {
-    if (!this.closed && (this.dirty.size || this.inFlight || this.flushScheduled || this.resyncing)) return;
+    if (!this.closed && (this.dirtyHead < this.dirty.length || this.inFlight || this.outHead < this.outEntries.length || this.flushScheduled || this.resyncing)) return;
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
   }
 
-  // --- the kernel's side ----------------------------------------------------------------------------
-
-  private isOursRoute(r: RouteMsg): boolean {
-    return r.protocol === this.protocol && r.table === this.table;
+  /**
+   * Each of our writes comes back as a route notification, one datagram each, costing as much as the write:
+   * during a burst we leave the route groups, and once the writes have been answered and SETTLE_MS passed
+   * without another burst, join them again and dump once to catch up on what happened meanwhile.
+   */
+  private pauseRouteEvents(): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = undefined;
+    if (this.routeEventsPaused) return;
+    this.routeEventsPaused = true;
+    this.backend.routeEvents(false);
   }
+
+  private armResume(): void {
+    if (this.resumeTimer || this.closed) return;
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = undefined;
+      if (this.closed || !this.routeEventsPaused) return;
+      if (this.inFlight > 0 || this.outHead < this.outEntries.length) return; // armed again when these are answered
+      this.routeEventsPaused = false;
+      this.backend.routeEvents(true);
+      this.scheduleResync('route notifications were paused during a burst of writes', 0);
+    }, SETTLE_MS);
+  }
+
+  // --- the kernel's side ----------------------------------------------------------------------------
 
   /** Fast check on a raw rtmsg (no decoding): rtm_table at 4, rtm_protocol at 5. */
   private isOursPayload(p: Buffer): boolean {
     return p[5] === this.protocol && (this.table < 256 ? p[4] === this.table : p[4] === 252);
   }
 
+  private isOursRoute(r: RouteMsg): boolean {
+    return r.protocol === this.protocol && r.table === this.table;
+  }
+
   private routeKey(r: RouteMsg): PrefixKey {
-    return encodeKey(r.family as Family, r.dst ?? Buffer.alloc(r.family === 2 ? 4 : 16), r.dstLen);
+    return encodeKey(r.family as Family, r.dst ?? Buffer.alloc(r.family === AF_INET ? 4 : 16), r.dstLen);
+  }
+
+  /**
+   * Read a raw route dump: `ours(key, shape)` for each of our routes, scanned in place (routes of the same
+   * content are decoded once), `other(route)` for the others of the main table and ours (decoded: they
+   * matter for next-hop resolution and are few). Returns how many routes the dump held.
+   */
+  private scan(datagrams: readonly Buffer[], ours: (key: PrefixKey, shape: RouteShape) => void, other: (r: RouteMsg) => void): number {
+    this.now = Date.now();
+    const byBytes = new Map<string, RouteShape>();
+    let count = 0;
+    forEachMessage(datagrams, (type, buf, off, len) => {
+      if (type !== NEW) return;
+      const p = off + NLMSG_HDRLEN;
+      const end = off + len;
+      if (end - p < RTMSG_LEN) return;
+      count++;
+      const family = buf[p];
+      let table = buf[p + 4];
+      let dst = -1;
+      for (let a = p + RTMSG_LEN; a + 4 <= end; ) {
+        const alen = buf.readUInt16LE(a);
+        if (alen < 4 || a + alen > end) break;
+        const at = buf.readUInt16LE(a + 2) & 0x3fff;
+        if (at === RTA.RTA_DST) dst = a + 4;
+        else if (at === RTA.RTA_TABLE && alen >= 8) table = buf.readUInt32LE(a + 4);
+        else if (at === RTA.RTA_CACHEINFO) buf.fill(0, a + 4, a + alen); // counters, not content
+        a += (alen + 3) & ~3;
+      }
+      if (buf[p + 5] !== this.protocol || table !== this.table) {
+        if (table === 254 || table === this.table) other(decodeRoute(buf.subarray(p, end)));
+        return;
+      }
+      if (family !== AF_INET && family !== AF_INET6) return;
+      const alen = family === AF_INET ? 4 : 16;
+      const dstLen = buf[p + 1];
+      const key = family === AF_INET
+        ? (dst >= 0 ? buf.readUInt32BE(dst) : 0) * 64 + dstLen
+        : encodeKey(AF_INET6, dst >= 0 ? buf.subarray(dst, dst + 16) : Buffer.alloc(16), dstLen);
+      // With the prefix zeroed, routes of the same content are the same bytes.
+      if (dst >= 0) buf.fill(0, dst, dst + alen);
+      const bytes = buf.toString('latin1', p, end);
+      let shape = byBytes.get(bytes);
+      if (shape === undefined) byBytes.set(bytes, (shape = this.shapes.fromRoute(decodeRoute(buf.subarray(p, end)))));
+      ours(key, shape);
+    });
+    return count;
   }
 
   private onMonitor(e: MonitorEvent): void {
     if (this.closed) return;
     switch (e.kind) {
       case 'link':
-        if (this.kernel.applyLink(e.link, e.deleted)) this.scheduleResync(`link ${e.link.name ?? e.link.index} changed`);
+        if (this.kernel.applyLink(e.link, e.deleted)) {
+          this.forgetResolutions();
+          this.scheduleResync(`link ${e.link.name ?? e.link.index} changed`);
+        }
         return;
       case 'addr':
         this.kernel.applyAddr(e.addr, e.deleted);
+        this.forgetResolutions();
         return this.scheduleResync('address changed');
       case 'overrun':
         return this.scheduleResync('monitor socket overrun (ENOBUFS)');
@@ -485,15 +680,16 @@ export class Fib {
     }
     if (!deleted) return;
     const e = this.entries_.get(this.routeKey(r));
-    if (!e || !e.installed || e.installed.route.priority !== r.priority) return;
+    if (!e || !e.installed || e.installed.priority !== (r.priority ?? 0)) return;
     if (e.busy) { e.redo = true; return; }
     e.installed = null;
     if (e.want) this.emit({ type: 'route-reasserted', prefix: formatKey(e.key) });
-    this.markDirty(e.key);
+    this.markDirty(e);
   }
 
   private reresolveAll(): void {
-    for (const e of this.entries_.values()) if (e.want?.kind === 'unicast') this.markDirty(e.key);
+    this.forgetResolutions();
+    for (const e of this.entries_.values()) if (e.want?.kind === 'unicast') this.markDirty(e);
   }
 
   /** Links and addresses change what the kernel holds silently (a link set down flushes its routes): re-dump. */
@@ -510,24 +706,44 @@ export class Fib {
   /** Dump the routes again; reconcile the prefixes whose kernel state is not what we think it is. */
   private async resync(): Promise<void> {
     try {
-      const routes = await this.backend.dumpRoutes();
+      const datagrams = await this.backend.dumpRoutes();
+      if (this.closed) return;
       const before = this.kernel.fingerprint();
       this.kernel.clearRoutes();
-      const ours = new Map<PrefixKey, RouteMsg>();
-      for (const r of routes) {
-        if (this.isOursRoute(r)) ours.set(this.routeKey(r), r);
-        else this.kernel.applyRoute(r, false);
-      }
+      const gen = ++this.generation;
+      this.scan(
+        datagrams,
+        (key, shape) => {
+          const e = this.entry(key);
+          e.seen = gen;
+          if (e.busy) { e.redo = true; return; }
+          if (e.installed === shape) return;
+          e.installed = shape;
+          this.markDirty(e);
+        },
+        (r) => this.kernel.applyRoute(r, false),
+      );
       const reresolve = before !== this.kernel.fingerprint();
+      if (reresolve) this.forgetResolutions();
+      const inUse = new Set<RouteShape>();
       for (const e of this.entries_.values()) {
-        if (e.busy) { e.redo = true; continue; }
-        const k = ours.get(e.key);
-        const sig = k ? signature(k) : undefined;
-        if (sig === e.installed?.sig && !(reresolve && e.want?.kind === 'unicast')) continue;
-        e.installed = k && sig ? { route: k, sig } : null;
-        this.markDirty(e.key);
+        if (e.seen !== gen && e.installed) {
+          if (e.busy) e.redo = true;
+          else {
+            e.installed = null;
+            this.markDirty(e);
+          }
+        }
+        if (reresolve && e.want?.kind === 'unicast') this.markDirty(e);
+        if (e.installed) inUse.add(e.installed);
       }
-      for (const [key, r] of ours) if (!this.entries_.has(key)) this.entry(key).installed = { route: r, sig: signature(r) };
+      // Shapes no route, queued write or resolution refers to any more are dropped (next hops come and go).
+      // Not while writes are in flight: their shapes become `installed` when answered.
+      if (this.inFlight === 0) {
+        for (const s of this.outShapes) inUse.add(s);
+        for (const m of this.resolved.values()) for (const s of m.values()) if (typeof s !== 'string') inUse.add(s);
+        this.shapes.retain(inUse);
+      }
     } finally {
       this.resyncing = false;
       this.checkFlushed();
@@ -539,9 +755,9 @@ export class Fib {
     const v: FibEntryView = {
       prefix: formatKey(e.key),
       nexthops: w?.kind === 'unicast' ? [...w.nexthops] : [],
-      kind: w && w.kind !== 'unicast' ? w.kind : e.installed?.route.type === RTN.RTN_BLACKHOLE ? 'blackhole' : 'unicast',
+      kind: w && w.kind !== 'unicast' ? w.kind : e.installed?.type === RTN.RTN_BLACKHOLE ? 'blackhole' : 'unicast',
       status: e.status,
-      kernel: e.installed ? this.kernelView(e.installed.route) : null,
+      kernel: e.installed ? this.kernelView(e.installed) : null,
       since: e.since,
     };
     if (e.error) v.error = e.error;
@@ -549,13 +765,13 @@ export class Fib {
     return v;
   }
 
-  private kernelView(r: RouteMsg): { nexthops: string[]; protocol: string; metric: number } {
-    const nexthops = r.nexthops.map((n) => {
+  private kernelView(s: RouteShape): { nexthops: string[]; protocol: string; metric: number } {
+    const nexthops = s.nexthops.map((n) => {
       const dev = this.kernel.links.get(n.oif)?.name;
       return `${n.gateway ? formatAddress(n.gateway) : ''}${dev ? `%${dev}` : ''}`;
     });
-    if (r.type === RTN.RTN_BLACKHOLE) nexthops.push('blackhole');
-    if (r.type === RTN.RTN_UNREACHABLE) nexthops.push('unreachable');
-    return { nexthops, protocol: r.protocol === 202 ? 'nodebgp' : String(r.protocol), metric: r.priority ?? 0 };
+    if (s.type === RTN.RTN_BLACKHOLE) nexthops.push('blackhole');
+    if (s.type === RTN.RTN_UNREACHABLE) nexthops.push('unreachable');
+    return { nexthops, protocol: this.protocol === 202 ? 'nodebgp' : String(this.protocol), metric: s.priority };
   }
 }

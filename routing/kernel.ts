@@ -12,7 +12,7 @@
  */
 import { AddrMsg, LinkMsg, RouteMsg, RouteNexthop } from './netlink/codec.js';
 import { IFF_UP, IFF_LOWER_UP, RTN } from './netlink/constants.js';
-import { AF_INET, Family, isLinkLocal6, parseAddress, prefixContainsAddress, maskAddress, formatAddress } from './prefix.js';
+import { AF_INET, AF_INET6, Family, PrefixKey, encodeKey, isLinkLocal6, parseAddress, prefixContainsAddress, maskAddress, formatAddress } from './prefix.js';
 
 export interface Link {
   index: number;
@@ -35,9 +35,6 @@ export type Resolution = { ok: true; nexthop: RouteNexthop } | { ok: false; reas
 
 const MAX_DEPTH = 4;
 
-function occupiedKey(family: number, dst: Buffer | undefined, len: number, priority: number): string {
-  return `${family}|${dst ? maskAddress(dst, len).toString('hex') : ''}/${len}|${priority}`;
-}
 
 export class KernelState {
   readonly links = new Map<number, Link>();
@@ -45,8 +42,8 @@ export class KernelState {
   /** Other routes, per family, per prefix length: masked address (hex) → routes. */
   private readonly routes = new Map<number, Map<string, RouteMsg[]>[]>();
 
-  /** Other programs' routes in our table, any type: family/prefix/metric → protocol (a write there would replace them). */
-  private readonly occupied = new Map<string, number>();
+  /** Other programs' routes in our table, any type: prefix → metric → protocol (a write there would replace them). */
+  private readonly occupied = new Map<PrefixKey, Map<number, number>>();
 
   constructor(private readonly table: number) {}
 
@@ -94,17 +91,22 @@ export class KernelState {
   }
 
   /** The protocol of another program's route at exactly this prefix and metric in our table, if any. */
-  occupiedBy(family: number, dst: Buffer | undefined, len: number, priority: number): number | undefined {
-    if (this.occupied.size === 0) return undefined;
-    return this.occupied.get(occupiedKey(family, dst, len, priority));
+  occupiedBy(key: PrefixKey, priority: number): number | undefined {
+    return this.occupied.get(key)?.get(priority);
   }
 
   /** Apply another program's route (never one of ours). Only the main table and ours matter. */
   applyRoute(r: RouteMsg, deleted: boolean): boolean {
-    if (r.table === this.table) {
-      const k = occupiedKey(r.family, r.dst, r.dstLen, r.priority ?? 0);
-      if (deleted) this.occupied.delete(k);
-      else this.occupied.set(k, r.protocol);
+    if (r.table === this.table && (r.family === AF_INET || r.family === AF_INET6)) {
+      const k = encodeKey(r.family, r.dst ?? Buffer.alloc(r.family === AF_INET ? 4 : 16), r.dstLen);
+      let byMetric = this.occupied.get(k);
+      if (!deleted) {
+        if (!byMetric) this.occupied.set(k, (byMetric = new Map()));
+        byMetric.set(r.priority ?? 0, r.protocol);
+      } else if (byMetric) {
+        byMetric.delete(r.priority ?? 0);
+        if (byMetric.size === 0) this.occupied.delete(k);
+      }
     }
     if (r.table !== 254 && r.table !== this.table) return false;
     if (r.type !== RTN.RTN_UNICAST || r.dstLen === 0) return false;

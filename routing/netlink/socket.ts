@@ -2,12 +2,12 @@
  * The NETLINK_ROUTE socket: the raw socket of the `netlink` npm package (a CommonJS addon, loaded with
  * createRequire), plus what rtnetlink needs on top — sequence numbers, acks matched per sequence, dumps
  * collected across multipart datagrams and redone when the kernel marks them NLM_F_DUMP_INTR, and
- * batched writes: many messages per sendmsg (up to ~64 KiB), a bounded number unacknowledged so the
- * kernel's acks never overflow our receive buffer.
+ * batched writes: many messages per sendmsg (up to ~64 KiB) with one ack per batch (see Batch). The caller
+ * bounds how many messages are unanswered, so errors never overflow our receive buffer.
  */
 import { createRequire } from 'node:module';
 import type { RawNetlinkSocket as RawSocketT, RawNetlinkSocketOptions, ErrnoException } from 'netlink/dist/raw.js';
-import { NlMsg, splitMessages, decodeError } from './codec.js';
+import { NlMsg, splitMessages, align4, NLMSG_HDRLEN } from './codec.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, NETLINK_ROUTE } from './constants.js';
 import { encodeDumpRequest } from './encode.js';
 
@@ -22,11 +22,27 @@ export function openRawSocket(): RawSocketT {
   return s;
 }
 
-/** A write waiting to be sent: it encodes itself at `off` and returns the end; `done(errno)` with 0 = ack. */
-export interface WriteOp {
-  maxLen: number;
-  encode(buf: Buffer, off: number, seq: number): number;
-  done(errno: number): void;
+/**
+ * Route writes sent together in one sendmsg. The messages carry consecutive sequence numbers `first`…`last`;
+ * only the last asks for an ack (NLM_F_ACK). The kernel handles a batch in order and answers a failed
+ * message with an error whether or not it asked for an ack, so the last message's answer means the whole
+ * batch has been handled, and every error before it names the message that failed. One datagram per batch
+ * comes back instead of one per route.
+ */
+export interface Batch {
+  readonly buf: Buffer;
+  readonly first: number;
+  readonly last: number;
+  /**
+   * `failed`: sequence number → errno of each message the kernel refused. `lost` ≠ 0: the socket failed
+   * (that errno) before the batch was answered, so what became of each message is unknown.
+   */
+  done(failed: ReadonlyMap<number, number> | undefined, lost: number): void;
+}
+
+interface SentBatch {
+  batch: Batch;
+  failed: Map<number, number> | undefined;
 }
 
 export class DumpInterrupted extends Error {
@@ -36,124 +52,134 @@ export class DumpInterrupted extends Error {
 }
 
 interface DumpState {
+  /** Decoded dumps collect messages; raw dumps collect whole datagrams. */
+  raw: boolean;
   msgs: NlMsg[];
+  datagrams: Buffer[];
   intr: boolean;
-  resolve: (r: { msgs: NlMsg[]; intr: boolean }) => void;
+  resolve: (r: { msgs: NlMsg[]; datagrams: Buffer[]; intr: boolean }) => void;
   reject: (e: Error) => void;
 }
 
+/** The largest sequence number handed out before starting again at 1 (a batch never wraps). */
+const SEQ_MAX = 0x7fffffff;
+
 export class RtnlSocket {
   private readonly sock: RawSocketT;
-  private seq = Math.floor(Math.random() * 0x3fffffff);
-  private readonly acks = new Map<number, (errno: number) => void>();
+  private seq = 1 + Math.floor(Math.random() * 0x3fffffff);
+  private readonly sent: SentBatch[] = [];
   private readonly dumps = new Map<number, DumpState>();
-  private readonly queue: WriteOp[] = [];
-  private queueHead = 0;
-  private inFlight = 0;
   private closed = false;
 
-  /** `window`: messages sent but not yet acknowledged, at most. */
-  constructor(private readonly window = 4096) {
+  constructor() {
     this.sock = openRawSocket();
     this.sock.on('message', (buf) => this.receive(buf));
     this.sock.on('error', (e: ErrnoException) => this.onError(e));
   }
 
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0 || 1;
-    return this.seq;
+  /** `n` consecutive sequence numbers; returns the first. */
+  reserveSeq(n: number): number {
+    if (this.seq + n > SEQ_MAX) this.seq = 1;
+    const first = this.seq;
+    this.seq += n;
+    return first;
   }
 
-  /** Queue writes; they go out in batches in the order queued. */
-  write(ops: readonly WriteOp[]): void {
-    for (const op of ops) this.queue.push(op);
-    this.pump();
+  /** Batches sent and not answered yet. */
+  get pending(): number {
+    return this.sent.length;
   }
 
-  get pendingWrites(): number {
-    return this.queue.length - this.queueHead + this.inFlight;
-  }
-
-  /**
-   * Send what fits in the window. Once the window is full, wait until half of it is acknowledged, so every
-   * sendmsg carries a full batch instead of one message per freed slot.
-   */
-  private pump(): void {
-    const queued = this.queue.length - this.queueHead;
-    if (queued === 0 || (this.inFlight > this.window / 2 && this.window - this.inFlight < queued)) return;
-    while (!this.closed && this.queueHead < this.queue.length && this.inFlight < this.window) {
-      const buf = Buffer.allocUnsafe(BATCH_BYTES);
-      let off = 0;
-      const sent: { seq: number; op: WriteOp }[] = [];
-      while (this.queueHead < this.queue.length && this.inFlight < this.window) {
-        const op = this.queue[this.queueHead];
-        if (off + op.maxLen > BATCH_BYTES && off > 0) break;
-        const seq = this.nextSeq();
-        off = op.encode(buf, off, seq);
-        this.acks.set(seq, (errno) => { this.inFlight--; op.done(errno); });
-        sent.push({ seq, op });
-        this.inFlight++;
-        this.queueHead++;
-      }
-      this.sock.send(buf.subarray(0, off), undefined, (err) => {
-        if (!err) return;
-        for (const s of sent) this.acks.get(s.seq)?.(err.errno || 105);
-        for (const s of sent) this.acks.delete(s.seq);
-      });
-    }
-    if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
+  send(batch: Batch): void {
+    if (this.closed) throw new Error('netlink socket is closed');
+    const s: SentBatch = { batch, failed: undefined };
+    this.sent.push(s);
+    this.sock.send(batch.buf, undefined, (err) => {
+      if (!err) return;
+      const i = this.sent.indexOf(s);
+      if (i >= 0) this.sent.splice(i, 1);
+      batch.done(undefined, err.errno || 105);
+    });
   }
 
   private receive(buf: Buffer): void {
-    for (const m of splitMessages(buf)) {
-      const dump = this.dumps.get(m.seq);
+    let pushed = false;
+    for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
+      const len = buf.readUInt32LE(off);
+      if (len < NLMSG_HDRLEN || off + len > buf.length) break;
+      const type = buf.readUInt16LE(off + 4);
+      const flags = buf.readUInt16LE(off + 6);
+      const seq = buf.readUInt32LE(off + 8);
+      const dump = this.dumps.get(seq);
       if (dump) {
-        if (m.flags & NLM_F_DUMP_INTR) dump.intr = true;
-        if (m.type === NLMSG_DONE || m.type === NLMSG_ERROR) {
-          this.dumps.delete(m.seq);
-          const { errno } = decodeError(m);
-          if (m.type === NLMSG_ERROR && errno) dump.reject(new Error(`netlink dump failed: errno ${errno}`));
-          else dump.resolve({ msgs: dump.msgs, intr: dump.intr });
+        if (flags & NLM_F_DUMP_INTR) dump.intr = true;
+        if (type === NLMSG_DONE || type === NLMSG_ERROR) {
+          this.dumps.delete(seq);
+          const errno = type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4 ? -buf.readInt32LE(off + NLMSG_HDRLEN) : 0;
+          if (errno) dump.reject(new Error(`netlink dump failed: errno ${errno}`));
+          else dump.resolve({ msgs: dump.msgs, datagrams: dump.datagrams, intr: dump.intr });
+        } else if (dump.raw) {
+          if (!pushed) dump.datagrams.push(buf);
+          pushed = true;
         } else {
-          dump.msgs.push(m);
+          dump.msgs.push({ type, flags, seq, pid: buf.readUInt32LE(off + 12), payload: buf.subarray(off + NLMSG_HDRLEN, off + len) });
         }
-        continue;
+      } else if (type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4) {
+        this.answer(seq, -buf.readInt32LE(off + NLMSG_HDRLEN));
       }
-      if (m.type !== NLMSG_ERROR) continue;
-      const { errno, seq } = decodeError(m);
-      const cb = this.acks.get(seq);
-      if (!cb) continue;
-      this.acks.delete(seq);
-      cb(errno);
+      off += align4(len);
     }
-    this.pump();
+  }
+
+  /** An ack (errno 0) or error for sequence number `seq`. */
+  private answer(seq: number, errno: number): void {
+    for (let i = 0; i < this.sent.length; i++) {
+      const s = this.sent[i];
+      if (seq < s.batch.first || seq > s.batch.last) continue;
+      if (errno !== 0) (s.failed ??= new Map()).set(seq, errno);
+      if (seq === s.batch.last) {
+        this.sent.splice(i, 1);
+        s.batch.done(s.failed, 0);
+      }
+      return;
+    }
   }
 
   private onError(e: ErrnoException): void {
-    // ENOBUFS on a request socket means acks were lost: fail what is in flight so it is retried.
-    const lost = [...this.acks.entries()];
-    this.acks.clear();
-    for (const [, cb] of lost) cb(e.errno || 105);
-    for (const [seq, d] of this.dumps) { this.dumps.delete(seq); d.reject(new Error(`netlink: ${e.code}`)); }
-    this.pump();
+    // ENOBUFS on a request socket: answers were dropped. Nothing in flight can be trusted to be answered.
+    const lost = this.sent.splice(0);
+    for (const s of lost) s.batch.done(s.failed, e.errno || 105);
+    for (const [seq, d] of this.dumps) {
+      this.dumps.delete(seq);
+      d.reject(new Error(`netlink: ${e.code}`));
+    }
   }
 
-  /** Dump (RTM_GETROUTE / RTM_GETADDR / RTM_GETLINK), redone while the kernel marks it interrupted. */
+  /** Dump (RTM_GETROUTE / RTM_GETADDR / RTM_GETLINK) as messages, redone while the kernel marks it interrupted. */
   async dump(msgType: number, family: number, attempts = 10): Promise<NlMsg[]> {
     for (let i = 0; i < attempts; i++) {
-      const r = await this.dumpOnce(msgType, family);
+      const r = await this.dumpOnce(msgType, family, false);
       if (!r.intr) return r.msgs;
     }
     throw new DumpInterrupted();
   }
 
-  private dumpOnce(msgType: number, family: number): Promise<{ msgs: NlMsg[]; intr: boolean }> {
+  /**
+   * The same, as the datagrams the kernel sent (read them with forEachMessage): a million routes are
+   * scanned in place rather than turned into a million objects.
+   */
+  async dumpRaw(msgType: number, family: number, attempts = 10): Promise<Buffer[]> {
+    for (let i = 0; i < attempts; i++) {
+      const r = await this.dumpOnce(msgType, family, true);
+      if (!r.intr) return r.datagrams;
+    }
+    throw new DumpInterrupted();
+  }
+
+  private dumpOnce(msgType: number, family: number, raw: boolean): Promise<{ msgs: NlMsg[]; datagrams: Buffer[]; intr: boolean }> {
     return new Promise((resolve, reject) => {
-      const seq = this.nextSeq();
-      this.dumps.set(seq, { msgs: [], intr: false, resolve, reject });
+      const seq = this.reserveSeq(1);
+      this.dumps.set(seq, { raw, msgs: [], datagrams: [], intr: false, resolve, reject });
       this.sock.send(encodeDumpRequest(msgType, family, seq), undefined, (err) => {
         if (err && this.dumps.delete(seq)) reject(new Error(`netlink dump send: ${err.code}`));
       });
@@ -164,6 +190,22 @@ export class RtnlSocket {
     if (this.closed) return;
     this.closed = true;
     this.sock.close();
+  }
+}
+
+/**
+ * Calls `fn(type, buf, off, len)` for every message in `datagrams` (off/len: the whole message, header
+ * included). NLMSG_DONE and NLMSG_ERROR are skipped.
+ */
+export function forEachMessage(datagrams: readonly Buffer[], fn: (type: number, buf: Buffer, off: number, len: number) => void): void {
+  for (const buf of datagrams) {
+    for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
+      const len = buf.readUInt32LE(off);
+      if (len < NLMSG_HDRLEN || off + len > buf.length) break;
+      const type = buf.readUInt16LE(off + 4);
+      if (type !== NLMSG_DONE && type !== NLMSG_ERROR) fn(type, buf, off, len);
+      off += align4(len);
+    }
   }
 }
 

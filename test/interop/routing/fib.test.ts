@@ -199,6 +199,32 @@ describe('Fib on the kernel', () => {
     expect(ours(ns).map((r) => r.dst).sort()).toEqual(['10.244.12.0/24', '10.244.13.0/24']);
   });
 
+  it('names the routes the kernel refused inside a batch of thousands, and installs all the others', async () => {
+    // Only the last message of a batch asks for an ack; a refused one is answered with its own sequence
+    // number. Refused here: every 7th route, and a run around where the first 64 KiB batch ends.
+    const ns = setup('10.0.0.1/24');
+    ns.ip('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
+    const fib = await fibIn(ns);
+    const n = 3000;
+    const refused = (i: number): boolean => i % 7 === 3 || (i >= 950 && i < 980);
+    const prefixes: number[] = [];
+    const nexthops: string[][] = [];
+    const good = ['10.0.0.2'];
+    const bad = ['10.1.0.2'];
+    for (let i = 0; i < n; i++) {
+      prefixes.push(v4key('12.0.0.0/24') + i * 256 * 64);
+      nexthops.push(refused(i) ? bad : good);
+    }
+    await fib.call('setMany', prefixes, nexthops);
+    await fib.call('flushed');
+    const entries = await fib.call<EntryView[]>('entries');
+    const failed = entries.filter((e) => e.status === 'failed').map((e) => e.prefix);
+    const expected = prefixes.flatMap((_, i) => (refused(i) ? [`12.${(i >> 8) & 255}.${i & 255}.0/24`] : []));
+    expect(failed.sort()).toEqual(expected.sort());
+    expect(entries.filter((e) => e.status === 'installed')).toHaveLength(n - expected.length);
+    expect(ours(ns)).toHaveLength(n - expected.length);
+  });
+
   it('never touches a route of another protocol at the same prefix and metric', async () => {
     const ns = setup('10.0.0.1/24');
     ns.ip('route', 'add', '10.244.14.0/24', 'via', '10.0.0.9', 'proto', 'static', 'metric', '20');

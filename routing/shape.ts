@@ -1,0 +1,136 @@
+/**
+ * A route's content apart from its prefix: type, metric and next hops. A million pod routes learned from two
+ * top-of-rack routers have two or three shapes, so the FIB mirror keeps one shared RouteShape per content
+ * instead of a message per route, and compares content by reference.
+ *
+ * A shape keeps its attributes pre-encoded. Writing a route is then a header, the prefix and one copy:
+ *
+ *   nlmsghdr | rtmsg | RTA_DST <prefix> | tail = RTA_TABLE, RTA_PRIORITY, RTA_GATEWAY + RTA_OIF or RTA_MULTIPATH
+ *
+ * A deletion carries RTA_TABLE and RTA_PRIORITY but no next hops, with rtm_scope RT_SCOPE_NOWHERE: it removes
+ * our route at that prefix and metric whatever its next hops became (`ip route del PREFIX proto 202 metric M`).
+ */
+import { RouteMsg, RouteNexthop, NLMSG_HDRLEN, RTMSG_LEN } from './netlink/codec.js';
+import { writeRouteMsg } from './netlink/encode.js';
+import { RTA, RTM, RT_SCOPE } from './netlink/constants.js';
+import { AF_INET, PrefixKey, decodeKey } from './prefix.js';
+
+export class RouteShape {
+  constructor(
+    readonly family: number,
+    readonly type: number,
+    readonly priority: number,
+    readonly nexthops: readonly RouteNexthop[],
+    /** `family|type|metric|gateway@oif,…` (next hops sorted): equal content, equal signature. */
+    readonly sig: string,
+    /** The attributes after RTA_DST of an RTM_NEWROUTE. */
+    readonly tail: Buffer,
+    /** The attributes after RTA_DST of an RTM_DELROUTE. */
+    readonly delTail: Buffer,
+  ) {}
+
+  /** Bytes one message of this shape needs at most (header, rtmsg, RTA_DST of an IPv6 prefix, tail). */
+  get maxLen(): number {
+    return NLMSG_HDRLEN + RTMSG_LEN + 20 + this.tail.length;
+  }
+}
+
+function nexthopSig(n: RouteNexthop): string {
+  return `${n.gateway ? n.gateway.toString('hex') : ''}@${n.oif}`;
+}
+
+/** The interned shapes of one FIB: one table, one protocol. */
+export class ShapeTable {
+  private readonly shapes = new Map<string, RouteShape>();
+
+  constructor(
+    private readonly table: number,
+    private readonly protocol: number,
+  ) {}
+
+  /** The shape with this content (created once, then shared). */
+  get(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[]): RouteShape {
+    const nh = nexthops.length === 1 ? nexthopSig(nexthops[0]) : nexthops.map(nexthopSig).sort().join(',');
+    const sig = `${family}|${type}|${priority}|${nh}`;
+    let s = this.shapes.get(sig);
+    if (s === undefined) {
+      s = new RouteShape(family, type, priority, nexthops, sig, this.encodeTail(family, type, priority, nexthops), this.encodeTail(family, type, priority, []));
+      this.shapes.set(sig, s);
+    }
+    return s;
+  }
+
+  /** The shape of a route read back from the kernel. */
+  fromRoute(r: RouteMsg): RouteShape {
+    return this.get(r.family, r.type, r.priority ?? 0, r.nexthops);
+  }
+
+  get size(): number {
+    return this.shapes.size;
+  }
+
+  /** Forget shapes no route refers to any more (`inUse` is the set still referenced). */
+  retain(inUse: ReadonlySet<RouteShape>): void {
+    for (const [sig, s] of this.shapes) if (!inUse.has(s)) this.shapes.delete(sig);
+  }
+
+  private encodeTail(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[]): Buffer {
+    const r: RouteMsg = {
+      family, dstLen: 0, tos: 0, table: this.table, protocol: this.protocol, scope: RT_SCOPE.RT_SCOPE_UNIVERSE,
+      type, flags: 0, priority, nexthops: [...nexthops],
+    };
+    const buf = Buffer.alloc(256 + nexthops.length * 32);
+    const end = writeRouteMsg(buf, 0, RTM.RTM_NEWROUTE, 0, 0, r);
+    return Buffer.from(buf.subarray(NLMSG_HDRLEN + RTMSG_LEN, end));
+  }
+
+  /**
+   * Write one RTM_NEWROUTE or RTM_DELROUTE for `key` with `shape` at `off` (`shape.maxLen` bytes must be
+   * free); returns the end offset.
+   */
+  write(buf: Buffer, off: number, msgType: number, flags: number, seq: number, key: PrefixKey, shape: RouteShape): number {
+    const start = off;
+    const del = msgType === RTM.RTM_DELROUTE;
+    let dstLen: number;
+    let addr: Uint8Array | undefined;
+    let v4 = 0;
+    if (typeof key === 'number') {
+      v4 = Math.floor(key / 64);
+      dstLen = key - v4 * 64;
+    } else {
+      const p = decodeKey(key);
+      dstLen = p.len;
+      addr = p.addr;
+    }
+    // nlmsghdr: length (patched below), type, flags, sequence, port 0 (the kernel fills in ours).
+    buf.writeUInt16LE(msgType, off + 4);
+    buf.writeUInt16LE(flags, off + 6);
+    buf.writeUInt32LE(seq, off + 8);
+    buf.writeUInt32LE(0, off + 12);
+    off += NLMSG_HDRLEN;
+    // rtmsg
+    buf[off] = shape.family;
+    buf[off + 1] = dstLen;
+    buf[off + 2] = 0; // rtm_src_len
+    buf[off + 3] = 0; // rtm_tos
+    buf[off + 4] = this.table < 256 ? this.table : 252; // RT_TABLE_COMPAT; the real one is in RTA_TABLE
+    buf[off + 5] = this.protocol;
+    buf[off + 6] = del ? RT_SCOPE.RT_SCOPE_NOWHERE : RT_SCOPE.RT_SCOPE_UNIVERSE;
+    buf[off + 7] = shape.type;
+    buf.writeUInt32LE(0, off + 8); // rtm_flags
+    off += RTMSG_LEN;
+    if (dstLen > 0) {
+      const alen = shape.family === AF_INET ? 4 : 16;
+      buf.writeUInt16LE(4 + alen, off);
+      buf.writeUInt16LE(RTA.RTA_DST, off + 2);
+      if (addr) buf.set(addr, off + 4);
+      else buf.writeUInt32BE(v4, off + 4);
+      off += 4 + alen;
+    }
+    const tail = del ? shape.delTail : shape.tail;
+    tail.copy(buf, off);
+    off += tail.length;
+    buf.writeUInt32LE(off - start, start);
+    return off;
+  }
+}
