@@ -4,7 +4,7 @@
  */
 import { RouteMsg, NlMsg, decodeRoute, decodeAddr, decodeLink } from './netlink/codec.js';
 import { RTM, RTNLGRP } from './netlink/constants.js';
-import { RtnlSocket, RtnlMonitor, Batch } from './netlink/socket.js';
+import { RtnlSocket, RtnlMonitor, Batch, unansweredLimit } from './netlink/socket.js';
 import { RtnlWriter } from './netlink/writer.js';
 import { AddrMsg, LinkMsg } from './netlink/codec.js';
 
@@ -28,6 +28,8 @@ export interface Backend {
   subscribe(onEvent: (e: MonitorEvent) => void, isOurs: (payload: Buffer) => boolean): void;
   /** `n` consecutive sequence numbers for a batch; returns the first. */
   reserveSeq(n: number): number;
+  /** Route messages that may be sent and unanswered at once (see unansweredLimit in netlink/socket.ts). */
+  readonly maxUnanswered: number;
   send(batch: Batch): void;
   /** Stop / restart route notifications (during a burst of our own writes, each would echo back). */
   routeEvents(on: boolean): void;
@@ -40,6 +42,11 @@ export class NetlinkBackend implements Backend {
   private readonly sock = new RtnlSocket();
   /** Route writes (on a worker thread). */
   private readonly writer = new RtnlWriter();
+  /**
+   * On a worker thread the writer queues batches itself and keeps its socket within unansweredLimit; here
+   * the bound is memory (256 batches of 64 KiB). On this thread, the socket's limit applies.
+   */
+  readonly maxUnanswered = this.writer.threaded ? 256 * 1024 : unansweredLimit(this.sock.recvBufferBytes);
   private monitor: RtnlMonitor | undefined;
 
   async dump(): Promise<KernelDump> {
@@ -107,6 +114,7 @@ export class NoopBackend implements Backend {
     return [];
   }
   subscribe(): void {}
+  readonly maxUnanswered = 32768;
   private seq = 1;
   reserveSeq(n: number): number {
     const first = this.seq;

@@ -102,11 +102,17 @@ export class ShapeTable {
       dstLen = p.len;
       addr = p.addr;
     }
+    // Byte stores rather than Buffer.write*: this runs for every route, and those check their arguments.
     // nlmsghdr: length (patched below), type, flags, sequence, port 0 (the kernel fills in ours).
-    buf.writeUInt16LE(msgType, off + 4);
-    buf.writeUInt16LE(flags, off + 6);
-    buf.writeUInt32LE(seq, off + 8);
-    buf.writeUInt32LE(0, off + 12);
+    buf[off + 4] = msgType & 0xff;
+    buf[off + 5] = msgType >>> 8;
+    buf[off + 6] = flags & 0xff;
+    buf[off + 7] = flags >>> 8;
+    buf[off + 8] = seq & 0xff;
+    buf[off + 9] = (seq >>> 8) & 0xff;
+    buf[off + 10] = (seq >>> 16) & 0xff;
+    buf[off + 11] = seq >>> 24;
+    buf[off + 12] = buf[off + 13] = buf[off + 14] = buf[off + 15] = 0;
     off += NLMSG_HDRLEN;
     // rtmsg
     buf[off] = shape.family;
@@ -117,20 +123,31 @@ export class ShapeTable {
     buf[off + 5] = this.protocol;
     buf[off + 6] = del ? RT_SCOPE.RT_SCOPE_NOWHERE : RT_SCOPE.RT_SCOPE_UNIVERSE;
     buf[off + 7] = shape.type;
-    buf.writeUInt32LE(0, off + 8); // rtm_flags
+    buf[off + 8] = buf[off + 9] = buf[off + 10] = buf[off + 11] = 0; // rtm_flags
     off += RTMSG_LEN;
     if (dstLen > 0) {
       const alen = shape.family === AF_INET ? 4 : 16;
-      buf.writeUInt16LE(4 + alen, off);
-      buf.writeUInt16LE(RTA.RTA_DST, off + 2);
+      buf[off] = 4 + alen;
+      buf[off + 1] = 0;
+      buf[off + 2] = RTA.RTA_DST;
+      buf[off + 3] = 0;
       if (addr) buf.set(addr, off + 4);
-      else buf.writeUInt32BE(v4, off + 4);
+      else {
+        buf[off + 4] = v4 >>> 24;
+        buf[off + 5] = (v4 >>> 16) & 0xff;
+        buf[off + 6] = (v4 >>> 8) & 0xff;
+        buf[off + 7] = v4 & 0xff;
+      }
       off += 4 + alen;
     }
     const tail = del ? shape.delTail : shape.tail;
-    tail.copy(buf, off);
+    if (tail.length <= 32) for (let i = 0; i < tail.length; i++) buf[off + i] = tail[i];
+    else buf.set(tail, off);
     off += tail.length;
-    buf.writeUInt32LE(off - start, start);
+    const len = off - start;
+    buf[start] = len & 0xff;
+    buf[start + 1] = (len >>> 8) & 0xff;
+    buf[start + 2] = buf[start + 3] = 0;
     return off;
   }
 }

@@ -17,6 +17,37 @@ const raw = require('netlink/dist/raw.js') as { RawNetlinkSocket: new (protocol:
 export const BATCH_BYTES = 64 * 1024;
 const BUFFER_BYTES = 32 * 1024 * 1024;
 
+/** Told of an exception thrown by our code inside a netlink socket callback. */
+export type FaultHandler = (err: Error, where: string) => void;
+
+const defaultFault: FaultHandler = (err, where) => process.emitWarning(`netlink ${where}: ${err.stack ?? err.message}`);
+
+/**
+ * The addon calls our listeners from C++: an exception escaping one would abort the whole process
+ * (std::terminate). Every listener goes through this, and an exception becomes a reported fault.
+ */
+function guarded<A extends unknown[]>(where: string, onFault: FaultHandler, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (err) {
+      onFault(err instanceof Error ? err : new Error(String(err)), where);
+    }
+  };
+}
+
+/**
+ * Route messages that may be unanswered at once on a socket with this receive buffer. Each may come back as
+ * an error, and errors that overflow the buffer are lost with ENOBUFS — which the `netlink` addon does not
+ * survive: it aborts the process when poll reports the socket's error (it builds the error with a null
+ * syscall name). An error answer to a route message takes 832 bytes of the buffer (measured:
+ * /proc/net/netlink Rmem after 500 refused writes, Linux 6.18); 1 KiB is counted. With net.core.rmem_max
+ * at 4 MiB (doubled by the kernel) that is 8192 messages; with the stock 208 KiB, 416.
+ */
+export function unansweredLimit(recvBufferBytes: number): number {
+  return Math.max(64, Math.min(32768, Math.floor(recvBufferBytes / 1024)));
+}
+
 export function openRawSocket(): RawSocketT {
   const s = new raw.RawNetlinkSocket(NETLINK_ROUTE, { recvBufferSize: BUFFER_BYTES, sendBufferSize: BUFFER_BYTES });
   return s;
@@ -71,10 +102,15 @@ export class RtnlSocket {
   private readonly dumps = new Map<number, DumpState>();
   private closed = false;
 
-  constructor() {
+  constructor(private readonly onFault: FaultHandler = defaultFault) {
     this.sock = openRawSocket();
-    this.sock.on('message', (buf) => this.receive(buf));
-    this.sock.on('error', (e: ErrnoException) => this.onError(e));
+    this.sock.on('message', guarded('receive', onFault, (buf: Buffer) => this.receive(buf)));
+    this.sock.on('error', guarded('error', onFault, (e: ErrnoException) => this.onError(e)));
+  }
+
+  /** The socket's receive buffer in bytes, as the kernel accounts it (SO_RCVBUF, capped by net.core.rmem_max). */
+  get recvBufferBytes(): number {
+    return this.sock.getRecvBufferSize();
   }
 
   /** `n` consecutive sequence numbers; returns the first. */
@@ -94,12 +130,12 @@ export class RtnlSocket {
     if (this.closed) throw new Error('netlink socket is closed');
     const s: SentBatch = { batch, failed: undefined };
     this.sent.push(s);
-    this.sock.send(batch.buf, undefined, (err) => {
+    this.sock.send(batch.buf, undefined, guarded('send', this.onFault, (err?: ErrnoException) => {
       if (!err) return;
       const i = this.sent.indexOf(s);
       if (i >= 0) this.sent.splice(i, 1);
       batch.done(undefined, err.errno || 105);
-    });
+    }));
   }
 
   private receive(buf: Buffer): void {
@@ -180,9 +216,9 @@ export class RtnlSocket {
     return new Promise((resolve, reject) => {
       const seq = this.reserveSeq(1);
       this.dumps.set(seq, { raw, msgs: [], datagrams: [], intr: false, resolve, reject });
-      this.sock.send(encodeDumpRequest(msgType, family, seq), undefined, (err) => {
+      this.sock.send(encodeDumpRequest(msgType, family, seq), undefined, guarded('dump', this.onFault, (err?: ErrnoException) => {
         if (err && this.dumps.delete(seq)) reject(new Error(`netlink dump send: ${err.code}`));
-      });
+      }));
     });
   }
 
@@ -221,11 +257,20 @@ export class RtnlMonitor {
     this.sock.dropMembership(group);
   }
 
-  constructor(groups: readonly number[], onMessage: (m: NlMsg) => void, onOverrun: () => void) {
+  constructor(groups: readonly number[], onMessage: (m: NlMsg) => void, onOverrun: () => void, onFault: FaultHandler = defaultFault) {
     this.sock = openRawSocket();
     for (const g of groups) this.sock.addMembership(g);
-    this.sock.on('message', (buf) => { for (const m of splitMessages(buf)) onMessage(m); });
-    this.sock.on('error', (e: ErrnoException) => { if (e.code === 'ENOBUFS' || e.errno === 105) onOverrun(); });
+    // A message that cannot be handled is a fault, and then an overrun: what it said is caught up by a dump.
+    const handle = (m: NlMsg): void => {
+      try {
+        onMessage(m);
+      } catch (err) {
+        onFault(err instanceof Error ? err : new Error(String(err)), 'monitor');
+        onOverrun();
+      }
+    };
+    this.sock.on('message', guarded('monitor', onFault, (buf: Buffer) => { for (const m of splitMessages(buf)) handle(m); }));
+    this.sock.on('error', guarded('monitor error', onFault, (e: ErrnoException) => { if (e.code === 'ENOBUFS' || e.errno === 105) onOverrun(); }));
   }
 
   close(): void {
