@@ -29,7 +29,7 @@ import { startControlServer, type ControlServer } from './control.js';
 import { Daemon, VERSION } from './daemon.js';
 import type { Engines } from './deps.js';
 import { startHealthServer, type HealthServer } from './health.js';
-import { ClusterController } from './kubernetes/index.js';
+import type { ClusterController } from './kubernetes/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { NotFound, type ControlSource, type StatusView } from './views.js';
@@ -141,6 +141,8 @@ async function startAll(r: Run, engines: Engines): Promise<void> {
 async function startCluster(r: Run): Promise<{ routerId: string; address: string } | undefined> {
   const { config, log } = r;
   const k = config.kubernetes!;
+  // Loaded here, not at the top: the Kubernetes client is tens of MB of heap a static-mode daemon never uses.
+  const { ClusterController } = await import('./kubernetes/index.js');
   const cluster = new ClusterController({
     config: k,
     asn: config.asn,
