@@ -5,18 +5,20 @@
 //
 // (root; creates throwaway network namespaces `nbb-<pid>-<n>` and deletes them, also on failure.)
 // For each count N, in a fresh namespace with a veth whose address is 10.0.0.1/24:
-//   raw — N RTM_NEWROUTE (NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_REPLACE) for /24s under 11.0.0.0/8..
+//   raw-ack-each — N RTM_NEWROUTE (NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_REPLACE) for /24s under 11.0.0.0/8
 //         via 10.0.0.2 dev v0, encoded BEFORE the clock starts into 64 KiB sendmsg batches, sent on a bare
-//         RawNetlinkSocket with at most 4096 unacknowledged, timed until the last ack;
-//   fib — the same N routes through Fib.setMany(), timed until fib.flushed().
+//         RawNetlinkSocket with at most 8192 unanswered, timed until the last ack: one ack datagram per route;
+//   raw — the same, but only the last message of each batch asks for an ack (the kernel still answers a
+//         refused message with an error): the ceiling, and what the Fib does;
+//   fib — the same N routes through Fib.setMany(), timed until fib.flushed(). (The Fib writes from a worker
+//         thread, and writes a backlog of 16k+ prefixes in random order, which the kernel's trie prefers.)
 // Prints routes/s for each and the ratio fib time / raw time. The routes are counted back with a dump.
 //
-// Measured 2026-11-23 on the 2-core dev VM (Linux 6.18), other test suites idle (load ~1.8):
-//   raw   100,000: 1408 ms  71,032/s    fib   100,000:  3541 ms  28,238/s   fib/raw 2.52x
-//   raw 1,000,000: 14050 ms 71,175/s    fib 1,000,000: 40454 ms  24,720/s   fib/raw 2.88x
-// Where the Fib's extra time goes (100k): setMany ~0.19 s, first flush (resolve + diff + queue) ~0.42 s,
-// per-ack bookkeeping ~0.3 s, the catch-up route dump after the burst (route notifications are paused
-// during it) ~0.48 s. Under load from other suites (load 9) both sides were 2-3x slower and noisy.
+// Measured 2026-11-23 on the 2-core dev VM (Linux 6.18), one run:
+//   raw-ack-each   100,000:  1268 ms   78,886/s    1,000,000: 12289 ms   81,370/s
+//   raw            100,000:   643 ms  155,545/s    1,000,000:  6321 ms  158,206/s
+//   fib            100,000:   707 ms  141,446/s    1,000,000:  5988 ms  166,992/s   fib/raw 1.10x / 0.95x
+// Runs vary by ±20% on this shared machine; compare the columns of one run only.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +54,12 @@ function prefixKey(i) {
   return (0x0b000000 + i * 256) * 64 + 24;
 }
 
-async function runRaw(n) {
+/**
+ * The ceiling: N routes encoded before the clock starts into 64 KiB batches, sent on a bare socket with at
+ * most 8192 unanswered. `ackEach`: every message asks for an ack (one datagram back per route); otherwise
+ * only the last of each batch does and the kernel answers the others only if they fail (what the Fib does).
+ */
+async function runRaw(n, ackEach) {
   const { writeRouteMsg } = await import(new URL('netlink/encode.js', dist));
   const require = createRequire(import.meta.url);
   const { RawNetlinkSocket } = require('netlink/dist/raw.js');
@@ -60,26 +67,37 @@ async function runRaw(n) {
   const ifindex = Number(execFileSync('cat', ['/sys/class/net/v0/ifindex'], { encoding: 'utf8' }));
   const gw = Buffer.from([10, 0, 0, 2]);
   const batches = [];
-  let buf = Buffer.alloc(65536), off = 0, count = 0;
   const counts = [];
+  let buf = Buffer.alloc(65536), off = 0, count = 0, lastOff = 0;
+  const close = () => {
+    if (!ackEach) buf.writeUInt16LE(buf.readUInt16LE(lastOff + 6) | 0x4, lastOff + 6);
+    batches.push(buf.subarray(0, off));
+    counts.push(count);
+  };
   for (let i = 0; i < n; i++) {
-    if (off + 200 > buf.length) { batches.push(buf.subarray(0, off)); counts.push(count); buf = Buffer.alloc(65536); off = 0; count = 0; }
+    if (off + 200 > buf.length) { close(); buf = Buffer.alloc(65536); off = 0; count = 0; }
     const dst = Buffer.alloc(4); dst.writeUInt32BE(0x0b000000 + i * 256);
-    off = writeRouteMsg(buf, off, 24, 0x1 | 0x4 | 0x400 | 0x100, i + 1, { family: 2, dstLen: 24, dst, tos: 0, table: 254, protocol: 202, scope: 0, type: 1, flags: 0, priority: 20, nexthops: [{ gateway: gw, oif: ifindex, flags: 0, hops: 0 }] });
+    lastOff = off;
+    off = writeRouteMsg(buf, off, 24, 0x1 | (ackEach ? 0x4 : 0) | 0x400 | 0x100, i + 1, { family: 2, dstLen: 24, dst, tos: 0, table: 254, protocol: 202, scope: 0, type: 1, flags: 0, priority: 20, nexthops: [{ gateway: gw, oif: ifindex, flags: 0, hops: 0 }] });
     count++;
   }
-  batches.push(buf.subarray(0, off)); counts.push(count);
+  close();
+  const lastSeq = [];
+  for (let i = 0, seq = 0; i < counts.length; i++) lastSeq.push((seq += counts[i]));
   return new Promise((resolve) => {
-    let acked = 0, errors = 0, next = 0, inflight = 0;
+    let done = 0, errors = 0, next = 0, inflight = 0, batchDone = 0;
     const t0 = process.hrtime.bigint();
-    const pump = () => { while (next < batches.length && inflight + counts[next] <= 4096) { inflight += counts[next]; sock.send(batches[next++]); } };
+    const pump = () => { while (next < batches.length && inflight + counts[next] <= 8192) { inflight += counts[next]; sock.send(batches[next++]); } };
     sock.on('message', (m) => {
       for (let o = 0; o + 16 <= m.length; o += m.readUInt32LE(o)) {
         if (m.readUInt16LE(o + 4) !== 2) continue;
-        acked++; inflight--;
-        if (m.readInt32LE(o + 16) !== 0) errors++;
+        const failed = m.readInt32LE(o + 16) !== 0;
+        if (failed) errors++;
+        if (ackEach) { done++; inflight--; continue; }
+        // Per-batch acks: the answer to a batch's last message closes it (an earlier failure is only counted).
+        if (m.readUInt32LE(o + 8) === lastSeq[batchDone]) { done += counts[batchDone]; inflight -= counts[batchDone]; batchDone++; }
       }
-      if (acked === n) { sock.close(); resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, errors }); } else pump();
+      if (done === n) { sock.close(); resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, errors }); } else pump();
     });
     pump();
   });
@@ -110,19 +128,19 @@ async function countRoutes() {
 
 if (process.argv[2] === '--inner') {
   const [mode, n] = [process.argv[3], Number(process.argv[4])];
-  const r = mode === 'raw' ? await runRaw(n) : await runFib(n);
+  const r = mode === 'raw' ? await runRaw(n, false) : mode === 'raw-ack-each' ? await runRaw(n, true) : await runFib(n);
   r.routes = await countRoutes();
   process.stdout.write(JSON.stringify(r) + '\n');
 } else {
   const sizes = process.argv.slice(2).map(Number);
   for (const n of sizes.length ? sizes : [100_000, 1_000_000]) {
     const res = {};
-    for (const mode of ['raw', 'fib']) {
+    for (const mode of ['raw-ack-each', 'raw', 'fib']) {
       const out = withNamespace(() => inner(mode, n));
       if (out.status !== 0) throw new Error(`${mode} ${n} failed: ${out.stdout}`);
       res[mode] = JSON.parse(out.stdout.trim().split('\n').pop());
       const r = res[mode];
-      console.log(`${mode.padEnd(3)} ${String(n).padStart(8)} routes: ${r.ms.toFixed(0).padStart(6)} ms  ${Math.round(n / (r.ms / 1000)).toLocaleString('en').padStart(9)} routes/s  errors ${r.errors}  in kernel ${r.routes}`);
+      console.log(`${mode.padEnd(12)} ${String(n).padStart(8)} routes: ${r.ms.toFixed(0).padStart(6)} ms  ${Math.round(n / (r.ms / 1000)).toLocaleString('en').padStart(9)} routes/s  errors ${r.errors}  in kernel ${r.routes}`);
     }
     console.log(`fib/raw ${n}: ${(res.fib.ms / res.raw.ms).toFixed(2)}x`);
   }

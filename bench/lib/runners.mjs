@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { kernelRouteCount, Pair, peakRssKb, sh, waitUntil } from './netns.mjs';
+import { kernelRouteCounter, Pair, peakRssKb, sh, waitUntil } from './netns.mjs';
 
 const HERE = import.meta.dirname;
 const REPO = join(HERE, '..', '..');
@@ -85,7 +85,7 @@ export const RUNNERS = {
           return false;
         }
       }, { timeout: 15_000, what: 'bgpd vty' });
-      return { processes: [b, z], count: () => kernelRouteCount(pair.daemon) };
+      return { processes: [b, z], count: kernelRouteCounter(pair.daemon) };
     },
   },
   'nodebgp-rib': nodebgpRunner(false),
@@ -118,7 +118,7 @@ function birdRunner(kernel) {
       return {
         processes: [d],
         count: kernel
-          ? () => kernelRouteCount(pair.daemon)
+          ? kernelRouteCounter(pair.daemon)
           : () => Number(/(\d+) of \d+ routes/.exec(birdc('show', 'route', 'count'))?.[1] ?? 0),
       };
     },
@@ -147,7 +147,9 @@ function nodebgpRunner(kernel) {
           '',
         ].join('\n'),
       );
-      const d = daemon(pair, 'nodebgp', process.execPath, [NODEBGP_BIN, 'run', '--config', conf]);
+      // NODEBGP_BENCH_NODE_ARGS: extra Node.js options for the daemon, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      const nodeArgs = (process.env.NODEBGP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const d = daemon(pair, 'nodebgp', process.execPath, [...nodeArgs, NODEBGP_BIN, 'run', '--config', conf]);
       // The control API is asked directly over its Unix socket: spawning the CLI (a Node.js start, ~0.2 s on this
       // machine) for every poll would time the CLI, not the daemon; birdc and gobgp are cheap to start.
       const neighbors = () => controlGet(socket, '/neighbors');
@@ -161,7 +163,7 @@ function nodebgpRunner(kernel) {
       return {
         processes: [d],
         count: kernel
-          ? () => kernelRouteCount(pair.daemon)
+          ? kernelRouteCounter(pair.daemon)
           : async () => (await neighbors()).find((n) => n.address === '10.88.0.1')?.accepted ?? 0,
       };
     },
