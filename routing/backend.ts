@@ -30,6 +30,11 @@ export interface Backend {
   reserveSeq(n: number): number;
   /** Route messages that may be sent and unanswered at once (see unansweredLimit in netlink/socket.ts). */
   readonly maxUnanswered: number;
+  /**
+   * Route notifications the monitor socket holds before it overflows (the same sysctl-capped buffer, about
+   * 1 KiB each). Our writes come back as notifications; more than this unread at once would overflow it.
+   */
+  readonly monitorCapacity: number;
   send(batch: Batch): void;
   /** Stop / restart route notifications (during a burst of our own writes, each would echo back). */
   routeEvents(on: boolean): void;
@@ -47,6 +52,7 @@ export class NetlinkBackend implements Backend {
    * the bound is memory (256 batches of 64 KiB). On this thread, the socket's limit applies.
    */
   readonly maxUnanswered = this.writer.threaded ? 256 * 1024 : unansweredLimit(this.sock.recvBufferBytes);
+  readonly monitorCapacity = unansweredLimit(this.sock.recvBufferBytes);
   private monitor: RtnlMonitor | undefined;
 
   async dump(): Promise<KernelDump> {
@@ -115,6 +121,7 @@ export class NoopBackend implements Backend {
   }
   subscribe(): void {}
   readonly maxUnanswered = 32768;
+  readonly monitorCapacity = 32768;
   private seq = 1;
   reserveSeq(n: number): number {
     const first = this.seq;

@@ -128,7 +128,10 @@ interface BatchOps {
 
 const RETRY_MIN_MS = 1000;
 const RETRY_MAX_MS = 30_000;
-/** A flush with this many writes stops route notifications until the writes are over (see pauseRouteEvents). */
+/**
+ * This many writes queued or unanswered stop route notifications until the writes are over (see
+ * pauseRouteEvents) — fewer if the monitor socket's buffer holds fewer than twice as many notifications.
+ */
 const BURST = 1024;
 /** Route notifications start again this long after the last write of a burst is answered. */
 const SETTLE_MS = 200;
@@ -394,7 +397,6 @@ export class Fib {
     if (this.closed) return;
     this.now = Date.now();
     if (this.dirtyHead === 0 && this.dirty.length >= SHUFFLE_MIN) shuffle(this.dirty);
-    const queuedBefore = this.outEntries.length - this.outHead;
     const end = Math.min(this.dirty.length, this.dirtyHead + FLUSH_CHUNK);
     for (; this.dirtyHead < end; this.dirtyHead++) {
       const e = this.dirty[this.dirtyHead];
@@ -414,7 +416,8 @@ export class Fib {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
-    if (this.outEntries.length - this.outHead - queuedBefore >= BURST) this.pauseRouteEvents();
+    const burst = Math.min(BURST, this.backend.monitorCapacity >> 1);
+    if (this.outEntries.length - this.outHead + this.inFlight >= burst) this.pauseRouteEvents();
     this.pump();
     this.checkFlushed();
   }
