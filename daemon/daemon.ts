@@ -324,8 +324,8 @@ export class Daemon implements ControlSource, ClusterSink {
     const c = this.cfg;
     const peers = this.speaker.peers();
     const routes = this.speaker.routes();
-    const fib = this.fib();
-    const count = (s: string) => fib.entries.filter((e) => e.status === s).length;
+    // Counts, not views: `nodebgp status` stays cheap with a million routes in the kernel.
+    const fib = this.kernel?.stats();
     return {
       version: VERSION,
       pid: process.pid,
@@ -339,11 +339,11 @@ export class Daemon implements ControlSource, ClusterSink {
       peers: { configured: peers.length, established: peers.filter((p) => p.state === 'Established').length },
       routes: { prefixes: new Set(routes.map((r) => r.prefix)).size, paths: routes.length },
       fib: {
-        enabled: fib.enabled,
-        installed: count('installed'),
-        pending: count('pending'),
-        failed: count('failed'),
-        unresolvable: count('unresolvable'),
+        enabled: fib !== undefined,
+        installed: fib?.installed ?? 0,
+        pending: fib?.pending ?? 0,
+        failed: fib?.failed ?? 0,
+        unresolvable: fib?.unresolvable ?? 0,
       },
       config: c.source,
       ...(this.feed ? { kubernetes: this.feed.status() } : {}),

@@ -46,7 +46,8 @@ export interface FibLike {
   setBlackholes(prefixes: readonly PrefixKey[], kind: 'blackhole' | 'unreachable', metric: number): unknown;
   releaseStale(): unknown;
   entries(): readonly FibEntryLike[];
-  stats(): object;
+  /** Counts by status (a Fib counts without building a view per route). */
+  stats(): Partial<Record<'wanted' | 'installed' | 'pending' | 'failed' | 'unresolvable' | 'stale', number>>;
   close(opts: { removeRoutes: boolean }): unknown;
   /** Resolves once every wanted route has been written (or failed). */
   flushed?(): Promise<void>;
