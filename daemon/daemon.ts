@@ -174,7 +174,7 @@ export class Daemon implements ControlSource, ClusterSink {
   /** Routing's events as log fields: failures and unresolvable next hops are warnings. */
   private fibEvent(e: { readonly type: string; readonly [k: string]: unknown }): void {
     const { type, ...fields } = e;
-    const level = type === 'route-failed' || type === 'route-unresolvable' ? 'warn' : 'info';
+    const level = type === 'fault' ? 'error' : type === 'route-failed' || type === 'route-unresolvable' ? 'warn' : 'info';
     this.log[level]({ event: `fib-${type}`, ...fields }, `fib ${type}`);
   }
 

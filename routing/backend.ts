@@ -4,7 +4,8 @@
  */
 import { RouteMsg, NlMsg, decodeRoute, decodeAddr, decodeLink } from './netlink/codec.js';
 import { RTM, RTNLGRP } from './netlink/constants.js';
-import { RtnlSocket, RtnlMonitor, Batch, unansweredLimit } from './netlink/socket.js';
+import { RtnlSocket, Batch, unansweredLimit } from './netlink/socket.js';
+import { MonitorThread } from './netlink/monitor.js';
 import { RtnlWriter } from './netlink/writer.js';
 import { AddrMsg, LinkMsg } from './netlink/codec.js';
 
@@ -19,13 +20,19 @@ export type MonitorEvent =
   | { kind: 'link'; deleted: boolean; link: LinkMsg }
   | { kind: 'addr'; deleted: boolean; addr: AddrMsg }
   | { kind: 'route'; deleted: boolean; route: RouteMsg }
-  | { kind: 'overrun' };
+  | { kind: 'overrun' }
+  /** An exception in our handling of a notification (then also an overrun: a dump catches up). */
+  | { kind: 'fault'; where: string; message: string };
 
 export interface Backend {
   readonly name: 'netlink' | 'noop';
   dump(): Promise<KernelDump>;
   dumpRoutes(): Promise<Buffer[]>;
-  subscribe(onEvent: (e: MonitorEvent) => void, isOurs: (payload: Buffer) => boolean): void;
+  /**
+   * Listen to link, address and route changes; resolves once listening. RTM_NEWROUTE notifications with
+   * `skip`'s rtm_protocol and rtm_table bytes (the echoes of our own writes) are not delivered.
+   */
+  subscribe(onEvent: (e: MonitorEvent) => void, skip: { protocol: number; tableByte: number }): Promise<void>;
   /** `n` consecutive sequence numbers for a batch; returns the first. */
   reserveSeq(n: number): number;
   /** Route messages that may be sent and unanswered at once (see unansweredLimit in netlink/socket.ts). */
@@ -53,7 +60,7 @@ export class NetlinkBackend implements Backend {
    */
   readonly maxUnanswered = this.writer.threaded ? 256 * 1024 : unansweredLimit(this.sock.recvBufferBytes);
   readonly monitorCapacity = unansweredLimit(this.sock.recvBufferBytes);
-  private monitor: RtnlMonitor | undefined;
+  private monitor: MonitorThread | undefined;
 
   async dump(): Promise<KernelDump> {
     const links = (await this.sock.dump(RTM.RTM_GETLINK, 0)).filter((m) => m.type === RTM.RTM_NEWLINK).map((m) => decodeLink(m.payload));
@@ -66,13 +73,14 @@ export class NetlinkBackend implements Backend {
   }
 
   /**
-   * Join RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR/IPV6_IFADDR, RTNLGRP_IPV4_ROUTE/IPV6_ROUTE. Notifications of
-   * our own RTM_NEWROUTE writes (as many as the writes) are recognised from the rtmsg alone and skipped
-   * without decoding; our own deletions are passed on (a deletion by someone else must be re-asserted).
+   * Join RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR/IPV6_IFADDR, RTNLGRP_IPV4_ROUTE/IPV6_ROUTE, on a thread of its own
+   * (netlink/monitor.ts). Notifications of our own RTM_NEWROUTE writes (as many as the writes) are dropped
+   * there; our own deletions are passed on (a deletion by someone else must be re-asserted).
    */
-  subscribe(onEvent: (e: MonitorEvent) => void, isOurs: (payload: Buffer) => boolean): void {
+  subscribe(onEvent: (e: MonitorEvent) => void, skip: { protocol: number; tableByte: number }): Promise<void> {
     const groups = [RTNLGRP.RTNLGRP_LINK, RTNLGRP.RTNLGRP_IPV4_IFADDR, RTNLGRP.RTNLGRP_IPV6_IFADDR, RTNLGRP.RTNLGRP_IPV4_ROUTE, RTNLGRP.RTNLGRP_IPV6_ROUTE];
-    this.monitor = new RtnlMonitor(groups, (m: NlMsg) => {
+    const isOurs = (p: Buffer): boolean => p[5] === skip.protocol && p[4] === skip.tableByte;
+    this.monitor = new MonitorThread(groups, skip, (m: NlMsg) => {
       switch (m.type) {
         case RTM.RTM_NEWLINK:
         case RTM.RTM_DELLINK:
@@ -86,7 +94,8 @@ export class NetlinkBackend implements Backend {
         case RTM.RTM_DELROUTE:
           return onEvent({ kind: 'route', deleted: true, route: decodeRoute(m.payload) });
       }
-    }, () => onEvent({ kind: 'overrun' }));
+    }, () => onEvent({ kind: 'overrun' }), (err, where) => onEvent({ kind: 'fault', where, message: err.message }));
+    return this.monitor.ready;
   }
 
   reserveSeq(n: number): number {
@@ -119,7 +128,7 @@ export class NoopBackend implements Backend {
   async dumpRoutes(): Promise<Buffer[]> {
     return [];
   }
-  subscribe(): void {}
+  async subscribe(): Promise<void> {}
   readonly maxUnanswered = 32768;
   readonly monitorCapacity = 32768;
   private seq = 1;

@@ -23,6 +23,8 @@ const ops = {
   flushed: () => fib.flushed(),
   entries: () => fib.entries(),
   stats: () => fib.stats(),
+  // Keeps this process's main thread busy (as BGP work would), e.g. while the test floods the kernel.
+  busy: ([ms]) => { const end = Date.now() + ms; while (Date.now() < end); },
   close: async ([o]) => { await fib.close(o); setImmediate(() => process.exit(0)); },
 };
 

@@ -4,6 +4,9 @@
  */
 import { describe, it, expect, beforeAll, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Netns, FibDriver, RouteJson, buildDistIfStale, v4key } from './netns.js';
 
 interface EntryView { prefix: string; status: string; error?: string; nexthops: string[]; kernel: { nexthops: string[] } | null; stale?: boolean }
@@ -223,6 +226,31 @@ describe('Fib on the kernel', () => {
     expect(failed.sort()).toEqual(expected.sort());
     expect(entries.filter((e) => e.status === 'installed')).toHaveLength(n - expected.length);
     expect(ours(ns)).toHaveLength(n - expected.length);
+  });
+
+  it('survives a flood of another program\'s route changes while its main thread is busy, and keeps listening', async () => {
+    // 20,000 notifications (~20 MB of socket buffer) arrive while the Fib's main thread is blocked for 1.5 s.
+    // Read on the main thread they overflowed the monitor socket, and the netlink addon aborts the process on
+    // that (exit 134). The monitor thread reads them as they come.
+    const ns = setup('10.0.0.1/24');
+    const fib = await fibIn(ns);
+    await fib.call('set', v4key('10.244.15.0/24'), ['10.0.0.2']);
+    await fib.call('flushed');
+    const dir = mkdtempSync(join(tmpdir(), 'nbr-flood-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const batch = join(dir, 'routes.batch');
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) lines.push(`route add 13.${i >> 8}.${i & 255}.0/24 via 10.0.0.3 proto static`);
+    writeFileSync(batch, lines.join('\n') + '\n');
+    const busy = fib.call('busy', 1500);
+    const flood = new Promise<number | null>((resolve) => spawn('ip', ['-n', ns.name, '-batch', batch]).on('exit', resolve));
+    expect(await flood).toBe(0);
+    await busy;
+    expect(ns.ip('route', 'show', 'proto', 'static').trim().split('\n')).toHaveLength(20_000);
+    // Still alive, and still listening: our route deleted by hand comes back.
+    ns.ip('route', 'del', '10.244.15.0/24', 'proto', '202');
+    await FibDriver.until('re-asserted', () => Promise.resolve(ours(ns)), (r) => r.some((x) => x.dst === '10.244.15.0/24'));
+    expect(fib.events.filter((e) => e.type === 'fault')).toEqual([]);
   });
 
   it('never touches a route of another protocol at the same prefix and metric', async () => {
