@@ -2,7 +2,7 @@
  * The two backends behind the FIB mirror: `netlink` (the kernel) and `noop` (no writes, every write
  * acknowledged, every next hop taken as given — for development machines and dry runs).
  */
-import { RouteMsg, NlMsg, decodeRoute, decodeAddr, decodeLink } from './netlink/codec.js';
+import { RouteMsg, NlMsg, NexthopMsg, decodeRoute, decodeAddr, decodeLink, decodeNexthop } from './netlink/codec.js';
 import { RTM, RTNLGRP } from './netlink/constants.js';
 import { RtnlSocket, Batch, unansweredLimit } from './netlink/socket.js';
 import { MonitorThread } from './netlink/monitor.js';
@@ -28,6 +28,10 @@ export interface Backend {
   readonly name: 'netlink' | 'noop';
   dump(): Promise<KernelDump>;
   dumpRoutes(): Promise<Buffer[]>;
+  /** Whether the kernel has nexthop objects (Linux ≥ 5.3). */
+  nexthopObjects(): Promise<boolean>;
+  /** The kernel's nexthop objects (everyone's). */
+  dumpNexthops(): Promise<NexthopMsg[]>;
   /**
    * Listen to link, address and route changes; resolves once listening. RTM_NEWROUTE notifications with
    * `skip`'s rtm_protocol and rtm_table bytes (the echoes of our own writes) are not delivered.
@@ -70,6 +74,21 @@ export class NetlinkBackend implements Backend {
 
   dumpRoutes(): Promise<Buffer[]> {
     return this.sock.dumpRaw(RTM.RTM_GETROUTE, 0);
+  }
+
+  async nexthopObjects(): Promise<boolean> {
+    // A kernel without them (before 5.3) refuses the RTM_GETNEXTHOP dump; no object is made to find out.
+    try {
+      await this.dumpNexthops();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async dumpNexthops(): Promise<NexthopMsg[]> {
+    const msgs = await this.sock.dump(RTM.RTM_GETNEXTHOP, 0);
+    return msgs.filter((m) => m.type === RTM.RTM_NEWNEXTHOP).map((m) => decodeNexthop(m.payload));
   }
 
   /**
@@ -126,6 +145,12 @@ export class NoopBackend implements Backend {
     return { links: [], addrs: [], routes: [] };
   }
   async dumpRoutes(): Promise<Buffer[]> {
+    return [];
+  }
+  async nexthopObjects(): Promise<boolean> {
+    return false;
+  }
+  async dumpNexthops(): Promise<NexthopMsg[]> {
     return [];
   }
   async subscribe(): Promise<void> {}

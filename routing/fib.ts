@@ -29,12 +29,13 @@
  * re-asserted; a link or address change makes every next hop resolve again (kernel.ts).
  */
 import { RouteMsg, RouteNexthop, NLMSG_HDRLEN, RTMSG_LEN, decodeRoute } from './netlink/codec.js';
-import { RTA, RTM, RTN, NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, errnoName } from './netlink/constants.js';
+import { RTA, RTM, RTN, NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_EXCL, errnoName } from './netlink/constants.js';
 import { BATCH_BYTES, forEachMessage } from './netlink/socket.js';
 import { Backend, NetlinkBackend, NoopBackend, MonitorEvent, KernelDump } from './backend.js';
 import { KernelState } from './kernel.js';
 import { RouteShape, ShapeTable } from './shape.js';
 import { PrefixTable } from './prefix-table.js';
+import { NexthopObject, NexthopRegistry } from './nexthops.js';
 import { PrefixKey, AF_INET, AF_INET6, encodeKey, formatKey, formatAddress, Family, parseAddress } from './prefix.js';
 
 export interface FibOptions {
@@ -123,7 +124,8 @@ class Entry {
 /** Writes of one batch, as parallel arrays (one object per batch, not per route). */
 interface BatchOps {
   first: number;
-  entries: Entry[];
+  /** null: a nexthop object write (the shape names it). */
+  entries: (Entry | null)[];
   types: number[];
   shapes: RouteShape[];
 }
@@ -151,8 +153,11 @@ const SEQ_PER_BATCH = Math.ceil(BATCH_BYTES / (NLMSG_HDRLEN + RTMSG_LEN + 16));
 const SHUFFLE_MIN = 16384;
 const ESRCH = 3;
 const ENOENT = 2;
+const EEXIST = 17;
 const NEW = RTM.RTM_NEWROUTE;
 const DEL = RTM.RTM_DELROUTE;
+const NEWNH = RTM.RTM_NEWNEXTHOP;
+const DELNH = RTM.RTM_DELNEXTHOP;
 
 /** Fisher–Yates, in place. */
 function shuffle<T>(a: T[]): void {
@@ -171,6 +176,8 @@ export class Fib {
   private readonly backend: Backend;
   private readonly kernel: KernelState;
   private readonly shapes: ShapeTable;
+  /** Our kernel nexthop objects; undefined when the kernel has none (routes then carry their gateways). */
+  private nexthops: NexthopRegistry | undefined;
   private readonly entries_ = new PrefixTable<Entry>();
   private dirty: Entry[] = [];
   private dirtyHead = 0;
@@ -183,7 +190,7 @@ export class Fib {
   /** Want → shape to install, or why it cannot be: per family, dropped whenever the kernel's state changes. */
   private readonly resolved = new Map<number, Map<Want, RouteShape | string>>([[AF_INET, new Map()], [AF_INET6, new Map()]]);
   // The writes waiting to be sent, as parallel arrays from outHead on.
-  private outEntries: Entry[] = [];
+  private outEntries: (Entry | null)[] = [];
   private outTypes: number[] = [];
   private outShapes: RouteShape[] = [];
   private outHead = 0;
@@ -223,6 +230,10 @@ export class Fib {
   /** Dump links, addresses and routes, subscribe to their changes, then reconcile. */
   async start(): Promise<void> {
     await this.backend.subscribe((e) => this.onMonitor(e), { protocol: this.protocol, tableByte: this.table < 256 ? this.table : 252 });
+    if (await this.backend.nexthopObjects()) {
+      this.nexthops = new NexthopRegistry(this.protocol);
+      this.nexthops.sync(await this.backend.dumpNexthops());
+    }
     const d: KernelDump = await this.backend.dump();
     for (const l of d.links) this.kernel.applyLink(l, false);
     for (const a of d.addrs) this.kernel.applyAddr(a, false);
@@ -354,6 +365,11 @@ export class Fib {
       for (const e of this.entries_.values()) { e.want = null; this.markDirty(e); }
       this.retries.clear();
       await this.flushed();
+      if (this.nexthops) {
+        for (const o of [...this.nexthops.values()]) if (o.state !== 'absent') this.deleteNexthop(o);
+        this.pump();
+        await this.flushed();
+      }
     }
     this.closed = true;
     for (const t of [this.retryTimer, this.staleTimer, this.resyncTimer, this.resumeTimer]) if (t) clearTimeout(t);
@@ -480,7 +496,9 @@ export class Fib {
       }
     }
     if (!nexthops.length) return reasons.join('; ');
-    return this.shapes.get(family, RTN.RTN_UNICAST, this.metric, nexthops);
+    // One next hop: through a nexthop object of ours. ECMP sets keep RTA_MULTIPATH.
+    const nhid = this.nexthops && nexthops.length === 1 ? this.nexthops.for(family, nexthops[0]).id : 0;
+    return this.shapes.get(family, RTN.RTN_UNICAST, this.metric, nexthops, nhid);
   }
 
   /** The kernel's state changed: every next-hop set resolves again when next used. */
@@ -489,6 +507,16 @@ export class Fib {
   }
 
   private enqueue(e: Entry, type: number, shape: RouteShape): void {
+    if (type === NEW && shape.nhid) {
+      // The kernel handles our writes in order: the object is created before the route that names it.
+      const o = this.nexthops?.get(shape.nhid);
+      if (o && o.state === 'absent') {
+        o.state = 'pending';
+        this.outEntries.push(null);
+        this.outTypes.push(NEWNH);
+        this.outShapes.push(shape);
+      }
+    }
     e.busy++;
     this.outEntries.push(e);
     this.outTypes.push(type);
@@ -508,9 +536,11 @@ export class Fib {
         const shape = this.outShapes[this.outHead];
         if (off + shape.maxLen > BATCH_BYTES) break;
         const type = this.outTypes[this.outHead];
-        const flags = NLM_F_REQUEST | (type === NEW ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+        const e = this.outEntries[this.outHead];
+        const seq = first + (this.outHead - start);
         lastOff = off;
-        off = this.shapes.write(buf, off, type, flags, first + (this.outHead - start), this.outEntries[this.outHead].key, shape);
+        if (e === null) off = this.shapes.writeNexthop(buf, off, type, NLM_F_REQUEST | (type === NEWNH ? NLM_F_CREATE | NLM_F_EXCL : 0), seq, shape);
+        else off = this.shapes.write(buf, off, type, NLM_F_REQUEST | (type === NEW ? NLM_F_CREATE | NLM_F_REPLACE : 0), seq, e.key, shape);
         this.outHead++;
       }
       const n = this.outHead - start;
@@ -540,7 +570,12 @@ export class Fib {
   private onBatch(ops: BatchOps, failed: ReadonlyMap<number, number> | undefined, lost: number): void {
     this.now = Date.now();
     const n = ops.entries.length;
-    for (let i = 0; i < n; i++) this.onAnswer(ops.entries[i], ops.types[i], ops.shapes[i], failed?.get(ops.first + i) ?? lost);
+    for (let i = 0; i < n; i++) {
+      const e = ops.entries[i];
+      const errno = failed?.get(ops.first + i) ?? lost;
+      if (e === null) this.onNexthopAnswer(ops.types[i], ops.shapes[i], errno);
+      else this.onAnswer(e, ops.types[i], ops.shapes[i], errno);
+    }
     this.inFlight -= n;
     this.pump();
     if (this.inFlight === 0 && this.outHead === this.outEntries.length) {
@@ -559,7 +594,11 @@ export class Fib {
         if (e.status === 'failed') this.emit({ type: 'route-recovered', prefix: formatKey(e.key) });
         e.attempt = 0;
         if (e.busy === 0) this.setStatus(e, 'installed');
-      } else this.fail(e, errnoName(errno));
+      } else {
+        // A route naming a nexthop object that could not be created fails too: say why the object failed.
+        const nh = shape.nhid ? this.nexthops?.get(shape.nhid) : undefined;
+        this.fail(e, nh?.error ? `${nh.error} (nexthop object ${shape.nhid} via ${this.kernelView(shape).nexthops.join(' ')})` : errnoName(errno));
+      }
     } else if (ok) {
       if (e.installed === shape) e.installed = null;
     } else this.fail(e, errnoName(errno));
@@ -567,6 +606,28 @@ export class Fib {
       e.redo = false;
       this.markDirty(e);
     }
+  }
+
+  private onNexthopAnswer(type: number, shape: RouteShape, errno: number): void {
+    if (type !== NEWNH) return; // a deletion: the object was forgotten when it was queued
+    const o = this.nexthops?.get(shape.nhid);
+    if (!o) return;
+    // EEXIST: it is there already (created with NLM_F_EXCL, and other programs' ids are never allocated).
+    if (errno === 0 || errno === EEXIST) {
+      o.state = 'present';
+      o.error = undefined;
+    } else {
+      o.state = 'absent';
+      o.error = errnoName(errno);
+    }
+  }
+
+  /** Queue the deletion of a nexthop object no route uses; it is forgotten at once (a later use makes a new one). */
+  private deleteNexthop(o: NexthopObject): void {
+    this.nexthops?.forget(o);
+    this.outEntries.push(null);
+    this.outTypes.push(DELNH);
+    this.outShapes.push(this.shapes.get(o.family, RTN.RTN_UNICAST, 0, [{ gateway: o.gateway, oif: o.oif, flags: 0, hops: 0 }], o.id));
   }
 
   private fail(e: Entry, error: string): void {
@@ -739,6 +800,8 @@ export class Fib {
       // answer said stands for it (a dump is read while deletions go on; believing it would undo them).
       const mark = this.answers;
       const removed = (this.removedSince = new Set());
+      // Nexthop objects first: the kernel removes one (and its routes) when its device goes down.
+      if (this.nexthops) this.nexthops.sync(await this.backend.dumpNexthops());
       const datagrams = await this.backend.dumpRoutes();
       this.removedSince = undefined;
       if (this.closed) return;
@@ -774,9 +837,17 @@ export class Fib {
       }
       // Shapes no route, queued write or resolution refers to any more are dropped (next hops come and go).
       // Not while writes are in flight: their shapes become `installed` when answered.
-      if (this.inFlight === 0) {
-        for (const s of this.outShapes) inUse.add(s);
+      if (this.inFlight === 0 && this.outHead === this.outEntries.length) {
         for (const m of this.resolved.values()) for (const s of m.values()) if (typeof s !== 'string') inUse.add(s);
+        // Nexthop objects of ours that no route uses or may use any more are deleted.
+        if (this.nexthops) {
+          const used = new Set<number>();
+          for (const s of inUse) if (s.nhid) used.add(s.nhid);
+          let deleted = 0;
+          for (const o of [...this.nexthops.values()]) if (o.state === 'present' && !used.has(o.id)) { this.deleteNexthop(o); deleted++; }
+          if (deleted) this.pump();
+        }
+        for (const s of this.outShapes) inUse.add(s);
         this.shapes.retain(inUse);
       }
     } finally {

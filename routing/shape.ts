@@ -7,11 +7,13 @@
  *
  *   nlmsghdr | rtmsg | RTA_DST <prefix> | tail = RTA_TABLE, RTA_PRIORITY, RTA_GATEWAY + RTA_OIF or RTA_MULTIPATH
  *
+ * With a nexthop object (nexthops.ts) the tail is RTA_TABLE, RTA_PRIORITY, RTA_NH_ID.
+ *
  * A deletion carries RTA_TABLE and RTA_PRIORITY but no next hops, with rtm_scope RT_SCOPE_NOWHERE: it removes
  * our route at that prefix and metric whatever its next hops became (`ip route del PREFIX proto 202 metric M`).
  */
 import { RouteMsg, RouteNexthop, NLMSG_HDRLEN, RTMSG_LEN } from './netlink/codec.js';
-import { writeRouteMsg } from './netlink/encode.js';
+import { writeRouteMsg, writeNexthopMsg } from './netlink/encode.js';
 import { RTA, RTM, RT_SCOPE } from './netlink/constants.js';
 import { AF_INET, PrefixKey, decodeKey } from './prefix.js';
 
@@ -21,7 +23,9 @@ export class RouteShape {
     readonly type: number,
     readonly priority: number,
     readonly nexthops: readonly RouteNexthop[],
-    /** `family|type|metric|gateway@oif,…` (next hops sorted): equal content, equal signature. */
+    /** The nexthop object the route names (RTA_NH_ID), or 0: the next hops are in the route itself. */
+    readonly nhid: number,
+    /** `family|type|metric|gateway@oif,…[#nhid]` (next hops sorted): equal content, equal signature. */
     readonly sig: string,
     /** The attributes after RTA_DST of an RTM_NEWROUTE. */
     readonly tail: Buffer,
@@ -49,12 +53,15 @@ export class ShapeTable {
   ) {}
 
   /** The shape with this content (created once, then shared). */
-  get(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[]): RouteShape {
+  get(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[], nhid = 0): RouteShape {
     const nh = nexthops.length === 1 ? nexthopSig(nexthops[0]) : nexthops.map(nexthopSig).sort().join(',');
-    const sig = `${family}|${type}|${priority}|${nh}`;
+    const sig = `${family}|${type}|${priority}|${nh}${nhid ? `#${nhid}` : ''}`;
     let s = this.shapes.get(sig);
     if (s === undefined) {
-      s = new RouteShape(family, type, priority, nexthops, sig, this.encodeTail(family, type, priority, nexthops), this.encodeTail(family, type, priority, []));
+      s = new RouteShape(
+        family, type, priority, nexthops, nhid, sig,
+        this.encodeTail(family, type, priority, nexthops, nhid), this.encodeTail(family, type, priority, [], 0),
+      );
       this.shapes.set(sig, s);
     }
     return s;
@@ -62,7 +69,13 @@ export class ShapeTable {
 
   /** The shape of a route read back from the kernel. */
   fromRoute(r: RouteMsg): RouteShape {
-    return this.get(r.family, r.type, r.priority ?? 0, r.nexthops);
+    return this.get(r.family, r.type, r.priority ?? 0, r.nexthops, r.nhid ?? 0);
+  }
+
+  /** Write the RTM_NEWNEXTHOP (or RTM_DELNEXTHOP) of `shape`'s nexthop object; at most 60 bytes. */
+  writeNexthop(buf: Buffer, off: number, msgType: number, flags: number, seq: number, shape: RouteShape): number {
+    const nh = shape.nexthops[0];
+    return writeNexthopMsg(buf, off, msgType, flags, seq, { id: shape.nhid, family: shape.family, protocol: this.protocol, oif: nh.oif, gateway: nh.gateway });
   }
 
   get size(): number {
@@ -74,10 +87,10 @@ export class ShapeTable {
     for (const [sig, s] of this.shapes) if (!inUse.has(s)) this.shapes.delete(sig);
   }
 
-  private encodeTail(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[]): Buffer {
+  private encodeTail(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[], nhid: number): Buffer {
     const r: RouteMsg = {
       family, dstLen: 0, tos: 0, table: this.table, protocol: this.protocol, scope: RT_SCOPE.RT_SCOPE_UNIVERSE,
-      type, flags: 0, priority, nexthops: [...nexthops],
+      type, flags: 0, priority, nexthops: [...nexthops], ...(nhid ? { nhid } : {}),
     };
     const buf = Buffer.alloc(256 + nexthops.length * 32);
     const end = writeRouteMsg(buf, 0, RTM.RTM_NEWROUTE, 0, 0, r);

@@ -8,7 +8,7 @@
  *   rtattr    | len u16 | type u16 | payload … padded to 4 |
  *   rtnexthop | len u16 | flags u8 | hops u8 | ifindex i32 | rtattrs … |    (inside RTA_MULTIPATH)
  */
-import { NLMSG_ERROR, RTA, IFA, IFLA, IF_OPER } from './constants.js';
+import { NLMSG_ERROR, RTA, IFA, IFLA, IF_OPER, NHA } from './constants.js';
 
 type FieldType = 'u8' | 'u16' | 'u32' | 'i32';
 export type StructDef = readonly (readonly [string, FieldType])[];
@@ -30,6 +30,10 @@ export const ifinfomsg = [
 ] as const satisfies StructDef;
 export const rtnexthop = [
   ['rtnh_len', 'u16'], ['rtnh_flags', 'u8'], ['rtnh_hops', 'u8'], ['rtnh_ifindex', 'i32'],
+] as const satisfies StructDef;
+/** nexthop.h: struct nhmsg. */
+export const nhmsg = [
+  ['nh_family', 'u8'], ['nh_scope', 'u8'], ['nh_protocol', 'u8'], ['resvd', 'u8'], ['nh_flags', 'u32'],
 ] as const satisfies StructDef;
 export const rtattr = [['rta_len', 'u16'], ['rta_type', 'u16']] as const satisfies StructDef;
 
@@ -130,6 +134,8 @@ export interface RouteMsg {
   dst?: Buffer;
   priority?: number;
   prefsrc?: Buffer;
+  /** RTA_NH_ID: the route uses this nexthop object (the kernel also reports its next hops, for compatibility). */
+  nhid?: number;
   /** One entry for a single-path route (RTA_GATEWAY/RTA_OIF), several for RTA_MULTIPATH. */
   nexthops: RouteNexthop[];
 }
@@ -186,11 +192,39 @@ export function decodeRoute(payload: Buffer): RouteMsg {
       case RTA.RTA_TABLE: r.table = v.readUInt32LE(0); break;
       case RTA.RTA_PREFSRC: r.prefsrc = Buffer.from(v); break;
       case RTA.RTA_MULTIPATH: r.nexthops = decodeMultipath(v); break;
+      case RTA.RTA_NH_ID: r.nhid = v.readUInt32LE(0); break;
     }
     off += align4(len);
   }
   if (!r.nexthops.length && (gw || oif !== undefined)) r.nexthops = [{ oif: oif ?? 0, flags: h.rtm_flags & 0xff, hops: 0, ...(gw ? { gateway: gw } : {}) }];
   return r;
+}
+
+/** A nexthop object (RTM_NEWNEXTHOP): one gateway/device, a blackhole, or a group (not read: we make none). */
+export interface NexthopMsg {
+  id: number;
+  family: number;
+  protocol: number;
+  oif: number;
+  gateway?: Buffer;
+  blackhole: boolean;
+  group: boolean;
+}
+
+export function decodeNexthop(payload: Buffer): NexthopMsg {
+  const h = readStruct(nhmsg, payload, 0);
+  const a = parseAttrs(payload, sizeOf(nhmsg));
+  const gw = a.get(NHA.NHA_GATEWAY);
+  const oif = a.get(NHA.NHA_OIF);
+  return {
+    id: a.get(NHA.NHA_ID)?.readUInt32LE(0) ?? 0,
+    family: h.nh_family,
+    protocol: h.nh_protocol,
+    oif: oif && oif.length >= 4 ? oif.readUInt32LE(0) : 0,
+    ...(gw ? { gateway: Buffer.from(gw) } : {}),
+    blackhole: a.has(NHA.NHA_BLACKHOLE),
+    group: a.has(NHA.NHA_GROUP),
+  };
 }
 
 export function decodeAddr(payload: Buffer): AddrMsg {

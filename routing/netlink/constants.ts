@@ -40,6 +40,20 @@ export const RTM = {
   RTM_NEWROUTE: 24,
   RTM_DELROUTE: 25,
   RTM_GETROUTE: 26,
+  RTM_NEWNEXTHOP: 104,
+  RTM_DELNEXTHOP: 105,
+  RTM_GETNEXTHOP: 106,
+} as const;
+
+/** nexthop.h: enum NHA_* (nexthop object attributes, Linux ≥ 5.3). */
+export const NHA = {
+  NHA_UNSPEC: 0,
+  NHA_ID: 1,
+  NHA_GROUP: 2,
+  NHA_GROUP_TYPE: 3,
+  NHA_BLACKHOLE: 4,
+  NHA_OIF: 5,
+  NHA_GATEWAY: 6,
 } as const;
 
 /** rtnetlink.h: enum rtattr_type_t (route attributes). */

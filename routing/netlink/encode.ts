@@ -2,8 +2,8 @@
  * Encoders for the requests nodebgp sends. Lengths are back-patched: a message is written in place into a
  * batch buffer, then its nlmsghdr.nlmsg_len (and each rtattr/rtnexthop length) is filled in at the end.
  */
-import { RouteMsg, nlmsghdr, rtmsg, rtnexthop, ifinfomsg, ifaddrmsg, writeStruct, align4, NLMSG_HDRLEN, sizeOf } from './codec.js';
-import { RTA, NLM_F_REQUEST, NLM_F_DUMP } from './constants.js';
+import { RouteMsg, nlmsghdr, rtmsg, rtnexthop, ifinfomsg, ifaddrmsg, nhmsg, writeStruct, align4, NLMSG_HDRLEN, sizeOf } from './codec.js';
+import { RTA, RTM, NHA, NLM_F_REQUEST, NLM_F_DUMP } from './constants.js';
 
 /** Bytes a route message needs at most (header, rtmsg, fixed attributes, 32-byte next hops). */
 export function routeMsgMaxLen(r: RouteMsg): number {
@@ -42,8 +42,8 @@ function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
 
 /**
  * Write one RTM_NEWROUTE / RTM_DELROUTE at `off`; returns the end offset. The caller makes sure
- * `routeMsgMaxLen(r)` bytes are free. Attributes: RTA_DST, RTA_TABLE, RTA_PRIORITY, then either
- * RTA_GATEWAY + RTA_OIF (one next hop) or RTA_MULTIPATH (several).
+ * `routeMsgMaxLen(r)` bytes are free. Attributes: RTA_DST, RTA_TABLE, RTA_PRIORITY, then RTA_NH_ID (a
+ * nexthop object), or RTA_GATEWAY + RTA_OIF (one next hop), or RTA_MULTIPATH (several).
  */
 export function writeRouteMsg(buf: Buffer, off: number, msgType: number, flags: number, seq: number, r: RouteMsg): number {
   const start = off;
@@ -56,7 +56,9 @@ export function writeRouteMsg(buf: Buffer, off: number, msgType: number, flags: 
   off = attrU32(buf, off, RTA.RTA_TABLE, r.table);
   if (r.priority !== undefined) off = attrU32(buf, off, RTA.RTA_PRIORITY, r.priority);
   if (r.prefsrc) off = attr(buf, off, RTA.RTA_PREFSRC, r.prefsrc);
-  if (r.nexthops.length === 1) {
+  if (r.nhid) {
+    off = attrU32(buf, off, RTA.RTA_NH_ID, r.nhid);
+  } else if (r.nexthops.length === 1) {
     const nh = r.nexthops[0];
     if (nh.gateway) off = attr(buf, off, RTA.RTA_GATEWAY, nh.gateway);
     if (nh.oif) off = attrU32(buf, off, RTA.RTA_OIF, nh.oif);
@@ -73,9 +75,35 @@ export function encodeRouteMsg(msgType: number, flags: number, seq: number, r: R
   return buf.subarray(0, writeRouteMsg(buf, 0, msgType, flags, seq, r));
 }
 
+/**
+ * RTM_NEWNEXTHOP (`ip nexthop add id ID via GW dev OIF proto P`, NLM_F_CREATE|NLM_F_EXCL from the caller)
+ * or RTM_DELNEXTHOP (`ip nexthop del id ID`; only the id is needed). Returns the end offset; at most 60 bytes.
+ */
+export function writeNexthopMsg(
+  buf: Buffer, off: number, msgType: number, flags: number, seq: number,
+  nh: { id: number; family: number; protocol: number; oif: number; gateway?: Uint8Array; blackhole?: boolean },
+): number {
+  const start = off;
+  off = writeStruct(nlmsghdr, { nlmsg_len: 0, nlmsg_type: msgType, nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, off);
+  // A deletion's header must be all zero but the family (the kernel refuses a protocol there: EINVAL).
+  const create = msgType === RTM.RTM_NEWNEXTHOP;
+  off = writeStruct(nhmsg, { nh_family: nh.family, nh_scope: 0, nh_protocol: create ? nh.protocol : 0, resvd: 0, nh_flags: 0 }, buf, off);
+  off = attrU32(buf, off, NHA.NHA_ID, nh.id);
+  if (msgType === RTM.RTM_NEWNEXTHOP && nh.blackhole) {
+    buf.writeUInt16LE(4, off);
+    buf.writeUInt16LE(NHA.NHA_BLACKHOLE, off + 2);
+    off += 4;
+  } else if (msgType === RTM.RTM_NEWNEXTHOP) {
+    off = attrU32(buf, off, NHA.NHA_OIF, nh.oif);
+    if (nh.gateway) off = attr(buf, off, NHA.NHA_GATEWAY, nh.gateway);
+  }
+  buf.writeUInt32LE(off - start, start);
+  return off;
+}
+
 /** A dump request: `ip route show table all` = RTM_GETROUTE + NLM_F_REQUEST|NLM_F_DUMP with an rtmsg (family). */
 export function encodeDumpRequest(msgType: number, family: number, seq: number): Buffer {
-  const body = msgType === 18 ? ifinfomsg : msgType === 22 ? ifaddrmsg : rtmsg;
+  const body = msgType === 18 ? ifinfomsg : msgType === 22 ? ifaddrmsg : msgType === RTM.RTM_GETNEXTHOP ? nhmsg : rtmsg;
   const len = NLMSG_HDRLEN + sizeOf(body);
   const buf = Buffer.alloc(len);
   writeStruct(nlmsghdr, { nlmsg_len: len, nlmsg_type: msgType, nlmsg_flags: NLM_F_REQUEST | NLM_F_DUMP, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, 0);

@@ -9,7 +9,8 @@ import { ShapeTable } from '../../../routing/shape.js';
 import { PrefixTable } from '../../../routing/prefix-table.js';
 import { encodeRouteMsg } from '../../../routing/netlink/encode.js';
 import { RTM, RTN, RT_SCOPE } from '../../../routing/netlink/constants.js';
-import { RouteNexthop } from '../../../routing/netlink/codec.js';
+import { RouteNexthop, decodeRoute, decodeNexthop, NLMSG_HDRLEN } from '../../../routing/netlink/codec.js';
+import { writeNexthopMsg } from '../../../routing/netlink/encode.js';
 import { decodeKey, encodeKey, AF_INET, AF_INET6, PrefixKey } from '../../../routing/prefix.js';
 import { Fib, FibEvent } from '../../../routing/fib.js';
 
@@ -33,6 +34,7 @@ const routeCase = fc.oneof(fc.constant(AF_INET), fc.constant(AF_INET6)).chain((f
     nexthops: fc.array(nexthop(family), { minLength: 0, maxLength: 3 }),
     seq: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     flags: fc.integer({ min: 0, max: 0xffff }),
+    nhid: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 2 ** 32 - 1 })),
   }),
 );
 
@@ -42,15 +44,18 @@ describe('ShapeTable.write', () => {
       fc.property(routeCase, (c) => {
         const key: PrefixKey = encodeKey(c.family as 2 | 10, c.addr, c.len);
         const shapes = new ShapeTable(c.table, c.protocol);
-        const shape = shapes.get(c.family, c.type, c.priority, c.nexthops);
+        const shape = shapes.get(c.family, c.type, c.priority, c.nexthops, c.nhid);
         const buf = Buffer.alloc(shape.maxLen + 8, 0xaa);
         const end = shapes.write(buf, 4, RTM.RTM_NEWROUTE, c.flags, c.seq, key, shape);
         const p = decodeKey(key);
         const expected = encodeRouteMsg(RTM.RTM_NEWROUTE, c.flags, c.seq, {
           family: c.family, dstLen: p.len, dst: p.addr, tos: 0, table: c.table, protocol: c.protocol,
           scope: RT_SCOPE.RT_SCOPE_UNIVERSE, type: c.type, flags: 0, priority: c.priority, nexthops: c.nexthops,
+          ...(c.nhid ? { nhid: c.nhid } : {}),
         });
         expect(buf.subarray(4, end).toString('hex')).toBe(expected.toString('hex'));
+        // A route naming a nexthop object decodes with its id.
+        if (c.nhid) expect(decodeRoute(buf.subarray(4 + NLMSG_HDRLEN, end)).nhid).toBe(c.nhid);
         expect(end - 4).toBeLessThanOrEqual(shape.maxLen);
       }),
       { numRuns: 300 },
@@ -75,6 +80,24 @@ describe('ShapeTable.write', () => {
     const b = { gateway: Buffer.from([10, 0, 1, 2]), oif: 4, flags: 0, hops: 0 };
     expect(t.get(AF_INET, RTN.RTN_UNICAST, 20, [a, b])).toBe(t.get(AF_INET, RTN.RTN_UNICAST, 20, [b, a]));
     expect(t.get(AF_INET, RTN.RTN_UNICAST, 20, [a])).not.toBe(t.get(AF_INET, RTN.RTN_UNICAST, 30, [a]));
+  });
+});
+
+describe('nexthop object messages', () => {
+  it('encodes `ip nexthop add id 7 via 10.0.0.2 dev #3 proto 202` and decodes it back; a deletion carries the id only', () => {
+    const buf = Buffer.alloc(64);
+    const end = writeNexthopMsg(buf, 0, RTM.RTM_NEWNEXTHOP, 0x601, 5, { id: 7, family: AF_INET, protocol: 202, oif: 3, gateway: Buffer.from([10, 0, 0, 2]) });
+    expect(buf.subarray(0, end).toString('hex')).toBe([
+      '30000000', '6800', '0106', '05000000', '00000000', // nlmsghdr: len 48, RTM_NEWNEXTHOP, REQUEST|EXCL|CREATE, seq 5
+      '02', '00', 'ca', '00', '00000000', // nhmsg: AF_INET, scope 0, protocol 202
+      '0800', '0100', '07000000', // NHA_ID 7
+      '0800', '0500', '03000000', // NHA_OIF 3
+      '0800', '0600', '0a000002', // NHA_GATEWAY 10.0.0.2
+    ].join(''));
+    expect(decodeNexthop(buf.subarray(NLMSG_HDRLEN, end))).toEqual({ id: 7, family: AF_INET, protocol: 202, oif: 3, gateway: Buffer.from([10, 0, 0, 2]), blackhole: false, group: false });
+    const del = writeNexthopMsg(buf, 0, RTM.RTM_DELNEXTHOP, 1, 6, { id: 7, family: AF_INET, protocol: 202, oif: 3 });
+    // The kernel refuses a deletion whose header has a protocol: it must be zero.
+    expect(buf.subarray(0, del).toString('hex')).toBe(['20000000', '6900', '0100', '06000000', '00000000', '02000000', '00000000', '0800', '0100', '07000000'].join(''));
   });
 });
 
