@@ -11,13 +11,14 @@
 //   raw — the same, but only the last message of each batch asks for an ack (the kernel still answers a
 //         refused message with an error): the ceiling, and what the Fib does;
 //   fib — the same N routes through Fib.setMany(), timed until fib.flushed(). (The Fib writes from a worker
-//         thread, and writes a backlog of 16k+ prefixes in random order, which the kernel's trie prefers.)
+//         thread, names a kernel nexthop object instead of carrying the gateway in every route, and writes a
+//         backlog of 16k+ prefixes in random order, which the kernel's trie prefers.)
 // Prints routes/s for each and the ratio fib time / raw time. The routes are counted back with a dump.
 //
-// Measured 2026-11-23 on the 2-core dev VM (Linux 6.18), one run:
-//   raw-ack-each   100,000:  1268 ms   78,886/s    1,000,000: 12289 ms   81,370/s
-//   raw            100,000:   643 ms  155,545/s    1,000,000:  6321 ms  158,206/s
-//   fib            100,000:   707 ms  141,446/s    1,000,000:  5988 ms  166,992/s   fib/raw 1.10x / 0.95x
+// Measured 2026-11-23 05:06 UTC on the 2-core dev VM (Linux 6.18), one run:
+//   raw-ack-each   100,000:  1258 ms   79,483/s    1,000,000: 10766 ms   92,887/s
+//   raw            100,000:   455 ms  219,910/s    1,000,000:  5232 ms  191,132/s
+//   fib            100,000:   491 ms  203,609/s    1,000,000:  4061 ms  246,257/s   fib/raw 1.08x / 0.78x
 // Runs vary by ±20% on this shared machine; compare the columns of one run only.
 import { spawnSync, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
