@@ -208,6 +208,11 @@ export class Speaker extends EventEmitter {
     this.scheduleFlush();
   }
 
+  /** Prefixes and candidate paths in the Loc-RIB (what `routes()` lists), counted. */
+  routeCounts(): { prefixes: number; paths: number } {
+    return this.locRib.totals();
+  }
+
   routes(filter?: { prefix?: PrefixKey; peer?: string }): RouteView[] {
     return this.locRib.routes(filter ?? {}, this.clock());
   }

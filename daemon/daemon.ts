@@ -2,7 +2,7 @@
  * The daemon proper: config → Speaker (peers, advertisements) → Loc-RIB changes → Fib, plus the control
  * socket's data source. Signals and process exit live in main.ts.
  */
-import type { Advertisement, LocRibChanges, PeerConfig, SpeakerConfig } from '../bgp/api.js';
+import type { Advertisement, LocRibChanges, PeerConfig, RouteView, SpeakerConfig } from '../bgp/api.js';
 import { formatPrefix, isIpv4Key, parseIpv4, prefixContains, type PrefixKey } from '../bgp/prefix.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
 import { configView, type DaemonConfig } from './config.js';
@@ -58,6 +58,10 @@ export interface DaemonOptions {
   readonly cluster?: ClusterFeed;
   /** Called once, when the routes learned at start are in the kernel (every End-of-RIB or the grace time). */
   readonly onRoutesInPlace?: () => void;
+}
+
+function routeCounts(routes: readonly RouteView[]): { prefixes: number; paths: number } {
+  return { prefixes: new Set(routes.map((r) => r.prefix)).size, paths: routes.length };
 }
 
 export class Daemon implements ControlSource, ClusterSink {
@@ -174,7 +178,8 @@ export class Daemon implements ControlSource, ClusterSink {
   /** Routing's events as log fields: failures and unresolvable next hops are warnings. */
   private fibEvent(e: { readonly type: string; readonly [k: string]: unknown }): void {
     const { type, ...fields } = e;
-    const level = type === 'fault' ? 'error' : type === 'route-failed' || type === 'route-unresolvable' ? 'warn' : 'info';
+    const level =
+      type === 'fault' ? 'error' : type === 'route-failed' || type === 'route-unresolvable' ? 'warn' : 'info';
     this.log[level]({ event: `fib-${type}`, ...fields }, `fib ${type}`);
   }
 
@@ -323,7 +328,6 @@ export class Daemon implements ControlSource, ClusterSink {
   status(): StatusView {
     const c = this.cfg;
     const peers = this.speaker.peers();
-    const routes = this.speaker.routes();
     // Counts, not views: `nodebgp status` stays cheap with a million routes in the kernel.
     const fib = this.kernel?.stats();
     return {
@@ -337,7 +341,7 @@ export class Daemon implements ControlSource, ClusterSink {
       ...(c.node.address6 !== undefined ? { nodeAddress6: c.node.address6 } : {}),
       podCIDRs: this.ownPodCIDRs().map(formatPrefix),
       peers: { configured: peers.length, established: peers.filter((p) => p.state === 'Established').length },
-      routes: { prefixes: new Set(routes.map((r) => r.prefix)).size, paths: routes.length },
+      routes: this.speaker.routeCounts?.() ?? routeCounts(this.speaker.routes()),
       fib: {
         enabled: fib !== undefined,
         installed: fib?.installed ?? 0,

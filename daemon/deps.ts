@@ -15,6 +15,8 @@ export interface SpeakerLike extends SpeakerEventSource {
   setAdvertisements(ads: readonly Advertisement[]): unknown;
   peers(): readonly PeerStatus[];
   routes(filter?: { prefix?: PrefixKey; peer?: string }): readonly RouteView[];
+  /** Prefixes and paths of routes(), counted (status stays cheap with a full table). */
+  routeCounts?(): { prefixes: number; paths: number };
   adjRibIn(peer: string): readonly RouteView[];
   adjRibOut(peer: string): readonly RouteView[];
   /** Ask the peer to send its routes again (ROUTE-REFRESH), e.g. after the import policy changed. */

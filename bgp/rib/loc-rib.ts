@@ -301,6 +301,15 @@ export class LocRib {
     return this.rib.size;
   }
 
+  /** What `routes()` would list, counted without building a view per path. */
+  totals(): { prefixes: number; paths: number } {
+    let paths = 0;
+    this.rib.forEach((slot) => {
+      paths += slotPaths(slot).length;
+    });
+    return { prefixes: this.rib.size, paths };
+  }
+
   /** The Loc-RIB as operators see it: every candidate with best / multipath / the reason. */
   routes(filter: { prefix?: PrefixKey; peer?: string } = {}, now: number = Date.now()): RouteView[] {
     const out: RouteView[] = [];

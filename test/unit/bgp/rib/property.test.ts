@@ -171,6 +171,9 @@ describe('Loc-RIB property: matches brute force, change stream replays to the fi
           expect(replay.get(x) ?? null).toEqual(rib.nexthops(x));
           expect(advertised.get(x)).toEqual(expectedExport(rib, x, PEERS[3]!));
         }
+        // The counts `nodebgp status` shows are those of the full listing.
+        const all = rib.routes();
+        expect(rib.totals()).toEqual({ prefixes: new Set(all.map((r) => r.prefix)).size, paths: all.length });
       }),
       { numRuns: 1000 },
     );
