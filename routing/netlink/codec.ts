@@ -184,15 +184,17 @@ export function decodeRoute(payload: Buffer): RouteMsg {
     if (len < 4 || off + len > payload.length) break;
     const type = payload.readUInt16LE(off + 2) & 0x3fff;
     const v = payload.subarray(off + 4, off + len);
+    // A u32 attribute too short for its value is skipped, not read past its end.
+    const u32 = v.length >= 4;
     switch (type) {
       case RTA.RTA_DST: r.dst = Buffer.from(v); break;
       case RTA.RTA_GATEWAY: gw = Buffer.from(v); break;
-      case RTA.RTA_OIF: oif = v.readUInt32LE(0); break;
-      case RTA.RTA_PRIORITY: r.priority = v.readUInt32LE(0); break;
-      case RTA.RTA_TABLE: r.table = v.readUInt32LE(0); break;
+      case RTA.RTA_OIF: if (u32) oif = v.readUInt32LE(0); break;
+      case RTA.RTA_PRIORITY: if (u32) r.priority = v.readUInt32LE(0); break;
+      case RTA.RTA_TABLE: if (u32) r.table = v.readUInt32LE(0); break;
       case RTA.RTA_PREFSRC: r.prefsrc = Buffer.from(v); break;
       case RTA.RTA_MULTIPATH: r.nexthops = decodeMultipath(v); break;
-      case RTA.RTA_NH_ID: r.nhid = v.readUInt32LE(0); break;
+      case RTA.RTA_NH_ID: if (u32) r.nhid = v.readUInt32LE(0); break;
     }
     off += align4(len);
   }
@@ -216,8 +218,9 @@ export function decodeNexthop(payload: Buffer): NexthopMsg {
   const a = parseAttrs(payload, sizeOf(nhmsg));
   const gw = a.get(NHA.NHA_GATEWAY);
   const oif = a.get(NHA.NHA_OIF);
+  const id = a.get(NHA.NHA_ID);
   return {
-    id: a.get(NHA.NHA_ID)?.readUInt32LE(0) ?? 0,
+    id: (id && id.length >= 4 ? id.readUInt32LE(0) : 0),
     family: h.nh_family,
     protocol: h.nh_protocol,
     oif: oif && oif.length >= 4 ? oif.readUInt32LE(0) : 0,
