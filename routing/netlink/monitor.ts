@@ -12,11 +12,10 @@
  * Without the compiled worker file (the TypeScript sources run directly, as in unit tests) the socket is
  * read on this thread (RtnlMonitor in socket.ts).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { NlMsg, splitMessages } from './codec.js';
 import { FaultHandler, RtnlMonitor } from './socket.js';
+import { compiledWorker, stopWorker } from './threads.js';
 
 export interface MonitorWorkerData {
   groups: number[];
@@ -42,7 +41,7 @@ export class MonitorThread {
   private local: RtnlMonitor | undefined;
   private readonly groups: Set<number>;
   private closed = false;
-  private readonly workerFile = new URL('./monitor-worker.js', import.meta.url);
+  private readonly workerFile = compiledWorker('monitor-worker');
   /** Resolves once the groups are joined (notifications from then on are seen). */
   readonly ready: Promise<void>;
 
@@ -54,7 +53,7 @@ export class MonitorThread {
     private readonly onFault: FaultHandler,
   ) {
     this.groups = new Set(groups);
-    if (!existsSync(fileURLToPath(this.workerFile))) {
+    if (this.workerFile === undefined) {
       this.local = new RtnlMonitor(groups, onMessage, onOverrun, onFault);
       this.ready = Promise.resolve();
       return;
@@ -76,7 +75,7 @@ export class MonitorThread {
 
   private spawn(onReady: () => void): void {
     const data: MonitorWorkerData = { groups: [...this.groups], skip: this.skip };
-    const w = new Worker(this.workerFile, { workerData: data });
+    const w = new Worker(this.workerFile!, { workerData: data });
     this.worker = w;
     w.on('message', (m: MonitorOut) => {
       switch (m.kind) {
@@ -124,8 +123,7 @@ export class MonitorThread {
     if (this.closed) return;
     this.closed = true;
     this.local?.close();
-    const w = this.worker;
+    stopWorker(this.worker);
     this.worker = undefined;
-    if (w) void w.terminate();
   }
 }

@@ -9,10 +9,9 @@
  * by the Fib), and the next batch starts a new one. Without the compiled worker file (the TypeScript sources
  * run directly, as in unit tests) the writes are sent from this thread instead.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Batch, RtnlSocket } from './socket.js';
+import { compiledWorker, stopWorker } from './threads.js';
 
 /** What the worker posts back for a batch. */
 export interface BatchAnswer {
@@ -38,8 +37,8 @@ export class RtnlWriter {
   private readonly pending = new Map<number, Batch>();
   private seq = 1 + Math.floor(Math.random() * 0x3fffffff);
   private closed = false;
-  private readonly workerFile = new URL('./writer-worker.js', import.meta.url);
-  readonly threaded = existsSync(fileURLToPath(this.workerFile));
+  private readonly workerFile = compiledWorker('writer-worker');
+  readonly threaded = this.workerFile !== undefined;
 
   constructor() {
     // Started now, so the first burst of routes does not wait for a thread to start.
@@ -70,7 +69,7 @@ export class RtnlWriter {
   }
 
   private spawn(): Worker {
-    const w = new Worker(this.workerFile);
+    const w = new Worker(this.workerFile!);
     this.worker = w;
     w.on('message', (a: BatchAnswer) => {
       const batch = this.pending.get(a.first);
@@ -94,9 +93,8 @@ export class RtnlWriter {
     if (this.closed) return;
     this.closed = true;
     this.local?.close();
-    const w = this.worker;
-    this.worker = undefined;
     this.pending.clear();
-    if (w) void w.terminate();
+    stopWorker(this.worker);
+    this.worker = undefined;
   }
 }
