@@ -21,7 +21,13 @@
  */
 import { bench, describe } from 'vitest';
 import { ipv4Key } from '../bgp/prefix.js';
-import { AttributeCache, decodeMessage, encodeUpdates, type CodecContext, type PathAttributes } from '../bgp/wire/index.js';
+import {
+  AttributeCache,
+  decodeMessage,
+  encodeUpdates,
+  type CodecContext,
+  type PathAttributes,
+} from '../bgp/wire/index.js';
 
 const UPDATES = 1_000;
 const PER_UPDATE = 1_000;
@@ -59,7 +65,9 @@ function run(label: string, msgs: Buffer[], cache: () => AttributeCache | undefi
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (prefixes !== UPDATES * PER_UPDATE) throw new Error(`decoded ${prefixes} prefixes`);
-  console.log(`${label}: ${prefixes} prefixes in ${ms.toFixed(1)} ms = ${((prefixes / ms) * 1000 / 1e6).toFixed(1)} M prefixes/s`);
+  console.log(
+    `${label}: ${prefixes} prefixes in ${ms.toFixed(1)} ms = ${(((prefixes / ms) * 1000) / 1e6).toFixed(1)} M prefixes/s`,
+  );
 }
 
 /** 100,000 UPDATEs of one /24 each, same attributes (richer: communities, large community, MED). */
@@ -74,7 +82,13 @@ const small = ((): Buffer[] => {
   };
   const out: Buffer[] = [];
   for (let i = 0; i < SMALL; i++) {
-    out.push(encodeUpdates(attrs, { afi: 1, safi: 1, prefixes: [ipv4Key((10 << 24) + i * 256, 24)], nextHop: '192.0.2.1' }, ctx)[0]!);
+    out.push(
+      encodeUpdates(
+        attrs,
+        { afi: 1, safi: 1, prefixes: [ipv4Key((10 << 24) + i * 256, 24)], nextHop: '192.0.2.1' },
+        ctx,
+      )[0]!,
+    );
   }
   return out;
 })();
@@ -83,7 +97,9 @@ function runSmall(label: string, cache: AttributeCache | undefined): void {
   const start = process.hrtime.bigint();
   for (const m of small) if (!decodeMessage(m, ctx, cache).ok) throw new Error('decode failed');
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  console.log(`${label}: ${SMALL} one-prefix UPDATEs in ${ms.toFixed(1)} ms = ${((SMALL / ms) * 1000 / 1e6).toFixed(2)} M UPDATEs/s`);
+  console.log(
+    `${label}: ${SMALL} one-prefix UPDATEs in ${ms.toFixed(1)} ms = ${(((SMALL / ms) * 1000) / 1e6).toFixed(2)} M UPDATEs/s`,
+  );
 }
 
 describe('decode 100,000 UPDATEs × 1 IPv4 /24 (where interning pays)', () => {
@@ -93,7 +109,17 @@ describe('decode 100,000 UPDATEs × 1 IPv4 /24 (where interning pays)', () => {
 });
 
 describe('decode 1,000 UPDATEs × 1,000 IPv4 /24', () => {
-  bench('cache hits (same attributes, shared cache)', () => run('cache hits', same, () => shared), { iterations: 10, warmupIterations: 2 });
-  bench('cache misses (distinct attributes, fresh cache)', () => run('cache misses', distinct, () => new AttributeCache()), { iterations: 10, warmupIterations: 2 });
-  bench('no cache (same attributes)', () => run('no cache', same, () => undefined), { iterations: 10, warmupIterations: 2 });
+  bench('cache hits (same attributes, shared cache)', () => run('cache hits', same, () => shared), {
+    iterations: 10,
+    warmupIterations: 2,
+  });
+  bench(
+    'cache misses (distinct attributes, fresh cache)',
+    () => run('cache misses', distinct, () => new AttributeCache()),
+    { iterations: 10, warmupIterations: 2 },
+  );
+  bench('no cache (same attributes)', () => run('no cache', same, () => undefined), {
+    iterations: 10,
+    warmupIterations: 2,
+  });
 });

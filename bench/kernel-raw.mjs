@@ -32,7 +32,21 @@ function sh(...args) {
 }
 
 function inner(mode, n) {
-  return spawnSync('ip', ['netns', 'exec', currentNs, process.execPath, '--max-old-space-size=4096', self, '--inner', mode, String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      currentNs,
+      process.execPath,
+      '--max-old-space-size=4096',
+      self,
+      '--inner',
+      mode,
+      String(n),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
 }
 
 let currentNs = '';
@@ -69,36 +83,77 @@ async function runRaw(n, ackEach) {
   const gw = Buffer.from([10, 0, 0, 2]);
   const batches = [];
   const counts = [];
-  let buf = Buffer.alloc(65536), off = 0, count = 0, lastOff = 0;
+  let buf = Buffer.alloc(65536),
+    off = 0,
+    count = 0,
+    lastOff = 0;
   const close = () => {
     if (!ackEach) buf.writeUInt16LE(buf.readUInt16LE(lastOff + 6) | 0x4, lastOff + 6);
     batches.push(buf.subarray(0, off));
     counts.push(count);
   };
   for (let i = 0; i < n; i++) {
-    if (off + 200 > buf.length) { close(); buf = Buffer.alloc(65536); off = 0; count = 0; }
-    const dst = Buffer.alloc(4); dst.writeUInt32BE(0x0b000000 + i * 256);
+    if (off + 200 > buf.length) {
+      close();
+      buf = Buffer.alloc(65536);
+      off = 0;
+      count = 0;
+    }
+    const dst = Buffer.alloc(4);
+    dst.writeUInt32BE(0x0b000000 + i * 256);
     lastOff = off;
-    off = writeRouteMsg(buf, off, 24, 0x1 | (ackEach ? 0x4 : 0) | 0x400 | 0x100, i + 1, { family: 2, dstLen: 24, dst, tos: 0, table: 254, protocol: 202, scope: 0, type: 1, flags: 0, priority: 20, nexthops: [{ gateway: gw, oif: ifindex, flags: 0, hops: 0 }] });
+    off = writeRouteMsg(buf, off, 24, 0x1 | (ackEach ? 0x4 : 0) | 0x400 | 0x100, i + 1, {
+      family: 2,
+      dstLen: 24,
+      dst,
+      tos: 0,
+      table: 254,
+      protocol: 202,
+      scope: 0,
+      type: 1,
+      flags: 0,
+      priority: 20,
+      nexthops: [{ gateway: gw, oif: ifindex, flags: 0, hops: 0 }],
+    });
     count++;
   }
   close();
   const lastSeq = [];
   for (let i = 0, seq = 0; i < counts.length; i++) lastSeq.push((seq += counts[i]));
   return new Promise((resolve) => {
-    let done = 0, errors = 0, next = 0, inflight = 0, batchDone = 0;
+    let done = 0,
+      errors = 0,
+      next = 0,
+      inflight = 0,
+      batchDone = 0;
     const t0 = process.hrtime.bigint();
-    const pump = () => { while (next < batches.length && inflight + counts[next] <= 8192) { inflight += counts[next]; sock.send(batches[next++]); } };
+    const pump = () => {
+      while (next < batches.length && inflight + counts[next] <= 8192) {
+        inflight += counts[next];
+        sock.send(batches[next++]);
+      }
+    };
     sock.on('message', (m) => {
       for (let o = 0; o + 16 <= m.length; o += m.readUInt32LE(o)) {
         if (m.readUInt16LE(o + 4) !== 2) continue;
         const failed = m.readInt32LE(o + 16) !== 0;
         if (failed) errors++;
-        if (ackEach) { done++; inflight--; continue; }
+        if (ackEach) {
+          done++;
+          inflight--;
+          continue;
+        }
         // Per-batch acks: the answer to a batch's last message closes it (an earlier failure is only counted).
-        if (m.readUInt32LE(o + 8) === lastSeq[batchDone]) { done += counts[batchDone]; inflight -= counts[batchDone]; batchDone++; }
+        if (m.readUInt32LE(o + 8) === lastSeq[batchDone]) {
+          done += counts[batchDone];
+          inflight -= counts[batchDone];
+          batchDone++;
+        }
       }
-      if (done === n) { sock.close(); resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, errors }); } else pump();
+      if (done === n) {
+        sock.close();
+        resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, errors });
+      } else pump();
     });
     pump();
   });
@@ -108,8 +163,13 @@ async function runFib(n) {
   const { Fib } = await import(new URL('fib.js', dist));
   const fib = new Fib({ backend: 'netlink' });
   await fib.start();
-  const prefixes = new Array(n), nexthops = new Array(n), nh = ['10.0.0.2'];
-  for (let i = 0; i < n; i++) { prefixes[i] = prefixKey(i); nexthops[i] = nh; }
+  const prefixes = new Array(n),
+    nexthops = new Array(n),
+    nh = ['10.0.0.2'];
+  for (let i = 0; i < n; i++) {
+    prefixes[i] = prefixKey(i);
+    nexthops[i] = nh;
+  }
   const t0 = process.hrtime.bigint();
   fib.setMany(prefixes, nexthops);
   await fib.flushed();
@@ -129,7 +189,12 @@ async function countRoutes() {
 
 if (process.argv[2] === '--inner') {
   const [mode, n] = [process.argv[3], Number(process.argv[4])];
-  const r = mode === 'raw' ? await runRaw(n, false) : mode === 'raw-ack-each' ? await runRaw(n, true) : await runFib(n);
+  const r =
+    mode === 'raw'
+      ? await runRaw(n, false)
+      : mode === 'raw-ack-each'
+        ? await runRaw(n, true)
+        : await runFib(n);
   r.routes = await countRoutes();
   process.stdout.write(JSON.stringify(r) + '\n');
 } else {
@@ -141,7 +206,13 @@ if (process.argv[2] === '--inner') {
       if (out.status !== 0) throw new Error(`${mode} ${n} failed: ${out.stdout}`);
       res[mode] = JSON.parse(out.stdout.trim().split('\n').pop());
       const r = res[mode];
-      console.log(`${mode.padEnd(12)} ${String(n).padStart(8)} routes: ${r.ms.toFixed(0).padStart(6)} ms  ${Math.round(n / (r.ms / 1000)).toLocaleString('en').padStart(9)} routes/s  errors ${r.errors}  in kernel ${r.routes}`);
+      console.log(
+        `${mode.padEnd(12)} ${String(n).padStart(8)} routes: ${r.ms.toFixed(0).padStart(6)} ms  ${Math.round(
+          n / (r.ms / 1000),
+        )
+          .toLocaleString('en')
+          .padStart(9)} routes/s  errors ${r.errors}  in kernel ${r.routes}`,
+      );
     }
     console.log(`fib/raw ${n}: ${(res.fib.ms / res.raw.ms).toFixed(2)}x`);
   }

@@ -47,11 +47,16 @@ for (const n of sizes) {
 const mb = (kb) => (kb / 1024).toFixed(1);
 const rows = [['daemon', 'prefixes', 'load s', 'drop s', 'peak RSS MB', 'load ×nodebgp', 'RSS ×nodebgp']];
 for (const r of results) {
-  const ref = results.find((x) => x.daemon.startsWith('nodebgp') && x.kind === r.kind && x.prefixes === r.prefixes);
+  const ref = results.find(
+    (x) => x.daemon.startsWith('nodebgp') && x.kind === r.kind && x.prefixes === r.prefixes,
+  );
   const ratio = (a, b) => (ref ? (a / b).toFixed(2) : 'n/a');
-  const rss = Object.entries(r.peakRssKb).length > 1
-    ? `${mb(r.peakRssTotalKb)} (${Object.entries(r.peakRssKb).map(([k, v]) => `${k} ${mb(v)}`).join(', ')})`
-    : mb(r.peakRssTotalKb);
+  const rss =
+    Object.entries(r.peakRssKb).length > 1
+      ? `${mb(r.peakRssTotalKb)} (${Object.entries(r.peakRssKb)
+          .map(([k, v]) => `${k} ${mb(v)}`)
+          .join(', ')})`
+      : mb(r.peakRssTotalKb);
   rows.push([
     r.label,
     String(r.prefixes),

@@ -141,5 +141,10 @@ export interface SpeakerEvents {
   /** A peer finished its initial table (End-of-RIB for every negotiated family). */
   'end-of-rib': (peer: string) => void;
   /** Typed log events: the daemon maps them to its logger. */
-  log: (e: { level: 'debug' | 'info' | 'warn' | 'error'; event: string; peer?: string; [k: string]: unknown }) => void;
+  log: (e: {
+    level: 'debug' | 'info' | 'warn' | 'error';
+    event: string;
+    peer?: string;
+    [k: string]: unknown;
+  }) => void;
 }

@@ -126,7 +126,11 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
     }
     i = j;
   }
-  const hex = (from: number, to: number) => groups.slice(from, to).map((g) => g.toString(16)).join(':');
+  const hex = (from: number, to: number) =>
+    groups
+      .slice(from, to)
+      .map((g) => g.toString(16))
+      .join(':');
   if (bestStart === -1) return hex(0, 8);
   return `${hex(0, bestStart)}::${hex(bestStart + bestLen, 8)}`;
 }
@@ -185,7 +189,9 @@ export function parsePrefix(text: string): PrefixKey | Error {
   if (address === undefined) return new Error(`"${text}": "${addr}" is not an IPv4 address`);
   if (len > 32) return new Error(`"${text}": IPv4 prefix length ${len} is over 32`);
   if (maskIpv4(address, len) !== address)
-    return new Error(`"${text}": host bits are set past /${len} (did you mean ${formatPrefix(ipv4Key(address, len))}?)`);
+    return new Error(
+      `"${text}": host bits are set past /${len} (did you mean ${formatPrefix(ipv4Key(address, len))}?)`,
+    );
   return ipv4Key(address, len);
 }
 

@@ -2,7 +2,15 @@
  * The two backends behind the FIB mirror: `netlink` (the kernel) and `noop` (no writes, every write
  * acknowledged, every next hop taken as given — for development machines and dry runs).
  */
-import { RouteMsg, NlMsg, NexthopMsg, decodeRoute, decodeAddr, decodeLink, decodeNexthop } from './netlink/codec.js';
+import {
+  RouteMsg,
+  NlMsg,
+  NexthopMsg,
+  decodeRoute,
+  decodeAddr,
+  decodeLink,
+  decodeNexthop,
+} from './netlink/codec.js';
 import { RTM, RTNLGRP } from './netlink/constants.js';
 import { RtnlSocket, Batch, unansweredLimit } from './netlink/socket.js';
 import { MonitorThread } from './netlink/monitor.js';
@@ -67,8 +75,12 @@ export class NetlinkBackend implements Backend {
   private monitor: MonitorThread | undefined;
 
   async dump(): Promise<KernelDump> {
-    const links = (await this.sock.dump(RTM.RTM_GETLINK, 0)).filter((m) => m.type === RTM.RTM_NEWLINK).map((m) => decodeLink(m.payload));
-    const addrs = (await this.sock.dump(RTM.RTM_GETADDR, 0)).filter((m) => m.type === RTM.RTM_NEWADDR).map((m) => decodeAddr(m.payload));
+    const links = (await this.sock.dump(RTM.RTM_GETLINK, 0))
+      .filter((m) => m.type === RTM.RTM_NEWLINK)
+      .map((m) => decodeLink(m.payload));
+    const addrs = (await this.sock.dump(RTM.RTM_GETADDR, 0))
+      .filter((m) => m.type === RTM.RTM_NEWADDR)
+      .map((m) => decodeAddr(m.payload));
     return { links, addrs, routes: await this.dumpRoutes() };
   }
 
@@ -96,24 +108,47 @@ export class NetlinkBackend implements Backend {
    * (netlink/monitor.ts). Notifications of our own RTM_NEWROUTE writes (as many as the writes) are dropped
    * there; our own deletions are passed on (a deletion by someone else must be re-asserted).
    */
-  subscribe(onEvent: (e: MonitorEvent) => void, skip: { protocol: number; tableByte: number }): Promise<void> {
-    const groups = [RTNLGRP.RTNLGRP_LINK, RTNLGRP.RTNLGRP_IPV4_IFADDR, RTNLGRP.RTNLGRP_IPV6_IFADDR, RTNLGRP.RTNLGRP_IPV4_ROUTE, RTNLGRP.RTNLGRP_IPV6_ROUTE];
+  subscribe(
+    onEvent: (e: MonitorEvent) => void,
+    skip: { protocol: number; tableByte: number },
+  ): Promise<void> {
+    const groups = [
+      RTNLGRP.RTNLGRP_LINK,
+      RTNLGRP.RTNLGRP_IPV4_IFADDR,
+      RTNLGRP.RTNLGRP_IPV6_IFADDR,
+      RTNLGRP.RTNLGRP_IPV4_ROUTE,
+      RTNLGRP.RTNLGRP_IPV6_ROUTE,
+    ];
     const isOurs = (p: Buffer): boolean => p[5] === skip.protocol && p[4] === skip.tableByte;
-    this.monitor = new MonitorThread(groups, skip, (m: NlMsg) => {
-      switch (m.type) {
-        case RTM.RTM_NEWLINK:
-        case RTM.RTM_DELLINK:
-          return onEvent({ kind: 'link', deleted: m.type === RTM.RTM_DELLINK, link: decodeLink(m.payload) });
-        case RTM.RTM_NEWADDR:
-        case RTM.RTM_DELADDR:
-          return onEvent({ kind: 'addr', deleted: m.type === RTM.RTM_DELADDR, addr: decodeAddr(m.payload) });
-        case RTM.RTM_NEWROUTE:
-          if (isOurs(m.payload)) return;
-          return onEvent({ kind: 'route', deleted: false, route: decodeRoute(m.payload) });
-        case RTM.RTM_DELROUTE:
-          return onEvent({ kind: 'route', deleted: true, route: decodeRoute(m.payload) });
-      }
-    }, () => onEvent({ kind: 'overrun' }), (err, where) => onEvent({ kind: 'fault', where, message: err.message }));
+    this.monitor = new MonitorThread(
+      groups,
+      skip,
+      (m: NlMsg) => {
+        switch (m.type) {
+          case RTM.RTM_NEWLINK:
+          case RTM.RTM_DELLINK:
+            return onEvent({
+              kind: 'link',
+              deleted: m.type === RTM.RTM_DELLINK,
+              link: decodeLink(m.payload),
+            });
+          case RTM.RTM_NEWADDR:
+          case RTM.RTM_DELADDR:
+            return onEvent({
+              kind: 'addr',
+              deleted: m.type === RTM.RTM_DELADDR,
+              addr: decodeAddr(m.payload),
+            });
+          case RTM.RTM_NEWROUTE:
+            if (isOurs(m.payload)) return;
+            return onEvent({ kind: 'route', deleted: false, route: decodeRoute(m.payload) });
+          case RTM.RTM_DELROUTE:
+            return onEvent({ kind: 'route', deleted: true, route: decodeRoute(m.payload) });
+        }
+      },
+      () => onEvent({ kind: 'overrun' }),
+      (err, where) => onEvent({ kind: 'fault', where, message: err.message }),
+    );
     return this.monitor.ready;
   }
 

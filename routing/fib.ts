@@ -29,14 +29,33 @@
  * re-asserted; a link or address change makes every next hop resolve again (kernel.ts).
  */
 import { RouteMsg, RouteNexthop, NLMSG_HDRLEN, RTMSG_LEN, decodeRoute } from './netlink/codec.js';
-import { RTA, RTM, RTN, NLM_F_REQUEST, NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_EXCL, errnoName } from './netlink/constants.js';
+import {
+  RTA,
+  RTM,
+  RTN,
+  NLM_F_REQUEST,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_REPLACE,
+  NLM_F_EXCL,
+  errnoName,
+} from './netlink/constants.js';
 import { BATCH_BYTES, forEachMessage } from './netlink/socket.js';
 import { Backend, NetlinkBackend, NoopBackend, MonitorEvent, KernelDump } from './backend.js';
 import { KernelState } from './kernel.js';
 import { RouteShape, ShapeTable } from './shape.js';
 import { PrefixTable } from './prefix-table.js';
 import { NexthopObject, NexthopRegistry } from './nexthops.js';
-import { PrefixKey, AF_INET, AF_INET6, encodeKey, formatKey, formatAddress, Family, parseAddress } from './prefix.js';
+import {
+  PrefixKey,
+  AF_INET,
+  AF_INET6,
+  encodeKey,
+  formatKey,
+  formatAddress,
+  Family,
+  parseAddress,
+} from './prefix.js';
 
 export interface FibOptions {
   backend: 'netlink' | 'noop';
@@ -188,7 +207,10 @@ export class Fib {
   private readonly wantByArray = new WeakMap<readonly string[], Want | null>();
   private readonly wants = new Map<string, Want>();
   /** Want → shape to install, or why it cannot be: per family, dropped whenever the kernel's state changes. */
-  private readonly resolved = new Map<number, Map<Want, RouteShape | string>>([[AF_INET, new Map()], [AF_INET6, new Map()]]);
+  private readonly resolved = new Map<number, Map<Want, RouteShape | string>>([
+    [AF_INET, new Map()],
+    [AF_INET6, new Map()],
+  ]);
   // The writes waiting to be sent, as parallel arrays from outHead on.
   private outEntries: (Entry | null)[] = [];
   private outTypes: number[] = [];
@@ -216,8 +238,10 @@ export class Fib {
     this.table = opts.table ?? 254;
     this.metric = opts.metric ?? 20;
     this.protocol = opts.protocol ?? 202;
-    if (!(this.table > 0 && this.table < 2 ** 32)) throw new Error(`FibOptions.table: bad table ${this.table}`);
-    if (!(this.protocol > 0 && this.protocol < 256)) throw new Error(`FibOptions.protocol: bad protocol ${this.protocol}`);
+    if (!(this.table > 0 && this.table < 2 ** 32))
+      throw new Error(`FibOptions.table: bad table ${this.table}`);
+    if (!(this.protocol > 0 && this.protocol < 256))
+      throw new Error(`FibOptions.protocol: bad protocol ${this.protocol}`);
     this.backend = opts.backend === 'netlink' ? new NetlinkBackend() : new NoopBackend();
     this.kernel = new KernelState(this.table);
     this.shapes = new ShapeTable(this.table, this.protocol);
@@ -229,7 +253,10 @@ export class Fib {
 
   /** Dump links, addresses and routes, subscribe to their changes, then reconcile. */
   async start(): Promise<void> {
-    await this.backend.subscribe((e) => this.onMonitor(e), { protocol: this.protocol, tableByte: this.table < 256 ? this.table : 252 });
+    await this.backend.subscribe((e) => this.onMonitor(e), {
+      protocol: this.protocol,
+      tableByte: this.table < 256 ? this.table : 252,
+    });
     if (await this.backend.nexthopObjects()) {
       this.nexthops = new NexthopRegistry(this.protocol);
       this.nexthops.sync(await this.backend.dumpNexthops());
@@ -270,7 +297,8 @@ export class Fib {
 
   /** set() for parallel arrays. */
   setMany(prefixes: readonly PrefixKey[], nexthops: readonly (readonly string[] | null)[]): void {
-    if (prefixes.length !== nexthops.length) throw new Error('setMany: prefixes and nexthops differ in length');
+    if (prefixes.length !== nexthops.length)
+      throw new Error('setMany: prefixes and nexthops differ in length');
     this.now = Date.now();
     for (let i = 0; i < prefixes.length; i++) {
       const nh = nexthops[i];
@@ -309,7 +337,8 @@ export class Fib {
 
   private setWant(prefix: PrefixKey, want: Want | null): void {
     if (this.closed) throw new Error('Fib is closed');
-    if (typeof prefix !== 'number' && typeof prefix !== 'string') throw new Error(`bad prefix key ${String(prefix)}`);
+    if (typeof prefix !== 'number' && typeof prefix !== 'string')
+      throw new Error(`bad prefix key ${String(prefix)}`);
     let e = this.entries_.get(prefix);
     if (e === undefined) {
       if (want === null) return;
@@ -346,7 +375,10 @@ export class Fib {
   stats(): FibStats {
     const s: FibStats = { wanted: 0, installed: 0, pending: 0, failed: 0, unresolvable: 0, stale: 0 };
     for (const e of this.entries_.values()) {
-      if (e.want === undefined) { s.stale++; continue; }
+      if (e.want === undefined) {
+        s.stale++;
+        continue;
+      }
       if (e.want === null) continue;
       s.wanted++;
       s[e.status]++;
@@ -356,13 +388,19 @@ export class Fib {
 
   /** Resolves once nothing is waiting to be written or acknowledged (failed routes wait for their retry). */
   flushed(): Promise<void> {
-    return new Promise((resolve) => { this.waiters.push(resolve); this.checkFlushed(); });
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.checkFlushed();
+    });
   }
 
   async close(opts: { removeRoutes: boolean }): Promise<void> {
     if (this.closed) return;
     if (opts.removeRoutes && this.started) {
-      for (const e of this.entries_.values()) { e.want = null; this.markDirty(e); }
+      for (const e of this.entries_.values()) {
+        e.want = null;
+        this.markDirty(e);
+      }
       this.retries.clear();
       await this.flushed();
       if (this.nexthops) {
@@ -372,7 +410,8 @@ export class Fib {
       }
     }
     this.closed = true;
-    for (const t of [this.retryTimer, this.staleTimer, this.resyncTimer, this.resumeTimer]) if (t) clearTimeout(t);
+    for (const t of [this.retryTimer, this.staleTimer, this.resyncTimer, this.resumeTimer])
+      if (t) clearTimeout(t);
     this.backend.close();
     this.checkFlushed();
   }
@@ -420,7 +459,10 @@ export class Fib {
       const e = this.dirty[this.dirtyHead];
       e.queued = false;
       if (e.removed) continue;
-      if (e.busy) { e.redo = true; continue; }
+      if (e.busy) {
+        e.redo = true;
+        continue;
+      }
       this.reconcile(e);
     }
     if (this.dirtyHead === this.dirty.length) {
@@ -458,7 +500,10 @@ export class Fib {
     }
     const other = this.kernel.occupiedBy(e.key, desired.priority);
     if (other !== undefined) {
-      this.fail(e, `EEXIST: a route of protocol ${other} holds ${formatKey(e.key)} metric ${desired.priority} in table ${this.table}`);
+      this.fail(
+        e,
+        `EEXIST: a route of protocol ${other} holds ${formatKey(e.key)} metric ${desired.priority} in table ${this.table}`,
+      );
       return;
     }
     if (e.installed && e.installed.priority !== desired.priority) this.enqueue(e, DEL, e.installed);
@@ -469,12 +514,19 @@ export class Fib {
   /** The shape we want in the kernel for this entry, or null (unresolvable: status set here). */
   private desired(e: Entry, want: Want): RouteShape | null {
     const family: Family = typeof e.key === 'number' ? AF_INET : AF_INET6;
-    if (want.kind !== 'unicast') return this.shapes.get(family, want.kind === 'blackhole' ? RTN.RTN_BLACKHOLE : RTN.RTN_UNREACHABLE, want.metric, []);
+    if (want.kind !== 'unicast')
+      return this.shapes.get(
+        family,
+        want.kind === 'blackhole' ? RTN.RTN_BLACKHOLE : RTN.RTN_UNREACHABLE,
+        want.metric,
+        [],
+      );
     const cache = this.resolved.get(family)!;
     let r = cache.get(want);
     if (r === undefined) cache.set(want, (r = this.resolveWant(want, family)));
     if (typeof r !== 'string') return r;
-    if (e.status !== 'unresolvable' || e.error !== r) this.emit({ type: 'route-unresolvable', prefix: formatKey(e.key), reason: r });
+    if (e.status !== 'unresolvable' || e.error !== r)
+      this.emit({ type: 'route-unresolvable', prefix: formatKey(e.key), reason: r });
     this.setStatus(e, 'unresolvable', r);
     return null;
   }
@@ -525,7 +577,11 @@ export class Fib {
 
   /** Send queued writes in 64 KiB batches while fewer than backend.maxUnanswered messages are unanswered. */
   private pump(): void {
-    while (!this.closed && this.outHead < this.outEntries.length && this.inFlight < this.backend.maxUnanswered) {
+    while (
+      !this.closed &&
+      this.outHead < this.outEntries.length &&
+      this.inFlight < this.backend.maxUnanswered
+    ) {
       const buf = Buffer.from(new ArrayBuffer(BATCH_BYTES)); // its own memory: handed to the writer thread
       const first = this.backend.reserveSeq(SEQ_PER_BATCH);
       const start = this.outHead;
@@ -539,8 +595,25 @@ export class Fib {
         const e = this.outEntries[this.outHead];
         const seq = first + (this.outHead - start);
         lastOff = off;
-        if (e === null) off = this.shapes.writeNexthop(buf, off, type, NLM_F_REQUEST | (type === NEWNH ? NLM_F_CREATE | NLM_F_EXCL : 0), seq, shape);
-        else off = this.shapes.write(buf, off, type, NLM_F_REQUEST | (type === NEW ? NLM_F_CREATE | NLM_F_REPLACE : 0), seq, e.key, shape);
+        if (e === null)
+          off = this.shapes.writeNexthop(
+            buf,
+            off,
+            type,
+            NLM_F_REQUEST | (type === NEWNH ? NLM_F_CREATE | NLM_F_EXCL : 0),
+            seq,
+            shape,
+          );
+        else
+          off = this.shapes.write(
+            buf,
+            off,
+            type,
+            NLM_F_REQUEST | (type === NEW ? NLM_F_CREATE | NLM_F_REPLACE : 0),
+            seq,
+            e.key,
+            shape,
+          );
         this.outHead++;
       }
       const n = this.outHead - start;
@@ -552,7 +625,12 @@ export class Fib {
         shapes: this.outShapes.slice(start, this.outHead),
       };
       this.inFlight += n;
-      this.backend.send({ buf: buf.subarray(0, off), first, last: first + n - 1, done: (failed, lost) => this.onBatch(ops, failed, lost) });
+      this.backend.send({
+        buf: buf.subarray(0, off),
+        first,
+        last: first + n - 1,
+        done: (failed, lost) => this.onBatch(ops, failed, lost),
+      });
     }
     if (this.outHead === this.outEntries.length) {
       this.outEntries = [];
@@ -597,7 +675,12 @@ export class Fib {
       } else {
         // A route naming a nexthop object that could not be created fails too: say why the object failed.
         const nh = shape.nhid ? this.nexthops?.get(shape.nhid) : undefined;
-        this.fail(e, nh?.error ? `${nh.error} (nexthop object ${shape.nhid} via ${this.kernelView(shape).nexthops.join(' ')})` : errnoName(errno));
+        this.fail(
+          e,
+          nh?.error
+            ? `${nh.error} (nexthop object ${shape.nhid} via ${this.kernelView(shape).nexthops.join(' ')})`
+            : errnoName(errno),
+        );
       }
     } else if (ok) {
       if (e.installed === shape) e.installed = null;
@@ -627,7 +710,15 @@ export class Fib {
     this.nexthops?.forget(o);
     this.outEntries.push(null);
     this.outTypes.push(DELNH);
-    this.outShapes.push(this.shapes.get(o.family, RTN.RTN_UNICAST, 0, [{ gateway: o.gateway, oif: o.oif, flags: 0, hops: 0 }], o.id));
+    this.outShapes.push(
+      this.shapes.get(
+        o.family,
+        RTN.RTN_UNICAST,
+        0,
+        [{ gateway: o.gateway, oif: o.oif, flags: 0, hops: 0 }],
+        o.id,
+      ),
+    );
   }
 
   private fail(e: Entry, error: string): void {
@@ -643,17 +734,32 @@ export class Fib {
     if (this.retryTimer || this.closed || this.retries.size === 0) return;
     let next = Infinity;
     for (const t of this.retries.values()) next = Math.min(next, t);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      const now = Date.now();
-      for (const [e, t] of this.retries) if (t <= now) { this.retries.delete(e); if (!e.removed) this.markDirty(e); }
-      this.armRetry();
-    }, Math.max(0, next - Date.now()));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        const now = Date.now();
+        for (const [e, t] of this.retries)
+          if (t <= now) {
+            this.retries.delete(e);
+            if (!e.removed) this.markDirty(e);
+          }
+        this.armRetry();
+      },
+      Math.max(0, next - Date.now()),
+    );
     this.retryTimer.unref();
   }
 
   private checkFlushed(): void {
-    if (!this.closed && (this.dirtyHead < this.dirty.length || this.inFlight || this.outHead < this.outEntries.length || this.flushScheduled || this.resyncing)) return;
+    if (
+      !this.closed &&
+      (this.dirtyHead < this.dirty.length ||
+        this.inFlight ||
+        this.outHead < this.outEntries.length ||
+        this.flushScheduled ||
+        this.resyncing)
+    )
+      return;
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
@@ -699,7 +805,11 @@ export class Fib {
    * content are decoded once), `other(route)` for the others of the main table and ours (decoded: they
    * matter for next-hop resolution and are few). Returns how many routes the dump held.
    */
-  private scan(datagrams: readonly Buffer[], ours: (key: PrefixKey, shape: RouteShape) => void, other: (r: RouteMsg) => void): number {
+  private scan(
+    datagrams: readonly Buffer[],
+    ours: (key: PrefixKey, shape: RouteShape) => void,
+    other: (r: RouteMsg) => void,
+  ): number {
     this.now = Date.now();
     const byBytes = new Map<string, RouteShape>();
     let count = 0;
@@ -728,14 +838,16 @@ export class Fib {
       if (family !== AF_INET && family !== AF_INET6) return;
       const alen = family === AF_INET ? 4 : 16;
       const dstLen = buf[p + 1];
-      const key = family === AF_INET
-        ? (dst >= 0 ? buf.readUInt32BE(dst) : 0) * 64 + dstLen
-        : encodeKey(AF_INET6, dst >= 0 ? buf.subarray(dst, dst + 16) : Buffer.alloc(16), dstLen);
+      const key =
+        family === AF_INET
+          ? (dst >= 0 ? buf.readUInt32BE(dst) : 0) * 64 + dstLen
+          : encodeKey(AF_INET6, dst >= 0 ? buf.subarray(dst, dst + 16) : Buffer.alloc(16), dstLen);
       // With the prefix zeroed, routes of the same content are the same bytes.
       if (dst >= 0) buf.fill(0, dst, dst + alen);
       const bytes = buf.toString('latin1', p, end);
       let shape = byBytes.get(bytes);
-      if (shape === undefined) byBytes.set(bytes, (shape = this.shapes.fromRoute(decodeRoute(buf.subarray(p, end)))));
+      if (shape === undefined)
+        byBytes.set(bytes, (shape = this.shapes.fromRoute(decodeRoute(buf.subarray(p, end)))));
       ours(key, shape);
     });
     return count;
@@ -771,7 +883,10 @@ export class Fib {
     if (!deleted) return;
     const e = this.entries_.get(this.routeKey(r));
     if (!e || !e.installed || e.installed.priority !== (r.priority ?? 0)) return;
-    if (e.busy) { e.redo = true; return; }
+    if (e.busy) {
+      e.redo = true;
+      return;
+    }
     e.installed = null;
     if (e.want) this.emit({ type: 'route-reasserted', prefix: formatKey(e.key) });
     this.markDirty(e);
@@ -814,7 +929,10 @@ export class Fib {
           if (removed.has(key) && !this.entries_.has(key)) return; // deleted by us after the dump began
           const e = this.entry(key);
           e.seen = gen;
-          if (e.busy) { e.redo = true; return; }
+          if (e.busy) {
+            e.redo = true;
+            return;
+          }
           if (e.answeredAt > mark || e.installed === shape) return;
           e.installed = shape;
           this.markDirty(e);
@@ -838,13 +956,18 @@ export class Fib {
       // Shapes no route, queued write or resolution refers to any more are dropped (next hops come and go).
       // Not while writes are in flight: their shapes become `installed` when answered.
       if (this.inFlight === 0 && this.outHead === this.outEntries.length) {
-        for (const m of this.resolved.values()) for (const s of m.values()) if (typeof s !== 'string') inUse.add(s);
+        for (const m of this.resolved.values())
+          for (const s of m.values()) if (typeof s !== 'string') inUse.add(s);
         // Nexthop objects of ours that no route uses or may use any more are deleted.
         if (this.nexthops) {
           const used = new Set<number>();
           for (const s of inUse) if (s.nhid) used.add(s.nhid);
           let deleted = 0;
-          for (const o of [...this.nexthops.values()]) if (o.state === 'present' && !used.has(o.id)) { this.deleteNexthop(o); deleted++; }
+          for (const o of [...this.nexthops.values()])
+            if (o.state === 'present' && !used.has(o.id)) {
+              this.deleteNexthop(o);
+              deleted++;
+            }
           if (deleted) this.pump();
         }
         for (const s of this.outShapes) inUse.add(s);
@@ -862,7 +985,12 @@ export class Fib {
     const v: FibEntryView = {
       prefix: formatKey(e.key),
       nexthops: w?.kind === 'unicast' ? [...w.nexthops] : [],
-      kind: w && w.kind !== 'unicast' ? w.kind : e.installed?.type === RTN.RTN_BLACKHOLE ? 'blackhole' : 'unicast',
+      kind:
+        w && w.kind !== 'unicast'
+          ? w.kind
+          : e.installed?.type === RTN.RTN_BLACKHOLE
+            ? 'blackhole'
+            : 'unicast',
       status: e.status,
       kernel: e.installed ? this.kernelView(e.installed) : null,
       since: e.since,
@@ -879,6 +1007,10 @@ export class Fib {
     });
     if (s.type === RTN.RTN_BLACKHOLE) nexthops.push('blackhole');
     if (s.type === RTN.RTN_UNREACHABLE) nexthops.push('unreachable');
-    return { nexthops, protocol: this.protocol === 202 ? 'nodebgp' : String(this.protocol), metric: s.priority };
+    return {
+      nexthops,
+      protocol: this.protocol === 202 ? 'nodebgp' : String(this.protocol),
+      metric: s.priority,
+    };
   }
 }

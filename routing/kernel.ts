@@ -12,7 +12,18 @@
  */
 import { AddrMsg, LinkMsg, RouteMsg, RouteNexthop } from './netlink/codec.js';
 import { IFF_UP, IFF_LOWER_UP, RTN } from './netlink/constants.js';
-import { AF_INET, AF_INET6, Family, PrefixKey, encodeKey, isLinkLocal6, parseAddress, prefixContainsAddress, maskAddress, formatAddress } from './prefix.js';
+import {
+  AF_INET,
+  AF_INET6,
+  Family,
+  PrefixKey,
+  encodeKey,
+  isLinkLocal6,
+  parseAddress,
+  prefixContainsAddress,
+  maskAddress,
+  formatAddress,
+} from './prefix.js';
 
 export interface Link {
   index: number;
@@ -34,7 +45,6 @@ export interface Address {
 export type Resolution = { ok: true; nexthop: RouteNexthop } | { ok: false; reason: string };
 
 const MAX_DEPTH = 4;
-
 
 export class KernelState {
   readonly links = new Map<number, Link>();
@@ -63,7 +73,12 @@ export class KernelState {
     if (deleted) this.links.delete(m.index);
     else {
       const old = this.links.get(m.index);
-      this.links.set(m.index, { index: m.index, flags: m.flags, name: m.name ?? old?.name ?? '', operstate: m.operstate ?? old?.operstate ?? 'unknown' });
+      this.links.set(m.index, {
+        index: m.index,
+        flags: m.flags,
+        name: m.name ?? old?.name ?? '',
+        operstate: m.operstate ?? old?.operstate ?? 'unknown',
+      });
     }
     return before !== this.linkUp(m.index) || deleted;
   }
@@ -72,15 +87,30 @@ export class KernelState {
     const addr = m.local ?? m.address;
     if (!addr) return;
     const subnet = maskAddress(m.address ?? addr, m.prefixLen);
-    this.addrs = this.addrs.filter((a) => !(a.index === m.index && a.family === m.family && a.local.equals(addr) && a.prefixLen === m.prefixLen));
-    if (!deleted) this.addrs.push({ family: m.family, index: m.index, prefixLen: m.prefixLen, local: addr, subnet });
+    this.addrs = this.addrs.filter(
+      (a) =>
+        !(
+          a.index === m.index &&
+          a.family === m.family &&
+          a.local.equals(addr) &&
+          a.prefixLen === m.prefixLen
+        ),
+    );
+    if (!deleted)
+      this.addrs.push({ family: m.family, index: m.index, prefixLen: m.prefixLen, local: addr, subnet });
   }
 
   /** A cheap identity of the other routes (changes when any of them does): decides whether to re-resolve. */
   fingerprint(): string {
     const parts: string[] = [];
     for (const [family, byLen] of this.routes) {
-      byLen.forEach((m, len) => { for (const [k, list] of m) for (const r of list) parts.push(`${family}|${k}/${len}|${r.table}|${r.priority}|${r.nexthops.map((n) => `${n.gateway?.toString('hex')}@${n.oif}`).join(',')}`); });
+      byLen.forEach((m, len) => {
+        for (const [k, list] of m)
+          for (const r of list)
+            parts.push(
+              `${family}|${k}/${len}|${r.table}|${r.priority}|${r.nexthops.map((n) => `${n.gateway?.toString('hex')}@${n.oif}`).join(',')}`,
+            );
+      });
     }
     return parts.sort().join(';');
   }
@@ -114,7 +144,8 @@ export class KernelState {
     if (!byLen) this.routes.set(r.family, (byLen = []));
     const m = (byLen[r.dstLen] ??= new Map());
     const k = maskAddress(r.dst ?? Buffer.alloc(r.family === AF_INET ? 4 : 16), r.dstLen).toString('hex');
-    const same = (x: RouteMsg): boolean => x.table === r.table && x.priority === r.priority && x.tos === r.tos;
+    const same = (x: RouteMsg): boolean =>
+      x.table === r.table && x.priority === r.priority && x.tos === r.tos;
     const list = (m.get(k) ?? []).filter((x) => !same(x));
     if (!deleted) list.push(r);
     if (list.length) m.set(k, list);
@@ -134,7 +165,8 @@ export class KernelState {
       const max = family === AF_INET ? 32 : 128;
       if (a.prefixLen === max && !a.subnet.equals(addr)) continue;
       if (a.local.equals(addr)) continue;
-      if (prefixContainsAddress(a.subnet, a.prefixLen, addr) && (!best || a.prefixLen > best.prefixLen)) best = a;
+      if (prefixContainsAddress(a.subnet, a.prefixLen, addr) && (!best || a.prefixLen > best.prefixLen))
+        best = a;
     }
     return best;
   }
@@ -156,7 +188,8 @@ export class KernelState {
     const p = parseAddress(text);
     if (!p) return { ok: false, reason: `not an IP address: ${text}` };
     if (p.family === 10 && isLinkLocal6(p.addr)) {
-      if (!p.zone) return { ok: false, reason: `link-local next hop ${text} needs its interface (${text}%eth0)` };
+      if (!p.zone)
+        return { ok: false, reason: `link-local next hop ${text} needs its interface (${text}%eth0)` };
       const l = this.linkByName(p.zone);
       if (!l) return { ok: false, reason: `no interface ${p.zone}` };
       if (!this.linkUp(l.index)) return { ok: false, reason: `interface ${p.zone} is down` };
@@ -168,12 +201,14 @@ export class KernelState {
   private resolveAddr(family: Family, addr: Buffer, depth: number, text: string): Resolution {
     const c = this.connected(family, addr);
     if (c) return { ok: true, nexthop: { gateway: addr, oif: c.index, flags: 0, hops: 0 } };
-    if (depth >= MAX_DEPTH) return { ok: false, reason: `next hop ${text}: recursion deeper than ${MAX_DEPTH}` };
+    if (depth >= MAX_DEPTH)
+      return { ok: false, reason: `next hop ${text}: recursion deeper than ${MAX_DEPTH}` };
     const r = this.lookup(family, addr);
     if (!r) return { ok: false, reason: `next hop ${text} is not reachable (no connected subnet, no route)` };
     for (const nh of r.nexthops) {
       if (!nh.gateway) {
-        if (nh.oif && this.linkUp(nh.oif)) return { ok: true, nexthop: { gateway: addr, oif: nh.oif, flags: 0, hops: 0 } };
+        if (nh.oif && this.linkUp(nh.oif))
+          return { ok: true, nexthop: { gateway: addr, oif: nh.oif, flags: 0, hops: 0 } };
         continue;
       }
       const sub = this.resolveAddr(family, nh.gateway, depth + 1, formatAddress(nh.gateway));

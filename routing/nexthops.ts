@@ -44,7 +44,8 @@ export class NexthopRegistry {
     const key = contentKey(family, nh.gateway, nh.oif);
     let o = this.byContent.get(key);
     if (!o) {
-      while (this.byId.has(this.next) || this.taken.has(this.next)) this.next = this.next >= 0xfffffffe ? FIRST_ID : this.next + 1;
+      while (this.byId.has(this.next) || this.taken.has(this.next))
+        this.next = this.next >= 0xfffffffe ? FIRST_ID : this.next + 1;
       o = { id: this.next, family, gateway: nh.gateway, oif: nh.oif, state: 'absent', error: undefined };
       this.next++;
       this.byContent.set(key, o);
@@ -80,7 +81,14 @@ export class NexthopRegistry {
       const key = contentKey(m.family, m.gateway, m.oif);
       let o = this.byContent.get(key);
       if (!o && !this.byId.has(m.id)) {
-        o = { id: m.id, family: m.family, gateway: m.gateway, oif: m.oif, state: 'present', error: undefined };
+        o = {
+          id: m.id,
+          family: m.family,
+          gateway: m.gateway,
+          oif: m.oif,
+          state: 'present',
+          error: undefined,
+        };
         this.byContent.set(key, o);
         this.byId.set(m.id, o);
       }

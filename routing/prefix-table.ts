@@ -9,7 +9,9 @@
 import { PrefixKey } from './prefix.js';
 
 export class PrefixTable<V> {
-  private readonly v4: (Map<number, V> | undefined)[] = new Array<Map<number, V> | undefined>(33).fill(undefined);
+  private readonly v4: (Map<number, V> | undefined)[] = new Array<Map<number, V> | undefined>(33).fill(
+    undefined,
+  );
   private readonly v6 = new Map<string, V>();
 
   get size(): number {

@@ -10,7 +10,11 @@ export const NODEBGP_PROTOCOL = 202;
 export const RT_PROTOS_DIR = '/etc/iproute2/rt_protos.d';
 
 /** Returns true if the file is in place (written now or already right), false if it could not be written. */
-export async function registerProtocol(protocol = NODEBGP_PROTOCOL, name = 'nodebgp', dir = RT_PROTOS_DIR): Promise<boolean> {
+export async function registerProtocol(
+  protocol = NODEBGP_PROTOCOL,
+  name = 'nodebgp',
+  dir = RT_PROTOS_DIR,
+): Promise<boolean> {
   const file = join(dir, `${name}.conf`);
   const line = `${protocol}\t${name}\n`;
   try {

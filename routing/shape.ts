@@ -53,14 +53,26 @@ export class ShapeTable {
   ) {}
 
   /** The shape with this content (created once, then shared). */
-  get(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[], nhid = 0): RouteShape {
+  get(
+    family: number,
+    type: number,
+    priority: number,
+    nexthops: readonly RouteNexthop[],
+    nhid = 0,
+  ): RouteShape {
     const nh = nexthops.length === 1 ? nexthopSig(nexthops[0]) : nexthops.map(nexthopSig).sort().join(',');
     const sig = `${family}|${type}|${priority}|${nh}${nhid ? `#${nhid}` : ''}`;
     let s = this.shapes.get(sig);
     if (s === undefined) {
       s = new RouteShape(
-        family, type, priority, nexthops, nhid, sig,
-        this.encodeTail(family, type, priority, nexthops, nhid), this.encodeTail(family, type, priority, [], 0),
+        family,
+        type,
+        priority,
+        nexthops,
+        nhid,
+        sig,
+        this.encodeTail(family, type, priority, nexthops, nhid),
+        this.encodeTail(family, type, priority, [], 0),
       );
       this.shapes.set(sig, s);
     }
@@ -73,9 +85,22 @@ export class ShapeTable {
   }
 
   /** Write the RTM_NEWNEXTHOP (or RTM_DELNEXTHOP) of `shape`'s nexthop object; at most 60 bytes. */
-  writeNexthop(buf: Buffer, off: number, msgType: number, flags: number, seq: number, shape: RouteShape): number {
+  writeNexthop(
+    buf: Buffer,
+    off: number,
+    msgType: number,
+    flags: number,
+    seq: number,
+    shape: RouteShape,
+  ): number {
     const nh = shape.nexthops[0];
-    return writeNexthopMsg(buf, off, msgType, flags, seq, { id: shape.nhid, family: shape.family, protocol: this.protocol, oif: nh.oif, gateway: nh.gateway });
+    return writeNexthopMsg(buf, off, msgType, flags, seq, {
+      id: shape.nhid,
+      family: shape.family,
+      protocol: this.protocol,
+      oif: nh.oif,
+      gateway: nh.gateway,
+    });
   }
 
   get size(): number {
@@ -87,10 +112,25 @@ export class ShapeTable {
     for (const [sig, s] of this.shapes) if (!inUse.has(s)) this.shapes.delete(sig);
   }
 
-  private encodeTail(family: number, type: number, priority: number, nexthops: readonly RouteNexthop[], nhid: number): Buffer {
+  private encodeTail(
+    family: number,
+    type: number,
+    priority: number,
+    nexthops: readonly RouteNexthop[],
+    nhid: number,
+  ): Buffer {
     const r: RouteMsg = {
-      family, dstLen: 0, tos: 0, table: this.table, protocol: this.protocol, scope: RT_SCOPE.RT_SCOPE_UNIVERSE,
-      type, flags: 0, priority, nexthops: [...nexthops], ...(nhid ? { nhid } : {}),
+      family,
+      dstLen: 0,
+      tos: 0,
+      table: this.table,
+      protocol: this.protocol,
+      scope: RT_SCOPE.RT_SCOPE_UNIVERSE,
+      type,
+      flags: 0,
+      priority,
+      nexthops: [...nexthops],
+      ...(nhid ? { nhid } : {}),
     };
     const buf = Buffer.alloc(256 + nexthops.length * 32);
     const end = writeRouteMsg(buf, 0, RTM.RTM_NEWROUTE, 0, 0, r);
@@ -101,7 +141,15 @@ export class ShapeTable {
    * Write one RTM_NEWROUTE or RTM_DELROUTE for `key` with `shape` at `off` (`shape.maxLen` bytes must be
    * free); returns the end offset.
    */
-  write(buf: Buffer, off: number, msgType: number, flags: number, seq: number, key: PrefixKey, shape: RouteShape): number {
+  write(
+    buf: Buffer,
+    off: number,
+    msgType: number,
+    flags: number,
+    seq: number,
+    key: PrefixKey,
+    shape: RouteShape,
+  ): number {
     const start = off;
     const del = msgType === RTM.RTM_DELROUTE;
     let dstLen: number;

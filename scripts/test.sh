@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Set up a fresh Debian 12 machine (as root) and run every test: typecheck, lint, unit, interop.
+# Set up a fresh Debian 12 machine (as root) and run every test: format, typecheck, lint, unit, interop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
+npx prettier --check .
 npm run typecheck
 npx tsc -p tsconfig.test.json
 npm run lint

@@ -9,7 +9,12 @@ let counter = 0;
 const live = new Set();
 
 export function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  return execFileSync(cmd, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...opts,
+  });
 }
 
 export function nsPids(ns) {
@@ -52,7 +57,20 @@ export class Pair {
     live.add(this);
     const a = `${id}a`;
     const b = `${id}b`;
-    sh('ip', ['link', 'add', a, 'netns', this.sender, 'type', 'veth', 'peer', 'name', b, 'netns', this.daemon]);
+    sh('ip', [
+      'link',
+      'add',
+      a,
+      'netns',
+      this.sender,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      b,
+      'netns',
+      this.daemon,
+    ]);
     sh('ip', ['-n', this.sender, 'addr', 'add', '10.88.0.1/24', 'dev', a]);
     sh('ip', ['-n', this.daemon, 'addr', 'add', '10.88.0.2/24', 'dev', b]);
     for (const [ns, dev] of [

@@ -21,10 +21,14 @@ function inNs(ns, cmd, args) {
 /** Start a long-running daemon process inside `ns`, logging into dir/<name>.log. */
 function daemon(pair, name, cmd, args, env) {
   const log = join(pair.dir, `${name}.log`);
-  const proc = spawn('sh', ['-c', `exec ip netns exec "$0" "$@" >>"${log}" 2>&1`, pair.daemon, cmd, ...args], {
-    stdio: 'ignore',
-    env: env ?? process.env,
-  });
+  const proc = spawn(
+    'sh',
+    ['-c', `exec ip netns exec "$0" "$@" >>"${log}" 2>&1`, pair.daemon, cmd, ...args],
+    {
+      stdio: 'ignore',
+      env: env ?? process.env,
+    },
+  );
   return { name, proc, log };
 }
 
@@ -43,15 +47,27 @@ export const RUNNERS = {
           `[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "10.88.0.1"\n    peer-as = 65001\n` +
           `  [neighbors.timers.config]\n    hold-time = 240\n`,
       );
-      const d = daemon(pair, 'gobgpd', 'gobgpd', ['-f', conf, '--api-hosts', '127.0.0.1:50051', '--pprof-disable', '-l', 'warn']);
-      const summary = () => inNs(pair.daemon, 'gobgp', ['-p', '50051', 'global', 'rib', 'summary', '-a', 'ipv4']);
-      await waitUntil(() => {
-        try {
-          return summary().includes('Destination');
-        } catch {
-          return false;
-        }
-      }, { timeout: 20_000, what: 'gobgpd API' });
+      const d = daemon(pair, 'gobgpd', 'gobgpd', [
+        '-f',
+        conf,
+        '--api-hosts',
+        '127.0.0.1:50051',
+        '--pprof-disable',
+        '-l',
+        'warn',
+      ]);
+      const summary = () =>
+        inNs(pair.daemon, 'gobgp', ['-p', '50051', 'global', 'rib', 'summary', '-a', 'ipv4']);
+      await waitUntil(
+        () => {
+          try {
+            return summary().includes('Destination');
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 20_000, what: 'gobgpd API' },
+      );
       return {
         processes: [d],
         count: () => Number(/Destination:\s*(\d+)/.exec(summary())?.[1] ?? 0),
@@ -66,8 +82,22 @@ export const RUNNERS = {
     async start(pair) {
       chownSync(pair.dir, frrUid(), frrGid());
       const zserv = join(pair.dir, 'zserv.api');
-      const common = (n) => ['-u', 'frr', '-g', 'frr', '-P', '0', '--vty_socket', pair.dir, '-z', zserv,
-        '-i', join(pair.dir, `${n}.pid`), '-f', join(pair.dir, `${n}.conf`)];
+      const common = (n) => [
+        '-u',
+        'frr',
+        '-g',
+        'frr',
+        '-P',
+        '0',
+        '--vty_socket',
+        pair.dir,
+        '-z',
+        zserv,
+        '-i',
+        join(pair.dir, `${n}.pid`),
+        '-f',
+        join(pair.dir, `${n}.conf`),
+      ];
       writeFileSync(join(pair.dir, 'zebra.conf'), 'hostname bench\n');
       writeFileSync(
         join(pair.dir, 'bgpd.conf'),
@@ -77,14 +107,17 @@ export const RUNNERS = {
       const z = daemon(pair, 'zebra', '/usr/lib/frr/zebra', [...common('zebra'), '-s', '90000000']);
       await waitUntil(() => existsSync(zserv), { timeout: 10_000, what: 'zebra' });
       const b = daemon(pair, 'bgpd', '/usr/lib/frr/bgpd', common('bgpd'));
-      await waitUntil(() => {
-        try {
-          inNs(pair.daemon, 'vtysh', ['--vty_socket', pair.dir, '-c', 'show bgp summary']);
-          return true;
-        } catch {
-          return false;
-        }
-      }, { timeout: 15_000, what: 'bgpd vty' });
+      await waitUntil(
+        () => {
+          try {
+            inNs(pair.daemon, 'vtysh', ['--vty_socket', pair.dir, '-c', 'show bgp summary']);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 15_000, what: 'bgpd vty' },
+      );
       return { processes: [b, z], count: kernelRouteCounter(pair.daemon) };
     },
   },
@@ -108,13 +141,16 @@ function birdRunner(kernel) {
       );
       const d = daemon(pair, 'bird', 'bird', ['-f', '-c', conf, '-s', ctl, '-P', join(pair.dir, 'bird.pid')]);
       const birdc = (...a) => inNs(pair.daemon, 'birdc', ['-s', ctl, ...a]);
-      await waitUntil(() => {
-        try {
-          return birdc('show', 'status').includes('Daemon is up');
-        } catch {
-          return false;
-        }
-      }, { timeout: 10_000, what: 'bird' });
+      await waitUntil(
+        () => {
+          try {
+            return birdc('show', 'status').includes('Daemon is up');
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 10_000, what: 'bird' },
+      );
       return {
         processes: [d],
         count: kernel
@@ -149,17 +185,26 @@ function nodebgpRunner(kernel) {
       );
       // NODEBGP_BENCH_NODE_ARGS: extra Node.js options for the daemon, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
       const nodeArgs = (process.env.NODEBGP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const d = daemon(pair, 'nodebgp', process.execPath, [...nodeArgs, NODEBGP_BIN, 'run', '--config', conf]);
+      const d = daemon(pair, 'nodebgp', process.execPath, [
+        ...nodeArgs,
+        NODEBGP_BIN,
+        'run',
+        '--config',
+        conf,
+      ]);
       // The control API is asked directly over its Unix socket: spawning the CLI (a Node.js start, ~0.2 s on this
       // machine) for every poll would time the CLI, not the daemon; birdc and gobgp are cheap to start.
       const neighbors = () => controlGet(socket, '/neighbors');
-      await waitUntil(async () => {
-        try {
-          return Array.isArray(await neighbors());
-        } catch {
-          return false;
-        }
-      }, { timeout: 20_000, what: 'nodebgp control socket' });
+      await waitUntil(
+        async () => {
+          try {
+            return Array.isArray(await neighbors());
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 20_000, what: 'nodebgp control socket' },
+      );
       return {
         processes: [d],
         count: kernel
@@ -197,9 +242,12 @@ export async function measure(key, n, { log = () => {} } = {}) {
   const pair = new Pair(key.replace(/[^a-z]/g, '').slice(0, 6));
   try {
     const d = await runner.start(pair);
-    const sender = pair.spawnIn(pair.sender, process.execPath, [
-      SENDER, '--peer', '10.88.0.2', '--local', '10.88.0.1', '--asn', '65001', '--count', String(n),
-    ], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const sender = pair.spawnIn(
+      pair.sender,
+      process.execPath,
+      [SENDER, '--peer', '10.88.0.2', '--local', '10.88.0.1', '--asn', '65001', '--count', String(n)],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     const events = {};
     const waiters = [];
     createInterface({ input: sender.stdout }).on('line', (line) => {

@@ -12,7 +12,9 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+  process.argv
+    .slice(2)
+    .reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
 const peer = args.peer;
 const local = args.local;
@@ -24,7 +26,8 @@ const nextHop = args['next-hop'] ?? local;
 const hold = Number(args.hold ?? 240);
 const routerId = args['router-id'] ?? local;
 
-const emit = (event, extra = {}) => process.stdout.write(`${JSON.stringify({ event, t: Date.now(), ...extra })}\n`);
+const emit = (event, extra = {}) =>
+  process.stdout.write(`${JSON.stringify({ event, t: Date.now(), ...extra })}\n`);
 const ip4 = (s) => Buffer.from(s.split('.').map(Number));
 
 function message(type, body) {
@@ -104,7 +107,8 @@ function u16(n) {
 async function stream(socket, msgs) {
   const CHUNK = 256;
   for (let i = 0; i < msgs.length; i += CHUNK) {
-    if (!socket.write(Buffer.concat(msgs.slice(i, i + CHUNK)))) await new Promise((r) => socket.once('drain', r));
+    if (!socket.write(Buffer.concat(msgs.slice(i, i + CHUNK))))
+      await new Promise((r) => socket.once('drain', r));
   }
 }
 
@@ -130,7 +134,8 @@ socket.on('data', (chunk) => {
       socket.write(KEEPALIVE);
       const peerHold = body.readUInt16BE(3);
       const negotiated = Math.min(peerHold, hold);
-      if (negotiated > 0) keepaliveTimer = setInterval(() => socket.write(KEEPALIVE), (negotiated / 3) * 1000);
+      if (negotiated > 0)
+        keepaliveTimer = setInterval(() => socket.write(KEEPALIVE), (negotiated / 3) * 1000);
     } else if (type === 4 && state === 'OpenConfirm') {
       state = 'Established';
       emit('established');

@@ -37,7 +37,12 @@ export function decodeAsPath(value: Buffer, asSize: 2 | 4, allowConfed = true): 
  * Write segments with `asSize`-octet AS numbers, splitting any segment longer than 255. With `asSize` 2, an AS
  * number above 65535 becomes AS_TRANS (RFC 6793 §4.2.2). `skipConfed` drops confederation segments (AS4_PATH).
  */
-export function writeAsPath(w: Writer, segments: readonly AsPathSegment[], asSize: 2 | 4, skipConfed = false): void {
+export function writeAsPath(
+  w: Writer,
+  segments: readonly AsPathSegment[],
+  asSize: 2 | 4,
+  skipConfed = false,
+): void {
   for (const seg of segments) {
     if (skipConfed && (seg.type === AS_CONFED_SEQUENCE || seg.type === AS_CONFED_SET)) continue;
     for (let from = 0; from < seg.asns.length; from += 255) {
@@ -77,7 +82,10 @@ export function asPathLength(segments: readonly AsPathSegment[]): number {
  * prepend them to the AS4_PATH attribute so that the AS_PATH attribute has an identical number of AS numbers
  * as the AS4_PATH".
  */
-export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly AsPathSegment[]): AsPathSegment[] {
+export function mergeAs4Path(
+  asPath: readonly AsPathSegment[],
+  as4Path: readonly AsPathSegment[],
+): AsPathSegment[] {
   const have = asPathLength(asPath);
   const want = asPathLength(as4Path);
   if (have < want) return asPath.slice();

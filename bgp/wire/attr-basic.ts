@@ -23,7 +23,11 @@ export function lengthFault(
   expected: string,
 ): Fault {
   const reason = `${name} length ${value.length} is not ${expected}`;
-  return fault(type, action, updateError('attribute-length-error', `BGP_ERR_${name}_LENGTH`, reason, Uint8Array.from(attr)));
+  return fault(
+    type,
+    action,
+    updateError('attribute-length-error', `BGP_ERR_${name}_LENGTH`, reason, Uint8Array.from(attr)),
+  );
 }
 
 function quad(value: Buffer, at = 0): string {
@@ -39,12 +43,18 @@ export const ORIGIN: AttributeCodec = {
   // then the error is to be handled as 'treat-as-withdraw'".
   malformed: 'treat-as-withdraw',
   decode(value, _ctx, draft, attr) {
-    if (value.length !== 1) return lengthFault(iana.ATTR_ORIGIN, 'treat-as-withdraw', 'ORIGIN', value, attr, '1');
+    if (value.length !== 1)
+      return lengthFault(iana.ATTR_ORIGIN, 'treat-as-withdraw', 'ORIGIN', value, attr, '1');
     if (value[0]! > 2) {
       return fault(
         iana.ATTR_ORIGIN,
         'treat-as-withdraw',
-        updateError('invalid-origin-attribute', 'BGP_ERR_BAD_ORIGIN', `ORIGIN value ${value[0]}`, Uint8Array.from(attr)),
+        updateError(
+          'invalid-origin-attribute',
+          'BGP_ERR_BAD_ORIGIN',
+          `ORIGIN value ${value[0]}`,
+          Uint8Array.from(attr),
+        ),
       );
     }
     draft.origin = value[0] as Origin;
@@ -98,13 +108,19 @@ export const NEXT_HOP: AttributeCodec = {
   // (The UPDATE decoder downgrades either to attribute-discard when there is no IPv4 NLRI it applies to.)
   malformed: 'treat-as-withdraw',
   decode(value, _ctx, draft, attr) {
-    if (value.length !== 4) return lengthFault(iana.ATTR_NEXT_HOP, 'treat-as-withdraw', 'NEXT_HOP', value, attr, '4');
+    if (value.length !== 4)
+      return lengthFault(iana.ATTR_NEXT_HOP, 'treat-as-withdraw', 'NEXT_HOP', value, attr, '4');
     const address = value.readUInt32BE(0);
     if (isBadNextHop(address)) {
       return fault(
         iana.ATTR_NEXT_HOP,
         'treat-as-withdraw',
-        updateError('invalid-next-hop-attribute', 'BGP_ERR_BAD_NEXT_HOP', `NEXT_HOP ${quad(value)} is not a unicast address`, Uint8Array.from(attr)),
+        updateError(
+          'invalid-next-hop-attribute',
+          'BGP_ERR_BAD_NEXT_HOP',
+          `NEXT_HOP ${quad(value)} is not a unicast address`,
+          Uint8Array.from(attr),
+        ),
       );
     }
     draft.nextHop = quad(value);
@@ -121,12 +137,7 @@ export const NEXT_HOP: AttributeCodec = {
 };
 
 /** A 4-octet number attribute (MED, LOCAL_PREF); RFC 7606 §7.4 / §7.5: bad length → treat-as-withdraw. */
-function u32Attribute(
-  type: number,
-  name: string,
-  flags: number,
-  key: 'med' | 'localPref',
-): AttributeCodec {
+function u32Attribute(type: number, name: string, flags: number, key: 'med' | 'localPref'): AttributeCodec {
   return {
     name,
     flags,
@@ -136,7 +147,12 @@ function u32Attribute(
       // RFC 7606 §7.5: "If the LOCAL_PREF attribute is received from an external neighbor, it SHALL be
       // discarded using the approach of 'attribute discard'".
       if (key === 'localPref' && !ctx.ibgp) {
-        return fault(type, 'attribute-discard', { kind: 'optional-attribute-error', code: 'BGP_ERR_EBGP_LOCAL_PREF', reason: 'LOCAL_PREF from an external peer', data: new Uint8Array(0) });
+        return fault(type, 'attribute-discard', {
+          kind: 'optional-attribute-error',
+          code: 'BGP_ERR_EBGP_LOCAL_PREF',
+          reason: 'LOCAL_PREF from an external peer',
+          data: new Uint8Array(0),
+        });
       }
       draft[key] = value.readUInt32BE(0);
       return undefined;
@@ -160,7 +176,15 @@ export const ATOMIC_AGGREGATE: AttributeCodec = {
   // RFC 7606 §7.6: "If the ATOMIC_AGGREGATE attribute has a length other than zero ... 'attribute discard'".
   malformed: 'attribute-discard',
   decode(value, _ctx, draft, attr) {
-    if (value.length !== 0) return lengthFault(iana.ATTR_ATOMIC_AGGREGATE, 'attribute-discard', 'ATOMIC_AGGREGATE', value, attr, '0');
+    if (value.length !== 0)
+      return lengthFault(
+        iana.ATTR_ATOMIC_AGGREGATE,
+        'attribute-discard',
+        'ATOMIC_AGGREGATE',
+        value,
+        attr,
+        '0',
+      );
     draft.atomicAggregate = true;
     return undefined;
   },
@@ -176,8 +200,12 @@ export const AGGREGATOR: AttributeCodec = {
   malformed: 'attribute-discard',
   decode(value, ctx, draft, attr) {
     const size = ctx.fourOctetAs ? 4 : 2;
-    if (value.length !== size + 4) return lengthFault(iana.ATTR_AGGREGATOR, 'attribute-discard', 'AGGREGATOR', value, attr, `${size + 4}`);
-    draft.aggregator = { asn: size === 4 ? value.readUInt32BE(0) : value.readUInt16BE(0), address: quad(value, size) };
+    if (value.length !== size + 4)
+      return lengthFault(iana.ATTR_AGGREGATOR, 'attribute-discard', 'AGGREGATOR', value, attr, `${size + 4}`);
+    draft.aggregator = {
+      asn: size === 4 ? value.readUInt32BE(0) : value.readUInt16BE(0),
+      address: quad(value, size),
+    };
     return undefined;
   },
   encode(attrs, ctx, w) {
@@ -188,7 +216,8 @@ export const AGGREGATOR: AttributeCodec = {
     w.ipv4(agg.address);
     return true;
   },
-  format: (a) => (a.aggregator === undefined ? undefined : `aggregator ${a.aggregator.asn} ${a.aggregator.address}`),
+  format: (a) =>
+    a.aggregator === undefined ? undefined : `aggregator ${a.aggregator.asn} ${a.aggregator.address}`,
 };
 
 /** RFC 6793 §4.2.2: AS4_* "MUST NOT" come from a NEW speaker; "if received, [they] SHALL be discarded". */
@@ -235,7 +264,8 @@ export const AS4_AGGREGATOR: AttributeCodec = {
   malformed: 'attribute-discard', // RFC 6793 §6
   decode(value, ctx, draft, attr) {
     if (ctx.fourOctetAs) return fromNewSpeaker(iana.ATTR_AS4_AGGREGATOR, 'AS4_AGGREGATOR');
-    if (value.length !== 8) return lengthFault(iana.ATTR_AS4_AGGREGATOR, 'attribute-discard', 'AS4_AGGREGATOR', value, attr, '8');
+    if (value.length !== 8)
+      return lengthFault(iana.ATTR_AS4_AGGREGATOR, 'attribute-discard', 'AS4_AGGREGATOR', value, attr, '8');
     draft.as4Aggregator = { asn: value.readUInt32BE(0), address: quad(value, 4) };
     return undefined;
   },

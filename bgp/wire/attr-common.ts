@@ -2,7 +2,14 @@
  * The shared vocabulary of the path-attribute table: RFC 7606 actions, faults, the decode draft and the shape
  * of one table row. Kept apart from the dispatcher so the table files can import it without a cycle.
  */
-import type { AsPathSegment, CodecContext, NlriBlock, PathAttributes, RawAttribute, ReachBlock } from './types.js';
+import type {
+  AsPathSegment,
+  CodecContext,
+  NlriBlock,
+  PathAttributes,
+  RawAttribute,
+  ReachBlock,
+} from './types.js';
 import type { BgpError } from './errors.js';
 import type { Writer } from './writer.js';
 
@@ -72,4 +79,3 @@ export interface AttributeCodec {
 export function fault(attribute: number, action: ErrorAction, error: BgpError): Fault {
   return { attribute, action, error };
 }
-

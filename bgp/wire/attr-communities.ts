@@ -39,7 +39,15 @@ export const COMMUNITIES: AttributeCodec = {
   // malformed if its length is not a non-zero multiple of 4 ... 'treat-as-withdraw'".
   malformed: 'treat-as-withdraw',
   decode(value, _ctx, draft, attr) {
-    if (badListLength(value, 4)) return lengthFault(iana.ATTR_COMMUNITIES, 'treat-as-withdraw', 'COMMUNITIES', value, attr, 'a non-zero multiple of 4');
+    if (badListLength(value, 4))
+      return lengthFault(
+        iana.ATTR_COMMUNITIES,
+        'treat-as-withdraw',
+        'COMMUNITIES',
+        value,
+        attr,
+        'a non-zero multiple of 4',
+      );
     const out = new Array<number>(value.length / 4);
     for (let i = 0; i < out.length; i++) out[i] = value.readUInt32BE(i * 4);
     draft.communities = out;
@@ -50,7 +58,8 @@ export const COMMUNITIES: AttributeCodec = {
     for (const c of attrs.communities) w.u32(c);
     return true;
   },
-  format: (a) => (a.communities === undefined ? undefined : `communities ${a.communities.map(formatCommunity).join(' ')}`),
+  format: (a) =>
+    a.communities === undefined ? undefined : `communities ${a.communities.map(formatCommunity).join(' ')}`,
 };
 
 export const EXTENDED_COMMUNITIES: AttributeCodec = {
@@ -59,7 +68,15 @@ export const EXTENDED_COMMUNITIES: AttributeCodec = {
   // RFC 7606 §7.14: "considered malformed if its length is not a non-zero multiple of 8" → treat-as-withdraw.
   malformed: 'treat-as-withdraw',
   decode(value, _ctx, draft, attr) {
-    if (badListLength(value, 8)) return lengthFault(iana.ATTR_EXTENDED_COMMUNITIES, 'treat-as-withdraw', 'EXTENDED_COMMUNITIES', value, attr, 'a non-zero multiple of 8');
+    if (badListLength(value, 8))
+      return lengthFault(
+        iana.ATTR_EXTENDED_COMMUNITIES,
+        'treat-as-withdraw',
+        'EXTENDED_COMMUNITIES',
+        value,
+        attr,
+        'a non-zero multiple of 8',
+      );
     const out = new Array<bigint>(value.length / 8);
     for (let i = 0; i < out.length; i++) out[i] = value.readBigUInt64BE(i * 8);
     draft.extendedCommunities = out;
@@ -87,7 +104,15 @@ export const LARGE_COMMUNITY: AttributeCodec = {
   // RFC 8092 §6: length "not a non-zero multiple of 12 ... MUST ... 'treat-as-withdraw'".
   malformed: 'treat-as-withdraw',
   decode(value, _ctx, draft, attr) {
-    if (badListLength(value, 12)) return lengthFault(iana.ATTR_LARGE_COMMUNITY, 'treat-as-withdraw', 'LARGE_COMMUNITY', value, attr, 'a non-zero multiple of 12');
+    if (badListLength(value, 12))
+      return lengthFault(
+        iana.ATTR_LARGE_COMMUNITY,
+        'treat-as-withdraw',
+        'LARGE_COMMUNITY',
+        value,
+        attr,
+        'a non-zero multiple of 12',
+      );
     const out = new Array<[number, number, number]>(value.length / 12);
     for (let i = 0; i < out.length; i++) {
       out[i] = [value.readUInt32BE(i * 12), value.readUInt32BE(i * 12 + 4), value.readUInt32BE(i * 12 + 8)];
@@ -101,7 +126,10 @@ export const LARGE_COMMUNITY: AttributeCodec = {
     for (const [g, l1, l2] of list) w.u32(g).u32(l1).u32(l2);
     return true;
   },
-  format: (a) => (a.largeCommunities === undefined ? undefined : `large-communities ${a.largeCommunities.map((c) => c.join(':')).join(' ')}`),
+  format: (a) =>
+    a.largeCommunities === undefined
+      ? undefined
+      : `large-communities ${a.largeCommunities.map((c) => c.join(':')).join(' ')}`,
 };
 
 /**
@@ -126,7 +154,8 @@ export const ORIGINATOR_ID: AttributeCodec = {
   malformed: RR_ACTION,
   decode(value, ctx, draft, attr) {
     if (!ctx.ibgp) return fromExternal(iana.ATTR_ORIGINATOR_ID, 'ORIGINATOR_ID');
-    if (value.length !== 4) return lengthFault(iana.ATTR_ORIGINATOR_ID, RR_ACTION, 'ORIGINATOR_ID', value, attr, '4');
+    if (value.length !== 4)
+      return lengthFault(iana.ATTR_ORIGINATOR_ID, RR_ACTION, 'ORIGINATOR_ID', value, attr, '4');
     draft.originatorId = quad(value, 0);
     return undefined;
   },
@@ -144,7 +173,15 @@ export const CLUSTER_LIST: AttributeCodec = {
   malformed: RR_ACTION,
   decode(value, ctx, draft, attr) {
     if (!ctx.ibgp) return fromExternal(iana.ATTR_CLUSTER_LIST, 'CLUSTER_LIST');
-    if (badListLength(value, 4)) return lengthFault(iana.ATTR_CLUSTER_LIST, RR_ACTION, 'CLUSTER_LIST', value, attr, 'a non-zero multiple of 4');
+    if (badListLength(value, 4))
+      return lengthFault(
+        iana.ATTR_CLUSTER_LIST,
+        RR_ACTION,
+        'CLUSTER_LIST',
+        value,
+        attr,
+        'a non-zero multiple of 4',
+      );
     const out = new Array<string>(value.length / 4);
     for (let i = 0; i < out.length; i++) out[i] = quad(value, i * 4);
     draft.clusterList = out;

@@ -40,7 +40,8 @@ function mpFault(type: number, attr: Buffer, reason: string): Fault {
 function family(value: Buffer): { afi: Afi; safi: number } | undefined {
   const afi = value.readUInt16BE(0);
   const safi = value[2]!;
-  if ((afi !== AFI_IPV4 && afi !== AFI_IPV6) || (safi !== iana.SAFI_UNICAST && safi !== iana.SAFI_MULTICAST)) return undefined;
+  if ((afi !== AFI_IPV4 && afi !== AFI_IPV6) || (safi !== iana.SAFI_UNICAST && safi !== iana.SAFI_MULTICAST))
+    return undefined;
   return { afi, safi };
 }
 
@@ -71,7 +72,8 @@ export const MP_REACH_NLRI: AttributeCodec = {
     const fam = family(value);
     if (fam === undefined) return unsupportedFamily(type, value);
     const nhLen = value[3]!;
-    if (4 + nhLen + 1 > value.length) return mpFault(type, attr, `next hop length ${nhLen} overruns MP_REACH_NLRI`);
+    if (4 + nhLen + 1 > value.length)
+      return mpFault(type, attr, `next hop length ${nhLen} overruns MP_REACH_NLRI`);
     const hops = nextHops(fam.afi, value.subarray(4, 4 + nhLen));
     if (hops === undefined) return mpFault(type, attr, `next hop length ${nhLen} for AFI ${fam.afi}`);
     const prefixes: ReachBlock['prefixes'] = [];
@@ -96,7 +98,11 @@ export const MP_UNREACH_NLRI: AttributeCodec = {
     if (fam === undefined) return unsupportedFamily(type, value);
     const prefixes: NlriBlock['prefixes'] = [];
     if (!decodePrefixes(fam.afi, value, 3, value.length, prefixes)) {
-      return mpFault(type, attr, 'MP_UNREACH_NLRI prefix is longer than its address or overruns the attribute');
+      return mpFault(
+        type,
+        attr,
+        'MP_UNREACH_NLRI prefix is longer than its address or overruns the attribute',
+      );
     }
     draft.mpUnreach = { ...fam, prefixes };
     return undefined;
@@ -120,7 +126,8 @@ export function writeMpReach(w: Writer, block: ReachBlock, from = 0, to = block.
   w.u16(block.afi).u8(block.safi).u8(nextHopLength(block));
   if (block.nextHop.includes(':')) {
     w.bytes(parseIpv6(block.nextHop) ?? new Uint8Array(16));
-    if (block.linkLocalNextHop !== undefined) w.bytes(parseIpv6(block.linkLocalNextHop) ?? new Uint8Array(16));
+    if (block.linkLocalNextHop !== undefined)
+      w.bytes(parseIpv6(block.linkLocalNextHop) ?? new Uint8Array(16));
   } else {
     w.ipv4(block.nextHop);
   }

@@ -14,7 +14,13 @@ import {
   NEXT_HOP,
   ORIGIN,
 } from './attr-basic.js';
-import { CLUSTER_LIST, COMMUNITIES, EXTENDED_COMMUNITIES, LARGE_COMMUNITY, ORIGINATOR_ID } from './attr-communities.js';
+import {
+  CLUSTER_LIST,
+  COMMUNITIES,
+  EXTENDED_COMMUNITIES,
+  LARGE_COMMUNITY,
+  ORIGINATOR_ID,
+} from './attr-communities.js';
 import { MP_REACH_NLRI, MP_UNREACH_NLRI } from './attr-mp.js';
 import * as iana from './iana.js';
 

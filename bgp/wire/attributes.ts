@@ -49,7 +49,13 @@ export function decodeAttribute(
   return codec.decode(value, ctx, draft, attr);
 }
 
-function unknownAttribute(flags: number, type: number, value: Buffer, attr: Buffer, draft: AttributeDraft): Fault | undefined {
+function unknownAttribute(
+  flags: number,
+  type: number,
+  value: Buffer,
+  attr: Buffer,
+  draft: AttributeDraft,
+): Fault | undefined {
   if ((flags & FLAG_OPTIONAL) === 0) {
     // RFC 4271 §6.3: "If any of the well-known mandatory attributes are not recognized, then the Error Subcode
     // MUST be set to Unrecognized Well-known Attribute. The Data field MUST contain the unrecognized attribute".
@@ -79,7 +85,13 @@ export const KNOWN_TYPES: readonly number[] = Object.keys(ATTRIBUTE_TABLE)
  * Write one attribute: flags (Extended Length when the value exceeds 255 octets, or when `forceExtended`),
  * type, length, value.
  */
-export function writeAttribute(w: Writer, flags: number, type: number, value: Uint8Array, forceExtended = false): void {
+export function writeAttribute(
+  w: Writer,
+  flags: number,
+  type: number,
+  value: Uint8Array,
+  forceExtended = false,
+): void {
   const extended = forceExtended || value.length > 255;
   w.u8(extended ? flags | FLAG_EXTENDED_LENGTH : flags & ~FLAG_EXTENDED_LENGTH).u8(type);
   if (extended) w.u16(value.length);

@@ -45,7 +45,8 @@ function typedCapability(code: number, r: Reader): Capability | undefined {
     case CAP_EXTENDED_NEXT_HOP: {
       // RFC 8950 §3: (NLRI AFI (2), NLRI SAFI (2), Nexthop AFI (2)) repeated.
       const entries: { afi: number; safi: number; nextHopAfi: number }[] = [];
-      while (r.remaining > 0 && !r.overrun) entries.push({ afi: r.u16(), safi: r.u16(), nextHopAfi: r.u16() });
+      while (r.remaining > 0 && !r.overrun)
+        entries.push({ afi: r.u16(), safi: r.u16(), nextHopAfi: r.u16() });
       return { code: CAP_EXTENDED_NEXT_HOP, entries };
     }
     case CAP_GRACEFUL_RESTART: {
@@ -102,9 +103,14 @@ function writeCapabilityValue(w: Writer, cap: Capability): void {
       return;
     case CAP_GRACEFUL_RESTART:
       w.u16(
-        (cap.restarting ? GR_RESTARTING : 0) | (cap.notification ? GR_NOTIFICATION : 0) | (cap.restartTime & GR_TIME_MASK),
+        (cap.restarting ? GR_RESTARTING : 0) |
+          (cap.notification ? GR_NOTIFICATION : 0) |
+          (cap.restartTime & GR_TIME_MASK),
       );
-      for (const f of cap.families) w.u16(f.afi).u8(f.safi).u8(f.forwarding ? GR_FORWARDING : 0);
+      for (const f of cap.families)
+        w.u16(f.afi)
+          .u8(f.safi)
+          .u8(f.forwarding ? GR_FORWARDING : 0);
       return;
     case CAP_FOUR_OCTET_AS:
       w.u32(cap.asn);

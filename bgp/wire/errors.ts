@@ -46,7 +46,11 @@ export type BgpError =
   // ---- 4: Hold Timer Expired (RFC 4271 §6.5) ----
   | (ErrorBase & { readonly kind: 'hold-timer-expired' })
   // ---- 5: Finite State Machine Error (RFC 4271 §6.6, RFC 6608) ----
-  | (ErrorBase & { readonly kind: 'fsm-error'; readonly subcode: 0 | 1 | 2 | 3; readonly messageType: number })
+  | (ErrorBase & {
+      readonly kind: 'fsm-error';
+      readonly subcode: 0 | 1 | 2 | 3;
+      readonly messageType: number;
+    })
   // ---- 6: Cease (RFC 4271 §6.7, RFC 4486, RFC 8538, RFC 9003, RFC 9384) ----
   | (ErrorBase & {
       readonly kind: 'cease';

@@ -19,7 +19,13 @@
  * message, or which Message Header Error to send. Decoding the body is `decodeMessage`'s job.
  */
 import type { BgpError } from './errors.js';
-import { HEADER_LENGTH, MARKER_LENGTH, MAX_MESSAGE_LENGTH, MESSAGE_KEEPALIVE, MIN_MESSAGE_LENGTH } from './iana.js';
+import {
+  HEADER_LENGTH,
+  MARKER_LENGTH,
+  MAX_MESSAGE_LENGTH,
+  MESSAGE_KEEPALIVE,
+  MIN_MESSAGE_LENGTH,
+} from './iana.js';
 import type { Writer } from './writer.js';
 
 /**
@@ -33,23 +39,35 @@ export function messageLength(buf: Buffer, offset: number): number | BgpError {
   // error has occurred and the Error Subcode MUST be set to Connection Not Synchronized."
   for (let i = 0; i < MARKER_LENGTH; i += 4) {
     if (buf.readUInt32BE(offset + i) !== 0xffffffff) {
-      return { kind: 'connection-not-synchronized', code: 'BGP_ERR_BAD_MARKER', reason: 'marker is not all ones' };
+      return {
+        kind: 'connection-not-synchronized',
+        code: 'BGP_ERR_BAD_MARKER',
+        reason: 'marker is not all ones',
+      };
     }
   }
   const length = (buf[offset + 16]! << 8) | buf[offset + 17]!;
   const type = buf[offset + 18]!;
   // RFC 4271 §6.1: "if the Length field of the message header is less than 19 or greater than 4096, or if
   // the Length field of an OPEN message is less than the minimum length of the OPEN message, or ..."
-  if (length < HEADER_LENGTH || length > MAX_MESSAGE_LENGTH) return badLength(length, `length ${length} outside 19..4096`);
+  if (length < HEADER_LENGTH || length > MAX_MESSAGE_LENGTH)
+    return badLength(length, `length ${length} outside 19..4096`);
   const min = MIN_MESSAGE_LENGTH[type];
   // "If the Type field of the message header is not recognized, then the Error Subcode MUST be set to Bad
   // Message Type. The Data field MUST contain the erroneous Type field."
   if (min === undefined) {
-    return { kind: 'bad-message-type', code: 'BGP_ERR_BAD_MESSAGE_TYPE', reason: `unknown message type ${type}`, messageType: type };
+    return {
+      kind: 'bad-message-type',
+      code: 'BGP_ERR_BAD_MESSAGE_TYPE',
+      reason: `unknown message type ${type}`,
+      messageType: type,
+    };
   }
-  if (length < min) return badLength(length, `length ${length} below the minimum ${min} for message type ${type}`);
+  if (length < min)
+    return badLength(length, `length ${length} below the minimum ${min} for message type ${type}`);
   // "... or if the Length field of a KEEPALIVE message is not equal to 19" (a longer one is as wrong).
-  if (type === MESSAGE_KEEPALIVE && length !== HEADER_LENGTH) return badLength(length, `KEEPALIVE length ${length} is not 19`);
+  if (type === MESSAGE_KEEPALIVE && length !== HEADER_LENGTH)
+    return badLength(length, `KEEPALIVE length ${length} is not 19`);
   return length;
 }
 

@@ -34,7 +34,12 @@ export function decodeMessage(bytes: Buffer, ctx: CodecContext, cache?: Attribut
     // rather than crash the session's event loop, with the exception text for the bug report.
     return {
       ok: false,
-      error: { kind: 'bad-message-length', code: 'BGP_ERR_INTERNAL', reason: `decoder bug: ${String(e)}`, length: bytes.length },
+      error: {
+        kind: 'bad-message-length',
+        code: 'BGP_ERR_INTERNAL',
+        reason: `decoder bug: ${String(e)}`,
+        length: bytes.length,
+      },
     };
   }
 }
@@ -45,7 +50,12 @@ function decodeChecked(bytes: Buffer, ctx: CodecContext, cache?: AttributeCache)
   if (length < 0 || length !== bytes.length) {
     return {
       ok: false,
-      error: { kind: 'bad-message-length', code: 'BGP_ERR_BAD_MESSAGE_LENGTH', reason: `Length field ${length < 0 ? 'missing' : length} but ${bytes.length} octets given`, length: Math.max(0, length) },
+      error: {
+        kind: 'bad-message-length',
+        code: 'BGP_ERR_BAD_MESSAGE_LENGTH',
+        reason: `Length field ${length < 0 ? 'missing' : length} but ${bytes.length} octets given`,
+        length: Math.max(0, length),
+      },
     };
   }
   const body = bytes.subarray(iana.HEADER_LENGTH);
@@ -61,7 +71,15 @@ function decodeChecked(bytes: Buffer, ctx: CodecContext, cache?: AttributeCache)
     case iana.MESSAGE_ROUTE_REFRESH:
       return decodeRouteRefresh(body, bytes);
     default:
-      return { ok: false, error: { kind: 'bad-message-type', code: 'BGP_ERR_BAD_MESSAGE_TYPE', reason: `type ${bytes[18]}`, messageType: bytes[18] ?? 0 } };
+      return {
+        ok: false,
+        error: {
+          kind: 'bad-message-type',
+          code: 'BGP_ERR_BAD_MESSAGE_TYPE',
+          reason: `type ${bytes[18]}`,
+          messageType: bytes[18] ?? 0,
+        },
+      };
   }
 }
 

@@ -60,8 +60,16 @@ export function decodeIpv6Prefixes(buf: Uint8Array, start: number, end: number, 
   return true;
 }
 
-export function decodePrefixes(afi: Afi, buf: Uint8Array, start: number, end: number, out: PrefixKey[]): boolean {
-  return afi === AFI_IPV4 ? decodeIpv4Prefixes(buf, start, end, out) : decodeIpv6Prefixes(buf, start, end, out);
+export function decodePrefixes(
+  afi: Afi,
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: PrefixKey[],
+): boolean {
+  return afi === AFI_IPV4
+    ? decodeIpv4Prefixes(buf, start, end, out)
+    : decodeIpv6Prefixes(buf, start, end, out);
 }
 
 /** Octets `key` takes in an NLRI field. */

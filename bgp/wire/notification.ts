@@ -35,10 +35,18 @@ export function toNotification(err: BgpError): NotificationMessage {
     case 'bad-message-length':
       return notification(iana.ERR_MESSAGE_HEADER, iana.HEADER_BAD_MESSAGE_LENGTH, u16Data(err.length));
     case 'bad-message-type':
-      return notification(iana.ERR_MESSAGE_HEADER, iana.HEADER_BAD_MESSAGE_TYPE, Uint8Array.of(err.messageType & 0xff));
+      return notification(
+        iana.ERR_MESSAGE_HEADER,
+        iana.HEADER_BAD_MESSAGE_TYPE,
+        Uint8Array.of(err.messageType & 0xff),
+      );
     // §6.2
     case 'unsupported-version-number':
-      return notification(iana.ERR_OPEN_MESSAGE, iana.OPEN_UNSUPPORTED_VERSION_NUMBER, u16Data(err.supportedVersion));
+      return notification(
+        iana.ERR_OPEN_MESSAGE,
+        iana.OPEN_UNSUPPORTED_VERSION_NUMBER,
+        u16Data(err.supportedVersion),
+      );
     case 'bad-peer-as':
       return notification(iana.ERR_OPEN_MESSAGE, iana.OPEN_BAD_PEER_AS);
     case 'bad-bgp-identifier':
@@ -62,7 +70,11 @@ export function toNotification(err: BgpError): NotificationMessage {
       return notification(iana.ERR_UPDATE_MESSAGE, iana.UPDATE_UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE, err.data);
     case 'missing-well-known-attribute':
       // "The Data field MUST contain the Attribute Type Code of the missing, well-known attribute."
-      return notification(iana.ERR_UPDATE_MESSAGE, iana.UPDATE_MISSING_WELL_KNOWN_ATTRIBUTE, Uint8Array.of(err.attributeType & 0xff));
+      return notification(
+        iana.ERR_UPDATE_MESSAGE,
+        iana.UPDATE_MISSING_WELL_KNOWN_ATTRIBUTE,
+        Uint8Array.of(err.attributeType & 0xff),
+      );
     case 'attribute-flags-error':
       return notification(iana.ERR_UPDATE_MESSAGE, iana.UPDATE_ATTRIBUTE_FLAGS_ERROR, err.data);
     case 'attribute-length-error':
@@ -84,7 +96,11 @@ export function toNotification(err: BgpError): NotificationMessage {
       return notification(iana.ERR_HOLD_TIMER_EXPIRED, 0);
     // §6.6 with RFC 6608 §4: "the Data field ... the message type of the unexpected message".
     case 'fsm-error':
-      return notification(iana.ERR_FSM, err.subcode, err.subcode === 0 ? EMPTY : Uint8Array.of(err.messageType & 0xff));
+      return notification(
+        iana.ERR_FSM,
+        err.subcode,
+        err.subcode === 0 ? EMPTY : Uint8Array.of(err.messageType & 0xff),
+      );
     case 'cease':
       return notification(iana.ERR_CEASE, err.subcode, ceaseData(err));
     // RFC 7313 §5: "the Data field ... the complete ROUTE-REFRESH message".
@@ -144,7 +160,9 @@ export function decodeNotification(body: Buffer): NotificationMessage {
 export function encodeNotification(n: { code: number; subcode: number; data?: Uint8Array }): Buffer {
   const w = new Writer(21 + (n.data?.length ?? 0));
   const start = beginMessage(w, iana.MESSAGE_NOTIFICATION);
-  w.u8(n.code).u8(n.subcode).bytes(n.data ?? EMPTY);
+  w.u8(n.code)
+    .u8(n.subcode)
+    .bytes(n.data ?? EMPTY);
   endMessage(w, start);
   return w.finish();
 }
@@ -221,7 +239,10 @@ export function describeNotification(code: number, subcode: number): string {
 /** As `describeNotification`, plus the shutdown communication of a Cease 2/4 when there is one. */
 export function describeNotificationMessage(n: NotificationMessage): string {
   const text = describeNotification(n.code, n.subcode);
-  if (n.code === iana.ERR_CEASE && (n.subcode === iana.CEASE_ADMINISTRATIVE_SHUTDOWN || n.subcode === iana.CEASE_ADMINISTRATIVE_RESET)) {
+  if (
+    n.code === iana.ERR_CEASE &&
+    (n.subcode === iana.CEASE_ADMINISTRATIVE_SHUTDOWN || n.subcode === iana.CEASE_ADMINISTRATIVE_RESET)
+  ) {
     const comm = decodeShutdownCommunication(n.data);
     if (comm !== undefined && comm.length > 0) return `${text}: "${comm}"`;
   }

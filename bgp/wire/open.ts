@@ -73,7 +73,9 @@ function readParameters(r: Reader, extended: boolean, out: ParamState): boolean 
 }
 
 /** Decode the body of an OPEN (`body` is the message without its 19-octet header). */
-export function decodeOpen(body: Buffer): { ok: true; message: OpenMessage } | { ok: false; error: BgpError } {
+export function decodeOpen(
+  body: Buffer,
+): { ok: true; message: OpenMessage } | { ok: false; error: BgpError } {
   const total = body.length + HEADER_LENGTH;
   const r = Reader.of(body);
   const version = r.u8();
@@ -90,11 +92,17 @@ export function decodeOpen(body: Buffer): { ok: true; message: OpenMessage } | {
     extended = true;
   }
   if (paramLen !== r.remaining) {
-    return { ok: false, error: malformed(total, `optional parameters length ${paramLen} but ${r.remaining} octets follow`) };
+    return {
+      ok: false,
+      error: malformed(total, `optional parameters length ${paramLen} but ${r.remaining} octets follow`),
+    };
   }
   const state: ParamState = { capabilities: [], grouping: [], other: [], count: 0 };
   if (!readParameters(r, extended, state)) {
-    return { ok: false, error: malformed(total, 'an optional parameter or capability overruns its container') };
+    return {
+      ok: false,
+      error: malformed(total, 'an optional parameter or capability overruns its container'),
+    };
   }
   const message: {
     -readonly [K in keyof OpenMessage]: OpenMessage[K];
@@ -178,17 +186,26 @@ export function validateOpen(open: OpenMessage, expected: OpenExpectations): Bgp
   // "If the Autonomous System field of the OPEN message is unacceptable, then the Error Subcode MUST be set
   // to Bad Peer AS." With RFC 6793 the real AS is in the capability; My AS is then AS_TRANS or the same AS.
   const peerAs = openPeerAs(open);
-  const hasAs4 = peerAs !== open.myAs || open.capabilities.some((c) => c.code === CAP_FOUR_OCTET_AS && !('unknown' in c));
+  const hasAs4 =
+    peerAs !== open.myAs || open.capabilities.some((c) => c.code === CAP_FOUR_OCTET_AS && !('unknown' in c));
   const myAsOk = !hasAs4 || open.myAs === AS_TRANS || open.myAs === peerAs;
   if (peerAs !== expected.peerAs || !myAsOk) {
-    return { kind: 'bad-peer-as', code: 'BGP_ERR_BAD_PEER_AS', reason: `peer says AS ${peerAs} (My AS ${open.myAs}), expected ${expected.peerAs}` };
+    return {
+      kind: 'bad-peer-as',
+      code: 'BGP_ERR_BAD_PEER_AS',
+      reason: `peer says AS ${peerAs} (My AS ${open.myAs}), expected ${expected.peerAs}`,
+    };
   }
   const idError = checkBgpIdentifier(open.bgpId, expected);
   if (idError !== undefined) return idError;
   // "If the Hold Time field of the OPEN message is unacceptable, then the Error Subcode MUST be set to
   // Unacceptable Hold Time. An implementation MUST reject Hold Time values of one or two seconds."
   if (open.holdTime === 1 || open.holdTime === 2) {
-    return { kind: 'unacceptable-hold-time', code: 'BGP_ERR_UNACCEPTABLE_HOLD_TIME', reason: `hold time ${open.holdTime}s` };
+    return {
+      kind: 'unacceptable-hold-time',
+      code: 'BGP_ERR_UNACCEPTABLE_HOLD_TIME',
+      reason: `hold time ${open.holdTime}s`,
+    };
   }
   // "If one of the Optional Parameters in the OPEN message is not recognized, then the Error Subcode MUST be
   // set to Unsupported Optional Parameters."
@@ -220,5 +237,7 @@ function checkBgpIdentifier(bgpId: string, expected: OpenExpectations): BgpError
   ) {
     why = `BGP identifier ${bgpId} is ours`;
   }
-  return why === undefined ? undefined : { kind: 'bad-bgp-identifier', code: 'BGP_ERR_BAD_BGP_IDENTIFIER', reason: why };
+  return why === undefined
+    ? undefined
+    : { kind: 'bad-bgp-identifier', code: 'BGP_ERR_BAD_BGP_IDENTIFIER', reason: why };
 }

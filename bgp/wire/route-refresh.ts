@@ -34,14 +34,21 @@ export function decodeRouteRefresh(
   }
   return {
     ok: true,
-    message: { type: MESSAGE_ROUTE_REFRESH, afi: (body[0]! << 8) | body[1]!, subtype: body[2]!, safi: body[3]! },
+    message: {
+      type: MESSAGE_ROUTE_REFRESH,
+      afi: (body[0]! << 8) | body[1]!,
+      subtype: body[2]!,
+      safi: body[3]!,
+    },
   };
 }
 
 export function encodeRouteRefresh(rr: { afi: number; safi: number; subtype?: number }): Buffer {
   const w = new Writer(23);
   const start = beginMessage(w, MESSAGE_ROUTE_REFRESH);
-  w.u16(rr.afi).u8(rr.subtype ?? 0).u8(rr.safi);
+  w.u16(rr.afi)
+    .u8(rr.subtype ?? 0)
+    .u8(rr.safi);
   endMessage(w, start);
   return w.finish();
 }

@@ -87,14 +87,22 @@ export type Capability =
   | { readonly code: 2 } // RFC 2918 route refresh
   | {
       readonly code: 5; // RFC 8950 extended next hop
-      readonly entries: readonly { readonly afi: number; readonly safi: number; readonly nextHopAfi: number }[];
+      readonly entries: readonly {
+        readonly afi: number;
+        readonly safi: number;
+        readonly nextHopAfi: number;
+      }[];
     }
   | {
       readonly code: 64; // RFC 4724 graceful restart
       readonly restarting: boolean; // R bit
       readonly notification: boolean; // N bit (RFC 8538)
       readonly restartTime: number; // seconds, 12 bits
-      readonly families: readonly { readonly afi: number; readonly safi: number; readonly forwarding: boolean }[];
+      readonly families: readonly {
+        readonly afi: number;
+        readonly safi: number;
+        readonly forwarding: boolean;
+      }[];
     }
   | { readonly code: 65; readonly asn: number } // RFC 6793 4-octet AS
   | { readonly code: 70 } // RFC 7313 enhanced route refresh

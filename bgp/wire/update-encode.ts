@@ -35,18 +35,35 @@ function rankOf(type: number, hints: WireHints | undefined): number {
 
 function piece(flags: number, type: number, value: Uint8Array, hints: WireHints | undefined): Piece {
   const w = new Writer(value.length + 4);
-  writeAttribute(w, flags, type, value, hints?.extended.includes(type) === true || (flags & iana.FLAG_EXTENDED_LENGTH) !== 0);
+  writeAttribute(
+    w,
+    flags,
+    type,
+    value,
+    hints?.extended.includes(type) === true || (flags & iana.FLAG_EXTENDED_LENGTH) !== 0,
+  );
   return { type, rank: rankOf(type, hints), bytes: w.finish() };
 }
 
 /** The encoded attributes of `attrs` (not MP_*), sorted. */
-function attributePieces(attrs: PathAttributes | null, ctx: CodecContext, extras: EncodeExtras, hints?: WireHints): Piece[] {
+function attributePieces(
+  attrs: PathAttributes | null,
+  ctx: CodecContext,
+  extras: EncodeExtras,
+  hints?: WireHints,
+): Piece[] {
   if (attrs === null) return [];
   const pieces: Piece[] = [];
   for (const type of KNOWN_TYPES) {
     if (type === iana.ATTR_MP_REACH_NLRI || type === iana.ATTR_MP_UNREACH_NLRI) continue;
     // A received UPDATE without AS_PATH (possible only in a withdraw-only UPDATE) stays without one.
-    if (type === iana.ATTR_AS_PATH && hints !== undefined && !hints.order.includes(type) && attrs.asPath.length === 0) continue;
+    if (
+      type === iana.ATTR_AS_PATH &&
+      hints !== undefined &&
+      !hints.order.includes(type) &&
+      attrs.asPath.length === 0
+    )
+      continue;
     const value = encodeAttributeValue(type, attrs, ctx, extras);
     if (value !== undefined) pieces.push(piece(ATTRIBUTE_TABLE[type]!.flags, type, value, hints));
   }
@@ -63,7 +80,11 @@ function isClassicReach(block: ReachBlock): boolean {
 }
 
 /** Split blocks into classic-field ones and MP ones; `lastToMp` moves the last classic one to MP. */
-function partition<T extends NlriBlock>(blocks: readonly T[], classic: (b: T) => boolean, lastToMp: boolean): [T[], T[]] {
+function partition<T extends NlriBlock>(
+  blocks: readonly T[],
+  classic: (b: T) => boolean,
+  lastToMp: boolean,
+): [T[], T[]] {
   const c = blocks.filter(classic);
   const m = blocks.filter((b) => !classic(b));
   if (lastToMp && c.length > 0) m.unshift(c.pop()!);
@@ -71,7 +92,9 @@ function partition<T extends NlriBlock>(blocks: readonly T[], classic: (b: T) =>
 }
 
 function tooLong(what: string, length: number): RangeError {
-  return new RangeError(`${what}: ${length} octets exceed the 4096-octet BGP message limit; use encodeUpdates/encodeWithdrawals`);
+  return new RangeError(
+    `${what}: ${length} octets exceed the 4096-octet BGP message limit; use encodeUpdates/encodeWithdrawals`,
+  );
 }
 
 /**
@@ -84,14 +107,22 @@ export function encodeUpdate(msg: UpdateMessage, ctx: CodecContext): Buffer {
   const eor = msg.endOfRib;
   // A non-IPv4 End-of-RIB is an empty MP_UNREACH_NLRI for its family (the decoder lists no empty block).
   const withdrawnBlocks =
-    eor !== undefined && !isClassic(eor) && !msg.withdrawn.some((b) => b.afi === eor.afi && b.safi === eor.safi)
+    eor !== undefined &&
+    !isClassic(eor) &&
+    !msg.withdrawn.some((b) => b.afi === eor.afi && b.safi === eor.safi)
       ? [...msg.withdrawn, { afi: eor.afi, safi: eor.safi, prefixes: [] }]
       : msg.withdrawn;
   // A received UPDATE may carry IPv4 unicast in MP attributes; its hints say which block went there.
-  const [classicWithdrawn, mpWithdrawn] = partition(withdrawnBlocks, isClassic, ((hints?.ipv4InMp ?? 0) & 2) !== 0);
+  const [classicWithdrawn, mpWithdrawn] = partition(
+    withdrawnBlocks,
+    isClassic,
+    ((hints?.ipv4InMp ?? 0) & 2) !== 0,
+  );
   const [classicReach, mpReach] = partition(msg.reach, isClassicReach, ((hints?.ipv4InMp ?? 0) & 1) !== 0);
   if (mpWithdrawn.length > 1 || mpReach.length > 1 || classicReach.length > 1) {
-    throw new RangeError('encodeUpdate: more than one family needs MP_REACH_NLRI/MP_UNREACH_NLRI or NEXT_HOP in one UPDATE');
+    throw new RangeError(
+      'encodeUpdate: more than one family needs MP_REACH_NLRI/MP_UNREACH_NLRI or NEXT_HOP in one UPDATE',
+    );
   }
   const extras: EncodeExtras = classicReach.length > 0 ? { nextHop: classicReach[0]!.nextHop } : {};
   const pieces = attributePieces(msg.attributes, ctx, extras, hints);
@@ -125,7 +156,11 @@ function concat(pieces: readonly Piece[]): Buffer {
 }
 
 /** How many prefixes from `from` fit in `budget` octets, and the octets they take. */
-function fit(prefixes: readonly (number | string)[], from: number, budget: number): { to: number; octets: number } {
+function fit(
+  prefixes: readonly (number | string)[],
+  from: number,
+  budget: number,
+): { to: number; octets: number } {
   let octets = 0;
   let to = from;
   while (to < prefixes.length) {

@@ -29,7 +29,14 @@
  * and an MP_UNREACH_NLRI hidden there would leave routes the peer withdrew installed, which is worse than
  * resetting a peer that sends self-inconsistent lengths.
  */
-import type { AttributeIssue, CodecContext, NlriBlock, PathAttributes, ReachBlock, UpdateMessage } from './types.js';
+import type {
+  AttributeIssue,
+  CodecContext,
+  NlriBlock,
+  PathAttributes,
+  ReachBlock,
+  UpdateMessage,
+} from './types.js';
 import type { BgpError } from './errors.js';
 import type { PrefixKey } from '../prefix.js';
 import { decodeAttribute } from './attributes.js';
@@ -44,11 +51,17 @@ export type UpdateResult = { ok: true; message: UpdateMessage } | { ok: false; e
 const NO_ISSUES: readonly AttributeIssue[] = Object.freeze([]);
 
 function malformedList(reason: string): UpdateResult {
-  return { ok: false, error: { kind: 'malformed-attribute-list', code: 'BGP_ERR_MALFORMED_ATTRIBUTE_LIST', reason } };
+  return {
+    ok: false,
+    error: { kind: 'malformed-attribute-list', code: 'BGP_ERR_MALFORMED_ATTRIBUTE_LIST', reason },
+  };
 }
 
 function invalidNetwork(reason: string): UpdateResult {
-  return { ok: false, error: { kind: 'invalid-network-field', code: 'BGP_ERR_INVALID_NETWORK_FIELD', reason } };
+  return {
+    ok: false,
+    error: { kind: 'invalid-network-field', code: 'BGP_ERR_INVALID_NETWORK_FIELD', reason },
+  };
 }
 
 // ---- Scan: attribute headers only -------------------------------------------------------------------------
@@ -84,14 +97,17 @@ function scanAttributes(buf: Buffer, start: number, end: number): Scan | UpdateR
     stamp = 1;
   }
   for (let pos = start; pos < end; ) {
-    if (pos + 3 > end) return malformedList(`attribute header at ${pos - start} runs past the attribute section`);
+    if (pos + 3 > end)
+      return malformedList(`attribute header at ${pos - start} runs past the attribute section`);
     const flags = buf[pos]!;
     const type = buf[pos + 1]!;
     const extended = (flags & iana.FLAG_EXTENDED_LENGTH) !== 0;
-    if (extended && pos + 4 > end) return malformedList(`attribute ${type} length runs past the attribute section`);
+    if (extended && pos + 4 > end)
+      return malformedList(`attribute ${type} length runs past the attribute section`);
     const len = extended ? (buf[pos + 2]! << 8) | buf[pos + 3]! : buf[pos + 2]!;
     const valueStart = pos + (extended ? 4 : 3);
-    if (valueStart + len > end) return malformedList(`attribute ${type} of ${len} octets runs past the attribute section`);
+    if (valueStart + len > end)
+      return malformedList(`attribute ${type} of ${len} octets runs past the attribute section`);
     const index = records.length / STRIDE;
     records.push(pos, valueStart, valueStart + len, flags, type);
     if (seen[type] === stamp) {
@@ -126,7 +142,8 @@ function cacheKey(buf: Buffer, start: number, end: number, scan: Scan, ctx: Code
   const r = scan.records;
   for (let i = 0; i < r.length; i += STRIDE) {
     const type = r[i + 4]!;
-    if (type !== iana.ATTR_MP_REACH_NLRI && type !== iana.ATTR_MP_UNREACH_NLRI) key += buf.toString('latin1', r[i]!, r[i + 2]!);
+    if (type !== iana.ATTR_MP_REACH_NLRI && type !== iana.ATTR_MP_UNREACH_NLRI)
+      key += buf.toString('latin1', r[i]!, r[i + 2]!);
   }
   return key;
 }
@@ -148,10 +165,25 @@ function decodeAttributeSection(buf: Buffer, scan: Scan, ctx: CodecContext): Dec
     else if (type === iana.ATTR_AS_PATH) present |= HAS_AS_PATH;
     else if (type === iana.ATTR_NEXT_HOP) present |= HAS_NEXT_HOP;
     if (scan.duplicates.includes(i / STRIDE)) {
-      faults.push({ attribute: type, action: 'attribute-discard', error: { kind: 'malformed-attribute-list', code: 'BGP_ERR_DUPLICATE_ATTRIBUTE', reason: `attribute ${type} repeated; later copy discarded` } });
+      faults.push({
+        attribute: type,
+        action: 'attribute-discard',
+        error: {
+          kind: 'malformed-attribute-list',
+          code: 'BGP_ERR_DUPLICATE_ATTRIBUTE',
+          reason: `attribute ${type} repeated; later copy discarded`,
+        },
+      });
       continue;
     }
-    const f = decodeAttribute(r[i + 3]!, type, buf.subarray(r[i + 1]!, r[i + 2]!), buf.subarray(r[i]!, r[i + 2]!), ctx, draft);
+    const f = decodeAttribute(
+      r[i + 3]!,
+      type,
+      buf.subarray(r[i + 1]!, r[i + 2]!),
+      buf.subarray(r[i]!, r[i + 2]!),
+      ctx,
+      draft,
+    );
     if (f !== undefined) faults.push(f);
   }
   return finishSection(draft, faults, ctx, present);
@@ -162,7 +194,12 @@ const HAS_ORIGIN = 1;
 const HAS_AS_PATH = 2;
 const HAS_NEXT_HOP = 4;
 
-function finishSection(draft: AttributeDraft, faults: Fault[], ctx: CodecContext, present: number): DecodedAttributes {
+function finishSection(
+  draft: AttributeDraft,
+  faults: Fault[],
+  ctx: CodecContext,
+  present: number,
+): DecodedAttributes {
   let worst = 0;
   let reset: BgpError | undefined;
   let withdrawOnlyForNextHop = true;
@@ -171,7 +208,8 @@ function finishSection(draft: AttributeDraft, faults: Fault[], ctx: CodecContext
     const rank = ACTION_RANK[f.action];
     if (f.action === 'session-reset') reset ??= f.error;
     else issues.push(toIssue(f, f.action));
-    if (f.action === 'treat-as-withdraw' && f.attribute !== iana.ATTR_NEXT_HOP) withdrawOnlyForNextHop = false;
+    if (f.action === 'treat-as-withdraw' && f.attribute !== iana.ATTR_NEXT_HOP)
+      withdrawOnlyForNextHop = false;
     if (rank > worst) worst = rank;
   }
   return {
@@ -211,7 +249,8 @@ function freezeAttributes(d: AttributeDraft, ctx: CodecContext): PathAttributes 
   if (aggregator !== undefined) out.aggregator = Object.freeze(aggregator);
   if (d.communities !== undefined) out.communities = Object.freeze(d.communities);
   if (d.extendedCommunities !== undefined) out.extendedCommunities = Object.freeze(d.extendedCommunities);
-  if (d.largeCommunities !== undefined) out.largeCommunities = Object.freeze(d.largeCommunities.map((c) => Object.freeze(c)));
+  if (d.largeCommunities !== undefined)
+    out.largeCommunities = Object.freeze(d.largeCommunities.map((c) => Object.freeze(c)));
   if (d.originatorId !== undefined) out.originatorId = d.originatorId;
   if (d.clusterList !== undefined) out.clusterList = Object.freeze(d.clusterList);
   if (d.unknown !== undefined) out.unknown = Object.freeze(d.unknown);
@@ -228,7 +267,14 @@ const EMPTY_SECTION: DecodedAttributes = Object.freeze({
   hasNextHop: false,
 });
 
-function attributesFor(buf: Buffer, start: number, end: number, scan: Scan, ctx: CodecContext, cache?: AttributeCache): DecodedAttributes {
+function attributesFor(
+  buf: Buffer,
+  start: number,
+  end: number,
+  scan: Scan,
+  ctx: CodecContext,
+  cache?: AttributeCache,
+): DecodedAttributes {
   const mpCount = (scan.mpReach >= 0 ? 1 : 0) + (scan.mpUnreach >= 0 ? 1 : 0);
   if (scan.records.length === mpCount * STRIDE) return EMPTY_SECTION;
   if (cache === undefined) return decodeAttributeSection(buf, scan, ctx);
@@ -255,7 +301,14 @@ function decodeMp(buf: Buffer, scan: Scan, ctx: CodecContext): MpResult {
     if (index < 0) continue;
     const i = index * STRIDE;
     const r = scan.records;
-    const f = decodeAttribute(r[i + 3]!, r[i + 4]!, buf.subarray(r[i + 1]!, r[i + 2]!), buf.subarray(r[i]!, r[i + 2]!), ctx, draft);
+    const f = decodeAttribute(
+      r[i + 3]!,
+      r[i + 4]!,
+      buf.subarray(r[i + 1]!, r[i + 2]!),
+      buf.subarray(r[i]!, r[i + 2]!),
+      ctx,
+      draft,
+    );
     if (f !== undefined) faults.push(f);
   }
   return { reach: draft.mpReach, unreach: draft.mpUnreach, faults };
@@ -273,17 +326,21 @@ export function decodeUpdate(body: Buffer, ctx: CodecContext, cache?: AttributeC
   // RFC 4271 §6.3: "If the Withdrawn Routes Length or Total Attribute Length is too large (i.e., if Withdrawn
   // Routes Length + Total Attribute Length + 23 exceeds the message Length), then the Error Subcode MUST be set
   // to Malformed Attribute List."
-  if (4 + withdrawnLength > body.length) return malformedList(`Withdrawn Routes Length ${withdrawnLength} exceeds the message`);
+  if (4 + withdrawnLength > body.length)
+    return malformedList(`Withdrawn Routes Length ${withdrawnLength} exceeds the message`);
   const attrStart = 4 + withdrawnLength;
   const attrEnd = attrStart + ((body[2 + withdrawnLength]! << 8) | body[3 + withdrawnLength]!);
-  if (attrEnd > body.length) return malformedList(`Total Path Attribute Length ${attrEnd - attrStart} exceeds the message`);
+  if (attrEnd > body.length)
+    return malformedList(`Total Path Attribute Length ${attrEnd - attrStart} exceeds the message`);
   const withdrawn4: PrefixKey[] = [];
   // RFC 4271 §6.3: "The NLRI field in the UPDATE message is checked for syntactic validity. If the field is
   // syntactically incorrect, then the Error Subcode MUST be set to Invalid Network Field." (RFC 7606 §5.3:
   // the prefixes cannot be located any more, so this stays a session reset.) Same for Withdrawn Routes.
-  if (!decodeIpv4Prefixes(body, 2, 2 + withdrawnLength, withdrawn4)) return invalidNetwork('bad prefix in Withdrawn Routes');
+  if (!decodeIpv4Prefixes(body, 2, 2 + withdrawnLength, withdrawn4))
+    return invalidNetwork('bad prefix in Withdrawn Routes');
   const nlri4: PrefixKey[] = [];
-  if (!decodeIpv4Prefixes(body, attrEnd, body.length, nlri4)) return invalidNetwork('bad prefix in the NLRI field');
+  if (!decodeIpv4Prefixes(body, attrEnd, body.length, nlri4))
+    return invalidNetwork('bad prefix in the NLRI field');
   const scan = scanAttributes(body, attrStart, attrEnd);
   if ('ok' in scan) return scan;
   const section = attributesFor(body, attrStart, attrEnd, scan, ctx, cache);
@@ -310,7 +367,9 @@ function assemble(
   // A NEXT_HOP fault only costs the routes of the IPv4 NLRI field; without them it is just discarded.
   if (worst === 2 && section.withdrawOnlyForNextHop && nlri4.length === 0) {
     worst = 1;
-    issues = issues.map((i) => (i.action === 'treat-as-withdraw' ? { ...i, action: 'attribute-discard' } : i));
+    issues = issues.map((i) =>
+      i.action === 'treat-as-withdraw' ? { ...i, action: 'attribute-discard' } : i,
+    );
   }
   if (mp !== undefined && mp.faults.length > 0) {
     issues = [...issues, ...mp.faults.map((f) => toIssue(f, 'attribute-discard'))];
@@ -323,20 +382,27 @@ function assemble(
     issues = more;
   }
   const withdrawn: NlriBlock[] = [];
-  if (withdrawn4.length > 0) withdrawn.push({ afi: iana.AFI_IPV4, safi: iana.SAFI_UNICAST, prefixes: withdrawn4 });
+  if (withdrawn4.length > 0)
+    withdrawn.push({ afi: iana.AFI_IPV4, safi: iana.SAFI_UNICAST, prefixes: withdrawn4 });
   const endOfRib = endOfRibOf(mp, withdrawn4, nlri4, attributeCount);
   if (mp?.unreach !== undefined && endOfRib === undefined) withdrawn.push(mp.unreach);
   const reach: ReachBlock[] = [];
   const attrs = section.attributes;
   if (nlri4.length > 0) {
-    reach.push({ afi: iana.AFI_IPV4, safi: iana.SAFI_UNICAST, prefixes: nlri4, nextHop: attrs?.nextHop ?? '0.0.0.0' });
+    reach.push({
+      afi: iana.AFI_IPV4,
+      safi: iana.SAFI_UNICAST,
+      prefixes: nlri4,
+      nextHop: attrs?.nextHop ?? '0.0.0.0',
+    });
   }
   if (mp?.reach !== undefined) reach.push(mp.reach);
   if (worst >= ACTION_RANK['treat-as-withdraw'] && hasReach) {
     for (const block of reach) addWithdrawn(withdrawn, block);
     return { type: iana.MESSAGE_UPDATE, withdrawn, reach: [], attributes: null, issues };
   }
-  if (endOfRib !== undefined) return { type: iana.MESSAGE_UPDATE, withdrawn, reach, attributes: attrs, endOfRib, issues };
+  if (endOfRib !== undefined)
+    return { type: iana.MESSAGE_UPDATE, withdrawn, reach, attributes: attrs, endOfRib, issues };
   return { type: iana.MESSAGE_UPDATE, withdrawn, reach, attributes: attrs, issues };
 }
 
@@ -348,13 +414,23 @@ function missingMandatory(section: DecodedAttributes, ipv4Nlri: boolean, issues:
   // RFC 4760 §3: NEXT_HOP is only mandatory when the IPv4 NLRI field is used.
   if (ipv4Nlri && !section.hasNextHop) missing.push([iana.ATTR_NEXT_HOP, 'NEXT_HOP']);
   for (const [attribute, name] of missing) {
-    issues.push({ attribute, action: 'treat-as-withdraw', code: 'BGP_ERR_MISSING_WELL_KNOWN', reason: `${name} missing` });
+    issues.push({
+      attribute,
+      action: 'treat-as-withdraw',
+      code: 'BGP_ERR_MISSING_WELL_KNOWN',
+      reason: `${name} missing`,
+    });
   }
   return missing.length > 0 ? ACTION_RANK['treat-as-withdraw'] : 0;
 }
 
 /** RFC 4724 §2: End-of-RIB is an UPDATE with nothing (IPv4 unicast), or only an empty MP_UNREACH_NLRI. */
-function endOfRibOf(mp: MpResult | undefined, withdrawn4: PrefixKey[], nlri4: PrefixKey[], attributeCount: number) {
+function endOfRibOf(
+  mp: MpResult | undefined,
+  withdrawn4: PrefixKey[],
+  nlri4: PrefixKey[],
+  attributeCount: number,
+) {
   if (withdrawn4.length > 0 || nlri4.length > 0) return undefined;
   if (attributeCount === 0) return { afi: iana.AFI_IPV4, safi: iana.SAFI_UNICAST } as const;
   const u = mp?.unreach;
@@ -364,14 +440,16 @@ function endOfRibOf(mp: MpResult | undefined, withdrawn4: PrefixKey[], nlri4: Pr
 
 function addWithdrawn(withdrawn: NlriBlock[], block: NlriBlock): void {
   const same = withdrawn.find((b) => b.afi === block.afi && b.safi === block.safi);
-  if (same === undefined) withdrawn.push({ afi: block.afi, safi: block.safi, prefixes: block.prefixes.slice() });
+  if (same === undefined)
+    withdrawn.push({ afi: block.afi, safi: block.safi, prefixes: block.prefixes.slice() });
   else for (const p of block.prefixes) same.prefixes.push(p);
 }
 
 /** Remember what re-encoding cannot derive: received order when not ascending, needless Extended Length. */
 function recordHints(message: UpdateMessage, scan: Scan, mp: MpResult | undefined): void {
   const r = scan.records;
-  const ipv4 = (b: NlriBlock | undefined): boolean => b !== undefined && b.afi === iana.AFI_IPV4 && b.safi === iana.SAFI_UNICAST;
+  const ipv4 = (b: NlriBlock | undefined): boolean =>
+    b !== undefined && b.afi === iana.AFI_IPV4 && b.safi === iana.SAFI_UNICAST;
   const ipv4InMp =
     (ipv4(mp?.reach) && !mp!.reach!.nextHop.includes(':') && message.reach.length > 0 ? 1 : 0) |
     (ipv4(mp?.unreach) && message.withdrawn.includes(mp!.unreach!) ? 2 : 0);
@@ -379,7 +457,8 @@ function recordHints(message: UpdateMessage, scan: Scan, mp: MpResult | undefine
   let extended: number[] | undefined;
   for (let i = 0; i < r.length; i += STRIDE) {
     if (i > 0 && r[i + 4]! <= r[i - STRIDE + 4]!) ascending = false;
-    if ((r[i + 3]! & iana.FLAG_EXTENDED_LENGTH) !== 0 && r[i + 2]! - r[i + 1]! <= 255) (extended ??= []).push(r[i + 4]!);
+    if ((r[i + 3]! & iana.FLAG_EXTENDED_LENGTH) !== 0 && r[i + 2]! - r[i + 1]! <= 255)
+      (extended ??= []).push(r[i + 4]!);
   }
   if (ascending && extended === undefined && ipv4InMp === 0) return;
   const order: number[] = [];

@@ -15,27 +15,56 @@ export type StructDef = readonly (readonly [string, FieldType])[];
 const SIZE: Record<FieldType, number> = { u8: 1, u16: 2, u32: 4, i32: 4 };
 
 export const nlmsghdr = [
-  ['nlmsg_len', 'u32'], ['nlmsg_type', 'u16'], ['nlmsg_flags', 'u16'], ['nlmsg_seq', 'u32'], ['nlmsg_pid', 'u32'],
+  ['nlmsg_len', 'u32'],
+  ['nlmsg_type', 'u16'],
+  ['nlmsg_flags', 'u16'],
+  ['nlmsg_seq', 'u32'],
+  ['nlmsg_pid', 'u32'],
 ] as const satisfies StructDef;
 export const rtmsg = [
-  ['rtm_family', 'u8'], ['rtm_dst_len', 'u8'], ['rtm_src_len', 'u8'], ['rtm_tos', 'u8'], ['rtm_table', 'u8'],
-  ['rtm_protocol', 'u8'], ['rtm_scope', 'u8'], ['rtm_type', 'u8'], ['rtm_flags', 'u32'],
+  ['rtm_family', 'u8'],
+  ['rtm_dst_len', 'u8'],
+  ['rtm_src_len', 'u8'],
+  ['rtm_tos', 'u8'],
+  ['rtm_table', 'u8'],
+  ['rtm_protocol', 'u8'],
+  ['rtm_scope', 'u8'],
+  ['rtm_type', 'u8'],
+  ['rtm_flags', 'u32'],
 ] as const satisfies StructDef;
 export const ifaddrmsg = [
-  ['ifa_family', 'u8'], ['ifa_prefixlen', 'u8'], ['ifa_flags', 'u8'], ['ifa_scope', 'u8'], ['ifa_index', 'u32'],
+  ['ifa_family', 'u8'],
+  ['ifa_prefixlen', 'u8'],
+  ['ifa_flags', 'u8'],
+  ['ifa_scope', 'u8'],
+  ['ifa_index', 'u32'],
 ] as const satisfies StructDef;
 export const ifinfomsg = [
-  ['ifi_family', 'u8'], ['__ifi_pad', 'u8'], ['ifi_type', 'u16'], ['ifi_index', 'i32'], ['ifi_flags', 'u32'],
+  ['ifi_family', 'u8'],
+  ['__ifi_pad', 'u8'],
+  ['ifi_type', 'u16'],
+  ['ifi_index', 'i32'],
+  ['ifi_flags', 'u32'],
   ['ifi_change', 'u32'],
 ] as const satisfies StructDef;
 export const rtnexthop = [
-  ['rtnh_len', 'u16'], ['rtnh_flags', 'u8'], ['rtnh_hops', 'u8'], ['rtnh_ifindex', 'i32'],
+  ['rtnh_len', 'u16'],
+  ['rtnh_flags', 'u8'],
+  ['rtnh_hops', 'u8'],
+  ['rtnh_ifindex', 'i32'],
 ] as const satisfies StructDef;
 /** nexthop.h: struct nhmsg. */
 export const nhmsg = [
-  ['nh_family', 'u8'], ['nh_scope', 'u8'], ['nh_protocol', 'u8'], ['resvd', 'u8'], ['nh_flags', 'u32'],
+  ['nh_family', 'u8'],
+  ['nh_scope', 'u8'],
+  ['nh_protocol', 'u8'],
+  ['resvd', 'u8'],
+  ['nh_flags', 'u32'],
 ] as const satisfies StructDef;
-export const rtattr = [['rta_len', 'u16'], ['rta_type', 'u16']] as const satisfies StructDef;
+export const rtattr = [
+  ['rta_len', 'u16'],
+  ['rta_type', 'u16'],
+] as const satisfies StructDef;
 
 export type Struct<D extends StructDef> = { [K in D[number][0]]: number };
 
@@ -46,7 +75,14 @@ export function sizeOf(def: StructDef): number {
 export function readStruct<D extends StructDef>(def: D, buf: Buffer, off: number): Struct<D> {
   const out: Record<string, number> = {};
   for (const [name, t] of def) {
-    out[name] = t === 'u8' ? buf[off] : t === 'u16' ? buf.readUInt16LE(off) : t === 'u32' ? buf.readUInt32LE(off) : buf.readInt32LE(off);
+    out[name] =
+      t === 'u8'
+        ? buf[off]
+        : t === 'u16'
+          ? buf.readUInt16LE(off)
+          : t === 'u32'
+            ? buf.readUInt32LE(off)
+            : buf.readInt32LE(off);
     off += SIZE[t];
   }
   return out as Struct<D>;
@@ -86,7 +122,10 @@ export function splitMessages(buf: Buffer): NlMsg[] {
     const h = readStruct(nlmsghdr, buf, off);
     if (h.nlmsg_len < NLMSG_HDRLEN || off + h.nlmsg_len > buf.length) break;
     out.push({
-      type: h.nlmsg_type, flags: h.nlmsg_flags, seq: h.nlmsg_seq, pid: h.nlmsg_pid,
+      type: h.nlmsg_type,
+      flags: h.nlmsg_flags,
+      seq: h.nlmsg_seq,
+      pid: h.nlmsg_pid,
       payload: buf.subarray(off + NLMSG_HDRLEN, off + h.nlmsg_len),
     });
     off += align4(h.nlmsg_len);
@@ -164,7 +203,12 @@ function decodeMultipath(v: Buffer): RouteNexthop[] {
     if (h.rtnh_len < 8 || off + h.rtnh_len > v.length) break;
     const attrs = parseAttrs(v.subarray(off, off + h.rtnh_len), 8);
     const gw = attrs.get(RTA.RTA_GATEWAY);
-    out.push({ oif: h.rtnh_ifindex, flags: h.rtnh_flags, hops: h.rtnh_hops, ...(gw ? { gateway: Buffer.from(gw) } : {}) });
+    out.push({
+      oif: h.rtnh_ifindex,
+      flags: h.rtnh_flags,
+      hops: h.rtnh_hops,
+      ...(gw ? { gateway: Buffer.from(gw) } : {}),
+    });
     off += align4(h.rtnh_len);
   }
   return out;
@@ -174,8 +218,15 @@ function decodeMultipath(v: Buffer): RouteNexthop[] {
 export function decodeRoute(payload: Buffer): RouteMsg {
   const h = readStruct(rtmsg, payload, 0);
   const r: RouteMsg = {
-    family: h.rtm_family, dstLen: h.rtm_dst_len, tos: h.rtm_tos, table: h.rtm_table,
-    protocol: h.rtm_protocol, scope: h.rtm_scope, type: h.rtm_type, flags: h.rtm_flags, nexthops: [],
+    family: h.rtm_family,
+    dstLen: h.rtm_dst_len,
+    tos: h.rtm_tos,
+    table: h.rtm_table,
+    protocol: h.rtm_protocol,
+    scope: h.rtm_scope,
+    type: h.rtm_type,
+    flags: h.rtm_flags,
+    nexthops: [],
   };
   let gw: Buffer | undefined;
   let oif: number | undefined;
@@ -187,18 +238,35 @@ export function decodeRoute(payload: Buffer): RouteMsg {
     // A u32 attribute too short for its value is skipped, not read past its end.
     const u32 = v.length >= 4;
     switch (type) {
-      case RTA.RTA_DST: r.dst = Buffer.from(v); break;
-      case RTA.RTA_GATEWAY: gw = Buffer.from(v); break;
-      case RTA.RTA_OIF: if (u32) oif = v.readUInt32LE(0); break;
-      case RTA.RTA_PRIORITY: if (u32) r.priority = v.readUInt32LE(0); break;
-      case RTA.RTA_TABLE: if (u32) r.table = v.readUInt32LE(0); break;
-      case RTA.RTA_PREFSRC: r.prefsrc = Buffer.from(v); break;
-      case RTA.RTA_MULTIPATH: r.nexthops = decodeMultipath(v); break;
-      case RTA.RTA_NH_ID: if (u32) r.nhid = v.readUInt32LE(0); break;
+      case RTA.RTA_DST:
+        r.dst = Buffer.from(v);
+        break;
+      case RTA.RTA_GATEWAY:
+        gw = Buffer.from(v);
+        break;
+      case RTA.RTA_OIF:
+        if (u32) oif = v.readUInt32LE(0);
+        break;
+      case RTA.RTA_PRIORITY:
+        if (u32) r.priority = v.readUInt32LE(0);
+        break;
+      case RTA.RTA_TABLE:
+        if (u32) r.table = v.readUInt32LE(0);
+        break;
+      case RTA.RTA_PREFSRC:
+        r.prefsrc = Buffer.from(v);
+        break;
+      case RTA.RTA_MULTIPATH:
+        r.nexthops = decodeMultipath(v);
+        break;
+      case RTA.RTA_NH_ID:
+        if (u32) r.nhid = v.readUInt32LE(0);
+        break;
     }
     off += align4(len);
   }
-  if (!r.nexthops.length && (gw || oif !== undefined)) r.nexthops = [{ oif: oif ?? 0, flags: h.rtm_flags & 0xff, hops: 0, ...(gw ? { gateway: gw } : {}) }];
+  if (!r.nexthops.length && (gw || oif !== undefined))
+    r.nexthops = [{ oif: oif ?? 0, flags: h.rtm_flags & 0xff, hops: 0, ...(gw ? { gateway: gw } : {}) }];
   return r;
 }
 
@@ -220,7 +288,7 @@ export function decodeNexthop(payload: Buffer): NexthopMsg {
   const oif = a.get(NHA.NHA_OIF);
   const id = a.get(NHA.NHA_ID);
   return {
-    id: (id && id.length >= 4 ? id.readUInt32LE(0) : 0),
+    id: id && id.length >= 4 ? id.readUInt32LE(0) : 0,
     family: h.nh_family,
     protocol: h.nh_protocol,
     oif: oif && oif.length >= 4 ? oif.readUInt32LE(0) : 0,
@@ -233,7 +301,12 @@ export function decodeNexthop(payload: Buffer): NexthopMsg {
 export function decodeAddr(payload: Buffer): AddrMsg {
   const h = readStruct(ifaddrmsg, payload, 0);
   const a = parseAttrs(payload, sizeOf(ifaddrmsg));
-  const r: AddrMsg = { family: h.ifa_family, prefixLen: h.ifa_prefixlen, scope: h.ifa_scope, index: h.ifa_index };
+  const r: AddrMsg = {
+    family: h.ifa_family,
+    prefixLen: h.ifa_prefixlen,
+    scope: h.ifa_scope,
+    index: h.ifa_index,
+  };
   const addr = a.get(IFA.IFA_ADDRESS);
   const local = a.get(IFA.IFA_LOCAL);
   if (addr) r.address = Buffer.from(addr);

@@ -157,7 +157,15 @@ export const IFF_RUNNING = 0x40;
 export const IFF_LOWER_UP = 0x10000;
 
 /** if.h: IF_OPER_* (RFC 2863 operational status). */
-export const IF_OPER = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
+export const IF_OPER = [
+  'unknown',
+  'notpresent',
+  'down',
+  'lowerlayerdown',
+  'testing',
+  'dormant',
+  'up',
+] as const;
 
 /** rtnetlink.h: enum rtnetlink_groups (numbers for NETLINK_ADD_MEMBERSHIP). */
 export const RTNLGRP = {

@@ -2,7 +2,19 @@
  * Encoders for the requests nodebgp sends. Lengths are back-patched: a message is written in place into a
  * batch buffer, then its nlmsghdr.nlmsg_len (and each rtattr/rtnexthop length) is filled in at the end.
  */
-import { RouteMsg, nlmsghdr, rtmsg, rtnexthop, ifinfomsg, ifaddrmsg, nhmsg, writeStruct, align4, NLMSG_HDRLEN, sizeOf } from './codec.js';
+import {
+  RouteMsg,
+  nlmsghdr,
+  rtmsg,
+  rtnexthop,
+  ifinfomsg,
+  ifaddrmsg,
+  nhmsg,
+  writeStruct,
+  align4,
+  NLMSG_HDRLEN,
+  sizeOf,
+} from './codec.js';
 import { RTA, RTM, NHA, NLM_F_REQUEST, NLM_F_DUMP } from './constants.js';
 
 /** Bytes a route message needs at most (header, rtmsg, fixed attributes, 32-byte next hops). */
@@ -31,7 +43,12 @@ function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
   off += 4;
   for (const nh of r.nexthops) {
     const nhStart = off;
-    off = writeStruct(rtnexthop, { rtnh_len: 0, rtnh_flags: nh.flags, rtnh_hops: nh.hops, rtnh_ifindex: nh.oif }, buf, off);
+    off = writeStruct(
+      rtnexthop,
+      { rtnh_len: 0, rtnh_flags: nh.flags, rtnh_hops: nh.hops, rtnh_ifindex: nh.oif },
+      buf,
+      off,
+    );
     if (nh.gateway) off = attr(buf, off, RTA.RTA_GATEWAY, nh.gateway);
     buf.writeUInt16LE(off - nhStart, nhStart);
   }
@@ -45,13 +62,37 @@ function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
  * `routeMsgMaxLen(r)` bytes are free. Attributes: RTA_DST, RTA_TABLE, RTA_PRIORITY, then RTA_NH_ID (a
  * nexthop object), or RTA_GATEWAY + RTA_OIF (one next hop), or RTA_MULTIPATH (several).
  */
-export function writeRouteMsg(buf: Buffer, off: number, msgType: number, flags: number, seq: number, r: RouteMsg): number {
+export function writeRouteMsg(
+  buf: Buffer,
+  off: number,
+  msgType: number,
+  flags: number,
+  seq: number,
+  r: RouteMsg,
+): number {
   const start = off;
-  off = writeStruct(nlmsghdr, { nlmsg_len: 0, nlmsg_type: msgType, nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, off);
-  off = writeStruct(rtmsg, {
-    rtm_family: r.family, rtm_dst_len: r.dstLen, rtm_src_len: 0, rtm_tos: r.tos, rtm_table: r.table < 256 ? r.table : 252,
-    rtm_protocol: r.protocol, rtm_scope: r.scope, rtm_type: r.type, rtm_flags: r.flags,
-  }, buf, off);
+  off = writeStruct(
+    nlmsghdr,
+    { nlmsg_len: 0, nlmsg_type: msgType, nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0 },
+    buf,
+    off,
+  );
+  off = writeStruct(
+    rtmsg,
+    {
+      rtm_family: r.family,
+      rtm_dst_len: r.dstLen,
+      rtm_src_len: 0,
+      rtm_tos: r.tos,
+      rtm_table: r.table < 256 ? r.table : 252,
+      rtm_protocol: r.protocol,
+      rtm_scope: r.scope,
+      rtm_type: r.type,
+      rtm_flags: r.flags,
+    },
+    buf,
+    off,
+  );
   if (r.dst && r.dstLen > 0) off = attr(buf, off, RTA.RTA_DST, r.dst);
   off = attrU32(buf, off, RTA.RTA_TABLE, r.table);
   if (r.priority !== undefined) off = attrU32(buf, off, RTA.RTA_PRIORITY, r.priority);
@@ -80,14 +121,35 @@ export function encodeRouteMsg(msgType: number, flags: number, seq: number, r: R
  * or RTM_DELNEXTHOP (`ip nexthop del id ID`; only the id is needed). Returns the end offset; at most 60 bytes.
  */
 export function writeNexthopMsg(
-  buf: Buffer, off: number, msgType: number, flags: number, seq: number,
-  nh: { id: number; family: number; protocol: number; oif: number; gateway?: Uint8Array; blackhole?: boolean },
+  buf: Buffer,
+  off: number,
+  msgType: number,
+  flags: number,
+  seq: number,
+  nh: {
+    id: number;
+    family: number;
+    protocol: number;
+    oif: number;
+    gateway?: Uint8Array;
+    blackhole?: boolean;
+  },
 ): number {
   const start = off;
-  off = writeStruct(nlmsghdr, { nlmsg_len: 0, nlmsg_type: msgType, nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, off);
+  off = writeStruct(
+    nlmsghdr,
+    { nlmsg_len: 0, nlmsg_type: msgType, nlmsg_flags: flags, nlmsg_seq: seq, nlmsg_pid: 0 },
+    buf,
+    off,
+  );
   // A deletion's header must be all zero but the family (the kernel refuses a protocol there: EINVAL).
   const create = msgType === RTM.RTM_NEWNEXTHOP;
-  off = writeStruct(nhmsg, { nh_family: nh.family, nh_scope: 0, nh_protocol: create ? nh.protocol : 0, resvd: 0, nh_flags: 0 }, buf, off);
+  off = writeStruct(
+    nhmsg,
+    { nh_family: nh.family, nh_scope: 0, nh_protocol: create ? nh.protocol : 0, resvd: 0, nh_flags: 0 },
+    buf,
+    off,
+  );
   off = attrU32(buf, off, NHA.NHA_ID, nh.id);
   if (msgType === RTM.RTM_NEWNEXTHOP && nh.blackhole) {
     buf.writeUInt16LE(4, off);
@@ -103,10 +165,22 @@ export function writeNexthopMsg(
 
 /** A dump request: `ip route show table all` = RTM_GETROUTE + NLM_F_REQUEST|NLM_F_DUMP with an rtmsg (family). */
 export function encodeDumpRequest(msgType: number, family: number, seq: number): Buffer {
-  const body = msgType === 18 ? ifinfomsg : msgType === 22 ? ifaddrmsg : msgType === RTM.RTM_GETNEXTHOP ? nhmsg : rtmsg;
+  const body =
+    msgType === 18 ? ifinfomsg : msgType === 22 ? ifaddrmsg : msgType === RTM.RTM_GETNEXTHOP ? nhmsg : rtmsg;
   const len = NLMSG_HDRLEN + sizeOf(body);
   const buf = Buffer.alloc(len);
-  writeStruct(nlmsghdr, { nlmsg_len: len, nlmsg_type: msgType, nlmsg_flags: NLM_F_REQUEST | NLM_F_DUMP, nlmsg_seq: seq, nlmsg_pid: 0 }, buf, 0);
+  writeStruct(
+    nlmsghdr,
+    {
+      nlmsg_len: len,
+      nlmsg_type: msgType,
+      nlmsg_flags: NLM_F_REQUEST | NLM_F_DUMP,
+      nlmsg_seq: seq,
+      nlmsg_pid: 0,
+    },
+    buf,
+    0,
+  );
   buf[NLMSG_HDRLEN] = family;
   return buf;
 }

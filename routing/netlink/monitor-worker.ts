@@ -64,7 +64,11 @@ sock.on('message', (buf: Buffer) => {
   }
 });
 sock.on('error', (e: ErrnoException) => {
-  post(e.code === 'ENOBUFS' || e.errno === 105 ? { kind: 'overrun' } : { kind: 'fault', message: `monitor socket: ${e.message}` });
+  post(
+    e.code === 'ENOBUFS' || e.errno === 105
+      ? { kind: 'overrun' }
+      : { kind: 'fault', message: `monitor socket: ${e.message}` },
+  );
 });
 for (const g of groups) sock.addMembership(g);
 port.on('message', (m: MonitorIn) => {

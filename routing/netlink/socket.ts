@@ -6,13 +6,19 @@
  * bounds how many messages are unanswered, so errors never overflow our receive buffer.
  */
 import { createRequire } from 'node:module';
-import type { RawNetlinkSocket as RawSocketT, RawNetlinkSocketOptions, ErrnoException } from 'netlink/dist/raw.js';
+import type {
+  RawNetlinkSocket as RawSocketT,
+  RawNetlinkSocketOptions,
+  ErrnoException,
+} from 'netlink/dist/raw.js';
 import { NlMsg, splitMessages, align4, NLMSG_HDRLEN } from './codec.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, NETLINK_ROUTE } from './constants.js';
 import { encodeDumpRequest } from './encode.js';
 
 const require = createRequire(import.meta.url);
-const raw = require('netlink/dist/raw.js') as { RawNetlinkSocket: new (protocol: number, opts?: RawNetlinkSocketOptions) => RawSocketT };
+const raw = require('netlink/dist/raw.js') as {
+  RawNetlinkSocket: new (protocol: number, opts?: RawNetlinkSocketOptions) => RawSocketT;
+};
 
 export const BATCH_BYTES = 64 * 1024;
 const BUFFER_BYTES = 32 * 1024 * 1024;
@@ -20,13 +26,18 @@ const BUFFER_BYTES = 32 * 1024 * 1024;
 /** Told of an exception thrown by our code inside a netlink socket callback. */
 export type FaultHandler = (err: Error, where: string) => void;
 
-const defaultFault: FaultHandler = (err, where) => process.emitWarning(`netlink ${where}: ${err.stack ?? err.message}`);
+const defaultFault: FaultHandler = (err, where) =>
+  process.emitWarning(`netlink ${where}: ${err.stack ?? err.message}`);
 
 /**
  * The addon calls our listeners from C++: an exception escaping one would abort the whole process
  * (std::terminate). Every listener goes through this, and an exception becomes a reported fault.
  */
-function guarded<A extends unknown[]>(where: string, onFault: FaultHandler, fn: (...args: A) => void): (...args: A) => void {
+function guarded<A extends unknown[]>(
+  where: string,
+  onFault: FaultHandler,
+  fn: (...args: A) => void,
+): (...args: A) => void {
   return (...args: A) => {
     try {
       fn(...args);
@@ -49,7 +60,10 @@ export function unansweredLimit(recvBufferBytes: number): number {
 }
 
 export function openRawSocket(): RawSocketT {
-  const s = new raw.RawNetlinkSocket(NETLINK_ROUTE, { recvBufferSize: BUFFER_BYTES, sendBufferSize: BUFFER_BYTES });
+  const s = new raw.RawNetlinkSocket(NETLINK_ROUTE, {
+    recvBufferSize: BUFFER_BYTES,
+    sendBufferSize: BUFFER_BYTES,
+  });
   return s;
 }
 
@@ -104,8 +118,14 @@ export class RtnlSocket {
 
   constructor(private readonly onFault: FaultHandler = defaultFault) {
     this.sock = openRawSocket();
-    this.sock.on('message', guarded('receive', onFault, (buf: Buffer) => this.receive(buf)));
-    this.sock.on('error', guarded('error', onFault, (e: ErrnoException) => this.onError(e)));
+    this.sock.on(
+      'message',
+      guarded('receive', onFault, (buf: Buffer) => this.receive(buf)),
+    );
+    this.sock.on(
+      'error',
+      guarded('error', onFault, (e: ErrnoException) => this.onError(e)),
+    );
   }
 
   /** The socket's receive buffer in bytes, as the kernel accounts it (SO_RCVBUF, capped by net.core.rmem_max). */
@@ -130,12 +150,16 @@ export class RtnlSocket {
     if (this.closed) throw new Error('netlink socket is closed');
     const s: SentBatch = { batch, failed: undefined };
     this.sent.push(s);
-    this.sock.send(batch.buf, undefined, guarded('send', this.onFault, (err?: ErrnoException) => {
-      if (!err) return;
-      const i = this.sent.indexOf(s);
-      if (i >= 0) this.sent.splice(i, 1);
-      batch.done(undefined, err.errno || 105);
-    }));
+    this.sock.send(
+      batch.buf,
+      undefined,
+      guarded('send', this.onFault, (err?: ErrnoException) => {
+        if (!err) return;
+        const i = this.sent.indexOf(s);
+        if (i >= 0) this.sent.splice(i, 1);
+        batch.done(undefined, err.errno || 105);
+      }),
+    );
   }
 
   private receive(buf: Buffer): void {
@@ -151,14 +175,21 @@ export class RtnlSocket {
         if (flags & NLM_F_DUMP_INTR) dump.intr = true;
         if (type === NLMSG_DONE || type === NLMSG_ERROR) {
           this.dumps.delete(seq);
-          const errno = type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4 ? -buf.readInt32LE(off + NLMSG_HDRLEN) : 0;
+          const errno =
+            type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4 ? -buf.readInt32LE(off + NLMSG_HDRLEN) : 0;
           if (errno) dump.reject(new Error(`netlink dump failed: errno ${errno}`));
           else dump.resolve({ msgs: dump.msgs, datagrams: dump.datagrams, intr: dump.intr });
         } else if (dump.raw) {
           if (!pushed) dump.datagrams.push(buf);
           pushed = true;
         } else {
-          dump.msgs.push({ type, flags, seq, pid: buf.readUInt32LE(off + 12), payload: buf.subarray(off + NLMSG_HDRLEN, off + len) });
+          dump.msgs.push({
+            type,
+            flags,
+            seq,
+            pid: buf.readUInt32LE(off + 12),
+            payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
+          });
         }
       } else if (type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4) {
         this.answer(seq, -buf.readInt32LE(off + NLMSG_HDRLEN));
@@ -212,13 +243,21 @@ export class RtnlSocket {
     throw new DumpInterrupted();
   }
 
-  private dumpOnce(msgType: number, family: number, raw: boolean): Promise<{ msgs: NlMsg[]; datagrams: Buffer[]; intr: boolean }> {
+  private dumpOnce(
+    msgType: number,
+    family: number,
+    raw: boolean,
+  ): Promise<{ msgs: NlMsg[]; datagrams: Buffer[]; intr: boolean }> {
     return new Promise((resolve, reject) => {
       const seq = this.reserveSeq(1);
       this.dumps.set(seq, { raw, msgs: [], datagrams: [], intr: false, resolve, reject });
-      this.sock.send(encodeDumpRequest(msgType, family, seq), undefined, guarded('dump', this.onFault, (err?: ErrnoException) => {
-        if (err && this.dumps.delete(seq)) reject(new Error(`netlink dump send: ${err.code}`));
-      }));
+      this.sock.send(
+        encodeDumpRequest(msgType, family, seq),
+        undefined,
+        guarded('dump', this.onFault, (err?: ErrnoException) => {
+          if (err && this.dumps.delete(seq)) reject(new Error(`netlink dump send: ${err.code}`));
+        }),
+      );
     });
   }
 
@@ -233,7 +272,10 @@ export class RtnlSocket {
  * Calls `fn(type, buf, off, len)` for every message in `datagrams` (off/len: the whole message, header
  * included). NLMSG_DONE and NLMSG_ERROR are skipped.
  */
-export function forEachMessage(datagrams: readonly Buffer[], fn: (type: number, buf: Buffer, off: number, len: number) => void): void {
+export function forEachMessage(
+  datagrams: readonly Buffer[],
+  fn: (type: number, buf: Buffer, off: number, len: number) => void,
+): void {
   for (const buf of datagrams) {
     for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
       const len = buf.readUInt32LE(off);
@@ -257,7 +299,12 @@ export class RtnlMonitor {
     this.sock.dropMembership(group);
   }
 
-  constructor(groups: readonly number[], onMessage: (m: NlMsg) => void, onOverrun: () => void, onFault: FaultHandler = defaultFault) {
+  constructor(
+    groups: readonly number[],
+    onMessage: (m: NlMsg) => void,
+    onOverrun: () => void,
+    onFault: FaultHandler = defaultFault,
+  ) {
     this.sock = openRawSocket();
     for (const g of groups) this.sock.addMembership(g);
     // A message that cannot be handled is a fault, and then an overrun: what it said is caught up by a dump.
@@ -269,8 +316,18 @@ export class RtnlMonitor {
         onOverrun();
       }
     };
-    this.sock.on('message', guarded('monitor', onFault, (buf: Buffer) => { for (const m of splitMessages(buf)) handle(m); }));
-    this.sock.on('error', guarded('monitor error', onFault, (e: ErrnoException) => { if (e.code === 'ENOBUFS' || e.errno === 105) onOverrun(); }));
+    this.sock.on(
+      'message',
+      guarded('monitor', onFault, (buf: Buffer) => {
+        for (const m of splitMessages(buf)) handle(m);
+      }),
+    );
+    this.sock.on(
+      'error',
+      guarded('monitor error', onFault, (e: ErrnoException) => {
+        if (e.code === 'ENOBUFS' || e.errno === 105) onOverrun();
+      }),
+    );
   }
 
   close(): void {

@@ -227,7 +227,8 @@ describe('labs/leaf-spine', () => {
     expect(c2.converged).toBe(true);
     // Every other node's kernel saw n4's pod CIDR go and come back, and no other route change at all.
     const changes = recorder.stop();
-    for (const n of others) expect({ node: n, changed: changes[n] }).toEqual({ node: n, changed: [cidr('n4')] });
+    for (const n of others)
+      expect({ node: n, changed: changes[n] }).toEqual({ node: n, changed: [cidr('n4')] });
     expect((await waitReady(state, 30_000, 50)).missing).toEqual([]);
     await expectAllPings(state, 1);
   });

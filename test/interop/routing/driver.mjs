@@ -14,8 +14,12 @@ const ops = {
   setMany: ([prefixes, nexthops]) => fib.setMany(prefixes, nexthops),
   setRange: ([first, count, step, nexthops]) => {
     // IPv4 keys first, first + step*64, …: avoids shipping 100,000 keys over the pipe.
-    const p = new Array(count), n = new Array(count);
-    for (let i = 0; i < count; i++) { p[i] = first + i * step * 64; n[i] = nexthops; }
+    const p = new Array(count),
+      n = new Array(count);
+    for (let i = 0; i < count; i++) {
+      p[i] = first + i * step * 64;
+      n[i] = nexthops;
+    }
     fib.setMany(p, n);
   },
   setBlackholes: ([prefixes, kind, metric]) => fib.setBlackholes(prefixes, kind, metric),
@@ -24,8 +28,14 @@ const ops = {
   entries: () => fib.entries(),
   stats: () => fib.stats(),
   // Keeps this process's main thread busy (as BGP work would), e.g. while the test floods the kernel.
-  busy: ([ms]) => { const end = Date.now() + ms; while (Date.now() < end); },
-  close: async ([o]) => { await fib.close(o); setImmediate(() => process.exit(0)); },
+  busy: ([ms]) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end);
+  },
+  close: async ([o]) => {
+    await fib.close(o);
+    setImmediate(() => process.exit(0));
+  },
 };
 
 for await (const line of createInterface({ input: process.stdin })) {

@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netns, FibDriver, RouteJson, buildDistIfStale, v4key } from './netns.js';
 
-interface EntryView { prefix: string; status: string; error?: string; nexthops: string[]; kernel: { nexthops: string[] } | null; stale?: boolean }
+interface EntryView {
+  prefix: string;
+  status: string;
+  error?: string;
+  nexthops: string[];
+  kernel: { nexthops: string[] } | null;
+  stale?: boolean;
+}
 
 let cleanup: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -33,7 +40,8 @@ async function fibIn(ns: Netns, opts: Record<string, unknown> = {}): Promise<Fib
   return fib;
 }
 
-const ours = (ns: Netns, ...args: string[]): RouteJson[] => ns.json<RouteJson>('route', 'show', 'proto', '202', ...args);
+const ours = (ns: Netns, ...args: string[]): RouteJson[] =>
+  ns.json<RouteJson>('route', 'show', 'proto', '202', ...args);
 const entry = async (fib: FibDriver, prefix: string): Promise<EntryView | undefined> =>
   (await fib.call<EntryView[]>('entries')).find((e) => e.prefix === prefix);
 
@@ -44,7 +52,10 @@ describe('Fib on the kernel', () => {
     await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.2', dev: 'v0', metric: 20 }]);
-    expect(await entry(fib, '10.244.2.0/24')).toMatchObject({ status: 'installed', kernel: { nexthops: ['10.0.0.2%v0'] } });
+    expect(await entry(fib, '10.244.2.0/24')).toMatchObject({
+      status: 'installed',
+      kernel: { nexthops: ['10.0.0.2%v0'] },
+    });
     await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.3']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.3' }]);
@@ -62,7 +73,12 @@ describe('Fib on the kernel', () => {
     await fib.call('flushed');
     const ms = Date.now() - t0;
     expect(ns.ip('route', 'show', 'proto', '202').trim().split('\n')).toHaveLength(100_000);
-    expect(await fib.call('stats')).toMatchObject({ wanted: 100_000, installed: 100_000, pending: 0, failed: 0 });
+    expect(await fib.call('stats')).toMatchObject({
+      wanted: 100_000,
+      installed: 100_000,
+      pending: 0,
+      failed: 0,
+    });
     console.log(`100,000 routes installed in ${ms} ms`);
     await fib.call('close', { removeRoutes: true });
     expect(ns.ip('route', 'show', 'proto', '202')).toBe('');
@@ -88,22 +104,35 @@ describe('Fib on the kernel', () => {
     await fib.call('set', v4key('10.244.4.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     ns.ip('route', 'del', '10.244.4.0/24');
-    await FibDriver.until('route re-asserted', () => ours(ns), (r) => r.length === 1);
-    await FibDriver.until('event', () => fib.events.some((e) => e.type === 'route-reasserted' && e.prefix === '10.244.4.0/24'), (x) => x);
+    await FibDriver.until(
+      'route re-asserted',
+      () => ours(ns),
+      (r) => r.length === 1,
+    );
+    await FibDriver.until(
+      'event',
+      () => fib.events.some((e) => e.type === 'route-reasserted' && e.prefix === '10.244.4.0/24'),
+      (x) => x,
+    );
   });
 
   it('after SIGKILL, adopts wanted identical routes without rewriting them and releases stale ones', async () => {
     const ns = setup('10.0.0.1/24');
     const first = await fibIn(ns);
-    for (const p of ['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24']) await first.call('set', v4key(p), ['10.0.0.2']);
+    for (const p of ['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24'])
+      await first.call('set', v4key(p), ['10.0.0.2']);
     await first.call('flushed');
     await first.kill('SIGKILL');
     expect(ours(ns)).toHaveLength(3);
     // Watch the kernel: a rewrite of the adopted route would show up here.
     const mon = spawn('ip', ['-n', ns.name, 'monitor', 'route']);
     let seen = '';
-    mon.stdout.on('data', (d: Buffer) => { seen += d.toString(); });
-    cleanup.push(() => { mon.kill(); });
+    mon.stdout.on('data', (d: Buffer) => {
+      seen += d.toString();
+    });
+    cleanup.push(() => {
+      mon.kill();
+    });
     await new Promise((r) => setTimeout(r, 200));
     const second = new FibDriver(ns);
     cleanup.push(() => second.kill());
@@ -112,10 +141,18 @@ describe('Fib on the kernel', () => {
     await second.call('start');
     await second.call('flushed');
     expect(second.events.find((e) => e.type === 'started')).toMatchObject({ adopted: 1, stale: 2 });
-    expect(ours(ns).map((r) => r.dst).sort()).toEqual(['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24', '10.244.8.0/24']);
+    expect(
+      ours(ns)
+        .map((r) => r.dst)
+        .sort(),
+    ).toEqual(['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24', '10.244.8.0/24']);
     await second.call('releaseStale');
     await second.call('flushed');
-    expect(ours(ns).map((r) => r.dst).sort()).toEqual(['10.244.5.0/24', '10.244.8.0/24']);
+    expect(
+      ours(ns)
+        .map((r) => r.dst)
+        .sort(),
+    ).toEqual(['10.244.5.0/24', '10.244.8.0/24']);
     await new Promise((r) => setTimeout(r, 200));
     expect(seen).toContain('10.244.8.0/24');
     expect(seen).toContain('Deleted 10.244.6.0/24');
@@ -128,10 +165,18 @@ describe('Fib on the kernel', () => {
     await fib.call('set', v4key('10.244.9.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     ns.ip('link', 'set', 'v0', 'down');
-    await FibDriver.until('unresolvable', () => entry(fib, '10.244.9.0/24'), (e) => e?.status === 'unresolvable');
+    await FibDriver.until(
+      'unresolvable',
+      () => entry(fib, '10.244.9.0/24'),
+      (e) => e?.status === 'unresolvable',
+    );
     expect(ours(ns)).toEqual([]);
     ns.ip('link', 'set', 'v0', 'up');
-    await FibDriver.until('reinstalled', () => entry(fib, '10.244.9.0/24'), (e) => e?.status === 'installed');
+    await FibDriver.until(
+      'reinstalled',
+      () => entry(fib, '10.244.9.0/24'),
+      (e) => e?.status === 'installed',
+    );
     expect(ours(ns)).toMatchObject([{ dst: '10.244.9.0/24', gateway: '10.0.0.2' }]);
   });
 
@@ -154,8 +199,14 @@ describe('Fib on the kernel', () => {
     expect(ours(ns)).toMatchObject([{ dst: '10.244.11.0/24', gateway: '10.0.0.3', dev: 'v0' }]);
     // The covering route moves: the next hop follows.
     ns.ip('route', 'replace', '10.50.0.0/16', 'via', '10.0.0.4', 'proto', 'static');
-    await FibDriver.until('re-resolved', () => ours(ns), (r) => r[0]?.gateway === '10.0.0.4');
-    expect(ns.json<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([{ dst: '10.50.0.0/16', gateway: '10.0.0.4' }]);
+    await FibDriver.until(
+      're-resolved',
+      () => ours(ns),
+      (r) => r[0]?.gateway === '10.0.0.4',
+    );
+    expect(ns.json<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([
+      { dst: '10.50.0.0/16', gateway: '10.0.0.4' },
+    ]);
   });
 
   it('installs IPv6 routes via global and link-local next hops', async () => {
@@ -178,7 +229,10 @@ describe('Fib on the kernel', () => {
     const fib = await fibIn(ns);
     await fib.call('setBlackholes', [v4key('10.244.1.0/24'), v4key('10.244.100.0/24')], 'blackhole', 4000);
     await fib.call('flushed');
-    expect(ours(ns, 'type', 'blackhole').map((r) => [r.dst, r.metric])).toEqual([['10.244.1.0/24', 4000], ['10.244.100.0/24', 4000]]);
+    expect(ours(ns, 'type', 'blackhole').map((r) => [r.dst, r.metric])).toEqual([
+      ['10.244.1.0/24', 4000],
+      ['10.244.100.0/24', 4000],
+    ]);
     await fib.call('setBlackholes', [v4key('10.244.1.0/24')], 'blackhole', 4000);
     await fib.call('flushed');
     expect(ours(ns).map((r) => r.dst)).toEqual(['10.244.1.0/24']);
@@ -196,11 +250,22 @@ describe('Fib on the kernel', () => {
     expect(failed).toMatchObject({ status: 'failed', kernel: null });
     // The kernel's errno; with nexthop objects (Linux ≥ 5.3) it is the object's, and the error names it.
     expect(failed?.error).toMatch(/^E[A-Z]+( \(nexthop object \d+ via 10\.1\.0\.2%v0\))?$/);
-    expect(fib.events.find((e) => e.type === 'route-failed')).toMatchObject({ prefix: '10.244.12.0/24', retryInMs: 1000 });
+    expect(fib.events.find((e) => e.type === 'route-failed')).toMatchObject({
+      prefix: '10.244.12.0/24',
+      retryInMs: 1000,
+    });
     expect(await entry(fib, '10.244.13.0/24')).toMatchObject({ status: 'installed' });
     ns.ip('route', 'add', '10.1.0.0/24', 'dev', 'v0');
-    await FibDriver.until('installed after retry', () => entry(fib, '10.244.12.0/24'), (e) => e?.status === 'installed');
-    expect(ours(ns).map((r) => r.dst).sort()).toEqual(['10.244.12.0/24', '10.244.13.0/24']);
+    await FibDriver.until(
+      'installed after retry',
+      () => entry(fib, '10.244.12.0/24'),
+      (e) => e?.status === 'installed',
+    );
+    expect(
+      ours(ns)
+        .map((r) => r.dst)
+        .sort(),
+    ).toEqual(['10.244.12.0/24', '10.244.13.0/24']);
   });
 
   it('names the routes the kernel refused inside a batch of thousands, and installs all the others', async () => {
@@ -229,7 +294,7 @@ describe('Fib on the kernel', () => {
     expect(ours(ns)).toHaveLength(n - expected.length);
   });
 
-  it('survives a flood of another program\'s route changes while its main thread is busy, and keeps listening', async () => {
+  it("survives a flood of another program's route changes while its main thread is busy, and keeps listening", async () => {
     // 20,000 notifications (~20 MB of socket buffer) arrive while the Fib's main thread is blocked for 1.5 s.
     // Read on the main thread they overflowed the monitor socket, and the netlink addon aborts the process on
     // that (exit 134). The monitor thread reads them as they come.
@@ -241,16 +306,23 @@ describe('Fib on the kernel', () => {
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const batch = join(dir, 'routes.batch');
     const lines: string[] = [];
-    for (let i = 0; i < 20_000; i++) lines.push(`route add 13.${i >> 8}.${i & 255}.0/24 via 10.0.0.3 proto static`);
+    for (let i = 0; i < 20_000; i++)
+      lines.push(`route add 13.${i >> 8}.${i & 255}.0/24 via 10.0.0.3 proto static`);
     writeFileSync(batch, lines.join('\n') + '\n');
     const busy = fib.call('busy', 1500);
-    const flood = new Promise<number | null>((resolve) => spawn('ip', ['-n', ns.name, '-batch', batch]).on('exit', resolve));
+    const flood = new Promise<number | null>((resolve) =>
+      spawn('ip', ['-n', ns.name, '-batch', batch]).on('exit', resolve),
+    );
     expect(await flood).toBe(0);
     await busy;
     expect(ns.ip('route', 'show', 'proto', 'static').trim().split('\n')).toHaveLength(20_000);
     // Still alive, and still listening: our route deleted by hand comes back.
     ns.ip('route', 'del', '10.244.15.0/24', 'proto', '202');
-    await FibDriver.until('re-asserted', () => Promise.resolve(ours(ns)), (r) => r.some((x) => x.dst === '10.244.15.0/24'));
+    await FibDriver.until(
+      're-asserted',
+      () => Promise.resolve(ours(ns)),
+      (r) => r.some((x) => x.dst === '10.244.15.0/24'),
+    );
     expect(fib.events.filter((e) => e.type === 'fault')).toEqual([]);
   });
 
@@ -261,6 +333,8 @@ describe('Fib on the kernel', () => {
     await fib.call('set', v4key('10.244.14.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect((await entry(fib, '10.244.14.0/24'))?.error).toMatch(/EEXIST/);
-    expect(ns.json<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([{ gateway: '10.0.0.9', protocol: 'static' }]);
+    expect(ns.json<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([
+      { gateway: '10.0.0.9', protocol: 'static' },
+    ]);
   });
 });

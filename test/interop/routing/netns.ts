@@ -17,10 +17,17 @@ let counter = 0;
 /** Compile routing/ into dist/ unless dist/routing is newer than every source file. */
 export function buildDistIfStale(): void {
   const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) => (d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs)));
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((d) =>
+        d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs,
+      ),
+    );
   const out = join(root, 'dist', 'routing', 'fib.js');
   if (existsSync(out) && statSync(out).mtimeMs >= newest(join(root, 'routing'))) return;
-  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(here, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(here, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
 }
 
 export class Netns {
@@ -33,12 +40,19 @@ export class Netns {
 
   /** `ip -n <ns> …`; throws with iproute2's message on failure. */
   ip(...args: string[]): string {
-    return execFileSync('ip', ['-n', this.name, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 });
+    return execFileSync('ip', ['-n', this.name, ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 1 << 30,
+    });
   }
 
   /** `ip -n <ns> -j …` parsed. */
   json<T = Record<string, unknown>>(...args: string[]): T[] {
-    const out = execFileSync('ip', ['-j', '-n', this.name, ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const out = execFileSync('ip', ['-j', '-n', this.name, ...args], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    });
     return out.trim() ? (JSON.parse(out) as T[]) : [];
   }
 
@@ -47,7 +61,8 @@ export class Netns {
     this.ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
     this.ip('link', 'set', a, 'up');
     this.ip('link', 'set', b, 'up');
-    for (const addr of addrs) this.ip('addr', 'add', addr, 'dev', a, ...(addr.includes(':') ? ['nodad'] : []));
+    for (const addr of addrs)
+      this.ip('addr', 'add', addr, 'dev', a, ...(addr.includes(':') ? ['nodad'] : []));
   }
 
   destroy(): void {
@@ -76,15 +91,30 @@ export class FibDriver {
   private stderr = '';
 
   constructor(ns: Netns, opts: Record<string, unknown> = {}) {
-    this.child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, join(here, 'driver.mjs'), JSON.stringify(opts)]);
-    this.child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.child = spawn('ip', [
+      'netns',
+      'exec',
+      ns.name,
+      process.execPath,
+      join(here, 'driver.mjs'),
+      JSON.stringify(opts),
+    ]);
+    this.child.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
     createInterface({ input: this.child.stdout }).on('line', (line) => this.onLine(line));
-    this.child.on('exit', () => { for (const c of this.calls.values()) c.reject(new Error(`driver exited: ${this.stderr}`)); this.calls.clear(); });
+    this.child.on('exit', () => {
+      for (const c of this.calls.values()) c.reject(new Error(`driver exited: ${this.stderr}`));
+      this.calls.clear();
+    });
   }
 
   private onLine(line: string): void {
     const m = JSON.parse(line) as { id?: number; result?: unknown; error?: string; event?: FibEvent };
-    if (m.event) { this.events.push(m.event); return; }
+    if (m.event) {
+      this.events.push(m.event);
+      return;
+    }
     const c = this.calls.get(m.id ?? -1);
     if (!c) return;
     this.calls.delete(m.id ?? -1);
@@ -101,7 +131,12 @@ export class FibDriver {
   }
 
   /** Poll until `pred` holds (kernel state changes asynchronously). */
-  static async until<T>(what: string, fn: () => T | Promise<T>, pred: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  static async until<T>(
+    what: string,
+    fn: () => T | Promise<T>,
+    pred: (v: T) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<T> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn();

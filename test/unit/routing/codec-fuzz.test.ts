@@ -5,7 +5,13 @@
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { decodeRoute, decodeAddr, decodeLink, decodeNexthop, splitMessages } from '../../../routing/netlink/codec.js';
+import {
+  decodeRoute,
+  decodeAddr,
+  decodeLink,
+  decodeNexthop,
+  splitMessages,
+} from '../../../routing/netlink/codec.js';
 
 /** Attributes with arbitrary types (the ones the decoders read included) and lengths, some of them too short. */
 const attrs = fc
@@ -29,7 +35,9 @@ const attrs = fc
   });
 
 const withHeader = (size: number): fc.Arbitrary<Buffer> =>
-  fc.tuple(fc.uint8Array({ minLength: size, maxLength: size }), attrs).map(([h, a]) => Buffer.concat([Buffer.from(h), a]));
+  fc
+    .tuple(fc.uint8Array({ minLength: size, maxLength: size }), attrs)
+    .map(([h, a]) => Buffer.concat([Buffer.from(h), a]));
 
 describe('rtnetlink decoders on arbitrary input', () => {
   it('decode any route, address, link or nexthop payload with a whole fixed header without throwing', () => {

@@ -16,7 +16,9 @@ import { Fib, FibEvent } from '../../../routing/fib.js';
 
 const nexthop = (family: number): fc.Arbitrary<RouteNexthop> =>
   fc.record({
-    gateway: fc.uint8Array({ minLength: family === AF_INET ? 4 : 16, maxLength: family === AF_INET ? 4 : 16 }).map((b) => Buffer.from(b)),
+    gateway: fc
+      .uint8Array({ minLength: family === AF_INET ? 4 : 16, maxLength: family === AF_INET ? 4 : 16 })
+      .map((b) => Buffer.from(b)),
     oif: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     flags: fc.constant(0),
     hops: fc.constant(0),
@@ -49,8 +51,17 @@ describe('ShapeTable.write', () => {
         const end = shapes.write(buf, 4, RTM.RTM_NEWROUTE, c.flags, c.seq, key, shape);
         const p = decodeKey(key);
         const expected = encodeRouteMsg(RTM.RTM_NEWROUTE, c.flags, c.seq, {
-          family: c.family, dstLen: p.len, dst: p.addr, tos: 0, table: c.table, protocol: c.protocol,
-          scope: RT_SCOPE.RT_SCOPE_UNIVERSE, type: c.type, flags: 0, priority: c.priority, nexthops: c.nexthops,
+          family: c.family,
+          dstLen: p.len,
+          dst: p.addr,
+          tos: 0,
+          table: c.table,
+          protocol: c.protocol,
+          scope: RT_SCOPE.RT_SCOPE_UNIVERSE,
+          type: c.type,
+          flags: 0,
+          priority: c.priority,
+          nexthops: c.nexthops,
           ...(c.nhid ? { nhid: c.nhid } : {}),
         });
         expect(buf.subarray(4, end).toString('hex')).toBe(expected.toString('hex'));
@@ -64,12 +75,31 @@ describe('ShapeTable.write', () => {
 
   it('writes RTM_DELROUTE with table and metric, no next hops, scope nowhere', () => {
     const shapes = new ShapeTable(254, 202);
-    const shape = shapes.get(AF_INET, RTN.RTN_UNICAST, 20, [{ gateway: Buffer.from([10, 0, 0, 2]), oif: 3, flags: 0, hops: 0 }]);
+    const shape = shapes.get(AF_INET, RTN.RTN_UNICAST, 20, [
+      { gateway: Buffer.from([10, 0, 0, 2]), oif: 3, flags: 0, hops: 0 },
+    ]);
     const buf = Buffer.alloc(shape.maxLen);
-    const end = shapes.write(buf, 0, RTM.RTM_DELROUTE, 1, 9, encodeKey(AF_INET, Buffer.from([10, 244, 2, 0]), 24), shape);
+    const end = shapes.write(
+      buf,
+      0,
+      RTM.RTM_DELROUTE,
+      1,
+      9,
+      encodeKey(AF_INET, Buffer.from([10, 244, 2, 0]), 24),
+      shape,
+    );
     const expected = encodeRouteMsg(RTM.RTM_DELROUTE, 1, 9, {
-      family: AF_INET, dstLen: 24, dst: Buffer.from([10, 244, 2, 0]), tos: 0, table: 254, protocol: 202,
-      scope: RT_SCOPE.RT_SCOPE_NOWHERE, type: RTN.RTN_UNICAST, flags: 0, priority: 20, nexthops: [],
+      family: AF_INET,
+      dstLen: 24,
+      dst: Buffer.from([10, 244, 2, 0]),
+      tos: 0,
+      table: 254,
+      protocol: 202,
+      scope: RT_SCOPE.RT_SCOPE_NOWHERE,
+      type: RTN.RTN_UNICAST,
+      flags: 0,
+      priority: 20,
+      nexthops: [],
     });
     expect(buf.subarray(0, end).toString('hex')).toBe(expected.toString('hex'));
   });
@@ -86,18 +116,66 @@ describe('ShapeTable.write', () => {
 describe('nexthop object messages', () => {
   it('encodes `ip nexthop add id 7 via 10.0.0.2 dev #3 proto 202` and decodes it back; a deletion carries the id only', () => {
     const buf = Buffer.alloc(64);
-    const end = writeNexthopMsg(buf, 0, RTM.RTM_NEWNEXTHOP, 0x601, 5, { id: 7, family: AF_INET, protocol: 202, oif: 3, gateway: Buffer.from([10, 0, 0, 2]) });
-    expect(buf.subarray(0, end).toString('hex')).toBe([
-      '30000000', '6800', '0106', '05000000', '00000000', // nlmsghdr: len 48, RTM_NEWNEXTHOP, REQUEST|EXCL|CREATE, seq 5
-      '02', '00', 'ca', '00', '00000000', // nhmsg: AF_INET, scope 0, protocol 202
-      '0800', '0100', '07000000', // NHA_ID 7
-      '0800', '0500', '03000000', // NHA_OIF 3
-      '0800', '0600', '0a000002', // NHA_GATEWAY 10.0.0.2
-    ].join(''));
-    expect(decodeNexthop(buf.subarray(NLMSG_HDRLEN, end))).toEqual({ id: 7, family: AF_INET, protocol: 202, oif: 3, gateway: Buffer.from([10, 0, 0, 2]), blackhole: false, group: false });
-    const del = writeNexthopMsg(buf, 0, RTM.RTM_DELNEXTHOP, 1, 6, { id: 7, family: AF_INET, protocol: 202, oif: 3 });
+    const end = writeNexthopMsg(buf, 0, RTM.RTM_NEWNEXTHOP, 0x601, 5, {
+      id: 7,
+      family: AF_INET,
+      protocol: 202,
+      oif: 3,
+      gateway: Buffer.from([10, 0, 0, 2]),
+    });
+    expect(buf.subarray(0, end).toString('hex')).toBe(
+      [
+        '30000000',
+        '6800',
+        '0106',
+        '05000000',
+        '00000000', // nlmsghdr: len 48, RTM_NEWNEXTHOP, REQUEST|EXCL|CREATE, seq 5
+        '02',
+        '00',
+        'ca',
+        '00',
+        '00000000', // nhmsg: AF_INET, scope 0, protocol 202
+        '0800',
+        '0100',
+        '07000000', // NHA_ID 7
+        '0800',
+        '0500',
+        '03000000', // NHA_OIF 3
+        '0800',
+        '0600',
+        '0a000002', // NHA_GATEWAY 10.0.0.2
+      ].join(''),
+    );
+    expect(decodeNexthop(buf.subarray(NLMSG_HDRLEN, end))).toEqual({
+      id: 7,
+      family: AF_INET,
+      protocol: 202,
+      oif: 3,
+      gateway: Buffer.from([10, 0, 0, 2]),
+      blackhole: false,
+      group: false,
+    });
+    const del = writeNexthopMsg(buf, 0, RTM.RTM_DELNEXTHOP, 1, 6, {
+      id: 7,
+      family: AF_INET,
+      protocol: 202,
+      oif: 3,
+    });
     // The kernel refuses a deletion whose header has a protocol: it must be zero.
-    expect(buf.subarray(0, del).toString('hex')).toBe(['20000000', '6900', '0100', '06000000', '00000000', '02000000', '00000000', '0800', '0100', '07000000'].join(''));
+    expect(buf.subarray(0, del).toString('hex')).toBe(
+      [
+        '20000000',
+        '6900',
+        '0100',
+        '06000000',
+        '00000000',
+        '02000000',
+        '00000000',
+        '0800',
+        '0100',
+        '07000000',
+      ].join(''),
+    );
   });
 });
 
@@ -106,8 +184,12 @@ describe('PrefixTable', () => {
     const op = fc.record({
       del: fc.boolean(),
       key: fc.oneof(
-        fc.tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 })).map(([a, l]) => encodeKey(AF_INET, a, l)),
-        fc.tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 })).map(([a, l]) => encodeKey(AF_INET6, a, l)),
+        fc
+          .tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 }))
+          .map(([a, l]) => encodeKey(AF_INET, a, l)),
+        fc
+          .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }))
+          .map(([a, l]) => encodeKey(AF_INET6, a, l)),
       ),
       value: fc.integer(),
     });
@@ -116,7 +198,13 @@ describe('PrefixTable', () => {
         const t = new PrefixTable<number>();
         const m = new Map<PrefixKey, number>();
         for (const o of ops) {
-          if (o.del) { t.delete(o.key); m.delete(o.key); } else { t.set(o.key, o.value); m.set(o.key, o.value); }
+          if (o.del) {
+            t.delete(o.key);
+            m.delete(o.key);
+          } else {
+            t.set(o.key, o.value);
+            m.set(o.key, o.value);
+          }
           expect(t.get(o.key)).toBe(m.get(o.key));
         }
         expect(t.size).toBe(m.size);
@@ -128,7 +216,8 @@ describe('PrefixTable', () => {
 });
 
 describe('Fib on the noop backend', () => {
-  const v4 = (a: string, len: number): PrefixKey => encodeKey(AF_INET, Buffer.from(a.split('.').map(Number)), len);
+  const v4 = (a: string, len: number): PrefixKey =>
+    encodeKey(AF_INET, Buffer.from(a.split('.').map(Number)), len);
 
   it('installs, changes and removes routes, and counts them by status', async () => {
     const events: FibEvent[] = [];
@@ -136,19 +225,38 @@ describe('Fib on the noop backend', () => {
     await fib.start();
     const nh = ['10.0.0.2'];
     const keys = Array.from({ length: 20_000 }, (_, i) => v4(`11.${i >> 8}.${i & 255}.0`, 24));
-    fib.setMany(keys, keys.map(() => nh));
+    fib.setMany(
+      keys,
+      keys.map(() => nh),
+    );
     await fib.flushed();
-    expect(fib.stats()).toEqual({ wanted: 20_000, installed: 20_000, pending: 0, failed: 0, unresolvable: 0, stale: 0 });
+    expect(fib.stats()).toEqual({
+      wanted: 20_000,
+      installed: 20_000,
+      pending: 0,
+      failed: 0,
+      unresolvable: 0,
+      stale: 0,
+    });
     fib.set(keys[0], ['10.0.0.3', '10.0.0.2', '10.0.0.3']);
     fib.set(keys[1], null);
     fib.set(keys[2], ['not-an-address']);
     await fib.flushed();
     const view = new Map(fib.entries().map((e) => [e.prefix, e]));
-    expect(view.get('11.0.0.0/24')).toMatchObject({ nexthops: ['10.0.0.2', '10.0.0.3'], status: 'installed' });
+    expect(view.get('11.0.0.0/24')).toMatchObject({
+      nexthops: ['10.0.0.2', '10.0.0.3'],
+      status: 'installed',
+    });
     expect(view.has('11.0.1.0/24')).toBe(false);
-    expect(view.get('11.0.2.0/24')).toMatchObject({ status: 'unresolvable', error: 'not an IP address: not-an-address' });
+    expect(view.get('11.0.2.0/24')).toMatchObject({
+      status: 'unresolvable',
+      error: 'not an IP address: not-an-address',
+    });
     expect(events.filter((e) => e.type === 'route-unresolvable')).toHaveLength(1);
-    fib.setMany(keys, keys.map(() => null));
+    fib.setMany(
+      keys,
+      keys.map(() => null),
+    );
     await fib.flushed();
     expect(fib.entries()).toEqual([]);
     await fib.close({ removeRoutes: true });
@@ -161,7 +269,9 @@ describe('Fib on the noop backend', () => {
     await fib.flushed();
     fib.setBlackholes([v4('10.244.1.0', 24)], 'blackhole', 4000);
     await fib.flushed();
-    expect(fib.entries().map((e) => [e.prefix, e.kind, e.kernel?.metric])).toEqual([['10.244.1.0/24', 'blackhole', 4000]]);
+    expect(fib.entries().map((e) => [e.prefix, e.kind, e.kernel?.metric])).toEqual([
+      ['10.244.1.0/24', 'blackhole', 4000],
+    ]);
     await fib.close({ removeRoutes: false });
   });
 });

@@ -71,7 +71,8 @@ export const open: fc.Arbitrary<OpenMessage> = fc
   })
   .map(({ grouped, extended, ...o }) => {
     const msg: OpenMessage = { type: 1, ...o };
-    const withGrouping = grouped && o.capabilities.length > 1 ? { ...msg, capabilityGrouping: [o.capabilities.length] } : msg;
+    const withGrouping =
+      grouped && o.capabilities.length > 1 ? { ...msg, capabilityGrouping: [o.capabilities.length] } : msg;
     return extended ? { ...withGrouping, extendedOptionalParameters: true } : withGrouping;
   });
 
@@ -101,11 +102,17 @@ function segment(asn: fc.Arbitrary<number>, types: readonly (1 | 2 | 3 | 4)[]): 
 export function pathAttributes(nextHop: string | undefined, twoOctet = false): fc.Arbitrary<PathAttributes> {
   const asPath = twoOctet
     ? fc
-        .tuple(fc.array(segment(fc.integer({ min: 0, max: 0xffff }), [3, 4]), { maxLength: 1 }), fc.array(segment(u32, [1, 2]), { maxLength: 3 }))
+        .tuple(
+          fc.array(segment(fc.integer({ min: 0, max: 0xffff }), [3, 4]), { maxLength: 1 }),
+          fc.array(segment(u32, [1, 2]), { maxLength: 3 }),
+        )
         .map(([confed, rest]) => [...confed, ...rest])
     : fc.array(segment(u32, [1, 2, 3, 4]), { maxLength: 4 });
   const aggregatorAsn = twoOctet ? fc.integer({ min: 0x10000, max: 0xffffffff }) : u32;
-  const unknownTypes = fc.uniqueArray(fc.integer({ min: 19, max: 255 }).filter((t) => t !== 32), { maxLength: 3 });
+  const unknownTypes = fc.uniqueArray(
+    fc.integer({ min: 19, max: 255 }).filter((t) => t !== 32),
+    { maxLength: 3 },
+  );
   return fc
     .record(
       {
@@ -116,7 +123,10 @@ export function pathAttributes(nextHop: string | undefined, twoOctet = false): f
         atomicAggregate: fc.constant(true),
         aggregator: fc.record({ asn: aggregatorAsn, address: ipv4Text }),
         communities: fc.array(u32, { minLength: 1, maxLength: 8 }),
-        extendedCommunities: fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), { minLength: 1, maxLength: 4 }),
+        extendedCommunities: fc.array(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         largeCommunities: fc.array(fc.tuple(u32, u32, u32), { minLength: 1, maxLength: 4 }),
         originatorId: ipv4Text,
         clusterList: fc.array(ipv4Text, { minLength: 1, maxLength: 4 }),
@@ -130,7 +140,11 @@ export function pathAttributes(nextHop: string | undefined, twoOctet = false): f
       const unknown = types
         .sort((x, y) => x - y)
         .map((type, i) => ({ flags: partial ? 0xe0 : 0xc0, type, value: unknownValues[i]! }));
-      const out: PathAttributes = { ...a, ...(nextHop === undefined ? {} : { nextHop }), ...(unknown.length > 0 ? { unknown } : {}) };
+      const out: PathAttributes = {
+        ...a,
+        ...(nextHop === undefined ? {} : { nextHop }),
+        ...(unknown.length > 0 ? { unknown } : {}),
+      };
       return out;
     });
 }
@@ -158,8 +172,18 @@ export function update(twoOctet = false): fc.Arbitrary<UpdateMessage> {
       if (u.w6) withdrawn.push({ afi: 2, safi: 1, prefixes: u.w6 });
       const reach: ReachBlock[] = [];
       if (u.r4) reach.push({ afi: 1, safi: 1, prefixes: u.r4, nextHop: u.nh4 });
-      if (u.r6) reach.push({ afi: 2, safi: 1, prefixes: u.r6, nextHop: u.nh6, ...(u.ll === undefined ? {} : { linkLocalNextHop: u.ll }) });
-      if (reach.length === 0) return fc.constant<UpdateMessage>({ type: 2, withdrawn, reach, attributes: null, issues: [] });
-      return pathAttributes(u.r4 ? u.nh4 : undefined, twoOctet).map((attributes): UpdateMessage => ({ type: 2, withdrawn, reach, attributes, issues: [] }));
+      if (u.r6)
+        reach.push({
+          afi: 2,
+          safi: 1,
+          prefixes: u.r6,
+          nextHop: u.nh6,
+          ...(u.ll === undefined ? {} : { linkLocalNextHop: u.ll }),
+        });
+      if (reach.length === 0)
+        return fc.constant<UpdateMessage>({ type: 2, withdrawn, reach, attributes: null, issues: [] });
+      return pathAttributes(u.r4 ? u.nh4 : undefined, twoOctet).map(
+        (attributes): UpdateMessage => ({ type: 2, withdrawn, reach, attributes, issues: [] }),
+      );
     });
 }

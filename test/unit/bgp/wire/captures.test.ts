@@ -29,8 +29,15 @@ const NOT_BYTE_EXACT: Record<string, string> = {};
 
 const IMPLEMENTATIONS = ['frr', 'bird', 'gobgp', 'exabgp'];
 
-const files = existsSync(DIR) ? readdirSync(DIR).filter((f) => f.endsWith('.json')).sort() : [];
-const captures = files.map((f) => ({ file: f, data: JSON.parse(readFileSync(join(DIR, f), 'utf8')) as CaptureFile }));
+const files = existsSync(DIR)
+  ? readdirSync(DIR)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
+const captures = files.map((f) => ({
+  file: f,
+  data: JSON.parse(readFileSync(join(DIR, f), 'utf8')) as CaptureFile,
+}));
 
 describe('real captures', () => {
   for (const impl of IMPLEMENTATIONS) {

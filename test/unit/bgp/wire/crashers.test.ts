@@ -6,7 +6,9 @@ import { AttributeCache, decodeMessage, toNotification } from '../../../../bgp/w
 import { CTX2, CTX4, hex } from './helpers.js';
 
 const DIR = join(import.meta.dirname, '../../../fixtures/crashers');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.hex')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.hex'))
+  .sort();
 
 describe('crasher corpus', () => {
   it('is not empty', () => expect(files.length).toBeGreaterThan(0));

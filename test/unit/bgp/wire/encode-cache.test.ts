@@ -15,7 +15,8 @@ import { A, CTX4, CTX4_IBGP, MARKER, hex, updateHex } from './helpers.js';
 
 function decodeUpdate(bytes: Buffer, ctx = CTX4, cache?: AttributeCache): UpdateMessage {
   const d = decodeMessage(bytes, ctx, cache);
-  if (!d.ok || d.message.type !== 2) throw new Error(d.ok ? 'not an UPDATE' : `${d.error.code}: ${d.error.reason}`);
+  if (!d.ok || d.message.type !== 2)
+    throw new Error(d.ok ? 'not an UPDATE' : `${d.error.code}: ${d.error.reason}`);
   return d.message;
 }
 
@@ -53,14 +54,23 @@ describe('AttributeCache', () => {
     decodeUpdate(bytes, CTX4, cache);
     const again = decodeUpdate(bytes, CTX4, cache);
     expect(cache.hits).toBe(1);
-    expect([again.reach, again.attributes, again.withdrawn.length, again.issues[0]?.action]).toEqual([[], null, 1, 'treat-as-withdraw']);
+    expect([again.reach, again.attributes, again.withdrawn.length, again.issues[0]?.action]).toEqual([
+      [],
+      null,
+      1,
+      'treat-as-withdraw',
+    ]);
   });
   it('stays within maxEntries and keeps entries in use (two generations)', () => {
     const cache = new AttributeCache(8);
     const hot = updateHex({ attrs: OK4, nlri: '18 0a0000' });
     const first = decodeUpdate(hot, CTX4, cache).attributes;
     for (let med = 0; med < 100; med++) {
-      decodeUpdate(updateHex({ attrs: `${OK4} 80 04 04 ${med.toString(16).padStart(8, '0')}`, nlri: '18 0a0000' }), CTX4, cache);
+      decodeUpdate(
+        updateHex({ attrs: `${OK4} 80 04 04 ${med.toString(16).padStart(8, '0')}`, nlri: '18 0a0000' }),
+        CTX4,
+        cache,
+      );
       expect(decodeUpdate(hot, CTX4, cache).attributes).toBe(first);
       expect(cache.size).toBeLessThanOrEqual(8);
     }
@@ -69,10 +79,19 @@ describe('AttributeCache', () => {
 
 describe('encoding rules', () => {
   const base: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65001] }] };
-  const reach = { afi: 1 as const, safi: 1, prefixes: [parsePrefix('10.0.0.0/24') as number], nextHop: '192.0.2.1' };
+  const reach = {
+    afi: 1 as const,
+    safi: 1,
+    prefixes: [parsePrefix('10.0.0.0/24') as number],
+    nextHop: '192.0.2.1',
+  };
   it('uses Extended Length only past 255 octets', () => {
     const flagsOf = (n: number) => {
-      const [m] = encodeUpdates({ ...base, communities: Array.from({ length: n }, (_, i) => i) }, reach, CTX4);
+      const [m] = encodeUpdates(
+        { ...base, communities: Array.from({ length: n }, (_, i) => i) },
+        reach,
+        CTX4,
+      );
       const at = m!.indexOf(Buffer.of(0x08), 23 + 4 + 9 + 7) - 1; // COMMUNITIES follows ORIGIN, AS_PATH, NEXT_HOP
       return m![at];
     };
@@ -90,7 +109,7 @@ describe('encoding rules', () => {
     const types: number[] = [];
     for (let pos = 23; pos < 23 + m!.readUInt16BE(21); ) {
       types.push(m![pos + 1]!);
-      pos += (m![pos]! & 0x10 ? 4 + m!.readUInt16BE(pos + 2) : 3 + m![pos + 2]!);
+      pos += m![pos]! & 0x10 ? 4 + m!.readUInt16BE(pos + 2) : 3 + m![pos + 2]!;
     }
     expect(types).toEqual([1, 2, 3, 4, 20, 32]);
   });
@@ -114,7 +133,14 @@ describe('encoding rules', () => {
     expect(encodeUpdate(d, CTX4).toString('hex')).toBe(bytes.toString('hex'));
   });
   it('asPathContains and formatPathAttributes', () => {
-    const a: PathAttributes = { origin: 1, asPath: [{ type: 2, asns: [65001] }, { type: 1, asns: [65002, 65003] }], communities: [65001 * 65536 + 7] };
+    const a: PathAttributes = {
+      origin: 1,
+      asPath: [
+        { type: 2, asns: [65001] },
+        { type: 1, asns: [65002, 65003] },
+      ],
+      communities: [65001 * 65536 + 7],
+    };
     expect(asPathContains(a.asPath, 65003)).toBe(true);
     expect(asPathContains(a.asPath, 65004)).toBe(false);
     expect(formatPathAttributes(a)).toBe('origin egp, as-path 65001 {65002,65003}, communities 65001:7');
@@ -129,7 +155,9 @@ describe('IPv4 unicast in MP attributes', () => {
         80 0f 07 0001 01 18 0a0100                  # MP_UNREACH_NLRI IPv4 unicast`,
     });
     const d = decodeUpdate(bytes);
-    expect(d.reach).toEqual([{ afi: 1, safi: 1, prefixes: [parsePrefix('10.0.0.0/24')], nextHop: '192.0.2.1' }]);
+    expect(d.reach).toEqual([
+      { afi: 1, safi: 1, prefixes: [parsePrefix('10.0.0.0/24')], nextHop: '192.0.2.1' },
+    ]);
     expect(d.withdrawn).toEqual([{ afi: 1, safi: 1, prefixes: [parsePrefix('10.1.0.0/24')] }]);
     expect(encodeUpdate(d, CTX4).toString('hex')).toBe(bytes.toString('hex'));
   });

@@ -50,7 +50,12 @@ const MAPPING: [BgpError, number, number, string][] = [
   [{ ...base, kind: 'fsm-error', subcode: 1, messageType: 2 }, 5, 1, '02'],
   [{ ...base, kind: 'fsm-error', subcode: 2, messageType: 2 }, 5, 2, '02'],
   [{ ...base, kind: 'fsm-error', subcode: 3, messageType: 1 }, 5, 3, '01'],
-  [{ ...base, kind: 'cease', subcode: 1, maxPrefixes: { afi: 1, safi: 1, limit: 1000 } }, 6, 1, '0001' + '01' + '000003e8'],
+  [
+    { ...base, kind: 'cease', subcode: 1, maxPrefixes: { afi: 1, safi: 1, limit: 1000 } },
+    6,
+    1,
+    '0001' + '01' + '000003e8',
+  ],
   [{ ...base, kind: 'cease', subcode: 2, shutdownCommunication: 'bye' }, 6, 2, '03' + '627965'],
   [{ ...base, kind: 'cease', subcode: 2 }, 6, 2, ''],
   [{ ...base, kind: 'cease', subcode: 3 }, 6, 3, ''],
@@ -98,7 +103,12 @@ describe('toNotification', () => {
   for (const [err, code, subcode, data] of MAPPING) {
     it(`${err.kind}${'subcode' in err ? ` ${err.subcode}` : ''} → ${code}/${subcode} "${describeNotification(code, subcode)}"`, () => {
       const n = toNotification(err);
-      expect([n.type, n.code, n.subcode, Buffer.from(n.data).toString('hex')]).toEqual([3, code, subcode, data]);
+      expect([n.type, n.code, n.subcode, Buffer.from(n.data).toString('hex')]).toEqual([
+        3,
+        code,
+        subcode,
+        data,
+      ]);
     });
   }
   it('has a row for every variant', () => {
@@ -120,7 +130,12 @@ describe('describeNotification', () => {
   ])('%i/%i → %s', (code, subcode, text) => expect(describeNotification(code, subcode)).toBe(text));
 
   it('appends the shutdown communication', () => {
-    const n = toNotification({ ...base, kind: 'cease', subcode: 2, shutdownCommunication: 'maintenance until 02:00' });
+    const n = toNotification({
+      ...base,
+      kind: 'cease',
+      subcode: 2,
+      shutdownCommunication: 'maintenance until 02:00',
+    });
     expect(describeNotificationMessage(n)).toBe('Cease / Administrative Shutdown: "maintenance until 02:00"');
   });
 
@@ -161,7 +176,8 @@ describe('messageLength (framing)', () => {
     const msg = hex(`${MARKER} 0018 05 0001 00 01 00`);
     const d = decodeMessage(msg, CTX4);
     expect(d.ok).toBe(false);
-    if (!d.ok) expect(toNotification(d.error)).toMatchObject({ code: 7, subcode: 1, data: Uint8Array.from(msg) });
+    if (!d.ok)
+      expect(toNotification(d.error)).toMatchObject({ code: 7, subcode: 1, data: Uint8Array.from(msg) });
   });
   it('decodeMessage refuses a buffer whose length differs from the Length field', () => {
     const d = decodeMessage(hex(`${MARKER} 0013 04 00`), CTX4);
@@ -180,26 +196,50 @@ describe('validateOpen (RFC 4271 §6.2)', () => {
   };
   const expected = { peerAs: 4200000000, localBgpId: '10.0.0.1' };
   it('accepts a good OPEN', () => expect(validateOpen(open, expected)).toBeUndefined());
-  it.each<[string, Partial<OpenMessage>, { peerAs: number; localBgpId?: string; localAs?: number }, string | undefined]>([
+  it.each<
+    [
+      string,
+      Partial<OpenMessage>,
+      { peerAs: number; localBgpId?: string; localAs?: number },
+      string | undefined,
+    ]
+  >([
     ['version 3 → 2/1', { version: 3 }, expected, 'unsupported-version-number'],
     ['wrong AS in the capability → 2/2', {}, { peerAs: 65001 }, 'bad-peer-as'],
     ['4-octet AS without capability → 2/2', { myAs: 23456, capabilities: [] }, expected, 'bad-peer-as'],
     ['My AS neither AS_TRANS nor the AS → 2/2', { myAs: 65001 }, expected, 'bad-peer-as'],
     ['identifier 0.0.0.0 → 2/3', { bgpId: '0.0.0.0' }, expected, 'bad-bgp-identifier'],
     ['identifier multicast → 2/3', { bgpId: '224.0.0.1' }, expected, 'bad-bgp-identifier'],
-    ['identifier equal to ours on iBGP → 2/3', { bgpId: '10.0.0.1' }, { ...expected, localAs: 4200000000 }, 'bad-bgp-identifier'],
-    ['identifier equal to ours on eBGP is fine (RFC 6286)', { bgpId: '10.0.0.1' }, { ...expected, localAs: 65000 }, undefined],
+    [
+      'identifier equal to ours on iBGP → 2/3',
+      { bgpId: '10.0.0.1' },
+      { ...expected, localAs: 4200000000 },
+      'bad-bgp-identifier',
+    ],
+    [
+      'identifier equal to ours on eBGP is fine (RFC 6286)',
+      { bgpId: '10.0.0.1' },
+      { ...expected, localAs: 65000 },
+      undefined,
+    ],
     ['hold time 1 → 2/6', { holdTime: 1 }, expected, 'unacceptable-hold-time'],
     ['hold time 2 → 2/6', { holdTime: 2 }, expected, 'unacceptable-hold-time'],
     ['hold time 0 is fine', { holdTime: 0 }, expected, undefined],
     ['hold time 3 is fine', { holdTime: 3 }, expected, undefined],
     ['2-octet peer without capability', { myAs: 65001, capabilities: [] }, { peerAs: 65001 }, undefined],
-    ['unknown optional parameter → 2/4', { otherParameters: [{ type: 1, value: Uint8Array.of(7) }] }, expected, 'unsupported-optional-parameter'],
+    [
+      'unknown optional parameter → 2/4',
+      { otherParameters: [{ type: 1, value: Uint8Array.of(7) }] },
+      expected,
+      'unsupported-optional-parameter',
+    ],
   ])('%s', (_name, change, exp, kind) => {
     expect(validateOpen({ ...open, ...change }, exp)?.kind).toBe(kind);
   });
   it('2/1 carries our version as 2 octets, 2/4 the parameter', () => {
-    expect(toNotification(validateOpen({ ...open, version: 5 }, expected)!).data).toEqual(Uint8Array.of(0, 4));
+    expect(toNotification(validateOpen({ ...open, version: 5 }, expected)!).data).toEqual(
+      Uint8Array.of(0, 4),
+    );
     const err = validateOpen({ ...open, otherParameters: [{ type: 1, value: Uint8Array.of(7) }] }, expected)!;
     expect(toNotification(err).data).toEqual(Uint8Array.of(1, 1, 7));
   });

@@ -27,18 +27,23 @@ describe('MessageFramer', () => {
   });
   it('random splits', () =>
     fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 40 }), (cuts) => {
-        const at = [0, ...cuts.sort((a, b) => a - b), stream.length];
-        const chunks = at.slice(1).map((end, i) => stream.subarray(at[i], end));
-        const got = feed(chunks);
-        expect(got.map((m) => m.toString('hex'))).toEqual(messages.map((m) => m.toString('hex')));
-        for (const m of got) expect(decodeMessage(m, CTX4).ok).toBe(true);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 40 }),
+        (cuts) => {
+          const at = [0, ...cuts.sort((a, b) => a - b), stream.length];
+          const chunks = at.slice(1).map((end, i) => stream.subarray(at[i], end));
+          const got = feed(chunks);
+          expect(got.map((m) => m.toString('hex'))).toEqual(messages.map((m) => m.toString('hex')));
+          for (const m of got) expect(decodeMessage(m, CTX4).ok).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     ));
   it('stops at a header error', () => {
     const f = new MessageFramer();
-    expect(f.push(Buffer.concat([hex(`${MARKER} 0013 04`), hex(`${'00'.repeat(16)} 0013 04`)]))).toHaveLength(1);
+    expect(f.push(Buffer.concat([hex(`${MARKER} 0013 04`), hex(`${'00'.repeat(16)} 0013 04`)]))).toHaveLength(
+      1,
+    );
     expect(f.error && toNotification(f.error)).toMatchObject({ code: 1, subcode: 1 });
     expect(f.push(hex(`${MARKER} 0013 04`))).toEqual([]);
   });

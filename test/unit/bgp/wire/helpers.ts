@@ -59,7 +59,8 @@ export function summarizeMessage(msg: Message): Summary {
         if (a.med !== undefined) out.med = a.med;
         if (a.localPref !== undefined) out.localPref = a.localPref;
         if (a.communities !== undefined) out.communities = a.communities.map(formatCommunity);
-        if (a.largeCommunities !== undefined) out.largeCommunities = a.largeCommunities.map((c) => c.join(':'));
+        if (a.largeCommunities !== undefined)
+          out.largeCommunities = a.largeCommunities.map((c) => c.join(':'));
       }
       return out;
     }

@@ -45,7 +45,13 @@ export const VECTORS: Vector[] = [
         { code: 2 },
         { code: 70 },
         { code: 65, asn: 65001 },
-        { code: 64, restarting: false, notification: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwarding: true }] },
+        {
+          code: 64,
+          restarting: false,
+          notification: false,
+          restartTime: 120,
+          families: [{ afi: 1, safi: 1, forwarding: true }],
+        },
         { code: 5, entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] },
         { code: 73, unknown: true, value: Uint8Array.of(5, 0x6e, 0x6f, 0x64, 0x65, 0x31, 0) },
         { code: 69, unknown: true, value: Uint8Array.of(0, 1, 1, 1) },
@@ -159,7 +165,14 @@ export const VECTORS: Vector[] = [
     value: {
       type: 2,
       withdrawn: [],
-      reach: [{ afi: 1, safi: 1, prefixes: [p('10.0.0.0/24'), p('10.1.0.0/16'), p('0.0.0.0/0'), p('192.0.2.1/32')], nextHop: '192.0.2.1' }],
+      reach: [
+        {
+          afi: 1,
+          safi: 1,
+          prefixes: [p('10.0.0.0/24'), p('10.1.0.0/16'), p('0.0.0.0/0'), p('192.0.2.1/32')],
+          nextHop: '192.0.2.1',
+        },
+      ],
       attributes: {
         origin: 0,
         asPath: [{ type: 2, asns: [65001, 65002] }],
@@ -205,13 +218,27 @@ export const VECTORS: Vector[] = [
   {
     name: 'End-of-RIB IPv4 unicast',
     ctx: CTX4,
-    value: { type: 2, withdrawn: [], reach: [], attributes: null, endOfRib: { afi: 1, safi: 1 }, issues: NO_ISSUES },
+    value: {
+      type: 2,
+      withdrawn: [],
+      reach: [],
+      attributes: null,
+      endOfRib: { afi: 1, safi: 1 },
+      issues: NO_ISSUES,
+    },
     hex: `${MARKER} 0017 02  0000 0000`,
   },
   {
     name: 'End-of-RIB IPv6 unicast (empty MP_UNREACH_NLRI)',
     ctx: CTX4,
-    value: { type: 2, withdrawn: [], reach: [], attributes: null, endOfRib: { afi: 2, safi: 1 }, issues: NO_ISSUES },
+    value: {
+      type: 2,
+      withdrawn: [],
+      reach: [],
+      attributes: null,
+      endOfRib: { afi: 2, safi: 1 },
+      issues: NO_ISSUES,
+    },
     hex: `${MARKER} 001d 02  0000
       0006             # attributes: 6 octets
       80 0f 03 0002 01 # MP_UNREACH_NLRI IPv6 unicast, nothing withdrawn`,
@@ -222,7 +249,15 @@ export const VECTORS: Vector[] = [
     value: {
       type: 2,
       withdrawn: [],
-      reach: [{ afi: 2, safi: 1, prefixes: [p('fd00:1::/64'), p('2001:db8::/32')], nextHop: '2001:db8::1', linkLocalNextHop: 'fe80::1' }],
+      reach: [
+        {
+          afi: 2,
+          safi: 1,
+          prefixes: [p('fd00:1::/64'), p('2001:db8::/32')],
+          nextHop: '2001:db8::1',
+          linkLocalNextHop: 'fe80::1',
+        },
+      ],
       attributes: {
         origin: 2,
         asPath: [],
@@ -253,7 +288,13 @@ export const VECTORS: Vector[] = [
   {
     name: 'UPDATE IPv6 withdrawal (MP_UNREACH_NLRI)',
     ctx: CTX4,
-    value: { type: 2, withdrawn: [{ afi: 2, safi: 1, prefixes: [p('fd00:1::/64')] }], reach: [], attributes: null, issues: NO_ISSUES },
+    value: {
+      type: 2,
+      withdrawn: [{ afi: 2, safi: 1, prefixes: [p('fd00:1::/64')] }],
+      reach: [],
+      attributes: null,
+      issues: NO_ISSUES,
+    },
     hex: `${MARKER} 0026 02 0000
       000f                 # attributes 15
       80 0f 0c 0002 01     # MP_UNREACH_NLRI IPv6 unicast, 12 octets
@@ -351,4 +392,3 @@ export const VECTORS: Vector[] = [
       18 0a0200                # 10.2.0.0/24`,
   },
 ];
-
