@@ -1,7 +1,7 @@
 /**
  * Every topology under labs/ must be a file real containerlab accepts: each is validated against
- * containerlab's own JSON schema, read from ../shared/containerlab/clab.schema.json beside the repository.
- * A missing schema fails the test (CI has ../shared), it never skips.
+ * containerlab's own JSON schema, vendored unchanged in labs/schema/ (its source and licence are there).
+ * A missing schema fails the test, it never skips.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -13,7 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadTopology } from '../../../labs/runner/topology.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const schemaPath = resolve(repo, '../shared/containerlab/clab.schema.json');
+const schemaPath = resolve(repo, 'labs/schema/clab.schema.json');
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 function topologyFiles(): string[] {
@@ -39,7 +39,7 @@ function validator(): (data: unknown) => { ok: boolean; errors: string } {
 }
 
 describe('labs topologies against the containerlab schema', () => {
-  it('finds the schema at ../shared/containerlab/clab.schema.json', () => {
+  it('finds the vendored schema at labs/schema/clab.schema.json', () => {
     expect(existsSync(schemaPath), `${schemaPath} is missing`).toBe(true);
   });
 
