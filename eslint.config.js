@@ -11,7 +11,17 @@ export default tseslint.config(
     },
   },
   {
-    // The layering of ../shared/DESIGN.md: bgp/ and routing/ never import daemon/, and never each other.
+    // The layering of docs/architecture.md: ip/ is a leaf of plain values that imports nothing of ours;
+    // bgp/ and routing/ may import ip/, never daemon/, and never each other.
+    files: ['ip/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/bgp/**', '**/routing/**', '**/daemon/**', '**/labs/**', '**/bfd/**'] },
+      ],
+    },
+  },
+  {
     files: ['bgp/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/routing/**', '**/daemon/**'] }] },
   },

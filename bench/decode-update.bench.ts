@@ -20,7 +20,7 @@
  * without (2.1 vs 4.3 µs per UPDATE), and every UPDATE shares one PathAttributes object.
  */
 import { bench, describe } from 'vitest';
-import { ipv4Key } from '../bgp/prefix.js';
+import { ipv4Key } from '../ip/prefix.js';
 import {
   AttributeCache,
   decodeMessage,

@@ -15,7 +15,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { bench, describe } from 'vitest';
-import { AFI_IPV4, ipv4Key } from '../bgp/prefix.js';
+import { AFI_IPV4 } from '../bgp/prefix.js';
+import { ipv4Key } from '../ip/prefix.js';
 import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import { LocRib } from '../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../bgp/rib/peer.js';

@@ -3,7 +3,7 @@
  * `Speaker` in `speaker.ts` implements it. Everything here is plain data so it can be logged, compared and
  * sent over the control socket as JSON.
  */
-import type { PrefixKey } from './prefix.js';
+import type { PrefixKey } from '../ip/prefix.js';
 import type { PathAttributes } from './wire/types.js';
 
 /** RFC 4271 §8.2.2 session states. */

@@ -3,7 +3,7 @@
  * speaker's `Peer`.
  */
 import type { PeerConfig } from './api.js';
-import { parseIpv4 } from './prefix.js';
+import { parseIpv4 } from '../ip/address.js';
 import type { Capability } from './wire/types.js';
 
 /**

@@ -1,6 +1,6 @@
 /** Checks of a `PeerConfig` (api.ts): each failure names the field and the bad value. */
 import type { PeerConfig } from './api.js';
-import { isIpAddress } from './prefix.js';
+import { isIpAddress } from '../ip/address.js';
 
 function intIn(v: number | undefined, lo: number, hi: number): boolean {
   return v === undefined || (Number.isInteger(v) && v >= lo && v <= hi);

@@ -8,6 +8,7 @@
  * Writes of one batch are coalesced (cork, then uncork on the next tick).
  */
 import net from 'node:net';
+import { canonicalAddress } from '../ip/address.js';
 import {
   initialState,
   nextDeadline,
@@ -278,7 +279,7 @@ export class Session {
   }
 
   private noteAddresses(socket: net.Socket): void {
-    this.localAddress = stripMapped(socket.localAddress);
+    this.localAddress = socketAddress(socket.localAddress);
     this.localPort = socket.localPort;
   }
 
@@ -447,8 +448,8 @@ export class Session {
   }
 }
 
-/** `::ffff:127.0.0.1` (an IPv4 connection on a dual-stack socket) → `127.0.0.1`. */
-export function stripMapped(address: string | undefined): string | undefined {
+/** A socket's address in its one spelling (`::ffff:127.0.0.1` on a dual-stack socket → `127.0.0.1`). */
+export function socketAddress(address: string | undefined): string | undefined {
   if (address === undefined) return undefined;
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return canonicalAddress(address) ?? address;
 }

@@ -19,6 +19,7 @@
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { canonicalAddress } from '../ip/address.js';
 import type {
   Advertisement,
   PeerConfig,
@@ -34,9 +35,9 @@ import {
 } from './fsm.js';
 import { Peer, type PeerContext } from './peer.js';
 import { validatePeerConfig } from './peer-config.js';
-import type { PrefixKey } from './prefix.js';
+import type { PrefixKey } from '../ip/prefix.js';
 import { LocRib } from './rib/index.js';
-import { stripMapped, type LogLevel } from './session.js';
+import { socketAddress, type LogLevel } from './session.js';
 import { AttributeCache } from './wire/cache.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
 
@@ -233,7 +234,7 @@ export class Speaker extends EventEmitter {
   // ---- Internals ------------------------------------------------------------------------------------------
 
   private accept(socket: net.Socket): void {
-    const remote = normalize(stripMapped(socket.remoteAddress) ?? '');
+    const remote = socketAddress(socket.remoteAddress) ?? '';
     const peer = this.peersByAddress.get(remote);
     socket.on('error', () => undefined); // errors before a session owns the socket must not throw
     if (peer === undefined || !this.running) {
@@ -285,9 +286,9 @@ function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
   return JSON.stringify(a.families ?? null) !== JSON.stringify(b.families ?? null);
 }
 
-/** Peer addresses as keys: IPv4-mapped IPv6 unwrapped, IPv6 lower-case. */
+/** Peer addresses as keys: one spelling per address (ip/address.ts `canonicalAddress`). */
 function normalize(address: string): string {
-  return (stripMapped(address) ?? address).toLowerCase();
+  return canonicalAddress(address) ?? address;
 }
 
 function delay(ms: number): Promise<void> {

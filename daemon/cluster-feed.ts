@@ -7,7 +7,7 @@
  * It also keeps what `nodebgp status` shows about the API: connected or not, the last error, what we wait for.
  */
 import type { Advertisement, PeerConfig } from '../bgp/api.js';
-import { formatPrefix } from '../bgp/prefix.js';
+import { formatPrefix } from '../ip/prefix.js';
 import type { ClusterController } from './kubernetes/index.js';
 import type { NodeView } from './kubernetes/index.js';
 import type { Logger } from './log.js';

@@ -9,14 +9,8 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PeerConfig } from '../bgp/api.js';
 import { kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
-import {
-  formatPrefix as formatPrefixText,
-  isIpAddress,
-  parseIpv4,
-  parseIpv6,
-  parsePrefix,
-  type PrefixKey,
-} from '../bgp/prefix.js';
+import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
+import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/nodebgp/config.yaml';
 export const DEFAULT_CONTROL_SOCKET = '/run/nodebgp/nodebgp.sock';
@@ -325,8 +319,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 function canonicalAddress(address: string): string {
-  const v6 = address.includes(':') ? parseIpv6(address) : undefined;
-  return v6 ? Buffer.from(v6).toString('hex') : address;
+  return canonical(address) ?? address;
 }
 
 /**

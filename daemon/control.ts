@@ -16,7 +16,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { formatPrefix, parsePrefix, prefixContains, type PrefixKey } from '../bgp/prefix.js';
+import { formatPrefix, parsePrefix, prefixContains, type PrefixKey } from '../ip/prefix.js';
 import { NotFound, type ControlSource, type RouteMatch, type RouteView } from './views.js';
 
 export interface ControlServer {

@@ -3,7 +3,8 @@
  * socket's data source. Signals and process exit live in main.ts.
  */
 import type { Advertisement, LocRibChanges, PeerConfig, RouteView, SpeakerConfig } from '../bgp/api.js';
-import { formatPrefix, isIpv4Key, parseIpv4, prefixContains, type PrefixKey } from '../bgp/prefix.js';
+import { formatPrefix, isIpv4Key, prefixContains, type PrefixKey } from '../ip/prefix.js';
+import { parseIpv4 } from '../ip/address.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
 import { configView, type DaemonConfig } from './config.js';
 import type { Engines, FibLike, SpeakerLike } from './deps.js';

@@ -3,7 +3,7 @@
  * and the kernel FIB (routing/fib.ts). Tests hand in fakes; `loadEngines` loads the real ones.
  */
 import type { Advertisement, PeerConfig, PeerStatus, RouteView, SpeakerConfig } from '../bgp/api.js';
-import type { PrefixKey } from '../bgp/prefix.js';
+import type { PrefixKey } from '../ip/prefix.js';
 import type { SpeakerEventSource } from './log.js';
 
 export interface SpeakerLike extends SpeakerEventSource {

@@ -46,16 +46,9 @@ import { KernelState } from './kernel.js';
 import { RouteShape, ShapeTable } from './shape.js';
 import { PrefixTable } from './prefix-table.js';
 import { NexthopObject, NexthopRegistry } from './nexthops.js';
-import {
-  PrefixKey,
-  AF_INET,
-  AF_INET6,
-  encodeKey,
-  formatKey,
-  formatAddress,
-  Family,
-  parseAddress,
-} from './prefix.js';
+import { PrefixKey, AF_INET, AF_INET6, encodeKey, Family, parseAddress } from './prefix.js';
+import { formatAddress } from '../ip/address.js';
+import { formatPrefix as formatKey } from '../ip/prefix.js';
 
 export interface FibOptions {
   backend: 'netlink' | 'noop';

@@ -2,5 +2,4 @@
 export { Fib } from './fib.js';
 export type { FibOptions, FibEvent, FibEntryView, FibStats, FibStatus } from './fib.js';
 export { registerProtocol, NODEBGP_PROTOCOL } from './protocols.js';
-export { formatKey, parsePrefixText } from './prefix.js';
 export type { PrefixKey } from './prefix.js';

@@ -12,18 +12,9 @@
  */
 import { AddrMsg, LinkMsg, RouteMsg, RouteNexthop } from './netlink/codec.js';
 import { IFF_UP, IFF_LOWER_UP, RTN } from './netlink/constants.js';
-import {
-  AF_INET,
-  AF_INET6,
-  Family,
-  PrefixKey,
-  encodeKey,
-  isLinkLocal6,
-  parseAddress,
-  prefixContainsAddress,
-  maskAddress,
-  formatAddress,
-} from './prefix.js';
+import { AF_INET, AF_INET6, Family, PrefixKey, encodeKey, parseAddress } from './prefix.js';
+import { formatAddress, isLinkLocal6 } from '../ip/address.js';
+import { maskedCopy as maskAddress, prefixContainsAddress } from '../ip/prefix.js';
 
 export interface Link {
   index: number;

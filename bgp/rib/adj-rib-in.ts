@@ -7,7 +7,7 @@
  * candidate from this peer already is, and tells the Adj-RIB-In what it replaces — one lookup in a
  * million-entry table saved per prefix.
  */
-import type { PrefixKey } from '../prefix.js';
+import type { PrefixKey } from '../../ip/prefix.js';
 import type { PathAttributes, ReachBlock } from '../wire/types.js';
 import { Path, type IneligibleReason } from './path.js';
 import { PrefixMap } from './prefix-map.js';

@@ -12,15 +12,8 @@
  * per transformed attributes, so every prefix of one received UPDATE maps to the same `OutPath` here too.
  */
 import type { RouteView, SpeakerConfig } from '../api.js';
-import {
-  AFI_IPV4,
-  AFI_IPV6,
-  formatPrefix,
-  isIpv4Key,
-  prefixAfi,
-  type Afi,
-  type PrefixKey,
-} from '../prefix.js';
+import { AFI_IPV4, AFI_IPV6, prefixAfi, type Afi } from '../prefix.js';
+import { formatPrefix, isIpv4Key, type PrefixKey } from '../../ip/prefix.js';
 import type { NlriBlock, PathAttributes, ReachBlock } from '../wire/types.js';
 import { attributesKey, exportAttributes, exportBlock } from './export.js';
 import { formatAttributes } from './format.js';

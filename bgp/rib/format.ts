@@ -1,6 +1,6 @@
 /** Path attributes as operators read them (the way `show bgp` prints them), for `RouteView`. */
 import type { RouteView } from '../api.js';
-import { formatPrefix, type PrefixKey } from '../prefix.js';
+import { formatPrefix, type PrefixKey } from '../../ip/prefix.js';
 import type { AsPathSegment, PathAttributes } from '../wire/types.js';
 import type { Path } from './path.js';
 

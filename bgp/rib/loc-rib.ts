@@ -15,7 +15,8 @@
  *   prefix, is what keeps a 1,000-prefix UPDATE at one closure call per peer.
  */
 import type { LocRibChanges, RouteView, SpeakerConfig } from '../api.js';
-import { parseIpv4, type PrefixKey } from '../prefix.js';
+import { type PrefixKey } from '../../ip/prefix.js';
+import { parseIpv4 } from '../../ip/address.js';
 import { ORIGIN_IGP, type PathAttributes, type UpdateMessage } from '../wire/types.js';
 import { AdjRibIn, type LocalIdentity } from './adj-rib-in.js';
 import { slotBest, slotFib, slotPaths, SlotTransitions, type Slot } from './candidates.js';

@@ -4,7 +4,7 @@
  * a million references, not a million objects. The numbers the decision process compares are computed once,
  * here, instead of once per prefix.
  */
-import { parseIpv4, parseIpv6 } from '../prefix.js';
+import { parseIpv4, parseIpv6 } from '../../ip/address.js';
 import type { PathAttributes } from '../wire/types.js';
 import type { RibPeer } from './peer.js';
 

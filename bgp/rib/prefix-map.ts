@@ -6,7 +6,7 @@
  * Here IPv4 prefixes live in one map per prefix length keyed by the address as a signed 32-bit integer (a
  * small integer to V8); IPv6 keys (strings) in one more map. Iteration rebuilds the public keys.
  */
-import type { PrefixKey } from '../prefix.js';
+import type { PrefixKey } from '../../ip/prefix.js';
 
 export class PrefixMap<V> {
   /** Index = prefix length 0..32, created on first use. */

@@ -2,7 +2,7 @@
  * Codecs of the RFC 4271 attributes and their RFC 6793 4-octet companions, as rows of the attribute table.
  * Each quotes the RFC 7606 §7 rule it applies to a malformed value.
  */
-import { parseIpv4 } from '../prefix.js';
+import { formatIpv4Bytes as quad, parseIpv4 } from '../../ip/address.js';
 import type { Origin } from './types.js';
 import { fault, type AttributeCodec, type ErrorAction, type Fault } from './attr-common.js';
 import { decodeAsPath, formatAsPath, needsAs4Path, writeAsPath } from './as-path.js';
@@ -28,10 +28,6 @@ export function lengthFault(
     action,
     updateError('attribute-length-error', `BGP_ERR_${name}_LENGTH`, reason, Uint8Array.from(attr)),
   );
-}
-
-function quad(value: Buffer, at = 0): string {
-  return `${value[at]}.${value[at + 1]}.${value[at + 2]}.${value[at + 3]}`;
 }
 
 const ORIGIN_NAMES = ['igp', 'egp', 'incomplete'] as const;

@@ -2,16 +2,13 @@
  * Codecs of the community attributes (RFC 1997, RFC 4360, RFC 8092) and the route-reflection attributes
  * (RFC 4456), as rows of the attribute table.
  */
+import { formatIpv4Bytes as quad } from '../../ip/address.js';
 import { fault, type AttributeCodec, type ErrorAction, type Fault } from './attr-common.js';
 import { lengthFault } from './attr-basic.js';
 import * as iana from './iana.js';
 
 const OPTIONAL_TRANSITIVE = iana.FLAG_OPTIONAL | iana.FLAG_TRANSITIVE;
 const OPTIONAL = iana.FLAG_OPTIONAL;
-
-function quad(value: Buffer, at: number): string {
-  return `${value[at]}.${value[at + 1]}.${value[at + 2]}.${value[at + 3]}`;
-}
 
 /** "65001:100", or the RFC 1997 well-known names. */
 export function formatCommunity(c: number): string {

@@ -20,7 +20,8 @@
  * IPv6 next hop of 16/32 octets for IPv4 NLRI (RFC 8950 §3). These attributes are per message and never
  * cached. RFC 7606 §7.11: a malformed one means the NLRI cannot be trusted: "session reset" (3/9 here).
  */
-import { AFI_IPV4, AFI_IPV6, formatIpv6, parseIpv6, type Afi } from '../prefix.js';
+import { AFI_IPV4, AFI_IPV6, type Afi } from '../prefix.js';
+import { formatIpv6, parseIpv6 } from '../../ip/address.js';
 import type { NlriBlock, ReachBlock } from './types.js';
 import { fault, type AttributeCodec, type Fault } from './attr-common.js';
 import { decodePrefixes, writePrefix } from './nlri.js';

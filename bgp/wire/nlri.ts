@@ -11,7 +11,8 @@
  * Decoded straight into `PrefixKey`s: an IPv4 prefix becomes the number `address * 64 + length` built from the
  * octets, without any string or object; IPv6 goes through `ipv6Key`.
  */
-import { AFI_IPV4, ipv4KeyAddress, ipv6Key, ipv6KeyParts, type Afi, type PrefixKey } from '../prefix.js';
+import { AFI_IPV4, type Afi } from '../prefix.js';
+import { ipv4KeyAddress, ipv6Key, ipv6KeyParts, type PrefixKey } from '../../ip/prefix.js';
 import type { Writer } from './writer.js';
 
 /** 2^(32 − len): the number of addresses a /len covers, to clear host bits with one modulo. */

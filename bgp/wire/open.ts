@@ -24,7 +24,7 @@
  * Decoding only checks structure; `validateOpen` applies the RFC 4271 §6.2 semantic checks separately, because
  * they need what we expect of the peer.
  */
-import { parseIpv4 } from '../prefix.js';
+import { parseIpv4 } from '../../ip/address.js';
 import type { Capability, OpenMessage } from './types.js';
 import type { BgpError } from './errors.js';
 import { Reader } from './reader.js';

@@ -2,7 +2,8 @@
  * The decoded shapes of BGP messages: the contract between the codec (`bgp/wire/`), the session, the RIBs and
  * the speaker. Values only; the codecs live one file per message beside this one.
  */
-import type { Afi, PrefixKey } from '../prefix.js';
+import type { Afi } from '../prefix.js';
+import type { PrefixKey } from '../../ip/prefix.js';
 
 // ---- Negotiated state, passed in (never read from globals) ---------------------------------------------
 

@@ -38,7 +38,7 @@ import type {
   UpdateMessage,
 } from './types.js';
 import type { BgpError } from './errors.js';
-import type { PrefixKey } from '../prefix.js';
+import type { PrefixKey } from '../../ip/prefix.js';
 import { decodeAttribute } from './attributes.js';
 import { ACTION_RANK, type AttributeDraft, type Fault } from './attr-common.js';
 import { mergeAs4Path } from './as-path.js';

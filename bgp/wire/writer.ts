@@ -2,7 +2,7 @@
  * A growable writer. Lengths are back-patched: reserve the length field (`mark16()`), write the body, then
  * `patch16(mark)` fills in how many octets followed it — nobody computes a length twice.
  */
-import { parseIpv4, parseIpv6 } from '../prefix.js';
+import { parseIpv4, parseIpv6 } from '../../ip/address.js';
 
 export class Writer {
   private buf: Buffer;

@@ -19,7 +19,8 @@
 import { EventEmitter } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Advertisement, PeerConfig } from '../../bgp/api.js';
-import { parseIpv4, type PrefixKey } from '../../bgp/prefix.js';
+import { type PrefixKey } from '../../ip/prefix.js';
+import { parseIpv4 } from '../../ip/address.js';
 import { NodeSource, loadKubeConfig, type NodeSourceEvents } from './node-source.js';
 import type { NodeView } from './node-view.js';
 import {

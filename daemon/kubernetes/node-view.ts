@@ -3,7 +3,8 @@
  * annotations. Pure: `nodeView(V1Node)` for the node source, `sameView` to decide whether to tell anyone.
  */
 import type { V1Node } from '@kubernetes/client-node';
-import { isIpAddress, parsePrefix, type PrefixKey } from '../../bgp/prefix.js';
+import { parsePrefix, type PrefixKey } from '../../ip/prefix.js';
+import { isIpAddress } from '../../ip/address.js';
 
 export interface NodeView {
   readonly name: string;

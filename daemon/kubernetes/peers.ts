@@ -15,7 +15,7 @@
  * The result is sorted (IPv4 before IPv6, then by address) so that equal inputs give equal outputs.
  */
 import type { Advertisement, PeerConfig } from '../../bgp/api.js';
-import { formatIpv6, isIpAddress, parseIpv4, parseIpv6 } from '../../bgp/prefix.js';
+import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../../ip/address.js';
 import { addressOfFamily, type NodeView } from './node-view.js';
 import {
   annotationPeersSchema,
@@ -165,11 +165,12 @@ export function desiredAdvertisements(self: NodeView): Advertisement[] {
   });
 }
 
-/** One text per address (IPv6 in RFC 5952 form), so `2001:DB8::1` and `2001:db8:0::1` are one peer. */
+/**
+ * One text per address (IPv6 in RFC 5952 form, IPv4-mapped as IPv4), so `2001:DB8::1` and `2001:db8:0::1`
+ * are one peer.
+ */
 export function canonicalAddress(address: string): string {
-  if (!address.includes(':')) return address;
-  const bytes = parseIpv6(address);
-  return bytes === undefined ? address : formatIpv6(bytes);
+  return canonical(address) ?? address;
 }
 
 /** Orders addresses numerically, IPv4 before IPv6; -1, 0 or 1. */

@@ -14,7 +14,7 @@
  *     `exportPrepend` more times (the speaker has already prepended it once).
  */
 import type { SpeakerConfig } from '../../bgp/api.js';
-import { formatPrefix, prefixContains, type PrefixKey } from '../../bgp/prefix.js';
+import { formatPrefix, prefixContains, type PrefixKey } from '../../ip/prefix.js';
 import type { PathAttributes } from '../../bgp/wire/types.js';
 import { prefixLength, type ImportPrefixRule } from './schema.js';
 

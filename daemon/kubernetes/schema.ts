@@ -6,7 +6,8 @@
  * written in an annotation and one written in the file accept exactly the same fields.
  */
 import { z } from 'zod';
-import { isIpAddress, parseIpv4, parsePrefix, type PrefixKey } from '../../bgp/prefix.js';
+import { parsePrefix, type PrefixKey } from '../../ip/prefix.js';
+import { isIpAddress, parseIpv4 } from '../../ip/address.js';
 
 export const ROUTE_REFLECTOR_KEY = 'nodebgp.io/route-reflector';
 export const PEERS_ANNOTATION = 'nodebgp.io/peers';

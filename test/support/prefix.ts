@@ -1,4 +1,4 @@
-import { parsePrefix, type PrefixKey } from '../../bgp/prefix.js';
+import { parsePrefix, type PrefixKey } from '../../ip/prefix.js';
 
 /** The key of a prefix a test knows to be valid; a typo in a test fails loudly instead of passing an Error on. */
 export function key(text: string): PrefixKey {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
 import type { PeerConfig } from '../../../bgp/api.js';
-import { parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 import { messageLength } from '../../../bgp/wire/header.js';
 import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
 import { encodeOpen } from '../../../bgp/wire/open.js';

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
 import { survivor } from '../../../bgp/collision.js';
 import type { LocRibChanges, PeerConfig, PeerStateEvent, SpeakerConfig } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+import { formatPrefix, parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 
 const NH = '192.0.2.1';
 const running: Speaker[] = [];

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePrefix } from '../../../bgp/prefix.js';
+import { parsePrefix } from '../../../ip/prefix.js';
 import { ConfigError, configPath, loadConfig, parseConfig } from '../../../daemon/config.js';
 
 const BASE = `asn: 65002

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Advertisement, PeerConfig, SpeakerConfig } from '../../../bgp/api.js';
-import { parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 import { parseConfig } from '../../../daemon/config.js';
 import { advertisements, Daemon, importAllowed } from '../../../daemon/daemon.js';
 import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Advertisement, PeerConfig, PeerStatus, SpeakerConfig } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../../../bgp/prefix.js';
+import { formatPrefix, parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 import { ClusterFeed } from '../../../daemon/cluster-feed.js';
 import { parseConfig, withNodeIdentity } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';

@@ -1,16 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  formatIpv6,
   formatPrefix,
   ipv4Key,
   ipv6Key,
   ipv6KeyParts,
-  parseIpv4,
-  parseIpv6,
   parsePrefix,
   prefixContains,
-} from '../../../bgp/prefix.js';
+} from '../../../ip/prefix.js';
+import {
+  canonicalAddress,
+  formatIpv4Bytes,
+  formatIpv6,
+  parseAddress,
+  parseIpv4,
+  parseIpv6,
+} from '../../../ip/address.js';
 import { key } from '../../support/prefix.js';
 
 describe('prefix keys', () => {
@@ -85,5 +90,26 @@ describe('prefix keys', () => {
     expect(parseIpv4('1.2.3')).toBeUndefined();
     expect(parseIpv4('1.2.3.4.5')).toBeUndefined();
     expect(parseIpv4('1.2.3.x')).toBeUndefined();
+  });
+});
+
+describe('addresses: one spelling each', () => {
+  it('gives IPv4, IPv4-mapped IPv6 and IPv6 in any case one canonical text', () => {
+    expect(canonicalAddress('10.0.0.5')).toBe('10.0.0.5');
+    expect(canonicalAddress('::ffff:10.0.0.5')).toBe('10.0.0.5');
+    expect(canonicalAddress('::FFFF:a00:5')).toBe('10.0.0.5');
+    expect(canonicalAddress('2001:DB8:0:0::1')).toBe('2001:db8::1');
+    expect(canonicalAddress('FE80::1%eth0')).toBe('fe80::1%eth0');
+  });
+
+  it('refuses what is not an address, an empty zone and a zone on IPv4', () => {
+    for (const bad of ['10.0.0', '10.0.0.256', '1::2::3', 'fe80::1%', '10.0.0.1%eth0', '', 'x'])
+      expect(canonicalAddress(bad), bad).toBeUndefined();
+  });
+
+  it('parses a zone only on IPv6 and keeps it', () => {
+    expect(parseAddress('fe80::1%eth0')).toMatchObject({ version: 6, zone: 'eth0' });
+    expect(parseAddress('192.0.2.1')).toMatchObject({ version: 4 });
+    expect(formatIpv4Bytes(parseAddress('192.0.2.1')!.bytes)).toBe('192.0.2.1');
   });
 });

@@ -2,7 +2,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Advertisement } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix } from '../../../bgp/prefix.js';
+import { formatPrefix, parsePrefix } from '../../../ip/prefix.js';
 import { ClusterController, type ClusterControllerEvents } from '../../../daemon/kubernetes/cluster.js';
 import { kubernetesSchema } from '../../../daemon/kubernetes/schema.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';

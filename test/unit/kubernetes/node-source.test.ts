@@ -3,7 +3,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatPrefix } from '../../../bgp/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
 import { NodeSource, type NodeSourceEvents } from '../../../daemon/kubernetes/node-source.js';
 import type { NodeView } from '../../../daemon/kubernetes/node-view.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';

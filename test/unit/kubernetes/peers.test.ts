@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PeerConfig } from '../../../bgp/api.js';
-import { formatPrefix } from '../../../bgp/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
 import type { NodeView } from '../../../daemon/kubernetes/node-view.js';
 import {
   compareAddresses,

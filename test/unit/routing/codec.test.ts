@@ -24,14 +24,9 @@ import {
   NLM_F_DUMP,
   NLMSG_DONE,
 } from '../../../routing/netlink/constants.js';
-import {
-  decodeKey,
-  encodeKey,
-  formatKey,
-  parsePrefixText,
-  formatIpv6,
-  parseIpv6,
-} from '../../../routing/prefix.js';
+import { decodeKey, encodeKey } from '../../../routing/prefix.js';
+import { formatIpv6, parseIpv6 } from '../../../ip/address.js';
+import { formatPrefix as formatKey, parsePrefixMasked as parsePrefixText } from '../../../ip/prefix.js';
 
 const ip4 = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
 const route = (over: Partial<RouteMsg>): RouteMsg => ({
@@ -172,7 +167,7 @@ describe('a dump captured from the kernel', () => {
   });
 });
 
-describe('prefix keys (the encoding of bgp/prefix.ts)', () => {
+describe('prefix keys (the encoding of ip/prefix.ts)', () => {
   it('IPv4 keys are address*64+length; IPv6 keys are RFC 5952 text', () => {
     expect(parsePrefixText('10.244.2.0/24')).toBe(0x0af40200 * 64 + 24);
     expect(formatKey(0x0af40200 * 64 + 24)).toBe('10.244.2.0/24');

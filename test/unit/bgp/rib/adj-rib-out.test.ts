@@ -4,7 +4,7 @@ import { NO_ADVERTISE, NO_EXPORT } from '../../../../bgp/rib/export.js';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
-import type { PrefixKey } from '../../../../bgp/prefix.js';
+import type { PrefixKey } from '../../../../ip/prefix.js';
 import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
 
 const P1 = p('10.244.1.0/24');

@@ -1,5 +1,6 @@
 /** Builders for RIB tests: peers, frozen (interned-like) attributes, UPDATE messages. */
-import { AFI_IPV4, AFI_IPV6, parsePrefix, type PrefixKey } from '../../../../bgp/prefix.js';
+import { AFI_IPV4, AFI_IPV6 } from '../../../../bgp/prefix.js';
+import { parsePrefix, type PrefixKey } from '../../../../ip/prefix.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import {
   MSG_UPDATE,

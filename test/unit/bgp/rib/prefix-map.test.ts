@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ipv4Key, type PrefixKey } from '../../../../bgp/prefix.js';
+import { ipv4Key, type PrefixKey } from '../../../../ip/prefix.js';
 import { PrefixMap } from '../../../../bgp/rib/prefix-map.js';
 import { p } from './helpers.js';
 

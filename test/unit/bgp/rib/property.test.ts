@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { AdjRibOut } from '../../../../bgp/rib/adj-rib-out.js';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
-import type { PrefixKey } from '../../../../bgp/prefix.js';
+import type { PrefixKey } from '../../../../ip/prefix.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
 import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
 

@@ -1,6 +1,7 @@
 /** fast-check arbitraries for valid BGP messages (what decode(encode(x)) must give back unchanged). */
 import fc from 'fast-check';
-import { ipv4Key, ipv6Key, formatIpv4, formatIpv6, type PrefixKey } from '../../../../bgp/prefix.js';
+import { ipv4Key, ipv6Key, type PrefixKey } from '../../../../ip/prefix.js';
+import { formatIpv4, formatIpv6 } from '../../../../ip/address.js';
 import type {
   AsPathSegment,
   Capability,

@@ -1,6 +1,6 @@
 /** Interning (AttributeCache), encoder rules (order, Extended Length, splitting) and byte-exact re-encoding. */
 import { describe, expect, it } from 'vitest';
-import { parsePrefix } from '../../../../bgp/prefix.js';
+import { parsePrefix } from '../../../../ip/prefix.js';
 import {
   AttributeCache,
   asPathContains,

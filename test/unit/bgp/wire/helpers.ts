@@ -2,7 +2,7 @@
  * Test helpers for the wire codec: annotated hex (`ff ff  # marker` — everything after `#` on a line is a
  * comment), contexts, and `summarizeMessage`, the summary shape the capture fixtures use for `expect`.
  */
-import { formatPrefix } from '../../../../bgp/prefix.js';
+import { formatPrefix } from '../../../../ip/prefix.js';
 import type { CodecContext, Message } from '../../../../bgp/wire/index.js';
 import { formatAsPath, formatCommunity } from '../../../../bgp/wire/index.js';
 

@@ -3,7 +3,7 @@
  * would notice: a session reset with the NOTIFICATION subcode, routes withdrawn, or an attribute dropped.
  */
 import { describe, expect, it } from 'vitest';
-import { formatPrefix } from '../../../../bgp/prefix.js';
+import { formatPrefix } from '../../../../ip/prefix.js';
 import {
   decodeMessage,
   toNotification,

@@ -2,7 +2,7 @@
  * Golden vectors: (name, context, value, annotated bytes). Bytes are commented per field; shapes follow the RFC
  * diagrams. Used by golden.test.ts (three ways) and framing.test.ts (as a stream).
  */
-import { parsePrefix, type PrefixKey } from '../../../../bgp/prefix.js';
+import { parsePrefix, type PrefixKey } from '../../../../ip/prefix.js';
 import type { CodecContext, Message } from '../../../../bgp/wire/index.js';
 import { CTX2, CTX4, CTX4_IBGP, MARKER } from './helpers.js';
 
