@@ -33,21 +33,27 @@ import type {
   RouteRefreshMessage,
   UpdateMessage,
 } from './wire/types.js';
+import type { FsmSubcode } from './wire/errors.js';
+import {
+  CEASE_ADMINISTRATIVE_RESET,
+  CEASE_ADMINISTRATIVE_SHUTDOWN,
+  CEASE_CONNECTION_COLLISION_RESOLUTION,
+  ERR_CEASE,
+  ERR_FSM,
+  ERR_HOLD_TIMER_EXPIRED,
+  ERR_OPEN_MESSAGE,
+  FSM_UNEXPECTED_IN_ESTABLISHED,
+  FSM_UNEXPECTED_IN_OPENCONFIRM,
+  FSM_UNEXPECTED_IN_OPENSENT,
+  FSM_UNSPECIFIED,
+  MESSAGE_KEEPALIVE,
+  MESSAGE_NOTIFICATION,
+  MIN_HOLD_TIME,
+  OPEN_UNACCEPTABLE_HOLD_TIME,
+  SUBCODE_UNSPECIFIC,
+} from './wire/iana.js';
 
 export type { Negotiated } from './negotiate.js';
-
-// ---- NOTIFICATION codes the FSM itself sends (RFC 4271 §4.5, RFC 4486, RFC 6608) ---------------------------
-const ERR_OPEN = 2;
-const OPEN_UNACCEPTABLE_HOLD_TIME = 6;
-const ERR_HOLD_TIMER_EXPIRED = 4;
-const ERR_FSM = 5;
-const ERR_CEASE = 6;
-export const CEASE_ADMINISTRATIVE_SHUTDOWN = 2;
-export const CEASE_PEER_DECONFIGURED = 3;
-export const CEASE_ADMINISTRATIVE_RESET = 4;
-export const CEASE_CONNECTION_REJECTED = 5;
-export const CEASE_OTHER_CONFIGURATION_CHANGE = 6;
-export const CEASE_CONNECTION_COLLISION_RESOLUTION = 7;
 
 /** §8: "the initial HoldTimer value ... a large value ... A HoldTimer value of 4 minutes is suggested." */
 export const LARGE_HOLD_TIME = 240;
@@ -153,7 +159,7 @@ export interface StepResult {
   readonly actions: FsmAction[];
 }
 
-const KEEPALIVE: KeepaliveMessage = { type: 4 };
+const KEEPALIVE: KeepaliveMessage = { type: MESSAGE_KEEPALIVE };
 const NO_DATA = new Uint8Array(0);
 
 export function assertNever(value: never): never {
@@ -220,13 +226,13 @@ class Builder {
   }
   send(message: OpenMessage | KeepaliveMessage | NotificationMessage): void {
     this.actions.push({ type: 'send', message });
-    if (message.type === 3)
+    if (message.type === MESSAGE_NOTIFICATION)
       this.patch({
         lastError: { kind: 'sent', code: message.code, subcode: message.subcode, data: message.data },
       });
   }
   notify(code: number, subcode: number, data: Uint8Array = NO_DATA): void {
-    this.send({ type: 3, code, subcode, data });
+    this.send({ type: MESSAGE_NOTIFICATION, code, subcode, data });
   }
 }
 
@@ -293,7 +299,7 @@ function automaticStop(b: Builder, e: CeaseLike): void {
 
 /** Event 10 in OpenSent, OpenConfirm, Established: NOTIFICATION Hold Timer Expired, then Idle. */
 function holdTimerExpired(b: Builder): void {
-  b.notify(ERR_HOLD_TIMER_EXPIRED, 0);
+  b.notify(ERR_HOLD_TIMER_EXPIRED, SUBCODE_UNSPECIFIC);
   fail(b, 'hold-timer-expired');
 }
 
@@ -311,7 +317,7 @@ function fail(b: Builder, reason: string, notification?: NotificationMessage): v
 }
 
 /** RFC 6608 §3: "unexpected message" in OpenSent (1), OpenConfirm (2), Established (3). */
-function fsmError(b: Builder, subcode: 1 | 2 | 3): void {
+function fsmError(b: Builder, subcode: Exclude<FsmSubcode, typeof FSM_UNSPECIFIED>): void {
   b.notify(ERR_FSM, subcode);
   fail(b, 'fsm-error');
 }
@@ -343,8 +349,8 @@ function keepalive(b: Builder): void {
 /** OpenSent, BGPOpen: negotiate; §8.2.2 "sends a KEEPALIVE message, sets the HoldTimer ..., → OpenConfirm". */
 function openReceived(b: Builder, open: OpenMessage): void {
   // §4.2 / §6.2: "An implementation MUST reject Hold Time values of one or two seconds."
-  if (open.holdTime === 1 || open.holdTime === 2) {
-    b.notify(ERR_OPEN, OPEN_UNACCEPTABLE_HOLD_TIME);
+  if (open.holdTime > 0 && open.holdTime < MIN_HOLD_TIME) {
+    b.notify(ERR_OPEN_MESSAGE, OPEN_UNACCEPTABLE_HOLD_TIME);
     fail(b, 'open-error');
     return;
   }
@@ -589,7 +595,7 @@ function openSent(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fsmError(b, 1);
+      return fsmError(b, FSM_UNEXPECTED_IN_OPENSENT);
     default:
       assertNever(e);
   }
@@ -646,7 +652,7 @@ function openConfirm(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fsmError(b, 2);
+      return fsmError(b, FSM_UNEXPECTED_IN_OPENCONFIRM);
     default:
       assertNever(e);
   }
@@ -712,10 +718,8 @@ function established(b: Builder, e: FsmEvent): void {
     case 'ConnectRetryTimer_Expires':
     case 'BGPOpen':
     case 'BGPOpenMsgErr':
-      return fsmError(b, 3);
+      return fsmError(b, FSM_UNEXPECTED_IN_ESTABLISHED);
     default:
       assertNever(e);
   }
 }
-
-export { ERR_CEASE, ERR_FSM, ERR_HOLD_TIMER_EXPIRED };

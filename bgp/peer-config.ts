@@ -2,6 +2,11 @@
 import type { PeerConfig } from './api.js';
 import { isIpAddress } from '../ip/address.js';
 
+/** RFC 4271 §10: "The suggested default value for the HoldTime is 90 seconds." */
+export const DEFAULT_HOLD_TIME = 90;
+/** Seconds between connection attempts (RFC 4271 §10 suggests 120; a node restarting wants its peers sooner). */
+export const DEFAULT_CONNECT_RETRY_TIME = 5;
+
 function intIn(v: number | undefined, lo: number, hi: number): boolean {
   return v === undefined || (Number.isInteger(v) && v >= lo && v <= hi);
 }

@@ -14,18 +14,27 @@ import type {
   SessionState,
   SpeakerConfig,
 } from './api.js';
-import { CEASE_CONNECTION_REJECTED, type FsmConfig, type FsmError, type Negotiated } from './fsm.js';
+import type { FsmConfig, FsmError, Negotiated } from './fsm.js';
 import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
 import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
 import { Session, type LogLevel, type SessionCounters } from './session.js';
 import { localCapabilities, survivor } from './collision.js';
+import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
 import { capabilityName } from './wire/capabilities.js';
 import { describeNotification, encodeNotification } from './wire/notification.js';
 import { encodeRouteRefresh } from './wire/route-refresh.js';
 import { encodeEndOfRib, encodeUpdates, encodeWithdrawals } from './wire/update-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from './wire/types.js';
+import {
+  BGP_PORT,
+  CEASE_CONNECTION_REJECTED,
+  ERR_CEASE,
+  MESSAGE_ROUTE_REFRESH,
+  ROUTE_REFRESH_BORR,
+  ROUTE_REFRESH_EORR,
+} from './wire/iana.js';
 
 /** What a peer needs from its speaker. */
 export interface PeerContext {
@@ -105,7 +114,7 @@ export class Peer {
       // §6.8: "a connection collision with an existing BGP connection that is in the Established state causes
       // closing of the newly created connection" — before any OPEN; RFC 4486 subcode 5 says why.
       this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main });
-      socket.end(encodeNotification({ code: 6, subcode: CEASE_CONNECTION_REJECTED }));
+      socket.end(encodeNotification({ code: ERR_CEASE, subcode: CEASE_CONNECTION_REJECTED }));
       return;
     }
     if (main === 'Idle' && !this.main.state.autoRestart) {
@@ -126,13 +135,13 @@ export class Peer {
 
   private fsmConfig(): FsmConfig {
     const c = this.config;
-    const holdTime = c.holdTime ?? 90;
+    const holdTime = c.holdTime ?? DEFAULT_HOLD_TIME;
     return {
       localAsn: this.ctx.config.asn,
       routerId: this.ctx.config.routerId,
       holdTime,
       ...(c.keepaliveTime !== undefined ? { keepaliveTime: c.keepaliveTime } : {}),
-      connectRetryTime: c.connectRetryTime ?? 5,
+      connectRetryTime: c.connectRetryTime ?? DEFAULT_CONNECT_RETRY_TIME,
       passive: c.passive === true,
       capabilities: localCapabilities(this.ctx.config.asn, c),
     };
@@ -144,7 +153,7 @@ export class Peer {
       {
         fsm: this.fsmConfig(),
         peerAddress: c.address,
-        port: c.port ?? 179,
+        port: c.port ?? BGP_PORT,
         ...(c.localAddress !== undefined ? { localAddress: c.localAddress } : {}),
         expect: { peerAs: c.asn, localBgpId: this.ctx.config.routerId, localAs: this.ctx.config.asn },
         clock: this.ctx.clock,
@@ -284,7 +293,7 @@ export class Peer {
   }
 
   private onMessage(m: UpdateMessage | RouteRefreshMessage): void {
-    if (m.type === 5) return this.onRouteRefresh(m);
+    if (m.type === MESSAGE_ROUTE_REFRESH) return this.onRouteRefresh(m);
     const changes = this.ctx.locRib.applyUpdate(this.address, m, this.ctx.clock());
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
     if (m.endOfRib !== undefined && this.eorPending !== undefined) {
@@ -302,9 +311,9 @@ export class Peer {
     // The Loc-RIB marks a peer's routes of every family at once, so this is done only when the session carries
     // one family; with more, a refresh of one family would purge the others. Otherwise BoRR/EoRR are no-ops
     // (the re-sent routes replace the old ones; only routes the peer silently dropped linger).
-    if (m.subtype === 1 || m.subtype === 2) {
+    if (m.subtype === ROUTE_REFRESH_BORR || m.subtype === ROUTE_REFRESH_EORR) {
       if (!n.enhancedRouteRefresh || n.families.length !== 1) return;
-      if (m.subtype === 1) return this.ctx.locRib.markStale(this.address);
+      if (m.subtype === ROUTE_REFRESH_BORR) return this.ctx.locRib.markStale(this.address);
       const changes = this.ctx.locRib.sweepStale(this.address);
       if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
       this.ctx.scheduleFlush();
@@ -313,11 +322,11 @@ export class Peer {
     // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced.
     if (this.adjRibOut === undefined || !hasFamily(n, m.afi, m.safi)) return;
     if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 1 })], 0);
+      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_BORR })], 0);
     this.adjRibOut.resendAll(m.afi);
     this.flush();
     if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 2 })], 0);
+      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_EORR })], 0);
   }
 
   /** Ask the peer to send its routes again (RFC 2918), every negotiated family. */

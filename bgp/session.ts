@@ -30,10 +30,33 @@ import { decodeOpen, encodeOpen, validateOpen, type OpenExpectations } from './w
 import { decodeRouteRefresh } from './wire/route-refresh.js';
 import { decodeUpdate } from './wire/update.js';
 import { AttributeCache } from './wire/cache.js';
-import type { NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from './wire/types.js';
+import type {
+  KeepaliveMessage,
+  NotificationMessage,
+  OpenMessage,
+  RouteRefreshMessage,
+  UpdateMessage,
+} from './wire/types.js';
+import {
+  BGP_PORT,
+  ERR_OPEN_MESSAGE,
+  HEADER_LENGTH,
+  MESSAGE_KEEPALIVE,
+  MESSAGE_NOTIFICATION,
+  MESSAGE_OPEN,
+  MESSAGE_ROUTE_REFRESH,
+  MESSAGE_UPDATE,
+  OPEN_UNSUPPORTED_VERSION_NUMBER,
+  TYPE_OFFSET,
+} from './wire/iana.js';
 
-const HEADER = 19;
-const EMPTY_UPDATE: UpdateMessage = { type: 2, withdrawn: [], reach: [], attributes: null, issues: [] };
+const EMPTY_UPDATE: UpdateMessage = {
+  type: MESSAGE_UPDATE,
+  withdrawn: [],
+  reach: [],
+  attributes: null,
+  issues: [],
+};
 /** How long a closing socket may take to flush its last NOTIFICATION before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -56,7 +79,7 @@ export interface SessionHandlers {
 export interface SessionOptions {
   readonly fsm: FsmConfig;
   readonly peerAddress: string;
-  /** Peer TCP port (default 179). */
+  /** Peer TCP port (default BGP_PORT, 179). */
   readonly port?: number;
   /** Source address for our connections. */
   readonly localAddress?: string;
@@ -249,7 +272,7 @@ export class Session {
     this.close();
     const socket = net.connect({
       host: this.opts.peerAddress,
-      port: this.opts.port ?? 179,
+      port: this.opts.port ?? BGP_PORT,
       ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),
     });
     this.attach(socket, true);
@@ -311,10 +334,10 @@ export class Session {
     s.once('close', () => clearTimeout(t));
   }
 
-  private sendFsmMessage(m: OpenMessage | NotificationMessage | { readonly type: 4 }): void {
+  private sendFsmMessage(m: OpenMessage | NotificationMessage | KeepaliveMessage): void {
     if (this.socket === undefined) return;
-    if (m.type === 1) this.write(encodeOpen(m));
-    else if (m.type === 4) this.write(encodeKeepalive());
+    if (m.type === MESSAGE_OPEN) this.write(encodeOpen(m));
+    else if (m.type === MESSAGE_KEEPALIVE) this.write(encodeKeepalive());
     else {
       this.log('warn', 'notification-sent', { code: m.code, subcode: m.subcode });
       this.write(encodeNotification(m));
@@ -364,25 +387,25 @@ export class Session {
   }
 
   private dispatch(message: Buffer): void {
-    const body = message.subarray(HEADER);
-    switch (message[18]) {
-      case 1:
+    const body = message.subarray(HEADER_LENGTH);
+    switch (message[TYPE_OFFSET]) {
+      case MESSAGE_OPEN:
         return this.onOpen(body);
-      case 2:
+      case MESSAGE_UPDATE:
         return this.onUpdate(body);
-      case 3: {
+      case MESSAGE_NOTIFICATION: {
         const n = decodeNotification(body);
         this.log('warn', 'notification-received', { code: n.code, subcode: n.subcode });
         // RFC 4271 §8.1.2 event 24: a NOTIFICATION with "Unsupported Version Number" is NotifMsgVerErr.
         return this.feed(
-          n.code === 2 && n.subcode === 1
+          n.code === ERR_OPEN_MESSAGE && n.subcode === OPEN_UNSUPPORTED_VERSION_NUMBER
             ? { type: 'NotifMsgVerErr', notification: n }
             : { type: 'NotifMsg', notification: n },
         );
       }
-      case 4:
+      case MESSAGE_KEEPALIVE:
         return this.feed({ type: 'KeepAliveMsg' });
-      case 5: {
+      case MESSAGE_ROUTE_REFRESH: {
         const r = decodeRouteRefresh(body, message);
         if (r.ok) return this.feed({ type: 'RouteRefreshMsg', message: r.message });
         return this.feed({

@@ -28,11 +28,6 @@ import type {
   SpeakerConfig,
   SpeakerEvents,
 } from './api.js';
-import {
-  CEASE_ADMINISTRATIVE_SHUTDOWN,
-  CEASE_OTHER_CONFIGURATION_CHANGE,
-  CEASE_PEER_DECONFIGURED,
-} from './fsm.js';
 import { Peer, type PeerContext } from './peer.js';
 import { validatePeerConfig } from './peer-config.js';
 import type { PrefixKey } from '../ip/prefix.js';
@@ -40,6 +35,11 @@ import { LocRib } from './rib/index.js';
 import { socketAddress, type LogLevel } from './session.js';
 import { AttributeCache } from './wire/cache.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
+import {
+  CEASE_ADMINISTRATIVE_SHUTDOWN,
+  CEASE_OTHER_CONFIGURATION_CHANGE,
+  CEASE_PEER_DECONFIGURED,
+} from './wire/iana.js';
 
 /** How long `stop()` / `removePeer()` give sockets to flush their Cease before resolving. */
 const STOP_FLUSH_MS = 200;

@@ -21,8 +21,7 @@ import type { LocRib } from './loc-rib.js';
 import type { Path } from './path.js';
 import type { RibPeer } from './peer.js';
 import { PrefixMap } from './prefix-map.js';
-
-const SAFI_UNICAST = 1;
+import { SAFI_UNICAST } from '../wire/iana.js';
 
 /** What we send for a prefix: interned, so `===` means "same UPDATE content". */
 export interface OutPath {

@@ -208,7 +208,7 @@ export const AGGREGATOR: AttributeCodec = {
     const agg = attrs.aggregator;
     if (agg === undefined) return false;
     if (ctx.fourOctetAs) w.u32(agg.asn);
-    else w.u16(agg.asn > 0xffff ? iana.AS_TRANS : agg.asn); // RFC 6793 §4.2.2
+    else w.u16(agg.asn > iana.MAX_TWO_OCTET_AS ? iana.AS_TRANS : agg.asn); // RFC 6793 §4.2.2
     w.ipv4(agg.address);
     return true;
   },
@@ -267,7 +267,7 @@ export const AS4_AGGREGATOR: AttributeCodec = {
   },
   encode(attrs, ctx, w) {
     const agg = attrs.aggregator;
-    if (ctx.fourOctetAs || agg === undefined || agg.asn <= 0xffff) return false;
+    if (ctx.fourOctetAs || agg === undefined || agg.asn <= iana.MAX_TWO_OCTET_AS) return false;
     w.u32(agg.asn).ipv4(agg.address);
     return true;
   },

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AdjRibOut } from '../../../../bgp/rib/adj-rib-out.js';
-import { NO_ADVERTISE, NO_EXPORT } from '../../../../bgp/rib/export.js';
+import {
+  COMMUNITY_NO_ADVERTISE as NO_ADVERTISE,
+  COMMUNITY_NO_EXPORT as NO_EXPORT,
+} from '../../../../bgp/wire/iana.js';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
