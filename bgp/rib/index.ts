@@ -23,4 +23,3 @@ export {
 } from './loc-rib.js';
 export { AdjRibOut, type OutPath, type PendingUpdates, type AdjRibOutOptions } from './adj-rib-out.js';
 export { exportAttributes, exportBlock, prependAs, type ExportBlock } from './export.js';
-export { formatAsPath, formatCommunity } from './format.js';

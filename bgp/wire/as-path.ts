@@ -123,20 +123,28 @@ export function asPathContains(segments: readonly AsPathSegment[], asn: number):
   return false;
 }
 
-/** "65001 65002 {65003,65004} (65010 65011) [65020]" — Cisco/FRR notation for sets and confederations. */
+/**
+ * "65001 65002 {65003,65004} (65010 65011) [65020]" — Cisco/FRR notation for sets and confederations; an
+ * empty path is "". The one AS_PATH text of the project: logs, `RouteView.asPath` and the CLI.
+ */
 export function formatAsPath(segments: readonly AsPathSegment[]): string {
-  return segments
-    .map((seg) => {
-      switch (seg.type) {
-        case AS_SEQUENCE:
-          return seg.asns.join(' ');
-        case AS_SET:
-          return `{${seg.asns.join(',')}}`;
-        case AS_CONFED_SEQUENCE:
-          return `(${seg.asns.join(' ')})`;
-        case AS_CONFED_SET:
-          return `[${seg.asns.join(',')}]`;
-      }
-    })
-    .join(' ');
+  const parts: string[] = [];
+  for (const seg of segments) {
+    if (seg.asns.length === 0) continue;
+    switch (seg.type) {
+      case AS_SEQUENCE:
+        parts.push(seg.asns.join(' '));
+        break;
+      case AS_SET:
+        parts.push(`{${seg.asns.join(',')}}`);
+        break;
+      case AS_CONFED_SEQUENCE:
+        parts.push(`(${seg.asns.join(' ')})`);
+        break;
+      case AS_CONFED_SET:
+        parts.push(`[${seg.asns.join(',')}]`);
+        break;
+    }
+  }
+  return parts.join(' ');
 }

@@ -32,6 +32,11 @@ export function lengthFault(
 
 const ORIGIN_NAMES = ['igp', 'egp', 'incomplete'] as const;
 
+/** "igp", "egp", "incomplete" (RFC 4271 §4.3); a missing ORIGIN reads as igp, an unknown value as incomplete. */
+export function formatOrigin(origin: number | undefined): (typeof ORIGIN_NAMES)[number] {
+  return ORIGIN_NAMES[origin ?? 0] ?? 'incomplete';
+}
+
 export const ORIGIN: AttributeCodec = {
   name: 'ORIGIN',
   flags: WELL_KNOWN,
@@ -61,7 +66,7 @@ export const ORIGIN: AttributeCodec = {
     w.u8(attrs.origin);
     return true;
   },
-  format: (a) => (a.origin === undefined ? undefined : `origin ${ORIGIN_NAMES[a.origin]}`),
+  format: (a) => (a.origin === undefined ? undefined : `origin ${formatOrigin(a.origin)}`),
 };
 
 export const AS_PATH: AttributeCodec = {

@@ -123,7 +123,8 @@ export {
 export { encodeKeepalive } from './keepalive.js';
 export { encodeRouteRefresh, decodeRouteRefresh } from './route-refresh.js';
 export { asPathContains, asPathLength, formatAsPath } from './as-path.js';
-export { formatCommunity } from './attr-communities.js';
+export { formatCommunity, formatLargeCommunity } from './attr-communities.js';
+export { formatOrigin } from './attr-basic.js';
 export { formatPathAttributes } from './attributes.js';
 export { decodeIpv4Prefixes, decodeIpv6Prefixes } from './nlri.js';
 export * as iana from './iana.js';
