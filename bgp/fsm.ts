@@ -6,7 +6,7 @@
  * No socket, no `setTimeout`, no `Date.now()`: timers are deadlines kept in the state (`timers.ts`), the IO
  * shell (`session.ts`) arms one real timer for `nextDeadline(state)` and feeds expirations back as events
  * (`timerEvents`). Every transition goes through `changeState(next, reason)`, which holds all entry/exit side
- * effects and records the reason (`hold-timer-expired`, `notification-received`, `admin-down`, …).
+ * effects and records the reason (a `TransitionReason`, api.ts: `hold-timer-expired`, `admin-down`, …).
  *
  * One FSM drives one TCP connection attempt cycle. Connection collisions (§6.8) are two FSMs for the same
  * peer, resolved by the speaker, which feeds `OpenCollisionDump` to the loser.
@@ -22,7 +22,7 @@
  * - DelayOpen (events 12, 20), TcpConnection_Valid/Tcp_CR_Invalid (14, 15) are not implemented.
  * - A passive FSM waits in Active without a ConnectRetryTimer (it never connects).
  */
-import type { SessionState } from './api.js';
+import type { SessionState, TransitionReason } from './api.js';
 import { buildOpen, negotiate, type Negotiated } from './negotiate.js';
 import { backoff, clearTimer, dueTimers, earliest, setTimer, type TimerName, type Timers } from './timers.js';
 import type {
@@ -102,12 +102,16 @@ export interface FsmState {
   readonly negotiated?: Negotiated;
   /** When the current state was entered (the `now` of that step). */
   readonly since: number;
-  readonly lastReason?: string;
+  readonly lastReason?: TransitionReason;
   readonly lastError?: FsmError;
 }
 
-type CeaseLike = { readonly subcode?: number; readonly data?: Uint8Array; readonly reason?: string };
-type ErrLike = { readonly notification: NotificationMessage; readonly reason?: string };
+type CeaseLike = {
+  readonly subcode?: number;
+  readonly data?: Uint8Array;
+  readonly reason?: TransitionReason;
+};
+type ErrLike = { readonly notification: NotificationMessage; readonly reason?: TransitionReason };
 
 /** RFC 4271 §8.1 events (numbers in the comments), plus ROUTE-REFRESH (RFC 2918) which §8 predates. */
 export type FsmEvent =
@@ -123,7 +127,7 @@ export type FsmEvent =
   | { readonly type: 'IdleHoldTimer_Expires' } // 13
   | { readonly type: 'Tcp_CR_Acked' } // 16
   | { readonly type: 'TcpConnectionConfirmed' } // 17
-  | { readonly type: 'TcpConnectionFails'; readonly reason: string } // 18
+  | { readonly type: 'TcpConnectionFails'; readonly detail: string } // 18
   | { readonly type: 'BGPOpen'; readonly open: OpenMessage } // 19
   | ({ readonly type: 'BGPHeaderErr' } & ErrLike) // 21
   | ({ readonly type: 'BGPOpenMsgErr' } & ErrLike) // 22
@@ -146,11 +150,11 @@ export type FsmAction =
       readonly type: 'state';
       readonly from: SessionState;
       readonly to: SessionState;
-      readonly reason: string;
+      readonly reason: TransitionReason;
     }
   | { readonly type: 'established'; readonly negotiated: Negotiated }
   /** The session left Established: its routes must go. */
-  | { readonly type: 'down'; readonly reason: string }
+  | { readonly type: 'down'; readonly reason: TransitionReason }
   /** An UPDATE or ROUTE-REFRESH for the speaker. */
   | { readonly type: 'deliver'; readonly message: UpdateMessage | RouteRefreshMessage };
 
@@ -243,7 +247,7 @@ class Builder {
  *   IdleHoldTimer is armed for the automatic restart.
  * - entering Connect: ConnectRetryTimer, `connect`. Entering OpenSent: our OPEN, the large hold timer.
  */
-function changeState(b: Builder, next: SessionState, reason: string): void {
+function changeState(b: Builder, next: SessionState, reason: TransitionReason): void {
   const from = b.s.state;
   if (from === 'Established' && next !== 'Established') b.actions.push({ type: 'down', reason });
   // The connection is dropped before the transition is reported, so an owner reacting to the report (e.g.
@@ -310,7 +314,7 @@ function collisionDump(b: Builder): void {
 }
 
 /** Drop the session because of an error (optionally sending `notification` first). */
-function fail(b: Builder, reason: string, notification?: NotificationMessage): void {
+function fail(b: Builder, reason: TransitionReason, notification?: NotificationMessage): void {
   if (notification !== undefined) b.send(notification);
   b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
   changeState(b, 'Idle', reason);
@@ -322,13 +326,13 @@ function fsmError(b: Builder, subcode: Exclude<FsmSubcode, typeof FSM_UNSPECIFIE
   fail(b, 'fsm-error');
 }
 
-function received(b: Builder, n: NotificationMessage, reason: string): void {
+function received(b: Builder, n: NotificationMessage, reason: TransitionReason): void {
   b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
   changeState(b, 'Idle', reason);
   b.patch({ lastError: { kind: 'received', code: n.code, subcode: n.subcode, data: n.data } });
 }
 
-function tcpFailed(b: Builder, reason: string, detail: string): void {
+function tcpFailed(b: Builder, reason: TransitionReason, detail: string): void {
   b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
   changeState(b, 'Idle', reason);
   b.patch({ lastError: { kind: 'tcp', detail } });
@@ -362,7 +366,7 @@ function openReceived(b: Builder, open: OpenMessage): void {
   heard(b);
 }
 
-function start(b: Builder, passive: boolean, reason: string): void {
+function start(b: Builder, passive: boolean, reason: TransitionReason): void {
   b.patch({ autoRestart: true });
   changeState(b, passive || b.s.config.passive ? 'Active' : 'Connect', reason);
 }
@@ -472,7 +476,7 @@ function connect(b: Builder, e: FsmEvent): void {
       return changeState(b, 'OpenSent', 'connected');
     // Event 18 without DelayOpen: "stops the ConnectRetryTimer ..., drops the TCP connection, ... Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connect-failed', e.reason);
+      return tcpFailed(b, 'connect-failed', e.detail);
     // Event 24: "... changes its state to Idle" (no NOTIFICATION is sent back for a NOTIFICATION).
     case 'NotifMsgVerErr':
     case 'NotifMsg':
@@ -522,7 +526,7 @@ function active(b: Builder, e: FsmEvent): void {
       return changeState(b, 'OpenSent', 'connected');
     // Event 18: "restarts the ConnectRetryTimer ..., increments the ConnectRetryCounter by 1, ... Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connect-failed', e.reason);
+      return tcpFailed(b, 'connect-failed', e.detail);
     case 'NotifMsgVerErr':
     case 'NotifMsg':
       return received(b, e.notification, 'notification-received');
@@ -568,7 +572,7 @@ function openSent(b: Builder, e: FsmEvent): void {
       return holdTimerExpired(b);
     // Event 18: the RFC goes to Active; we go to Idle with a damped restart (see the file comment).
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connection-lost', e.reason);
+      return tcpFailed(b, 'connection-lost', e.detail);
     // Event 19: "... sets the BGP ConnectRetryTimer to zero, sends a KEEPALIVE message, and sets a
     // KeepaliveTimer ..., sets the HoldTimer according to the negotiated value ..., OpenConfirm".
     case 'BGPOpen':
@@ -626,7 +630,7 @@ function openConfirm(b: Builder, e: FsmEvent): void {
       return keepalive(b);
     // Event 18: "... drops the TCP connection, ... changes its state to Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connection-lost', e.reason);
+      return tcpFailed(b, 'connection-lost', e.detail);
     // Events 24, 25: "... changes its state to Idle".
     case 'NotifMsgVerErr':
     case 'NotifMsg':
@@ -685,7 +689,7 @@ function established(b: Builder, e: FsmEvent): void {
       return keepalive(b);
     // Event 18: "... deletes all routes ..., drops the TCP connection, ... Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connection-lost', e.reason);
+      return tcpFailed(b, 'connection-lost', e.detail);
     // Events 24, 25: "... deletes all routes ..., drops the TCP connection, ... Idle".
     case 'NotifMsgVerErr':
     case 'NotifMsg':

@@ -13,12 +13,14 @@ import type {
   PeerStatus,
   SessionState,
   SpeakerConfig,
+  TransitionReason,
 } from './api.js';
+import type { SpeakerLog } from './log-events.js';
 import type { FsmConfig, FsmError, Negotiated } from './fsm.js';
 import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
 import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
-import { Session, type LogLevel, type SessionCounters } from './session.js';
+import { Session, type SessionCounters } from './session.js';
 import { localCapabilities, survivor } from './collision.js';
 import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
@@ -45,7 +47,7 @@ export interface PeerContext {
   locRibChanged(changes: LocRibChanges): void;
   peerState(e: PeerStateEvent): void;
   endOfRib(peer: string): void;
-  log(level: LogLevel, event: string, fields: Record<string, unknown>): void;
+  readonly log: SpeakerLog;
   /** Ask for one export pass over every peer (coalesced per event-loop turn). */
   scheduleFlush(): void;
 }
@@ -65,7 +67,7 @@ export class Peer {
   private eorPending: Set<number> | undefined;
   private eorTimer: NodeJS.Timeout | undefined;
   private readonly warned = new Set<string>();
-  private status: { state: SessionState; since: number; reason?: string; error?: string };
+  private status: { state: SessionState; since: number; reason?: TransitionReason; error?: string };
   readonly counters: SessionCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -93,7 +95,7 @@ export class Peer {
   }
 
   /** ManualStop on every connection with the given Cease subcode; the peer stays down. */
-  stop(subcode: number, data?: Uint8Array, reason?: string): void {
+  stop(subcode: number, data?: Uint8Array, reason?: TransitionReason): void {
     this.extra?.stop(subcode, data, reason);
     this.main.stop(subcode, data, reason);
   }
@@ -166,7 +168,7 @@ export class Peer {
         down: (reason) => this.onDown(reason),
         message: (m) => this.onMessage(m),
         open: (open, s) => this.onOpen(open.bgpId, s),
-        log: (level, event, fields) => this.ctx.log(level, event, fields),
+        log: this.ctx.log,
       },
     );
   }
@@ -214,7 +216,7 @@ export class Peer {
     old.dispose();
   }
 
-  private onState(from: SessionState, to: SessionState, reason: string, s: Session): void {
+  private onState(from: SessionState, to: SessionState, reason: TransitionReason, s: Session): void {
     if (to === 'Established' && s !== this.main) this.promote(s);
     if (s !== this.main) {
       if (to === 'Idle') {
@@ -269,7 +271,7 @@ export class Peer {
     }
   }
 
-  private endOfRibDone(how: string): void {
+  private endOfRibDone(how: 'end-of-rib' | 'timeout'): void {
     if (this.eorPending === undefined) return;
     this.eorPending = undefined;
     if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
@@ -278,7 +280,7 @@ export class Peer {
     this.ctx.endOfRib(this.address);
   }
 
-  private onDown(reason: string): void {
+  private onDown(reason: TransitionReason): void {
     this.adjRibOut?.close();
     this.adjRibOut = undefined;
     this.ribPeer = undefined;

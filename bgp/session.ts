@@ -20,7 +20,8 @@ import {
   type FsmState,
   type Negotiated,
 } from './fsm.js';
-import type { SessionState } from './api.js';
+import type { SessionState, TransitionReason } from './api.js';
+import type { SpeakerLog } from './log-events.js';
 import { codecContext } from './negotiate.js';
 import type { BgpError } from './wire/errors.js';
 import { messageLength } from './wire/header.js';
@@ -60,20 +61,18 @@ const EMPTY_UPDATE: UpdateMessage = {
 /** How long a closing socket may take to flush its last NOTIFICATION before it is destroyed. */
 const CLOSE_GRACE_MS = 2000;
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
 /** What the owner (the speaker's peer) is told. All optional; all called synchronously. */
 export interface SessionHandlers {
-  state?(from: SessionState, to: SessionState, reason: string, s: Session): void;
+  state?(from: SessionState, to: SessionState, reason: TransitionReason, s: Session): void;
   established?(negotiated: Negotiated, s: Session): void;
-  down?(reason: string, s: Session): void;
+  down?(reason: TransitionReason, s: Session): void;
   message?(m: UpdateMessage | RouteRefreshMessage, s: Session): void;
   /**
    * An acceptable OPEN arrived in OpenSent (RFC 4271 §6.8): return false to dump this connection as the
    * loser of a connection collision (the FSM then sends Cease 6/7).
    */
   open?(open: OpenMessage, s: Session): boolean;
-  log?(level: LogLevel, event: string, fields: Record<string, unknown>): void;
+  log?: SpeakerLog;
 }
 
 export interface SessionOptions {
@@ -156,7 +155,7 @@ export class Session {
   }
 
   /** ManualStop: Cease (default 6/2 Administrative Shutdown) when a session exists; no restart. */
-  stop(subcode?: number, data?: Uint8Array, reason?: string): void {
+  stop(subcode?: number, data?: Uint8Array, reason?: TransitionReason): void {
     this.feed({ type: 'ManualStop', subcode, data, reason });
   }
 
@@ -210,6 +209,7 @@ export class Session {
         this.execute(a);
       } catch (err) {
         this.log('error', 'handler-error', {
+          peer: this.opts.peerAddress,
           action: a.type,
           error: err instanceof Error ? err.message : String(err),
         });
@@ -226,7 +226,12 @@ export class Session {
       case 'close':
         return this.close();
       case 'state':
-        this.log('debug', 'fsm-transition', { from: a.from, to: a.to, reason: a.reason });
+        this.log('debug', 'fsm-transition', {
+          peer: this.opts.peerAddress,
+          from: a.from,
+          to: a.to,
+          reason: a.reason,
+        });
         return this.handlers.state?.(a.from, a.to, a.reason, this);
       case 'established':
         return this.handlers.established?.(a.negotiated, this);
@@ -262,9 +267,7 @@ export class Session {
     for (const e of events) this.feed(e);
   }
 
-  private log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
-    this.handlers.log?.(level, event, { peer: this.opts.peerAddress, ...fields });
-  }
+  private readonly log: SpeakerLog = (level, event, fields) => this.handlers.log?.(level, event, fields);
 
   // ---- Socket ---------------------------------------------------------------------------------------------
 
@@ -309,8 +312,8 @@ export class Session {
   private lost(socket: net.Socket, reason: string): void {
     this.socket = undefined;
     socket.destroy();
-    this.log('info', 'tcp-failed', { reason });
-    this.feed({ type: 'TcpConnectionFails', reason });
+    this.log('info', 'tcp-failed', { peer: this.opts.peerAddress, reason });
+    this.feed({ type: 'TcpConnectionFails', detail: reason });
   }
 
   /** The FSM's `close`: flush what was written (the NOTIFICATION), FIN, destroy after a grace period. */
@@ -339,7 +342,11 @@ export class Session {
     if (m.type === MESSAGE_OPEN) this.write(encodeOpen(m));
     else if (m.type === MESSAGE_KEEPALIVE) this.write(encodeKeepalive());
     else {
-      this.log('warn', 'notification-sent', { code: m.code, subcode: m.subcode });
+      this.log('warn', 'notification-sent', {
+        peer: this.opts.peerAddress,
+        code: m.code,
+        subcode: m.subcode,
+      });
       this.write(encodeNotification(m));
     }
   }
@@ -382,7 +389,7 @@ export class Session {
   }
 
   private headerError(err: BgpError): void {
-    this.log('warn', 'header-error', { code: err.code, reason: err.reason });
+    this.log('warn', 'header-error', { peer: this.opts.peerAddress, code: err.code, reason: err.reason });
     this.feed({ type: 'BGPHeaderErr', notification: toNotification(err), reason: 'header-error' });
   }
 
@@ -395,7 +402,11 @@ export class Session {
         return this.onUpdate(body);
       case MESSAGE_NOTIFICATION: {
         const n = decodeNotification(body);
-        this.log('warn', 'notification-received', { code: n.code, subcode: n.subcode });
+        this.log('warn', 'notification-received', {
+          peer: this.opts.peerAddress,
+          code: n.code,
+          subcode: n.subcode,
+        });
         // RFC 4271 §8.1.2 event 24: a NOTIFICATION with "Unsupported Version Number" is NotifMsgVerErr.
         return this.feed(
           n.code === ERR_OPEN_MESSAGE && n.subcode === OPEN_UNSUPPORTED_VERSION_NUMBER
@@ -423,7 +434,11 @@ export class Session {
   private onOpen(body: Buffer): void {
     const r = decodeOpen(body);
     if (!r.ok) {
-      this.log('warn', 'open-error', { code: r.error.code, reason: r.error.reason });
+      this.log('warn', 'open-error', {
+        peer: this.opts.peerAddress,
+        code: r.error.code,
+        reason: r.error.reason,
+      });
       return this.feed({
         type: 'BGPOpenMsgErr',
         notification: toNotification(r.error),
@@ -434,7 +449,7 @@ export class Session {
     if (this.fsm.state !== 'OpenSent') return this.feed({ type: 'BGPOpen', open: r.message });
     const bad = validateOpen(r.message, this.opts.expect);
     if (bad !== undefined) {
-      this.log('warn', 'open-error', { code: bad.code, reason: bad.reason });
+      this.log('warn', 'open-error', { peer: this.opts.peerAddress, code: bad.code, reason: bad.reason });
       return this.feed({ type: 'BGPOpenMsgErr', notification: toNotification(bad), reason: 'open-error' });
     }
     if (this.handlers.open !== undefined && !this.handlers.open(r.message, this))
@@ -449,7 +464,11 @@ export class Session {
       return this.feed({ type: 'UpdateMsg', update: EMPTY_UPDATE });
     const r = decodeUpdate(body, codecContext(n), this.cache);
     if (!r.ok) {
-      this.log('warn', 'update-error', { code: r.error.code, reason: r.error.reason });
+      this.log('warn', 'update-error', {
+        peer: this.opts.peerAddress,
+        code: r.error.code,
+        reason: r.error.reason,
+      });
       return this.feed({
         type: 'UpdateMsgErr',
         notification: toNotification(r.error),
@@ -461,6 +480,7 @@ export class Session {
       this.counters.attributeErrors += r.message.issues.length;
       for (const i of r.message.issues)
         this.log('warn', 'attribute-error', {
+          peer: this.opts.peerAddress,
           action: i.action,
           code: i.code,
           attribute: i.attribute,

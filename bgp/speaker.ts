@@ -32,7 +32,8 @@ import { Peer, type PeerContext } from './peer.js';
 import { validatePeerConfig } from './peer-config.js';
 import type { PrefixKey } from '../ip/prefix.js';
 import { LocRib } from './rib/index.js';
-import { socketAddress, type LogLevel } from './session.js';
+import { socketAddress } from './session.js';
+import { logRecord, type SpeakerLog } from './log-events.js';
 import { AttributeCache } from './wire/cache.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
 import {
@@ -76,7 +77,7 @@ export class Speaker extends EventEmitter {
       locRibChanged: (changes) => this.emit('loc-rib', changes),
       peerState: (e) => this.emit('peer-state', e),
       endOfRib: (peer) => this.emit('end-of-rib', peer),
-      log: (level, event, fields) => this.log(level, event, fields),
+      log: this.log,
       scheduleFlush: () => this.scheduleFlush(),
     };
   }
@@ -260,10 +261,10 @@ export class Speaker extends EventEmitter {
     });
   }
 
-  private log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
+  private readonly log: SpeakerLog = (level, event, fields) => {
     if (this.listenerCount('log') === 0) return;
-    this.emit('log', { ...fields, level, event });
-  }
+    this.emit('log', logRecord(level, event, fields));
+  };
 }
 
 /** The fields whose change needs a new session. */
