@@ -16,6 +16,7 @@ import type {
   TransitionReason,
 } from './api.js';
 import type { SpeakerLog } from './log-events.js';
+import { TimerList, type Clock } from './clock.js';
 import type { FsmConfig, FsmError, Negotiated } from './fsm.js';
 import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
@@ -43,7 +44,7 @@ export interface PeerContext {
   readonly config: SpeakerConfig;
   readonly locRib: LocRib;
   readonly cache: AttributeCache;
-  readonly clock: () => number;
+  readonly clock: Clock;
   locRibChanged(changes: LocRibChanges): void;
   peerState(e: PeerStateEvent): void;
   endOfRib(peer: string): void;
@@ -56,7 +57,11 @@ export interface PeerContext {
  * When a peer that does not announce graceful restart is taken to have sent its initial table, if it sends
  * no End-of-RIB: most implementations send End-of-RIB regardless, this only bounds the wait.
  */
-const END_OF_RIB_FALLBACK_MS = 10_000;
+export const END_OF_RIB_FALLBACK_MS = 10_000;
+
+/** The deadlines of the peer's own in its timer list (its sessions add theirs, keyed by session and socket). */
+const EOR_FALLBACK = 'end-of-rib';
+const DISPOSE = 'dispose';
 
 export class Peer {
   main: Session;
@@ -65,7 +70,10 @@ export class Peer {
   private ribPeer: RibPeer | undefined;
   /** Families whose End-of-RIB the peer has yet to send (initial table), undefined once reported. */
   private eorPending: Set<number> | undefined;
-  private eorTimer: NodeJS.Timeout | undefined;
+  /** Every deadline of this peer and its sessions, with one real timer for the earliest. */
+  readonly timers: TimerList;
+  private disposed: Promise<void> | undefined;
+  private resolveDisposed: (() => void) | undefined;
   private readonly warned = new Set<string>();
   private status: { state: SessionState; since: number; reason?: TransitionReason; error?: string };
   readonly counters: SessionCounters = {
@@ -82,8 +90,9 @@ export class Peer {
     public config: PeerConfig,
     private readonly ctx: PeerContext,
   ) {
+    this.timers = new TimerList(ctx.clock);
     this.main = this.newSession();
-    this.status = { state: 'Idle', since: ctx.clock() };
+    this.status = { state: 'Idle', since: this.now() };
   }
 
   get address(): string {
@@ -100,13 +109,37 @@ export class Peer {
     this.main.stop(subcode, data, reason);
   }
 
-  /** Stop for good (after `stop`): timers and sockets released. */
+  /**
+   * Stop with a Cease and let the sockets flush it for `flushMs` (a deadline in the timer list), then
+   * `dispose`. Resolves once disposed.
+   */
+  retire(
+    subcode: number,
+    data: Uint8Array | undefined,
+    reason: TransitionReason,
+    flushMs: number,
+  ): Promise<void> {
+    this.stop(subcode, data, reason);
+    if (this.disposed === undefined) {
+      this.disposed = new Promise((resolve) => (this.resolveDisposed = resolve));
+      this.timers.after(DISPOSE, flushMs, () => this.dispose());
+    }
+    return this.disposed;
+  }
+
+  /** Stop for good (after `stop`): no more events; sockets still closing keep their close grace. */
   dispose(): void {
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
+    this.timers.clear(EOR_FALLBACK);
+    this.timers.clear(DISPOSE);
     this.extra?.dispose();
     this.main.dispose();
     this.adjRibOut?.close();
     this.adjRibOut = undefined;
+    this.resolveDisposed?.();
+  }
+
+  private now(): number {
+    return this.timers.clock.now();
   }
 
   /** A connection from this peer's address arrived. */
@@ -158,7 +191,7 @@ export class Peer {
         port: c.port ?? BGP_PORT,
         ...(c.localAddress !== undefined ? { localAddress: c.localAddress } : {}),
         expect: { peerAs: c.asn, localBgpId: this.ctx.config.routerId, localAs: this.ctx.config.asn },
-        clock: this.ctx.clock,
+        timers: this.timers,
         cache: this.ctx.cache,
         counters: this.counters,
       },
@@ -227,7 +260,7 @@ export class Peer {
     }
     this.status = {
       state: to,
-      since: this.ctx.clock(),
+      since: this.now(),
       reason,
       error: describeError(s.state.lastError) ?? this.status.error,
     };
@@ -263,19 +296,15 @@ export class Peer {
   /** The peer's initial table is complete at End-of-RIB for every family (or after a bounded wait, see above). */
   private waitForEndOfRib(n: Negotiated): void {
     this.eorPending = new Set(n.families.map((f) => f.afi));
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
-    this.eorTimer = undefined;
-    if (n.gracefulRestart === undefined) {
-      this.eorTimer = setTimeout(() => this.endOfRibDone('timeout'), END_OF_RIB_FALLBACK_MS);
-      this.eorTimer.unref?.();
-    }
+    if (n.gracefulRestart === undefined)
+      this.timers.after(EOR_FALLBACK, END_OF_RIB_FALLBACK_MS, () => this.endOfRibDone('timeout'));
+    else this.timers.clear(EOR_FALLBACK);
   }
 
   private endOfRibDone(how: 'end-of-rib' | 'timeout'): void {
     if (this.eorPending === undefined) return;
     this.eorPending = undefined;
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
-    this.eorTimer = undefined;
+    this.timers.clear(EOR_FALLBACK);
     this.ctx.log('info', 'end-of-rib', { peer: this.address, how });
     this.ctx.endOfRib(this.address);
   }
@@ -285,8 +314,7 @@ export class Peer {
     this.adjRibOut = undefined;
     this.ribPeer = undefined;
     this.eorPending = undefined;
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
-    this.eorTimer = undefined;
+    this.timers.clear(EOR_FALLBACK);
     // RFC 4271 §8.2.2: "deletes all routes associated with this connection".
     const changes = this.ctx.locRib.peerDown(this.address);
     this.ctx.log('info', 'peer-down', { peer: this.address, reason, withdrawn: changes.prefixes.length });
@@ -296,7 +324,7 @@ export class Peer {
 
   private onMessage(m: UpdateMessage | RouteRefreshMessage): void {
     if (m.type === MESSAGE_ROUTE_REFRESH) return this.onRouteRefresh(m);
-    const changes = this.ctx.locRib.applyUpdate(this.address, m, this.ctx.clock());
+    const changes = this.ctx.locRib.applyUpdate(this.address, m, this.now());
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
     if (m.endOfRib !== undefined && this.eorPending !== undefined) {
       this.eorPending.delete(m.endOfRib.afi);

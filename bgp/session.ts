@@ -1,7 +1,8 @@
 /**
  * The thin IO shell around the pure FSM (`fsm.ts`): one `net.Socket`, framing with the codec's
- * `messageLength`, decoding, ONE real timer armed for the FSM's earliest deadline, and the execution of the
- * FSM's actions. `Date.now()` is read only here, through an injectable clock.
+ * `messageLength`, decoding, and the execution of the FSM's actions. Its deadlines — the FSM's earliest, and
+ * the close grace of each socket it dropped — are entries in its owner's `TimerList` (clock.ts), which arms
+ * one real timer for the whole peer. Time is read only through that list's injectable clock.
  *
  * Never throws out of socket callbacks: a malformed message becomes the FSM event that sends the right
  * NOTIFICATION (through the codec's `toNotification`), a socket error becomes `TcpConnectionFails`.
@@ -31,6 +32,7 @@ import { decodeOpen, encodeOpen, validateOpen, type OpenExpectations } from './w
 import { decodeRouteRefresh } from './wire/route-refresh.js';
 import { decodeUpdate } from './wire/update.js';
 import { AttributeCache } from './wire/cache.js';
+import { systemClock, TimerList, type Clock } from './clock.js';
 import type {
   KeepaliveMessage,
   NotificationMessage,
@@ -59,7 +61,7 @@ const EMPTY_UPDATE: UpdateMessage = {
   issues: [],
 };
 /** How long a closing socket may take to flush its last NOTIFICATION before it is destroyed. */
-const CLOSE_GRACE_MS = 2000;
+export const CLOSE_GRACE_MS = 2000;
 
 /** What the owner (the speaker's peer) is told. All optional; all called synchronously. */
 export interface SessionHandlers {
@@ -84,8 +86,12 @@ export interface SessionOptions {
   readonly localAddress?: string;
   /** What the peer's OPEN must say (RFC 4271 §6.2). */
   readonly expect: OpenExpectations;
-  /** Milliseconds on any clock (default `Date.now`). */
-  readonly clock?: () => number;
+  /**
+   * The owner's deadline list (one real timer per peer); default: a list of its own on `clock` (default the
+   * system clock).
+   */
+  readonly timers?: TimerList;
+  readonly clock?: Clock;
   /** Shared attribute cache (one per speaker is fine). */
   readonly cache?: AttributeCache;
   /** Counters to add to (shared by the sessions of one peer); default: the session's own. */
@@ -107,13 +113,11 @@ export class Session {
   /** Did we open the current connection (true) or accept it (false)? Undefined without a connection. */
   private outbound: boolean | undefined;
   private inbox: Buffer = Buffer.alloc(0);
-  private timer: NodeJS.Timeout | undefined;
-  private armedFor: number | undefined;
+  private readonly timers: TimerList;
   private readonly queue: FsmEvent[] = [];
   private running = false;
   private corked = false;
   private disposed = false;
-  private readonly clock: () => number;
   private readonly cache: AttributeCache;
   readonly counters: SessionCounters;
   /** Our address and port on the current (or last) connection. */
@@ -124,7 +128,7 @@ export class Session {
     readonly opts: SessionOptions,
     private readonly handlers: SessionHandlers = {},
   ) {
-    this.clock = opts.clock ?? Date.now;
+    this.timers = opts.timers ?? new TimerList(opts.clock ?? systemClock);
     this.cache = opts.cache ?? new AttributeCache();
     this.counters = opts.counters ?? {
       messagesIn: 0,
@@ -133,7 +137,7 @@ export class Session {
       updatesOut: 0,
       attributeErrors: 0,
     };
-    this.fsm = initialState(opts.fsm, this.clock());
+    this.fsm = initialState(opts.fsm, this.now());
   }
 
   get state(): FsmState {
@@ -188,11 +192,13 @@ export class Session {
     return true;
   }
 
-  /** Stop everything now: no more events, no timer; the socket is ended (what was written still goes out). */
+  /**
+   * Stop everything now: no more events, no FSM deadline; the socket is ended (what was written still goes
+   * out, within the close grace).
+   */
   dispose(): void {
     this.disposed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timers.clear(this);
     const s = this.socket;
     this.socket = undefined;
     if (s !== undefined) this.dropSocket(s);
@@ -201,7 +207,7 @@ export class Session {
   // ---- FSM plumbing ---------------------------------------------------------------------------------------
 
   private run(e: FsmEvent): void {
-    const r = step(this.fsm, e, this.clock());
+    const r = step(this.fsm, e, this.now());
     this.fsm = r.state;
     for (const a of r.actions) {
       // An owner's callback that throws must not leave the FSM half-executed or escape into a socket callback.
@@ -246,23 +252,18 @@ export class Session {
     }
   }
 
-  /** Arm the one real timer for the FSM's earliest deadline. */
-  private arm(): void {
-    if (this.disposed) return;
-    const due = nextDeadline(this.fsm);
-    if (due === this.armedFor && (due === undefined || this.timer !== undefined)) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedFor = due;
-    if (due === undefined) return;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, due - this.clock()));
-    this.timer.unref?.();
+  private now(): number {
+    return this.timers.clock.now();
   }
 
-  private fire(): void {
-    this.timer = undefined;
-    this.armedFor = undefined;
-    const events = timerEvents(this.fsm, this.clock());
+  /** Put the FSM's earliest deadline in the owner's timer list (this session's one entry). */
+  private arm(): void {
+    if (this.disposed) return;
+    this.timers.set(this, nextDeadline(this.fsm), (now) => this.fire(now));
+  }
+
+  private fire(now: number): void {
+    const events = timerEvents(this.fsm, now);
     if (events.length === 0) return this.arm();
     for (const e of events) this.feed(e);
   }
@@ -332,9 +333,9 @@ export class Session {
       return;
     }
     s.end();
-    const t = setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
-    t.unref?.();
-    s.once('close', () => clearTimeout(t));
+    // The close grace is a deadline of the socket's own, kept after `dispose` until the socket closes.
+    this.timers.after(s, CLOSE_GRACE_MS, () => s.destroy());
+    s.once('close', () => this.timers.clear(s));
   }
 
   private sendFsmMessage(m: OpenMessage | NotificationMessage | KeepaliveMessage): void {
