@@ -123,7 +123,12 @@ export interface PeerStatus {
   readonly since: number;
   /** The reason of the last transition (`hold-timer-expired`, `notification-received`, `admin-down`, …). */
   readonly lastReason?: TransitionReason;
-  /** The last error: a NOTIFICATION sent or received, in words, with code/subcode. */
+  /**
+   * The error that explains the state, in words with code/subcode ("received 6/2 Cease / Administrative
+   * Shutdown", "tcp: ECONNREFUSED"): while Established, the one that ended the previous session (absent if
+   * it never went down); otherwise the latest. Attempts that failed before the current session came up are
+   * not shown once it is up; a collision says it was one.
+   */
   readonly lastError?: string;
   readonly localAddress?: string;
   readonly peerRouterId?: string;

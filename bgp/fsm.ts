@@ -151,12 +151,17 @@ export type FsmAction =
       readonly from: SessionState;
       readonly to: SessionState;
       readonly reason: TransitionReason;
+      /** The error that caused this transition (to Idle), if one did: never an earlier attempt's. */
+      readonly error?: FsmError;
     }
   | { readonly type: 'established'; readonly negotiated: Negotiated }
   /** The session left Established: its routes must go. */
   | { readonly type: 'down'; readonly reason: TransitionReason }
   /** An UPDATE or ROUTE-REFRESH for the speaker. */
   | { readonly type: 'deliver'; readonly message: UpdateMessage | RouteRefreshMessage };
+
+/** One reported transition. */
+export type StateChange = Extract<FsmAction, { type: 'state' }>;
 
 export interface StepResult {
   readonly state: FsmState;
@@ -214,10 +219,10 @@ class Builder {
   s: FsmState;
   readonly actions: FsmAction[] = [];
   constructor(
-    s: FsmState,
+    readonly initial: FsmState,
     readonly now: number,
   ) {
-    this.s = s;
+    this.s = initial;
   }
   patch(p: Partial<FsmState>): void {
     this.s = { ...this.s, ...p };
@@ -254,7 +259,9 @@ function changeState(b: Builder, next: SessionState, reason: TransitionReason): 
   // disposing a collision loser) finds the last NOTIFICATION already flushing.
   if (next === 'Idle' && from !== 'Idle' && from !== 'Active') b.actions.push({ type: 'close' });
   b.patch({ state: next, since: b.now, lastReason: reason });
-  b.actions.push({ type: 'state', from, to: next, reason });
+  // The error set by this very step (a NOTIFICATION sent or received, a TCP failure) is the cause.
+  const error = next === 'Idle' && b.s.lastError !== b.initial.lastError ? b.s.lastError : undefined;
+  b.actions.push({ type: 'state', from, to: next, reason, ...(error !== undefined ? { error } : {}) });
   switch (next) {
     case 'Idle': {
       const failures = b.s.failures + 1;
@@ -327,15 +334,16 @@ function fsmError(b: Builder, subcode: Exclude<FsmSubcode, typeof FSM_UNSPECIFIE
 }
 
 function received(b: Builder, n: NotificationMessage, reason: TransitionReason): void {
-  b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
+  b.patch({
+    connectRetryCounter: b.s.connectRetryCounter + 1,
+    lastError: { kind: 'received', code: n.code, subcode: n.subcode, data: n.data },
+  });
   changeState(b, 'Idle', reason);
-  b.patch({ lastError: { kind: 'received', code: n.code, subcode: n.subcode, data: n.data } });
 }
 
 function tcpFailed(b: Builder, reason: TransitionReason, detail: string): void {
-  b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
+  b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1, lastError: { kind: 'tcp', detail } });
   changeState(b, 'Idle', reason);
-  b.patch({ lastError: { kind: 'tcp', detail } });
 }
 
 /** Restart the timers that a message from the peer resets. */

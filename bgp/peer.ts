@@ -17,7 +17,8 @@ import type {
 } from './api.js';
 import type { SpeakerLog } from './log-events.js';
 import { TimerList, type Clock } from './clock.js';
-import type { FsmConfig, FsmError, Negotiated } from './fsm.js';
+import type { FsmConfig, Negotiated, StateChange } from './fsm.js';
+import { PeerErrors } from './peer-errors.js';
 import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
 import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
@@ -26,7 +27,7 @@ import { localCapabilities, survivor } from './collision.js';
 import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
 import { capabilityName } from './wire/capabilities.js';
-import { describeNotification, encodeNotification } from './wire/notification.js';
+import { encodeNotification } from './wire/notification.js';
 import { encodeRouteRefresh } from './wire/route-refresh.js';
 import { encodeEndOfRib, encodeUpdates, encodeWithdrawals } from './wire/update-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from './wire/types.js';
@@ -75,7 +76,8 @@ export class Peer {
   private disposed: Promise<void> | undefined;
   private resolveDisposed: (() => void) | undefined;
   private readonly warned = new Set<string>();
-  private status: { state: SessionState; since: number; reason?: TransitionReason; error?: string };
+  private status: { state: SessionState; since: number; reason?: TransitionReason };
+  private readonly errors = new PeerErrors();
   readonly counters: SessionCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -196,7 +198,7 @@ export class Peer {
         counters: this.counters,
       },
       {
-        state: (from, to, reason, s) => this.onState(from, to, reason, s),
+        state: (change, s) => this.onState(change, s),
         established: (n, s) => this.onEstablished(n, s),
         down: (reason) => this.onDown(reason),
         message: (m) => this.onMessage(m),
@@ -249,7 +251,8 @@ export class Peer {
     old.dispose();
   }
 
-  private onState(from: SessionState, to: SessionState, reason: TransitionReason, s: Session): void {
+  private onState(change: StateChange, s: Session): void {
+    const { from, to, reason } = change;
     if (to === 'Established' && s !== this.main) this.promote(s);
     if (s !== this.main) {
       if (to === 'Idle') {
@@ -258,12 +261,9 @@ export class Peer {
       }
       return;
     }
-    this.status = {
-      state: to,
-      since: this.now(),
-      reason,
-      error: describeError(s.state.lastError) ?? this.status.error,
-    };
+    const other = this.extra;
+    this.errors.transition(change, other !== undefined && other.state.state !== 'Idle');
+    this.status = { state: to, since: this.now(), reason };
     this.ctx.log(to === 'Idle' ? 'warn' : 'info', 'peer-state', { peer: this.address, from, to, reason });
     this.ctx.peerState({ address: this.address, from, to, reason });
   }
@@ -435,7 +435,7 @@ export class Peer {
       state: s.state.state,
       since: this.status.since,
       ...(this.status.reason !== undefined ? { lastReason: this.status.reason } : {}),
-      ...(this.status.error !== undefined ? { lastError: this.status.error } : {}),
+      ...lastError(this.errors.shown(s.state.state)),
       ...(s.localAddress !== undefined ? { localAddress: s.localAddress } : {}),
       ...(n !== undefined
         ? {
@@ -453,9 +453,6 @@ export class Peer {
   }
 }
 
-/** "sent 4/0 Hold Timer Expired", "received 6/2 Cease / Administrative Shutdown", "tcp: ECONNREFUSED". */
-export function describeError(e: FsmError | undefined): string | undefined {
-  if (e === undefined) return undefined;
-  if (e.kind === 'tcp') return `tcp: ${e.detail}`;
-  return `${e.kind} ${e.code}/${e.subcode} ${describeNotification(e.code, e.subcode)}`;
+function lastError(text: string | undefined): { lastError?: string } {
+  return text === undefined ? {} : { lastError: text };
 }

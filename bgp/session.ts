@@ -20,8 +20,9 @@ import {
   type FsmEvent,
   type FsmState,
   type Negotiated,
+  type StateChange,
 } from './fsm.js';
-import type { SessionState, TransitionReason } from './api.js';
+import type { TransitionReason } from './api.js';
 import type { SpeakerLog } from './log-events.js';
 import { codecContext } from './negotiate.js';
 import type { BgpError } from './wire/errors.js';
@@ -65,7 +66,7 @@ export const CLOSE_GRACE_MS = 2000;
 
 /** What the owner (the speaker's peer) is told. All optional; all called synchronously. */
 export interface SessionHandlers {
-  state?(from: SessionState, to: SessionState, reason: TransitionReason, s: Session): void;
+  state?(change: StateChange, s: Session): void;
   established?(negotiated: Negotiated, s: Session): void;
   down?(reason: TransitionReason, s: Session): void;
   message?(m: UpdateMessage | RouteRefreshMessage, s: Session): void;
@@ -238,7 +239,7 @@ export class Session {
           to: a.to,
           reason: a.reason,
         });
-        return this.handlers.state?.(a.from, a.to, a.reason, this);
+        return this.handlers.state?.(a, this);
       case 'established':
         return this.handlers.established?.(a.negotiated, this);
       case 'down':
