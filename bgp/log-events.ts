@@ -29,6 +29,8 @@ export interface SpeakerLogFields {
   'listener-error': { readonly error: string };
   'peer-added': OfPeer & { readonly asn: number };
   'peer-removed': OfPeer;
+  /** `updatePeer` changed `routeReflectorClient` on a running iBGP session: Adj-RIB-Outs re-evaluated. */
+  'route-reflector-client': OfPeer & { readonly client: boolean };
   /** `PeerConfig.ttl` other than 1 or 255: not settable through Node's `net`, ignored. */
   'ttl-unsupported': OfPeer & { readonly ttl: number };
   'connection-refused': {

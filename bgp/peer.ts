@@ -359,6 +359,21 @@ export class Peer {
       this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_EORR })], 0);
   }
 
+  /**
+   * RFC 4456: become (or stop being) our route-reflector client in place — it changes what is reflected, not
+   * the session. True when the running session's export rules changed: the speaker then re-evaluates every
+   * Adj-RIB-Out (`reexport`).
+   */
+  setRouteReflectorClient(client: boolean): boolean {
+    const changed = this.ctx.locRib.setRouteReflectorClient(this.address, client);
+    return changed && this.ribPeer?.ibgp === true;
+  }
+
+  /** The export rules changed: work out again what this peer should have, to send only what differs. */
+  reexport(): void {
+    this.adjRibOut?.reevaluate();
+  }
+
   /** Ask the peer to send its routes again (RFC 2918), every negotiated family. */
   requestRefresh(): boolean {
     const n = this.main.negotiated;

@@ -174,8 +174,9 @@ export class Speaker extends EventEmitter {
 
   /**
    * Apply a changed configuration. A change that the session depends on (AS, port, timers, addresses, families,
-   * passive, route-reflector client, graceful restart) resets it with Cease 6/6 Other Configuration Change;
-   * a description-only change does not.
+   * passive, graceful restart) resets it with Cease 6/6 Other Configuration Change. A description change does
+   * not, nor does `routeReflectorClient` (RFC 4456 needs no new session for it): every Adj-RIB-Out is then
+   * re-evaluated in place and only what now differs is sent — reflected routes announced, or withdrawn.
    */
   updatePeer(cfg: PeerConfig): void {
     const invalid = validatePeerConfig(cfg);
@@ -185,6 +186,11 @@ export class Speaker extends EventEmitter {
     if (peer === undefined) return this.addPeer(cfg);
     if (!sessionRelevantChange(peer.config, cfg)) {
       peer.config = { ...cfg, address: key };
+      if (peer.setRouteReflectorClient(cfg.routeReflectorClient === true)) {
+        this.log('info', 'route-reflector-client', { peer: key, client: cfg.routeReflectorClient === true });
+        for (const p of this.peersByAddress.values()) p.reexport();
+        this.scheduleFlush();
+      }
       return;
     }
     this.peersByAddress.delete(key);
@@ -282,7 +288,6 @@ function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
     'localAddressIpv4',
     'localAddressIpv6',
     'ttl',
-    'routeReflectorClient',
     'gracefulRestartTime',
   ];
   if (keys.some((k) => a[k] !== b[k])) return true;

@@ -172,6 +172,18 @@ export class LocRib {
     return this.finishBatch();
   }
 
+  /**
+   * RFC 4456: make an established peer a route-reflector client of ours, or not. Best paths do not depend on
+   * it, so nothing here changes; what every iBGP peer may be sent does — the caller re-evaluates the
+   * Adj-RIB-Outs (`AdjRibOut.reevaluate`). Returns whether anything changed.
+   */
+  setRouteReflectorClient(address: string, client: boolean): boolean {
+    const peer = this.adjRibIns.get(address)?.peer;
+    if (peer === undefined || peer.routeReflectorClient === client) return false;
+    peer.routeReflectorClient = client;
+    return true;
+  }
+
   peers(): RibPeer[] {
     return [...this.adjRibIns.values()].map((r) => r.peer);
   }
