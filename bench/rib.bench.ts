@@ -20,7 +20,8 @@ import { ipv4Key } from '../ip/prefix.js';
 import { AdjRibOut } from '../bgp/rib/adj-rib-out.js';
 import { LocRib } from '../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../bgp/rib/peer.js';
-import { MSG_UPDATE, type PathAttributes, type UpdateMessage } from '../bgp/wire/types.js';
+import type { PathAttributes, UpdateMessage } from '../bgp/wire/types.js';
+import { MESSAGE_UPDATE } from '../bgp/wire/iana.js';
 
 const PREFIXES = 1_000_000;
 const PER_UPDATE = 1_000;
@@ -51,7 +52,7 @@ function updates(nextHop = '192.0.2.1'): UpdateMessage[] {
     for (let i = 0; i < PER_UPDATE; i++)
       prefixes[i] = ipv4Key((0x0b000000 + (u * PER_UPDATE + i) * 256) >>> 0, 24);
     out.push({
-      type: MSG_UPDATE,
+      type: MESSAGE_UPDATE,
       withdrawn: [],
       reach: [{ afi: AFI_IPV4, safi: 1, nextHop, prefixes }],
       attributes,

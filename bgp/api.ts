@@ -5,9 +5,56 @@
  */
 import type { PrefixKey } from '../ip/prefix.js';
 import type { PathAttributes } from './wire/types.js';
+import type { SpeakerLogRecord } from './log-events.js';
+
+export type { LogLevel, SpeakerLogEvent, SpeakerLogFields, SpeakerLogRecord } from './log-events.js';
 
 /** RFC 4271 §8.2.2 session states. */
 export type SessionState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+/**
+ * Why a session changed state: every FSM transition records one (`PeerStateEvent.reason`,
+ * `PeerStatus.lastReason`, the `peer-state` log event), and the compiler checks every producer and consumer.
+ */
+export type TransitionReason =
+  // ---- towards Established ----
+  /** ManualStart / AutomaticStart (RFC 4271 §8.1.2 events 1, 3, 4, 5). */
+  | 'start'
+  /** The damped automatic restart after an error (IdleHoldTimer, §8.1.1). */
+  | 'idle-hold-expired'
+  /** ConnectRetryTimer in Active: a new connection attempt. */
+  | 'connect-retry'
+  /** TCP up, our OPEN sent (→ OpenSent). */
+  | 'connected'
+  /** The peer's acceptable OPEN (→ OpenConfirm). */
+  | 'open-received'
+  /** The peer's KEEPALIVE in OpenConfirm (→ Established). */
+  | 'keepalive-received'
+  // ---- stopped by this speaker ----
+  /** ManualStop: `Speaker.stop()`, Cease 6/2 Administrative Shutdown. */
+  | 'admin-down'
+  /** AutomaticStop without a more specific reason (Cease 6/4 Administrative Reset). */
+  | 'automatic-stop'
+  /** `Speaker.removePeer`: Cease 6/3 Peer De-configured. */
+  | 'peer-deconfigured'
+  /** `Speaker.updatePeer` with a change the session depends on: Cease 6/6 Other Configuration Change. */
+  | 'config-changed'
+  /** RFC 4271 §6.8: this connection lost a collision (Cease 6/7); the other one is kept. */
+  | 'collision'
+  // ---- failures ----
+  | 'hold-timer-expired'
+  | 'notification-received'
+  /** Our TCP connection attempt failed (Connect, Active). */
+  | 'connect-failed'
+  /** The TCP connection dropped after OPEN was sent. */
+  | 'connection-lost'
+  /** A malformed message: the NOTIFICATION of RFC 4271 §6 was sent. */
+  | 'header-error'
+  | 'open-error'
+  | 'update-error'
+  | 'route-refresh-error'
+  /** An unexpected message for the state (RFC 6608). */
+  | 'fsm-error';
 
 export interface PeerConfig {
   /** The peer's address (IPv4 or IPv6); also the peer's identity in every API call. */
@@ -75,8 +122,13 @@ export interface PeerStatus {
   /** When the session entered its current state (ms since the epoch). */
   readonly since: number;
   /** The reason of the last transition (`hold-timer-expired`, `notification-received`, `admin-down`, …). */
-  readonly lastReason?: string;
-  /** The last error: a NOTIFICATION sent or received, in words, with code/subcode. */
+  readonly lastReason?: TransitionReason;
+  /**
+   * The error that explains the state, in words with code/subcode ("received 6/2 Cease / Administrative
+   * Shutdown", "tcp: ECONNREFUSED"): while Established, the one that ended the previous session (absent if
+   * it never went down); otherwise the latest. Attempts that failed before the current session came up are
+   * not shown once it is up; a collision says it was one.
+   */
   readonly lastError?: string;
   readonly localAddress?: string;
   readonly peerRouterId?: string;
@@ -132,7 +184,7 @@ export interface PeerStateEvent {
   readonly address: string;
   readonly from: SessionState;
   readonly to: SessionState;
-  readonly reason: string;
+  readonly reason: TransitionReason;
 }
 
 export interface SpeakerEvents {
@@ -140,11 +192,6 @@ export interface SpeakerEvents {
   'loc-rib': (changes: LocRibChanges) => void;
   /** A peer finished its initial table (End-of-RIB for every negotiated family). */
   'end-of-rib': (peer: string) => void;
-  /** Typed log events: the daemon maps them to its logger. */
-  log: (e: {
-    level: 'debug' | 'info' | 'warn' | 'error';
-    event: string;
-    peer?: string;
-    [k: string]: unknown;
-  }) => void;
+  /** Typed log events (`log-events.ts`): the daemon maps them to its logger. */
+  log: (e: SpeakerLogRecord) => void;
 }

@@ -5,6 +5,18 @@
 import type { PeerConfig } from './api.js';
 import { parseIpv4 } from '../ip/address.js';
 import type { Capability } from './wire/types.js';
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  CAP_ENHANCED_ROUTE_REFRESH,
+  CAP_EXTENDED_NEXT_HOP,
+  CAP_FOUR_OCTET_AS,
+  CAP_GRACEFUL_RESTART,
+  CAP_MULTIPROTOCOL,
+  CAP_ROUTE_REFRESH,
+  MAX_RESTART_TIME,
+  SAFI_UNICAST,
+} from './wire/iana.js';
 
 /**
  * §6.8: "If the value of the local BGP Identifier is less than the remote one, the local system closes the BGP
@@ -26,7 +38,7 @@ export function survivor(
   return initiatedLocally.candidate === localWins ? 'candidate' : 'other';
 }
 
-const AFI = { 'ipv4-unicast': 1, 'ipv6-unicast': 2 } as const;
+const AFI = { 'ipv4-unicast': AFI_IPV4, 'ipv6-unicast': AFI_IPV6 } as const;
 
 /**
  * Our OPEN's capabilities: multiprotocol per configured family (RFC 4760), route refresh (RFC 2918),
@@ -36,18 +48,29 @@ const AFI = { 'ipv4-unicast': 1, 'ipv6-unicast': 2 } as const;
  */
 export function localCapabilities(localAsn: number, c: PeerConfig): Capability[] {
   const families = c.families ?? ['ipv4-unicast', 'ipv6-unicast'];
-  const caps: Capability[] = families.map((f) => ({ code: 1, afi: AFI[f], safi: 1 }));
-  caps.push({ code: 2 }, { code: 70 }, { code: 65, asn: localAsn });
+  const caps: Capability[] = families.map((f) => ({
+    code: CAP_MULTIPROTOCOL,
+    afi: AFI[f],
+    safi: SAFI_UNICAST,
+  }));
+  caps.push(
+    { code: CAP_ROUTE_REFRESH },
+    { code: CAP_ENHANCED_ROUTE_REFRESH },
+    { code: CAP_FOUR_OCTET_AS, asn: localAsn },
+  );
   if (c.address.includes(':') && families.includes('ipv4-unicast'))
-    caps.push({ code: 5, entries: [{ afi: 1, safi: 1, nextHopAfi: 2 }] });
+    caps.push({
+      code: CAP_EXTENDED_NEXT_HOP,
+      entries: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }],
+    });
   const gr = c.gracefulRestartTime ?? 0;
   if (gr > 0) {
     caps.push({
-      code: 64,
+      code: CAP_GRACEFUL_RESTART,
       restarting: false,
       notification: false,
-      restartTime: Math.min(gr, 4095),
-      families: families.map((f) => ({ afi: AFI[f], safi: 1, forwarding: false })),
+      restartTime: Math.min(gr, MAX_RESTART_TIME),
+      families: families.map((f) => ({ afi: AFI[f], safi: SAFI_UNICAST, forwarding: false })),
     });
   }
   return caps;

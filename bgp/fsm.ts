@@ -6,7 +6,7 @@
  * No socket, no `setTimeout`, no `Date.now()`: timers are deadlines kept in the state (`timers.ts`), the IO
  * shell (`session.ts`) arms one real timer for `nextDeadline(state)` and feeds expirations back as events
  * (`timerEvents`). Every transition goes through `changeState(next, reason)`, which holds all entry/exit side
- * effects and records the reason (`hold-timer-expired`, `notification-received`, `admin-down`, …).
+ * effects and records the reason (a `TransitionReason`, api.ts: `hold-timer-expired`, `admin-down`, …).
  *
  * One FSM drives one TCP connection attempt cycle. Connection collisions (§6.8) are two FSMs for the same
  * peer, resolved by the speaker, which feeds `OpenCollisionDump` to the loser.
@@ -22,7 +22,7 @@
  * - DelayOpen (events 12, 20), TcpConnection_Valid/Tcp_CR_Invalid (14, 15) are not implemented.
  * - A passive FSM waits in Active without a ConnectRetryTimer (it never connects).
  */
-import type { SessionState } from './api.js';
+import type { SessionState, TransitionReason } from './api.js';
 import { buildOpen, negotiate, type Negotiated } from './negotiate.js';
 import { backoff, clearTimer, dueTimers, earliest, setTimer, type TimerName, type Timers } from './timers.js';
 import type {
@@ -33,21 +33,27 @@ import type {
   RouteRefreshMessage,
   UpdateMessage,
 } from './wire/types.js';
+import type { FsmSubcode } from './wire/errors.js';
+import {
+  CEASE_ADMINISTRATIVE_RESET,
+  CEASE_ADMINISTRATIVE_SHUTDOWN,
+  CEASE_CONNECTION_COLLISION_RESOLUTION,
+  ERR_CEASE,
+  ERR_FSM,
+  ERR_HOLD_TIMER_EXPIRED,
+  ERR_OPEN_MESSAGE,
+  FSM_UNEXPECTED_IN_ESTABLISHED,
+  FSM_UNEXPECTED_IN_OPENCONFIRM,
+  FSM_UNEXPECTED_IN_OPENSENT,
+  FSM_UNSPECIFIED,
+  MESSAGE_KEEPALIVE,
+  MESSAGE_NOTIFICATION,
+  MIN_HOLD_TIME,
+  OPEN_UNACCEPTABLE_HOLD_TIME,
+  SUBCODE_UNSPECIFIC,
+} from './wire/iana.js';
 
 export type { Negotiated } from './negotiate.js';
-
-// ---- NOTIFICATION codes the FSM itself sends (RFC 4271 §4.5, RFC 4486, RFC 6608) ---------------------------
-const ERR_OPEN = 2;
-const OPEN_UNACCEPTABLE_HOLD_TIME = 6;
-const ERR_HOLD_TIMER_EXPIRED = 4;
-const ERR_FSM = 5;
-const ERR_CEASE = 6;
-export const CEASE_ADMINISTRATIVE_SHUTDOWN = 2;
-export const CEASE_PEER_DECONFIGURED = 3;
-export const CEASE_ADMINISTRATIVE_RESET = 4;
-export const CEASE_CONNECTION_REJECTED = 5;
-export const CEASE_OTHER_CONFIGURATION_CHANGE = 6;
-export const CEASE_CONNECTION_COLLISION_RESOLUTION = 7;
 
 /** §8: "the initial HoldTimer value ... a large value ... A HoldTimer value of 4 minutes is suggested." */
 export const LARGE_HOLD_TIME = 240;
@@ -96,12 +102,16 @@ export interface FsmState {
   readonly negotiated?: Negotiated;
   /** When the current state was entered (the `now` of that step). */
   readonly since: number;
-  readonly lastReason?: string;
+  readonly lastReason?: TransitionReason;
   readonly lastError?: FsmError;
 }
 
-type CeaseLike = { readonly subcode?: number; readonly data?: Uint8Array; readonly reason?: string };
-type ErrLike = { readonly notification: NotificationMessage; readonly reason?: string };
+type CeaseLike = {
+  readonly subcode?: number;
+  readonly data?: Uint8Array;
+  readonly reason?: TransitionReason;
+};
+type ErrLike = { readonly notification: NotificationMessage; readonly reason?: TransitionReason };
 
 /** RFC 4271 §8.1 events (numbers in the comments), plus ROUTE-REFRESH (RFC 2918) which §8 predates. */
 export type FsmEvent =
@@ -117,7 +127,7 @@ export type FsmEvent =
   | { readonly type: 'IdleHoldTimer_Expires' } // 13
   | { readonly type: 'Tcp_CR_Acked' } // 16
   | { readonly type: 'TcpConnectionConfirmed' } // 17
-  | { readonly type: 'TcpConnectionFails'; readonly reason: string } // 18
+  | { readonly type: 'TcpConnectionFails'; readonly detail: string } // 18
   | { readonly type: 'BGPOpen'; readonly open: OpenMessage } // 19
   | ({ readonly type: 'BGPHeaderErr' } & ErrLike) // 21
   | ({ readonly type: 'BGPOpenMsgErr' } & ErrLike) // 22
@@ -140,20 +150,25 @@ export type FsmAction =
       readonly type: 'state';
       readonly from: SessionState;
       readonly to: SessionState;
-      readonly reason: string;
+      readonly reason: TransitionReason;
+      /** The error that caused this transition (to Idle), if one did: never an earlier attempt's. */
+      readonly error?: FsmError;
     }
   | { readonly type: 'established'; readonly negotiated: Negotiated }
   /** The session left Established: its routes must go. */
-  | { readonly type: 'down'; readonly reason: string }
+  | { readonly type: 'down'; readonly reason: TransitionReason }
   /** An UPDATE or ROUTE-REFRESH for the speaker. */
   | { readonly type: 'deliver'; readonly message: UpdateMessage | RouteRefreshMessage };
+
+/** One reported transition. */
+export type StateChange = Extract<FsmAction, { type: 'state' }>;
 
 export interface StepResult {
   readonly state: FsmState;
   readonly actions: FsmAction[];
 }
 
-const KEEPALIVE: KeepaliveMessage = { type: 4 };
+const KEEPALIVE: KeepaliveMessage = { type: MESSAGE_KEEPALIVE };
 const NO_DATA = new Uint8Array(0);
 
 export function assertNever(value: never): never {
@@ -204,10 +219,10 @@ class Builder {
   s: FsmState;
   readonly actions: FsmAction[] = [];
   constructor(
-    s: FsmState,
+    readonly initial: FsmState,
     readonly now: number,
   ) {
-    this.s = s;
+    this.s = initial;
   }
   patch(p: Partial<FsmState>): void {
     this.s = { ...this.s, ...p };
@@ -220,13 +235,13 @@ class Builder {
   }
   send(message: OpenMessage | KeepaliveMessage | NotificationMessage): void {
     this.actions.push({ type: 'send', message });
-    if (message.type === 3)
+    if (message.type === MESSAGE_NOTIFICATION)
       this.patch({
         lastError: { kind: 'sent', code: message.code, subcode: message.subcode, data: message.data },
       });
   }
   notify(code: number, subcode: number, data: Uint8Array = NO_DATA): void {
-    this.send({ type: 3, code, subcode, data });
+    this.send({ type: MESSAGE_NOTIFICATION, code, subcode, data });
   }
 }
 
@@ -237,14 +252,16 @@ class Builder {
  *   IdleHoldTimer is armed for the automatic restart.
  * - entering Connect: ConnectRetryTimer, `connect`. Entering OpenSent: our OPEN, the large hold timer.
  */
-function changeState(b: Builder, next: SessionState, reason: string): void {
+function changeState(b: Builder, next: SessionState, reason: TransitionReason): void {
   const from = b.s.state;
   if (from === 'Established' && next !== 'Established') b.actions.push({ type: 'down', reason });
   // The connection is dropped before the transition is reported, so an owner reacting to the report (e.g.
   // disposing a collision loser) finds the last NOTIFICATION already flushing.
   if (next === 'Idle' && from !== 'Idle' && from !== 'Active') b.actions.push({ type: 'close' });
   b.patch({ state: next, since: b.now, lastReason: reason });
-  b.actions.push({ type: 'state', from, to: next, reason });
+  // The error set by this very step (a NOTIFICATION sent or received, a TCP failure) is the cause.
+  const error = next === 'Idle' && b.s.lastError !== b.initial.lastError ? b.s.lastError : undefined;
+  b.actions.push({ type: 'state', from, to: next, reason, ...(error !== undefined ? { error } : {}) });
   switch (next) {
     case 'Idle': {
       const failures = b.s.failures + 1;
@@ -293,7 +310,7 @@ function automaticStop(b: Builder, e: CeaseLike): void {
 
 /** Event 10 in OpenSent, OpenConfirm, Established: NOTIFICATION Hold Timer Expired, then Idle. */
 function holdTimerExpired(b: Builder): void {
-  b.notify(ERR_HOLD_TIMER_EXPIRED, 0);
+  b.notify(ERR_HOLD_TIMER_EXPIRED, SUBCODE_UNSPECIFIC);
   fail(b, 'hold-timer-expired');
 }
 
@@ -304,28 +321,29 @@ function collisionDump(b: Builder): void {
 }
 
 /** Drop the session because of an error (optionally sending `notification` first). */
-function fail(b: Builder, reason: string, notification?: NotificationMessage): void {
+function fail(b: Builder, reason: TransitionReason, notification?: NotificationMessage): void {
   if (notification !== undefined) b.send(notification);
   b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
   changeState(b, 'Idle', reason);
 }
 
 /** RFC 6608 §3: "unexpected message" in OpenSent (1), OpenConfirm (2), Established (3). */
-function fsmError(b: Builder, subcode: 1 | 2 | 3): void {
+function fsmError(b: Builder, subcode: Exclude<FsmSubcode, typeof FSM_UNSPECIFIED>): void {
   b.notify(ERR_FSM, subcode);
   fail(b, 'fsm-error');
 }
 
-function received(b: Builder, n: NotificationMessage, reason: string): void {
-  b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
+function received(b: Builder, n: NotificationMessage, reason: TransitionReason): void {
+  b.patch({
+    connectRetryCounter: b.s.connectRetryCounter + 1,
+    lastError: { kind: 'received', code: n.code, subcode: n.subcode, data: n.data },
+  });
   changeState(b, 'Idle', reason);
-  b.patch({ lastError: { kind: 'received', code: n.code, subcode: n.subcode, data: n.data } });
 }
 
-function tcpFailed(b: Builder, reason: string, detail: string): void {
-  b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1 });
+function tcpFailed(b: Builder, reason: TransitionReason, detail: string): void {
+  b.patch({ connectRetryCounter: b.s.connectRetryCounter + 1, lastError: { kind: 'tcp', detail } });
   changeState(b, 'Idle', reason);
-  b.patch({ lastError: { kind: 'tcp', detail } });
 }
 
 /** Restart the timers that a message from the peer resets. */
@@ -343,8 +361,8 @@ function keepalive(b: Builder): void {
 /** OpenSent, BGPOpen: negotiate; §8.2.2 "sends a KEEPALIVE message, sets the HoldTimer ..., → OpenConfirm". */
 function openReceived(b: Builder, open: OpenMessage): void {
   // §4.2 / §6.2: "An implementation MUST reject Hold Time values of one or two seconds."
-  if (open.holdTime === 1 || open.holdTime === 2) {
-    b.notify(ERR_OPEN, OPEN_UNACCEPTABLE_HOLD_TIME);
+  if (open.holdTime > 0 && open.holdTime < MIN_HOLD_TIME) {
+    b.notify(ERR_OPEN_MESSAGE, OPEN_UNACCEPTABLE_HOLD_TIME);
     fail(b, 'open-error');
     return;
   }
@@ -356,7 +374,7 @@ function openReceived(b: Builder, open: OpenMessage): void {
   heard(b);
 }
 
-function start(b: Builder, passive: boolean, reason: string): void {
+function start(b: Builder, passive: boolean, reason: TransitionReason): void {
   b.patch({ autoRestart: true });
   changeState(b, passive || b.s.config.passive ? 'Active' : 'Connect', reason);
 }
@@ -466,7 +484,7 @@ function connect(b: Builder, e: FsmEvent): void {
       return changeState(b, 'OpenSent', 'connected');
     // Event 18 without DelayOpen: "stops the ConnectRetryTimer ..., drops the TCP connection, ... Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connect-failed', e.reason);
+      return tcpFailed(b, 'connect-failed', e.detail);
     // Event 24: "... changes its state to Idle" (no NOTIFICATION is sent back for a NOTIFICATION).
     case 'NotifMsgVerErr':
     case 'NotifMsg':
@@ -516,7 +534,7 @@ function active(b: Builder, e: FsmEvent): void {
       return changeState(b, 'OpenSent', 'connected');
     // Event 18: "restarts the ConnectRetryTimer ..., increments the ConnectRetryCounter by 1, ... Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connect-failed', e.reason);
+      return tcpFailed(b, 'connect-failed', e.detail);
     case 'NotifMsgVerErr':
     case 'NotifMsg':
       return received(b, e.notification, 'notification-received');
@@ -562,7 +580,7 @@ function openSent(b: Builder, e: FsmEvent): void {
       return holdTimerExpired(b);
     // Event 18: the RFC goes to Active; we go to Idle with a damped restart (see the file comment).
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connection-lost', e.reason);
+      return tcpFailed(b, 'connection-lost', e.detail);
     // Event 19: "... sets the BGP ConnectRetryTimer to zero, sends a KEEPALIVE message, and sets a
     // KeepaliveTimer ..., sets the HoldTimer according to the negotiated value ..., OpenConfirm".
     case 'BGPOpen':
@@ -589,7 +607,7 @@ function openSent(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fsmError(b, 1);
+      return fsmError(b, FSM_UNEXPECTED_IN_OPENSENT);
     default:
       assertNever(e);
   }
@@ -620,7 +638,7 @@ function openConfirm(b: Builder, e: FsmEvent): void {
       return keepalive(b);
     // Event 18: "... drops the TCP connection, ... changes its state to Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connection-lost', e.reason);
+      return tcpFailed(b, 'connection-lost', e.detail);
     // Events 24, 25: "... changes its state to Idle".
     case 'NotifMsgVerErr':
     case 'NotifMsg':
@@ -646,7 +664,7 @@ function openConfirm(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fsmError(b, 2);
+      return fsmError(b, FSM_UNEXPECTED_IN_OPENCONFIRM);
     default:
       assertNever(e);
   }
@@ -679,7 +697,7 @@ function established(b: Builder, e: FsmEvent): void {
       return keepalive(b);
     // Event 18: "... deletes all routes ..., drops the TCP connection, ... Idle".
     case 'TcpConnectionFails':
-      return tcpFailed(b, 'connection-lost', e.reason);
+      return tcpFailed(b, 'connection-lost', e.detail);
     // Events 24, 25: "... deletes all routes ..., drops the TCP connection, ... Idle".
     case 'NotifMsgVerErr':
     case 'NotifMsg':
@@ -712,10 +730,8 @@ function established(b: Builder, e: FsmEvent): void {
     case 'ConnectRetryTimer_Expires':
     case 'BGPOpen':
     case 'BGPOpenMsgErr':
-      return fsmError(b, 3);
+      return fsmError(b, FSM_UNEXPECTED_IN_ESTABLISHED);
     default:
       assertNever(e);
   }
 }
-
-export { ERR_CEASE, ERR_FSM, ERR_HOLD_TIMER_EXPIRED };

@@ -2,12 +2,23 @@
  * What two OPENs agree on (RFC 4271 §4.2 hold time, RFC 5492 capabilities): pure functions over the OPEN we
  * sent and the OPEN we received. The result is passed to every UPDATE encode/decode and to the RIBs.
  */
-import { AFI_IPV4, AFI_IPV6, type Afi } from './prefix.js';
+import type { Afi } from './prefix.js';
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  AS_TRANS,
+  BGP_VERSION,
+  CAP_ENHANCED_ROUTE_REFRESH,
+  CAP_EXTENDED_NEXT_HOP,
+  CAP_FOUR_OCTET_AS,
+  CAP_GRACEFUL_RESTART,
+  CAP_MULTIPROTOCOL,
+  CAP_ROUTE_REFRESH,
+  MAX_TWO_OCTET_AS,
+  MESSAGE_OPEN,
+  SAFI_UNICAST,
+} from './wire/iana.js';
 import type { AfiSafi, Capability, CodecContext, OpenMessage } from './wire/types.js';
-
-/** RFC 6793 AS_TRANS, put in "My Autonomous System" when our AS needs 4 octets. */
-export const AS_TRANS = 23456;
-const SAFI_UNICAST = 1;
 
 export interface Negotiated {
   /** Seconds; 0 = no KEEPALIVEs and no hold timer (RFC 4271 §4.2). */
@@ -48,7 +59,7 @@ export interface Negotiated {
 
 /** The peer's real AS: the RFC 6793 capability when present, else My Autonomous System. */
 export function peerAsOf(open: OpenMessage): number {
-  for (const c of open.capabilities) if (c.code === 65 && 'asn' in c) return c.asn;
+  for (const c of open.capabilities) if (c.code === CAP_FOUR_OCTET_AS && 'asn' in c) return c.asn;
   return open.myAs;
 }
 
@@ -60,9 +71,10 @@ export function buildOpen(p: {
   capabilities: readonly Capability[];
 }): OpenMessage {
   return {
-    type: 1,
-    version: 4,
-    myAs: p.localAsn > 0xffff ? AS_TRANS : p.localAsn,
+    type: MESSAGE_OPEN,
+    version: BGP_VERSION,
+    // RFC 6793 §4.2.1: AS_TRANS in My Autonomous System when our AS needs 4 octets.
+    myAs: p.localAsn > MAX_TWO_OCTET_AS ? AS_TRANS : p.localAsn,
     holdTime: p.holdTime,
     bgpId: p.routerId,
     capabilities: p.capabilities,
@@ -89,7 +101,7 @@ export function negotiateHold(
 function mpFamilies(caps: readonly Capability[]): AfiSafi[] {
   const out: AfiSafi[] = [];
   for (const c of caps) {
-    if (c.code === 1 && 'afi' in c && (c.afi === AFI_IPV4 || c.afi === AFI_IPV6))
+    if (c.code === CAP_MULTIPROTOCOL && 'afi' in c && (c.afi === AFI_IPV4 || c.afi === AFI_IPV6))
       out.push({ afi: c.afi as Afi, safi: c.safi });
   }
   // RFC 4760 §8 / RFC 5492: a speaker without the MP capability speaks IPv4 unicast only.
@@ -103,7 +115,7 @@ function has(caps: readonly Capability[], code: number): boolean {
 function extendedNextHopIpv4(caps: readonly Capability[]): boolean {
   return caps.some(
     (c) =>
-      c.code === 5 &&
+      c.code === CAP_EXTENDED_NEXT_HOP &&
       'entries' in c &&
       c.entries.some((e) => e.afi === AFI_IPV4 && e.safi === SAFI_UNICAST && e.nextHopAfi === AFI_IPV6),
   );
@@ -120,15 +132,18 @@ export function negotiate(
   const theirs = mpFamilies(peer.capabilities);
   const families = mine.filter((f) => theirs.some((t) => t.afi === f.afi && t.safi === f.safi));
   const gr = peer.capabilities.find(
-    (c): c is Extract<Capability, { code: 64 }> => c.code === 64 && 'restartTime' in c,
+    (c): c is Extract<Capability, { code: typeof CAP_GRACEFUL_RESTART }> =>
+      c.code === CAP_GRACEFUL_RESTART && 'restartTime' in c,
   );
   const peerAsn = peerAsOf(peer);
   return {
     ...negotiateHold(local.holdTime, peer.holdTime, keepaliveTime),
-    fourOctetAs: has(local.capabilities, 65) && has(peer.capabilities, 65),
+    fourOctetAs: has(local.capabilities, CAP_FOUR_OCTET_AS) && has(peer.capabilities, CAP_FOUR_OCTET_AS),
     families,
-    routeRefresh: has(peer.capabilities, 2),
-    enhancedRouteRefresh: has(local.capabilities, 70) && has(peer.capabilities, 70),
+    routeRefresh: has(peer.capabilities, CAP_ROUTE_REFRESH),
+    enhancedRouteRefresh:
+      has(local.capabilities, CAP_ENHANCED_ROUTE_REFRESH) &&
+      has(peer.capabilities, CAP_ENHANCED_ROUTE_REFRESH),
     ...(gr === undefined
       ? {}
       : {

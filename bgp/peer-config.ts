@@ -1,35 +1,143 @@
-/** Checks of a `PeerConfig` (api.ts): each failure names the field and the bad value. */
+/**
+ * The rules of a `PeerConfig` (api.ts), once: `validatePeerConfig` applies them for `Speaker.addPeer` /
+ * `updatePeer`, and a configuration schema (the daemon's zod schema) refines its fields with the same
+ * `peerFieldProblem`, so a limit is written here and nowhere else. A problem is a short phrase without the
+ * field or the value ("must be 0 or 3..65535"); whoever reports it names both.
+ */
 import type { PeerConfig } from './api.js';
-import { isIpAddress } from '../ip/address.js';
+import { isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
+import { MAX_AS, MAX_HOLD_TIME, MAX_RESTART_TIME, MIN_HOLD_TIME } from './wire/iana.js';
 
-function intIn(v: number | undefined, lo: number, hi: number): boolean {
-  return v === undefined || (Number.isInteger(v) && v >= lo && v <= hi);
+/** RFC 4271 §10: "The suggested default value for the HoldTime is 90 seconds." */
+export const DEFAULT_HOLD_TIME = 90;
+/** Seconds between connection attempts (RFC 4271 §10 suggests 120; a node restarting wants its peers sooner). */
+export const DEFAULT_CONNECT_RETRY_TIME = 5;
+
+/** The address families a peer may negotiate, by their configuration names. */
+export const PEER_FAMILIES = ['ipv4-unicast', 'ipv6-unicast'] as const;
+export type PeerFamily = (typeof PEER_FAMILIES)[number];
+
+/** An integer field: allowed when inside one of `ranges` (inclusive); `what` names the kind of number. */
+export interface IntegerRule {
+  readonly ranges: readonly (readonly [number, number])[];
+  readonly what: string;
 }
 
-/** Why `c` is unusable, or undefined. `Speaker.addPeer` / `updatePeer` throw with this message. */
-export function validatePeerConfig(c: PeerConfig): string | undefined {
-  if (!isIpAddress(c.address)) return `address "${c.address}" is not an IP address`;
-  if (!intIn(c.asn, 1, 0xffffffff) || c.asn === undefined)
-    return `asn ${c.asn} is not an AS number (1..4294967295)`;
-  if (!intIn(c.port, 1, 65535)) return `port ${c.port} is not a TCP port`;
+type IntegerField =
+  | 'asn'
+  | 'port'
+  | 'holdTime'
+  | 'keepaliveTime'
+  | 'connectRetryTime'
+  | 'ttl'
+  | 'gracefulRestartTime';
+
+export const PEER_INTEGER_RULES: { readonly [K in IntegerField]: IntegerRule } = {
+  // RFC 6793: 4-octet AS numbers; AS 0 is reserved (RFC 7607).
+  asn: { ranges: [[1, MAX_AS]], what: 'an AS number' },
+  port: { ranges: [[1, 65535]], what: 'a TCP port' },
   // RFC 4271 §4.2: "Hold Time MUST be either zero or at least three seconds."
-  if (!intIn(c.holdTime, 0, 65535) || c.holdTime === 1 || c.holdTime === 2)
-    return `holdTime ${c.holdTime} must be 0 or 3..65535 seconds`;
-  if (!intIn(c.keepaliveTime, 0, 21845)) return `keepaliveTime ${c.keepaliveTime} must be 0..21845 seconds`;
-  if (!intIn(c.connectRetryTime, 1, 65535))
-    return `connectRetryTime ${c.connectRetryTime} must be 1..65535 seconds`;
-  for (const k of ['localAddress', 'localAddressIpv4', 'localAddressIpv6'] as const) {
-    const v = c[k];
-    if (v !== undefined && !isIpAddress(v)) return `${k} "${v}" is not an IP address`;
-  }
-  if (c.localAddressIpv4 !== undefined && c.localAddressIpv4.includes(':'))
-    return `localAddressIpv4 "${c.localAddressIpv4}" is not IPv4`;
-  if (c.localAddressIpv6 !== undefined && !c.localAddressIpv6.includes(':'))
-    return `localAddressIpv6 "${c.localAddressIpv6}" is not IPv6`;
-  if (!intIn(c.ttl, 1, 255)) return `ttl ${c.ttl} must be 1..255`;
+  holdTime: {
+    ranges: [
+      [0, 0],
+      [MIN_HOLD_TIME, MAX_HOLD_TIME],
+    ],
+    what: 'seconds',
+  },
+  // A third of the largest hold time (RFC 4271 §4.4).
+  keepaliveTime: { ranges: [[0, Math.floor(MAX_HOLD_TIME / 3)]], what: 'seconds' },
+  connectRetryTime: { ranges: [[1, 65535]], what: 'seconds' },
+  ttl: { ranges: [[1, 255]], what: 'an integer' },
   // RFC 4724 §3: the Restart Time is 12 bits.
-  if (!intIn(c.gracefulRestartTime, 0, 4095))
-    return `gracefulRestartTime ${c.gracefulRestartTime} must be 0..4095`;
-  if (c.families !== undefined && c.families.length === 0) return 'families must not be empty';
+  gracefulRestartTime: { ranges: [[0, MAX_RESTART_TIME]], what: 'seconds' },
+};
+
+/** "must be 1..65535", "must be 0 or 3..65535"; "expected seconds" for a non-integer. */
+export function integerProblem(rule: IntegerRule, v: number): string | undefined {
+  if (!Number.isInteger(v)) return `expected ${rule.what}`;
+  if (rule.ranges.some(([lo, hi]) => v >= lo && v <= hi)) return undefined;
+  return `must be ${rule.ranges.map(([lo, hi]) => (lo === hi ? `${lo}` : `${lo}..${hi}`)).join(' or ')}`;
+}
+
+/** An address field: any IP address, or one of a family. */
+export function addressProblem(v: string, family?: 4 | 6): string | undefined {
+  if (!isIpAddress(v)) return 'not an IPv4 or IPv6 address';
+  if (family === 4 && parseIpv4(v) === undefined) return 'not an IPv4 address';
+  if (family === 6 && (!v.includes(':') || parseIpv6(v) === undefined)) return 'not an IPv6 address';
   return undefined;
+}
+
+export function familiesProblem(families: readonly string[]): string | undefined {
+  if (families.length === 0) return 'must name at least one family';
+  const bad = families.find((f) => !(PEER_FAMILIES as readonly string[]).includes(f));
+  return bad === undefined ? undefined : `"${bad}" is not one of ${PEER_FAMILIES.join(', ')}`;
+}
+
+/** Why `value` is not allowed in `field`, or undefined (also for fields without a rule). */
+export function peerFieldProblem(field: keyof PeerConfig, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  switch (field) {
+    case 'asn':
+    case 'port':
+    case 'holdTime':
+    case 'keepaliveTime':
+    case 'connectRetryTime':
+    case 'ttl':
+    case 'gracefulRestartTime':
+      return typeof value === 'number'
+        ? integerProblem(PEER_INTEGER_RULES[field], value)
+        : `expected ${PEER_INTEGER_RULES[field].what}`;
+    case 'address':
+    case 'localAddress':
+      return typeof value === 'string' ? addressProblem(value) : 'expected an IP address';
+    case 'localAddressIpv4':
+      return typeof value === 'string' ? addressProblem(value, 4) : 'expected an IPv4 address';
+    case 'localAddressIpv6':
+      return typeof value === 'string' ? addressProblem(value, 6) : 'expected an IPv6 address';
+    case 'families':
+      return Array.isArray(value) ? familiesProblem(value as string[]) : 'expected a list';
+    case 'passive':
+    case 'routeReflectorClient':
+    case 'description':
+      return undefined;
+    default: {
+      const never: never = field;
+      return never;
+    }
+  }
+}
+
+const CHECKED: readonly (keyof PeerConfig)[] = [
+  'address',
+  'asn',
+  'port',
+  'holdTime',
+  'keepaliveTime',
+  'connectRetryTime',
+  'localAddress',
+  'localAddressIpv4',
+  'localAddressIpv6',
+  'ttl',
+  'gracefulRestartTime',
+  'families',
+];
+
+/**
+ * Why `c` is unusable — `holdTime 2 is not allowed: must be 0 or 3..65535` — or undefined. `Speaker.addPeer`
+ * and `updatePeer` throw with this message.
+ */
+export function validatePeerConfig(c: PeerConfig): string | undefined {
+  if (c.asn === undefined) return 'asn is required';
+  for (const field of CHECKED) {
+    const value: unknown = c[field];
+    const why = peerFieldProblem(field, value);
+    if (why !== undefined) return `${field} ${show(value)} is not allowed: ${why}`;
+  }
+  return undefined;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
+  return String(v);
 }

@@ -13,30 +13,43 @@ import type {
   PeerStatus,
   SessionState,
   SpeakerConfig,
+  TransitionReason,
 } from './api.js';
-import { CEASE_CONNECTION_REJECTED, type FsmConfig, type FsmError, type Negotiated } from './fsm.js';
+import type { SpeakerLog } from './log-events.js';
+import { TimerList, type Clock } from './clock.js';
+import type { FsmConfig, Negotiated, StateChange } from './fsm.js';
+import { PeerErrors } from './peer-errors.js';
 import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
 import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
-import { Session, type LogLevel, type SessionCounters } from './session.js';
+import { Session, type SessionCounters } from './session.js';
 import { localCapabilities, survivor } from './collision.js';
+import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
 import { capabilityName } from './wire/capabilities.js';
-import { describeNotification, encodeNotification } from './wire/notification.js';
+import { encodeNotification } from './wire/notification.js';
 import { encodeRouteRefresh } from './wire/route-refresh.js';
 import { encodeEndOfRib, encodeUpdates, encodeWithdrawals } from './wire/update-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from './wire/types.js';
+import {
+  BGP_PORT,
+  CEASE_CONNECTION_REJECTED,
+  ERR_CEASE,
+  MESSAGE_ROUTE_REFRESH,
+  ROUTE_REFRESH_BORR,
+  ROUTE_REFRESH_EORR,
+} from './wire/iana.js';
 
 /** What a peer needs from its speaker. */
 export interface PeerContext {
   readonly config: SpeakerConfig;
   readonly locRib: LocRib;
   readonly cache: AttributeCache;
-  readonly clock: () => number;
+  readonly clock: Clock;
   locRibChanged(changes: LocRibChanges): void;
   peerState(e: PeerStateEvent): void;
   endOfRib(peer: string): void;
-  log(level: LogLevel, event: string, fields: Record<string, unknown>): void;
+  readonly log: SpeakerLog;
   /** Ask for one export pass over every peer (coalesced per event-loop turn). */
   scheduleFlush(): void;
 }
@@ -45,7 +58,11 @@ export interface PeerContext {
  * When a peer that does not announce graceful restart is taken to have sent its initial table, if it sends
  * no End-of-RIB: most implementations send End-of-RIB regardless, this only bounds the wait.
  */
-const END_OF_RIB_FALLBACK_MS = 10_000;
+export const END_OF_RIB_FALLBACK_MS = 10_000;
+
+/** The deadlines of the peer's own in its timer list (its sessions add theirs, keyed by session and socket). */
+const EOR_FALLBACK = 'end-of-rib';
+const DISPOSE = 'dispose';
 
 export class Peer {
   main: Session;
@@ -54,9 +71,13 @@ export class Peer {
   private ribPeer: RibPeer | undefined;
   /** Families whose End-of-RIB the peer has yet to send (initial table), undefined once reported. */
   private eorPending: Set<number> | undefined;
-  private eorTimer: NodeJS.Timeout | undefined;
+  /** Every deadline of this peer and its sessions, with one real timer for the earliest. */
+  readonly timers: TimerList;
+  private disposed: Promise<void> | undefined;
+  private resolveDisposed: (() => void) | undefined;
   private readonly warned = new Set<string>();
-  private status: { state: SessionState; since: number; reason?: string; error?: string };
+  private status: { state: SessionState; since: number; reason?: TransitionReason };
+  private readonly errors = new PeerErrors();
   readonly counters: SessionCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -71,8 +92,9 @@ export class Peer {
     public config: PeerConfig,
     private readonly ctx: PeerContext,
   ) {
+    this.timers = new TimerList(ctx.clock);
     this.main = this.newSession();
-    this.status = { state: 'Idle', since: ctx.clock() };
+    this.status = { state: 'Idle', since: this.now() };
   }
 
   get address(): string {
@@ -84,18 +106,42 @@ export class Peer {
   }
 
   /** ManualStop on every connection with the given Cease subcode; the peer stays down. */
-  stop(subcode: number, data?: Uint8Array, reason?: string): void {
+  stop(subcode: number, data?: Uint8Array, reason?: TransitionReason): void {
     this.extra?.stop(subcode, data, reason);
     this.main.stop(subcode, data, reason);
   }
 
-  /** Stop for good (after `stop`): timers and sockets released. */
+  /**
+   * Stop with a Cease and let the sockets flush it for `flushMs` (a deadline in the timer list), then
+   * `dispose`. Resolves once disposed.
+   */
+  retire(
+    subcode: number,
+    data: Uint8Array | undefined,
+    reason: TransitionReason,
+    flushMs: number,
+  ): Promise<void> {
+    this.stop(subcode, data, reason);
+    if (this.disposed === undefined) {
+      this.disposed = new Promise((resolve) => (this.resolveDisposed = resolve));
+      this.timers.after(DISPOSE, flushMs, () => this.dispose());
+    }
+    return this.disposed;
+  }
+
+  /** Stop for good (after `stop`): no more events; sockets still closing keep their close grace. */
   dispose(): void {
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
+    this.timers.clear(EOR_FALLBACK);
+    this.timers.clear(DISPOSE);
     this.extra?.dispose();
     this.main.dispose();
     this.adjRibOut?.close();
     this.adjRibOut = undefined;
+    this.resolveDisposed?.();
+  }
+
+  private now(): number {
+    return this.timers.clock.now();
   }
 
   /** A connection from this peer's address arrived. */
@@ -105,7 +151,7 @@ export class Peer {
       // §6.8: "a connection collision with an existing BGP connection that is in the Established state causes
       // closing of the newly created connection" — before any OPEN; RFC 4486 subcode 5 says why.
       this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main });
-      socket.end(encodeNotification({ code: 6, subcode: CEASE_CONNECTION_REJECTED }));
+      socket.end(encodeNotification({ code: ERR_CEASE, subcode: CEASE_CONNECTION_REJECTED }));
       return;
     }
     if (main === 'Idle' && !this.main.state.autoRestart) {
@@ -126,13 +172,13 @@ export class Peer {
 
   private fsmConfig(): FsmConfig {
     const c = this.config;
-    const holdTime = c.holdTime ?? 90;
+    const holdTime = c.holdTime ?? DEFAULT_HOLD_TIME;
     return {
       localAsn: this.ctx.config.asn,
       routerId: this.ctx.config.routerId,
       holdTime,
       ...(c.keepaliveTime !== undefined ? { keepaliveTime: c.keepaliveTime } : {}),
-      connectRetryTime: c.connectRetryTime ?? 5,
+      connectRetryTime: c.connectRetryTime ?? DEFAULT_CONNECT_RETRY_TIME,
       passive: c.passive === true,
       capabilities: localCapabilities(this.ctx.config.asn, c),
     };
@@ -144,20 +190,20 @@ export class Peer {
       {
         fsm: this.fsmConfig(),
         peerAddress: c.address,
-        port: c.port ?? 179,
+        port: c.port ?? BGP_PORT,
         ...(c.localAddress !== undefined ? { localAddress: c.localAddress } : {}),
         expect: { peerAs: c.asn, localBgpId: this.ctx.config.routerId, localAs: this.ctx.config.asn },
-        clock: this.ctx.clock,
+        timers: this.timers,
         cache: this.ctx.cache,
         counters: this.counters,
       },
       {
-        state: (from, to, reason, s) => this.onState(from, to, reason, s),
+        state: (change, s) => this.onState(change, s),
         established: (n, s) => this.onEstablished(n, s),
         down: (reason) => this.onDown(reason),
         message: (m) => this.onMessage(m),
         open: (open, s) => this.onOpen(open.bgpId, s),
-        log: (level, event, fields) => this.ctx.log(level, event, fields),
+        log: this.ctx.log,
       },
     );
   }
@@ -205,7 +251,8 @@ export class Peer {
     old.dispose();
   }
 
-  private onState(from: SessionState, to: SessionState, reason: string, s: Session): void {
+  private onState(change: StateChange, s: Session): void {
+    const { from, to, reason } = change;
     if (to === 'Established' && s !== this.main) this.promote(s);
     if (s !== this.main) {
       if (to === 'Idle') {
@@ -214,12 +261,9 @@ export class Peer {
       }
       return;
     }
-    this.status = {
-      state: to,
-      since: this.ctx.clock(),
-      reason,
-      error: describeError(s.state.lastError) ?? this.status.error,
-    };
+    const other = this.extra;
+    this.errors.transition(change, other !== undefined && other.state.state !== 'Idle');
+    this.status = { state: to, since: this.now(), reason };
     this.ctx.log(to === 'Idle' ? 'warn' : 'info', 'peer-state', { peer: this.address, from, to, reason });
     this.ctx.peerState({ address: this.address, from, to, reason });
   }
@@ -252,30 +296,25 @@ export class Peer {
   /** The peer's initial table is complete at End-of-RIB for every family (or after a bounded wait, see above). */
   private waitForEndOfRib(n: Negotiated): void {
     this.eorPending = new Set(n.families.map((f) => f.afi));
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
-    this.eorTimer = undefined;
-    if (n.gracefulRestart === undefined) {
-      this.eorTimer = setTimeout(() => this.endOfRibDone('timeout'), END_OF_RIB_FALLBACK_MS);
-      this.eorTimer.unref?.();
-    }
+    if (n.gracefulRestart === undefined)
+      this.timers.after(EOR_FALLBACK, END_OF_RIB_FALLBACK_MS, () => this.endOfRibDone('timeout'));
+    else this.timers.clear(EOR_FALLBACK);
   }
 
-  private endOfRibDone(how: string): void {
+  private endOfRibDone(how: 'end-of-rib' | 'timeout'): void {
     if (this.eorPending === undefined) return;
     this.eorPending = undefined;
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
-    this.eorTimer = undefined;
+    this.timers.clear(EOR_FALLBACK);
     this.ctx.log('info', 'end-of-rib', { peer: this.address, how });
     this.ctx.endOfRib(this.address);
   }
 
-  private onDown(reason: string): void {
+  private onDown(reason: TransitionReason): void {
     this.adjRibOut?.close();
     this.adjRibOut = undefined;
     this.ribPeer = undefined;
     this.eorPending = undefined;
-    if (this.eorTimer !== undefined) clearTimeout(this.eorTimer);
-    this.eorTimer = undefined;
+    this.timers.clear(EOR_FALLBACK);
     // RFC 4271 §8.2.2: "deletes all routes associated with this connection".
     const changes = this.ctx.locRib.peerDown(this.address);
     this.ctx.log('info', 'peer-down', { peer: this.address, reason, withdrawn: changes.prefixes.length });
@@ -284,8 +323,8 @@ export class Peer {
   }
 
   private onMessage(m: UpdateMessage | RouteRefreshMessage): void {
-    if (m.type === 5) return this.onRouteRefresh(m);
-    const changes = this.ctx.locRib.applyUpdate(this.address, m, this.ctx.clock());
+    if (m.type === MESSAGE_ROUTE_REFRESH) return this.onRouteRefresh(m);
+    const changes = this.ctx.locRib.applyUpdate(this.address, m, this.now());
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
     if (m.endOfRib !== undefined && this.eorPending !== undefined) {
       this.eorPending.delete(m.endOfRib.afi);
@@ -302,9 +341,9 @@ export class Peer {
     // The Loc-RIB marks a peer's routes of every family at once, so this is done only when the session carries
     // one family; with more, a refresh of one family would purge the others. Otherwise BoRR/EoRR are no-ops
     // (the re-sent routes replace the old ones; only routes the peer silently dropped linger).
-    if (m.subtype === 1 || m.subtype === 2) {
+    if (m.subtype === ROUTE_REFRESH_BORR || m.subtype === ROUTE_REFRESH_EORR) {
       if (!n.enhancedRouteRefresh || n.families.length !== 1) return;
-      if (m.subtype === 1) return this.ctx.locRib.markStale(this.address);
+      if (m.subtype === ROUTE_REFRESH_BORR) return this.ctx.locRib.markStale(this.address);
       const changes = this.ctx.locRib.sweepStale(this.address);
       if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
       this.ctx.scheduleFlush();
@@ -313,11 +352,26 @@ export class Peer {
     // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced.
     if (this.adjRibOut === undefined || !hasFamily(n, m.afi, m.safi)) return;
     if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 1 })], 0);
+      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_BORR })], 0);
     this.adjRibOut.resendAll(m.afi);
     this.flush();
     if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: 2 })], 0);
+      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_EORR })], 0);
+  }
+
+  /**
+   * RFC 4456: become (or stop being) our route-reflector client in place — it changes what is reflected, not
+   * the session. True when the running session's export rules changed: the speaker then re-evaluates every
+   * Adj-RIB-Out (`reexport`).
+   */
+  setRouteReflectorClient(client: boolean): boolean {
+    const changed = this.ctx.locRib.setRouteReflectorClient(this.address, client);
+    return changed && this.ribPeer?.ibgp === true;
+  }
+
+  /** The export rules changed: work out again what this peer should have, to send only what differs. */
+  reexport(): void {
+    this.adjRibOut?.reevaluate();
   }
 
   /** Ask the peer to send its routes again (RFC 2918), every negotiated family. */
@@ -396,7 +450,7 @@ export class Peer {
       state: s.state.state,
       since: this.status.since,
       ...(this.status.reason !== undefined ? { lastReason: this.status.reason } : {}),
-      ...(this.status.error !== undefined ? { lastError: this.status.error } : {}),
+      ...lastError(this.errors.shown(s.state.state)),
       ...(s.localAddress !== undefined ? { localAddress: s.localAddress } : {}),
       ...(n !== undefined
         ? {
@@ -414,9 +468,6 @@ export class Peer {
   }
 }
 
-/** "sent 4/0 Hold Timer Expired", "received 6/2 Cease / Administrative Shutdown", "tcp: ECONNREFUSED". */
-export function describeError(e: FsmError | undefined): string | undefined {
-  if (e === undefined) return undefined;
-  if (e.kind === 'tcp') return `tcp: ${e.detail}`;
-  return `${e.kind} ${e.code}/${e.subcode} ${describeNotification(e.code, e.subcode)}`;
+function lastError(text: string | undefined): { lastError?: string } {
+  return text === undefined ? {} : { lastError: text };
 }

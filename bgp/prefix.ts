@@ -3,12 +3,11 @@
  * (`ip/prefix.ts`, `ip/address.ts`), shared with `routing/` and `daemon/`.
  */
 import type { PrefixKey } from '../ip/prefix.js';
+import { AFI_IPV4, AFI_IPV6 } from './wire/iana.js';
 
 export type { PrefixKey } from '../ip/prefix.js';
-
-/** IANA Address Family Identifiers (RFC 4760; IANA "Address Family Numbers"). */
-export const AFI_IPV4 = 1;
-export const AFI_IPV6 = 2;
+/** IANA Address Family Identifiers (RFC 4760; IANA "Address Family Numbers"), defined in wire/iana.ts. */
+export { AFI_IPV4, AFI_IPV6 };
 export type Afi = typeof AFI_IPV4 | typeof AFI_IPV6;
 
 export function prefixAfi(key: PrefixKey): Afi {

@@ -1,7 +1,8 @@
 /**
  * The thin IO shell around the pure FSM (`fsm.ts`): one `net.Socket`, framing with the codec's
- * `messageLength`, decoding, ONE real timer armed for the FSM's earliest deadline, and the execution of the
- * FSM's actions. `Date.now()` is read only here, through an injectable clock.
+ * `messageLength`, decoding, and the execution of the FSM's actions. Its deadlines — the FSM's earliest, and
+ * the close grace of each socket it dropped — are entries in its owner's `TimerList` (clock.ts), which arms
+ * one real timer for the whole peer. Time is read only through that list's injectable clock.
  *
  * Never throws out of socket callbacks: a malformed message becomes the FSM event that sends the right
  * NOTIFICATION (through the codec's `toNotification`), a socket error becomes `TcpConnectionFails`.
@@ -19,8 +20,10 @@ import {
   type FsmEvent,
   type FsmState,
   type Negotiated,
+  type StateChange,
 } from './fsm.js';
-import type { SessionState } from './api.js';
+import type { TransitionReason } from './api.js';
+import type { SpeakerLog } from './log-events.js';
 import { codecContext } from './negotiate.js';
 import type { BgpError } from './wire/errors.js';
 import { messageLength } from './wire/header.js';
@@ -30,40 +33,66 @@ import { decodeOpen, encodeOpen, validateOpen, type OpenExpectations } from './w
 import { decodeRouteRefresh } from './wire/route-refresh.js';
 import { decodeUpdate } from './wire/update.js';
 import { AttributeCache } from './wire/cache.js';
-import type { NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from './wire/types.js';
+import { systemClock, TimerList, type Clock } from './clock.js';
+import type {
+  KeepaliveMessage,
+  NotificationMessage,
+  OpenMessage,
+  RouteRefreshMessage,
+  UpdateMessage,
+} from './wire/types.js';
+import {
+  BGP_PORT,
+  ERR_OPEN_MESSAGE,
+  HEADER_LENGTH,
+  MESSAGE_KEEPALIVE,
+  MESSAGE_NOTIFICATION,
+  MESSAGE_OPEN,
+  MESSAGE_ROUTE_REFRESH,
+  MESSAGE_UPDATE,
+  OPEN_UNSUPPORTED_VERSION_NUMBER,
+  TYPE_OFFSET,
+} from './wire/iana.js';
 
-const HEADER = 19;
-const EMPTY_UPDATE: UpdateMessage = { type: 2, withdrawn: [], reach: [], attributes: null, issues: [] };
+const EMPTY_UPDATE: UpdateMessage = {
+  type: MESSAGE_UPDATE,
+  withdrawn: [],
+  reach: [],
+  attributes: null,
+  issues: [],
+};
 /** How long a closing socket may take to flush its last NOTIFICATION before it is destroyed. */
-const CLOSE_GRACE_MS = 2000;
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export const CLOSE_GRACE_MS = 2000;
 
 /** What the owner (the speaker's peer) is told. All optional; all called synchronously. */
 export interface SessionHandlers {
-  state?(from: SessionState, to: SessionState, reason: string, s: Session): void;
+  state?(change: StateChange, s: Session): void;
   established?(negotiated: Negotiated, s: Session): void;
-  down?(reason: string, s: Session): void;
+  down?(reason: TransitionReason, s: Session): void;
   message?(m: UpdateMessage | RouteRefreshMessage, s: Session): void;
   /**
    * An acceptable OPEN arrived in OpenSent (RFC 4271 §6.8): return false to dump this connection as the
    * loser of a connection collision (the FSM then sends Cease 6/7).
    */
   open?(open: OpenMessage, s: Session): boolean;
-  log?(level: LogLevel, event: string, fields: Record<string, unknown>): void;
+  log?: SpeakerLog;
 }
 
 export interface SessionOptions {
   readonly fsm: FsmConfig;
   readonly peerAddress: string;
-  /** Peer TCP port (default 179). */
+  /** Peer TCP port (default BGP_PORT, 179). */
   readonly port?: number;
   /** Source address for our connections. */
   readonly localAddress?: string;
   /** What the peer's OPEN must say (RFC 4271 §6.2). */
   readonly expect: OpenExpectations;
-  /** Milliseconds on any clock (default `Date.now`). */
-  readonly clock?: () => number;
+  /**
+   * The owner's deadline list (one real timer per peer); default: a list of its own on `clock` (default the
+   * system clock).
+   */
+  readonly timers?: TimerList;
+  readonly clock?: Clock;
   /** Shared attribute cache (one per speaker is fine). */
   readonly cache?: AttributeCache;
   /** Counters to add to (shared by the sessions of one peer); default: the session's own. */
@@ -85,13 +114,11 @@ export class Session {
   /** Did we open the current connection (true) or accept it (false)? Undefined without a connection. */
   private outbound: boolean | undefined;
   private inbox: Buffer = Buffer.alloc(0);
-  private timer: NodeJS.Timeout | undefined;
-  private armedFor: number | undefined;
+  private readonly timers: TimerList;
   private readonly queue: FsmEvent[] = [];
   private running = false;
   private corked = false;
   private disposed = false;
-  private readonly clock: () => number;
   private readonly cache: AttributeCache;
   readonly counters: SessionCounters;
   /** Our address and port on the current (or last) connection. */
@@ -102,7 +129,7 @@ export class Session {
     readonly opts: SessionOptions,
     private readonly handlers: SessionHandlers = {},
   ) {
-    this.clock = opts.clock ?? Date.now;
+    this.timers = opts.timers ?? new TimerList(opts.clock ?? systemClock);
     this.cache = opts.cache ?? new AttributeCache();
     this.counters = opts.counters ?? {
       messagesIn: 0,
@@ -111,7 +138,7 @@ export class Session {
       updatesOut: 0,
       attributeErrors: 0,
     };
-    this.fsm = initialState(opts.fsm, this.clock());
+    this.fsm = initialState(opts.fsm, this.now());
   }
 
   get state(): FsmState {
@@ -133,7 +160,7 @@ export class Session {
   }
 
   /** ManualStop: Cease (default 6/2 Administrative Shutdown) when a session exists; no restart. */
-  stop(subcode?: number, data?: Uint8Array, reason?: string): void {
+  stop(subcode?: number, data?: Uint8Array, reason?: TransitionReason): void {
     this.feed({ type: 'ManualStop', subcode, data, reason });
   }
 
@@ -166,11 +193,13 @@ export class Session {
     return true;
   }
 
-  /** Stop everything now: no more events, no timer; the socket is ended (what was written still goes out). */
+  /**
+   * Stop everything now: no more events, no FSM deadline; the socket is ended (what was written still goes
+   * out, within the close grace).
+   */
   dispose(): void {
     this.disposed = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timers.clear(this);
     const s = this.socket;
     this.socket = undefined;
     if (s !== undefined) this.dropSocket(s);
@@ -179,7 +208,7 @@ export class Session {
   // ---- FSM plumbing ---------------------------------------------------------------------------------------
 
   private run(e: FsmEvent): void {
-    const r = step(this.fsm, e, this.clock());
+    const r = step(this.fsm, e, this.now());
     this.fsm = r.state;
     for (const a of r.actions) {
       // An owner's callback that throws must not leave the FSM half-executed or escape into a socket callback.
@@ -187,6 +216,7 @@ export class Session {
         this.execute(a);
       } catch (err) {
         this.log('error', 'handler-error', {
+          peer: this.opts.peerAddress,
           action: a.type,
           error: err instanceof Error ? err.message : String(err),
         });
@@ -203,8 +233,13 @@ export class Session {
       case 'close':
         return this.close();
       case 'state':
-        this.log('debug', 'fsm-transition', { from: a.from, to: a.to, reason: a.reason });
-        return this.handlers.state?.(a.from, a.to, a.reason, this);
+        this.log('debug', 'fsm-transition', {
+          peer: this.opts.peerAddress,
+          from: a.from,
+          to: a.to,
+          reason: a.reason,
+        });
+        return this.handlers.state?.(a, this);
       case 'established':
         return this.handlers.established?.(a.negotiated, this);
       case 'down':
@@ -218,30 +253,23 @@ export class Session {
     }
   }
 
-  /** Arm the one real timer for the FSM's earliest deadline. */
-  private arm(): void {
-    if (this.disposed) return;
-    const due = nextDeadline(this.fsm);
-    if (due === this.armedFor && (due === undefined || this.timer !== undefined)) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.armedFor = due;
-    if (due === undefined) return;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, due - this.clock()));
-    this.timer.unref?.();
+  private now(): number {
+    return this.timers.clock.now();
   }
 
-  private fire(): void {
-    this.timer = undefined;
-    this.armedFor = undefined;
-    const events = timerEvents(this.fsm, this.clock());
+  /** Put the FSM's earliest deadline in the owner's timer list (this session's one entry). */
+  private arm(): void {
+    if (this.disposed) return;
+    this.timers.set(this, nextDeadline(this.fsm), (now) => this.fire(now));
+  }
+
+  private fire(now: number): void {
+    const events = timerEvents(this.fsm, now);
     if (events.length === 0) return this.arm();
     for (const e of events) this.feed(e);
   }
 
-  private log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
-    this.handlers.log?.(level, event, { peer: this.opts.peerAddress, ...fields });
-  }
+  private readonly log: SpeakerLog = (level, event, fields) => this.handlers.log?.(level, event, fields);
 
   // ---- Socket ---------------------------------------------------------------------------------------------
 
@@ -249,7 +277,7 @@ export class Session {
     this.close();
     const socket = net.connect({
       host: this.opts.peerAddress,
-      port: this.opts.port ?? 179,
+      port: this.opts.port ?? BGP_PORT,
       ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),
     });
     this.attach(socket, true);
@@ -286,8 +314,8 @@ export class Session {
   private lost(socket: net.Socket, reason: string): void {
     this.socket = undefined;
     socket.destroy();
-    this.log('info', 'tcp-failed', { reason });
-    this.feed({ type: 'TcpConnectionFails', reason });
+    this.log('info', 'tcp-failed', { peer: this.opts.peerAddress, reason });
+    this.feed({ type: 'TcpConnectionFails', detail: reason });
   }
 
   /** The FSM's `close`: flush what was written (the NOTIFICATION), FIN, destroy after a grace period. */
@@ -306,17 +334,21 @@ export class Session {
       return;
     }
     s.end();
-    const t = setTimeout(() => s.destroy(), CLOSE_GRACE_MS);
-    t.unref?.();
-    s.once('close', () => clearTimeout(t));
+    // The close grace is a deadline of the socket's own, kept after `dispose` until the socket closes.
+    this.timers.after(s, CLOSE_GRACE_MS, () => s.destroy());
+    s.once('close', () => this.timers.clear(s));
   }
 
-  private sendFsmMessage(m: OpenMessage | NotificationMessage | { readonly type: 4 }): void {
+  private sendFsmMessage(m: OpenMessage | NotificationMessage | KeepaliveMessage): void {
     if (this.socket === undefined) return;
-    if (m.type === 1) this.write(encodeOpen(m));
-    else if (m.type === 4) this.write(encodeKeepalive());
+    if (m.type === MESSAGE_OPEN) this.write(encodeOpen(m));
+    else if (m.type === MESSAGE_KEEPALIVE) this.write(encodeKeepalive());
     else {
-      this.log('warn', 'notification-sent', { code: m.code, subcode: m.subcode });
+      this.log('warn', 'notification-sent', {
+        peer: this.opts.peerAddress,
+        code: m.code,
+        subcode: m.subcode,
+      });
       this.write(encodeNotification(m));
     }
   }
@@ -359,30 +391,34 @@ export class Session {
   }
 
   private headerError(err: BgpError): void {
-    this.log('warn', 'header-error', { code: err.code, reason: err.reason });
+    this.log('warn', 'header-error', { peer: this.opts.peerAddress, code: err.code, reason: err.reason });
     this.feed({ type: 'BGPHeaderErr', notification: toNotification(err), reason: 'header-error' });
   }
 
   private dispatch(message: Buffer): void {
-    const body = message.subarray(HEADER);
-    switch (message[18]) {
-      case 1:
+    const body = message.subarray(HEADER_LENGTH);
+    switch (message[TYPE_OFFSET]) {
+      case MESSAGE_OPEN:
         return this.onOpen(body);
-      case 2:
+      case MESSAGE_UPDATE:
         return this.onUpdate(body);
-      case 3: {
+      case MESSAGE_NOTIFICATION: {
         const n = decodeNotification(body);
-        this.log('warn', 'notification-received', { code: n.code, subcode: n.subcode });
+        this.log('warn', 'notification-received', {
+          peer: this.opts.peerAddress,
+          code: n.code,
+          subcode: n.subcode,
+        });
         // RFC 4271 §8.1.2 event 24: a NOTIFICATION with "Unsupported Version Number" is NotifMsgVerErr.
         return this.feed(
-          n.code === 2 && n.subcode === 1
+          n.code === ERR_OPEN_MESSAGE && n.subcode === OPEN_UNSUPPORTED_VERSION_NUMBER
             ? { type: 'NotifMsgVerErr', notification: n }
             : { type: 'NotifMsg', notification: n },
         );
       }
-      case 4:
+      case MESSAGE_KEEPALIVE:
         return this.feed({ type: 'KeepAliveMsg' });
-      case 5: {
+      case MESSAGE_ROUTE_REFRESH: {
         const r = decodeRouteRefresh(body, message);
         if (r.ok) return this.feed({ type: 'RouteRefreshMsg', message: r.message });
         return this.feed({
@@ -400,7 +436,11 @@ export class Session {
   private onOpen(body: Buffer): void {
     const r = decodeOpen(body);
     if (!r.ok) {
-      this.log('warn', 'open-error', { code: r.error.code, reason: r.error.reason });
+      this.log('warn', 'open-error', {
+        peer: this.opts.peerAddress,
+        code: r.error.code,
+        reason: r.error.reason,
+      });
       return this.feed({
         type: 'BGPOpenMsgErr',
         notification: toNotification(r.error),
@@ -411,7 +451,7 @@ export class Session {
     if (this.fsm.state !== 'OpenSent') return this.feed({ type: 'BGPOpen', open: r.message });
     const bad = validateOpen(r.message, this.opts.expect);
     if (bad !== undefined) {
-      this.log('warn', 'open-error', { code: bad.code, reason: bad.reason });
+      this.log('warn', 'open-error', { peer: this.opts.peerAddress, code: bad.code, reason: bad.reason });
       return this.feed({ type: 'BGPOpenMsgErr', notification: toNotification(bad), reason: 'open-error' });
     }
     if (this.handlers.open !== undefined && !this.handlers.open(r.message, this))
@@ -426,7 +466,11 @@ export class Session {
       return this.feed({ type: 'UpdateMsg', update: EMPTY_UPDATE });
     const r = decodeUpdate(body, codecContext(n), this.cache);
     if (!r.ok) {
-      this.log('warn', 'update-error', { code: r.error.code, reason: r.error.reason });
+      this.log('warn', 'update-error', {
+        peer: this.opts.peerAddress,
+        code: r.error.code,
+        reason: r.error.reason,
+      });
       return this.feed({
         type: 'UpdateMsgErr',
         notification: toNotification(r.error),
@@ -438,6 +482,7 @@ export class Session {
       this.counters.attributeErrors += r.message.issues.length;
       for (const i of r.message.issues)
         this.log('warn', 'attribute-error', {
+          peer: this.opts.peerAddress,
           action: i.action,
           code: i.code,
           attribute: i.attribute,

@@ -28,21 +28,23 @@ import type {
   SpeakerConfig,
   SpeakerEvents,
 } from './api.js';
-import {
-  CEASE_ADMINISTRATIVE_SHUTDOWN,
-  CEASE_OTHER_CONFIGURATION_CHANGE,
-  CEASE_PEER_DECONFIGURED,
-} from './fsm.js';
 import { Peer, type PeerContext } from './peer.js';
 import { validatePeerConfig } from './peer-config.js';
 import type { PrefixKey } from '../ip/prefix.js';
 import { LocRib } from './rib/index.js';
-import { socketAddress, type LogLevel } from './session.js';
+import { socketAddress } from './session.js';
+import { logRecord, type SpeakerLog } from './log-events.js';
 import { AttributeCache } from './wire/cache.js';
+import { clockOf, systemClock, type Clock } from './clock.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
+import {
+  CEASE_ADMINISTRATIVE_SHUTDOWN,
+  CEASE_OTHER_CONFIGURATION_CHANGE,
+  CEASE_PEER_DECONFIGURED,
+} from './wire/iana.js';
 
-/** How long `stop()` / `removePeer()` give sockets to flush their Cease before resolving. */
-const STOP_FLUSH_MS = 200;
+/** How long `stop()` / `removePeer()` give sockets to flush their Cease before the peer is disposed. */
+export const STOP_FLUSH_MS = 200;
 
 /** An EventEmitter typed by `SpeakerEvents` (api.ts). */
 export class Speaker extends EventEmitter {
@@ -53,15 +55,18 @@ export class Speaker extends EventEmitter {
   private readonly cache = new AttributeCache();
   private readonly ctx: PeerContext;
   private running = false;
+  private readonly clock: Clock;
 
   /**
-   * @param clock milliseconds since the epoch (tests may inject one); read only by the shells.
+   * @param clock the shells' time (default the system clock): a `Clock` (bgp/clock.ts), whose `wakeAt` each
+   *   peer's one timer uses — tests inject a virtual one — or just a `() => number` read with real timers.
    */
   constructor(
     readonly config: SpeakerConfig,
-    private readonly clock: () => number = Date.now,
+    clock: Clock | (() => number) = systemClock,
   ) {
     super();
+    this.clock = typeof clock === 'function' ? clockOf(clock) : clock;
     this.locRib = new LocRib({
       localAsn: config.asn,
       routerId: config.routerId,
@@ -72,11 +77,11 @@ export class Speaker extends EventEmitter {
       config,
       locRib: this.locRib,
       cache: this.cache,
-      clock,
+      clock: this.clock,
       locRibChanged: (changes) => this.emit('loc-rib', changes),
       peerState: (e) => this.emit('peer-state', e),
       endOfRib: (peer) => this.emit('end-of-rib', peer),
-      log: (level, event, fields) => this.log(level, event, fields),
+      log: this.log,
       scheduleFlush: () => this.scheduleFlush(),
     };
   }
@@ -128,14 +133,14 @@ export class Speaker extends EventEmitter {
   async stop(reason = 'shutdown'): Promise<void> {
     this.running = false;
     const data = encodeShutdownCommunication(reason);
-    for (const p of this.peersByAddress.values()) p.stop(CEASE_ADMINISTRATIVE_SHUTDOWN, data, 'admin-down');
+    const retired = [...this.peersByAddress.values()].map((p) =>
+      p.retire(CEASE_ADMINISTRATIVE_SHUTDOWN, data, 'admin-down', STOP_FLUSH_MS),
+    );
     const server = this.server;
     this.server = undefined;
     const closed =
       server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
-    await delay(STOP_FLUSH_MS);
-    for (const p of this.peersByAddress.values()) p.dispose();
-    await closed;
+    await Promise.all([...retired, closed]);
   }
 
   // ---- Peers ----------------------------------------------------------------------------------------------
@@ -160,9 +165,7 @@ export class Speaker extends EventEmitter {
     const peer = this.peersByAddress.get(key);
     if (peer === undefined) return;
     this.peersByAddress.delete(key);
-    peer.stop(CEASE_PEER_DECONFIGURED, undefined, 'peer-deconfigured');
-    const t = setTimeout(() => peer.dispose(), STOP_FLUSH_MS);
-    t.unref?.();
+    void peer.retire(CEASE_PEER_DECONFIGURED, undefined, 'peer-deconfigured', STOP_FLUSH_MS);
     const changes = this.locRib.removePeer(key);
     if (changes.prefixes.length > 0) this.emit('loc-rib', changes);
     this.scheduleFlush();
@@ -171,8 +174,9 @@ export class Speaker extends EventEmitter {
 
   /**
    * Apply a changed configuration. A change that the session depends on (AS, port, timers, addresses, families,
-   * passive, route-reflector client, graceful restart) resets it with Cease 6/6 Other Configuration Change;
-   * a description-only change does not.
+   * passive, graceful restart) resets it with Cease 6/6 Other Configuration Change. A description change does
+   * not, nor does `routeReflectorClient` (RFC 4456 needs no new session for it): every Adj-RIB-Out is then
+   * re-evaluated in place and only what now differs is sent — reflected routes announced, or withdrawn.
    */
   updatePeer(cfg: PeerConfig): void {
     const invalid = validatePeerConfig(cfg);
@@ -182,6 +186,11 @@ export class Speaker extends EventEmitter {
     if (peer === undefined) return this.addPeer(cfg);
     if (!sessionRelevantChange(peer.config, cfg)) {
       peer.config = { ...cfg, address: key };
+      if (peer.setRouteReflectorClient(cfg.routeReflectorClient === true)) {
+        this.log('info', 'route-reflector-client', { peer: key, client: cfg.routeReflectorClient === true });
+        for (const p of this.peersByAddress.values()) p.reexport();
+        this.scheduleFlush();
+      }
       return;
     }
     this.peersByAddress.delete(key);
@@ -204,7 +213,7 @@ export class Speaker extends EventEmitter {
     const routes = ads.map((a) =>
       a.nextHop !== undefined ? { prefix: a.prefix, nextHop: a.nextHop } : { prefix: a.prefix },
     );
-    const changes = this.locRib.setLocal(routes, this.clock());
+    const changes = this.locRib.setLocal(routes, this.clock.now());
     if (changes.prefixes.length > 0) this.emit('loc-rib', changes);
     this.scheduleFlush();
   }
@@ -215,11 +224,11 @@ export class Speaker extends EventEmitter {
   }
 
   routes(filter?: { prefix?: PrefixKey; peer?: string }): RouteView[] {
-    return this.locRib.routes(filter ?? {}, this.clock());
+    return this.locRib.routes(filter ?? {}, this.clock.now());
   }
 
   adjRibIn(peer: string): RouteView[] {
-    return this.locRib.adjRibIn(normalize(peer), this.clock());
+    return this.locRib.adjRibIn(normalize(peer), this.clock.now());
   }
 
   adjRibOut(peer: string): RouteView[] {
@@ -260,10 +269,10 @@ export class Speaker extends EventEmitter {
     });
   }
 
-  private log(level: LogLevel, event: string, fields: Record<string, unknown> = {}): void {
+  private readonly log: SpeakerLog = (level, event, fields) => {
     if (this.listenerCount('log') === 0) return;
-    this.emit('log', { ...fields, level, event });
-  }
+    this.emit('log', logRecord(level, event, fields));
+  };
 }
 
 /** The fields whose change needs a new session. */
@@ -279,7 +288,6 @@ function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
     'localAddressIpv4',
     'localAddressIpv6',
     'ttl',
-    'routeReflectorClient',
     'gracefulRestartTime',
   ];
   if (keys.some((k) => a[k] !== b[k])) return true;
@@ -289,8 +297,4 @@ function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
 /** Peer addresses as keys: one spelling per address (ip/address.ts `canonicalAddress`). */
 function normalize(address: string): string {
   return canonicalAddress(address) ?? address;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PeerConfig } from '../bgp/api.js';
+import { PEER_FAMILIES, PEER_INTEGER_RULES, peerFieldProblem } from '../bgp/peer-config.js';
 import { kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
 import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
 import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
@@ -30,9 +31,21 @@ const ipv6Address = z
 const int = (what: string) => z.number(`expected ${what}`).int(`expected ${what}`);
 const ranged = (lo: number, hi: number, what = 'an integer') =>
   int(what).min(lo, `must be ${lo}..${hi}`).max(hi, `must be ${lo}..${hi}`);
-const asn = ranged(1, 4294967295, 'an AS number');
-const port = ranged(1, 65535, 'a TCP port');
-const holdTime = int('seconds').refine((v) => v === 0 || (v >= 3 && v <= 65535), 'must be 0 or 3..65535');
+
+/**
+ * A peer field checked by the BGP library's own rule (bgp/peer-config.ts), so the file and `Speaker.addPeer`
+ * accept exactly the same values and a limit is written once.
+ */
+function peerRule<T extends z.ZodType>(field: keyof PeerConfig, schema: T): T {
+  return schema.superRefine((v, ctx) => {
+    const why = peerFieldProblem(field, v);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+  });
+}
+const peerInteger = (field: keyof typeof PEER_INTEGER_RULES) =>
+  peerRule(field, z.number(`expected ${PEER_INTEGER_RULES[field].what}`));
+const asn = peerInteger('asn');
+const port = peerInteger('port');
 
 /** A prefix as text → its PrefixKey; host bits set is an error (parsePrefix says which bits). */
 const prefix = z.string('expected a prefix such as 10.244.2.0/24').transform((text, ctx) => {
@@ -44,22 +57,22 @@ const prefix = z.string('expected a prefix such as 10.244.2.0/24').transform((te
   return key;
 });
 
-const family = z.enum(['ipv4-unicast', 'ipv6-unicast'], 'must be ipv4-unicast or ipv6-unicast');
+const family = z.enum(PEER_FAMILIES, `must be ${PEER_FAMILIES.join(' or ')}`);
 
 const peerSchema = z.strictObject({
-  address: ipAddress,
+  address: peerRule('address', z.string('expected an IP address')),
   asn,
   port: port.optional(),
-  holdTime: holdTime.optional(),
-  keepaliveTime: ranged(0, 21845, 'seconds').optional(),
-  connectRetryTime: ranged(1, 65535, 'seconds').optional(),
+  holdTime: peerInteger('holdTime').optional(),
+  keepaliveTime: peerInteger('keepaliveTime').optional(),
+  connectRetryTime: peerInteger('connectRetryTime').optional(),
   passive: z.boolean('expected true or false').optional(),
-  localAddress: ipAddress.optional(),
-  ttl: ranged(1, 255).optional(),
+  localAddress: peerRule('localAddress', z.string('expected an IP address')).optional(),
+  ttl: peerInteger('ttl').optional(),
   description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
   routeReflectorClient: z.boolean('expected true or false').optional(),
-  families: z.array(family, 'expected a list').min(1, 'must name at least one family').optional(),
-  gracefulRestartTime: ranged(0, 4095, 'seconds').optional(),
+  families: peerRule('families', z.array(family, 'expected a list')).optional(),
+  gracefulRestartTime: peerInteger('gracefulRestartTime').optional(),
 });
 
 const listenSchema = z.union(

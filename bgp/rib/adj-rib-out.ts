@@ -21,8 +21,7 @@ import type { LocRib } from './loc-rib.js';
 import type { Path } from './path.js';
 import type { RibPeer } from './peer.js';
 import { PrefixMap } from './prefix-map.js';
-
-const SAFI_UNICAST = 1;
+import { SAFI_UNICAST } from '../wire/iana.js';
 
 /** What we send for a prefix: interned, so `===` means "same UPDATE content". */
 export interface OutPath {
@@ -59,7 +58,7 @@ export class AdjRibOut {
   private readonly unsubscribe: () => void;
   private readonly exportFilter: SpeakerConfig['exportFilter'];
   /** Path → what it becomes for this peer (null: not sent), one map per family (the next hop may differ). */
-  private readonly outByPath = [new WeakMap<Path, OutPath | null>(), new WeakMap<Path, OutPath | null>()];
+  private outByPath = [new WeakMap<Path, OutPath | null>(), new WeakMap<Path, OutPath | null>()];
   /** Source attributes → exported attributes, per variant ("local", "learned", "reflect:<router id>"). */
   private readonly attributeCache = new WeakMap<PathAttributes, Map<string, PathAttributes>>();
   /** Exported attributes → OutPath per next hop. */
@@ -118,11 +117,17 @@ export class AdjRibOut {
     if (afi !== AFI_IPV4) this.resend[1] = true;
   }
 
-  /** The export policy changed: re-evaluate every prefix (sends only what differs). */
+  /**
+   * The export rules changed — the export policy, or who is a route-reflector client: re-evaluate every
+   * prefix from scratch at the next `takePending()`, which sends only what differs.
+   */
   reevaluate(): void {
     this.locRib.forEachPrefix((prefix) => this.pending.push(prefix));
     this.advertised.forEach((_out, prefix) => this.pending.push(prefix));
     this.policyAttributes.clear();
+    this.outByPath = [new WeakMap(), new WeakMap()];
+    this.lastPath = undefined;
+    this.lastFamily = -1;
   }
 
   /** Compute what changed for this peer since the last call, grouped for packing; the pending set empties. */

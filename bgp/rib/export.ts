@@ -3,17 +3,20 @@
  * attributes change on the way out (RFC 4271 §5.1). Pure functions over one path and one target peer; the
  * Adj-RIB-Out caches their results per attributes object so they run once per UPDATE, not per prefix.
  */
-import type { PathAttributes, RawAttribute } from '../wire/types.js';
+import type { AsPathSegment, PathAttributes, RawAttribute } from '../wire/types.js';
+import {
+  AS_CONFED_SEQUENCE,
+  AS_CONFED_SET,
+  AS_PATH_SEGMENT_MAX,
+  AS_SEQUENCE,
+  COMMUNITY_NO_ADVERTISE,
+  COMMUNITY_NO_EXPORT,
+  COMMUNITY_NO_EXPORT_SUBCONFED,
+  FLAG_PARTIAL,
+  FLAG_TRANSITIVE,
+} from '../wire/iana.js';
 import type { Path } from './path.js';
 import type { RibPeer } from './peer.js';
-
-/** RFC 1997 well-known communities. */
-export const NO_EXPORT = 0xffffff01;
-export const NO_ADVERTISE = 0xffffff02;
-export const NO_EXPORT_SUBCONFED = 0xffffff03;
-
-const FLAG_TRANSITIVE = 0x40;
-const FLAG_PARTIAL = 0x20;
 
 /** Why a best path is not sent to a peer, or undefined when it is. */
 export type ExportBlock = 'own-route' | 'ibgp-split-horizon' | 'originator' | 'no-advertise' | 'no-export';
@@ -26,8 +29,11 @@ export function exportBlock(path: Path, to: RibPeer): ExportBlock | undefined {
   const from = path.peer;
   const communities = path.attributes.communities;
   if (communities !== undefined && communities.length > 0) {
-    if (communities.includes(NO_ADVERTISE)) return 'no-advertise';
-    if (!to.ibgp && (communities.includes(NO_EXPORT) || communities.includes(NO_EXPORT_SUBCONFED)))
+    if (communities.includes(COMMUNITY_NO_ADVERTISE)) return 'no-advertise';
+    if (
+      !to.ibgp &&
+      (communities.includes(COMMUNITY_NO_EXPORT) || communities.includes(COMMUNITY_NO_EXPORT_SUBCONFED))
+    )
       return 'no-export';
   }
   if (from === null) return undefined;
@@ -61,20 +67,20 @@ function outUnknown(unknown: readonly RawAttribute[] | undefined): readonly RawA
 }
 
 /**
- * Prepend `asn` to AS_PATH: into the leading AS_SEQUENCE when it has room (255 ASes), else a new segment.
+ * Prepend `asn` to AS_PATH: into the leading AS_SEQUENCE when it has room (AS_PATH_SEGMENT_MAX ASes), else a
+ * new segment.
  * Confederation segments are removed first (RFC 5065 §5.2: they never leave the confederation).
  */
 export function prependAs(a: PathAttributes, asn: number): PathAttributes['asPath'] {
-  const path = a.asPath.some((s) => s.type === 3 || s.type === 4)
-    ? a.asPath.filter((s) => s.type === 1 || s.type === 2)
-    : a.asPath;
+  const confed = (s: AsPathSegment) => s.type === AS_CONFED_SEQUENCE || s.type === AS_CONFED_SET;
+  const path = a.asPath.some(confed) ? a.asPath.filter((s) => !confed(s)) : a.asPath;
   const first = path[0];
-  if (first !== undefined && first.type === 2 && first.asns.length < 255)
+  if (first !== undefined && first.type === AS_SEQUENCE && first.asns.length < AS_PATH_SEGMENT_MAX)
     return Object.freeze([
-      Object.freeze({ type: 2 as const, asns: Object.freeze([asn, ...first.asns]) }),
+      Object.freeze({ type: AS_SEQUENCE, asns: Object.freeze([asn, ...first.asns]) }),
       ...path.slice(1),
     ]);
-  return Object.freeze([Object.freeze({ type: 2 as const, asns: Object.freeze([asn]) }), ...path]);
+  return Object.freeze([Object.freeze({ type: AS_SEQUENCE, asns: Object.freeze([asn]) }), ...path]);
 }
 
 /** Drop the optional fields named, keeping the object free of `undefined` properties. */

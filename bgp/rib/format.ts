@@ -1,45 +1,26 @@
-/** Path attributes as operators read them (the way `show bgp` prints them), for `RouteView`. */
+/**
+ * Path attributes as operators read them (the way `show bgp` prints them), for `RouteView`. The AS_PATH and
+ * community texts are the codec's (`wire/as-path.ts`, `wire/attr-communities.ts`), so the CLI, the control
+ * socket and the logs spell a route the same way.
+ */
 import type { RouteView } from '../api.js';
 import { formatPrefix, type PrefixKey } from '../../ip/prefix.js';
-import type { AsPathSegment, PathAttributes } from '../wire/types.js';
+import { formatAsPath } from '../wire/as-path.js';
+import { formatOrigin } from '../wire/attr-basic.js';
+import { formatCommunity, formatLargeCommunity } from '../wire/attr-communities.js';
+import type { PathAttributes } from '../wire/types.js';
 import type { Path } from './path.js';
-
-const ORIGIN_WORDS = ['igp', 'egp', 'incomplete'] as const;
-
-/** `65001 65002 {65003,65004}`; confederation sequences `(65010 65011)`, confederation sets `[65012,65013]`. */
-export function formatAsPath(segments: readonly AsPathSegment[]): string {
-  return segments
-    .map((seg) => {
-      switch (seg.type) {
-        case 1:
-          return `{${seg.asns.join(',')}}`;
-        case 2:
-          return seg.asns.join(' ');
-        case 3:
-          return `(${seg.asns.join(' ')})`;
-        case 4:
-          return `[${seg.asns.join(',')}]`;
-      }
-    })
-    .filter((s) => s !== '')
-    .join(' ');
-}
-
-/** RFC 1997 community as `high:low`. */
-export function formatCommunity(c: number): string {
-  return `${Math.floor(c / 65536)}:${c % 65536}`;
-}
 
 export function formatAttributes(
   a: PathAttributes,
 ): Pick<RouteView, 'asPath' | 'origin' | 'localPref' | 'med' | 'communities' | 'largeCommunities'> {
   return {
     asPath: formatAsPath(a.asPath),
-    origin: ORIGIN_WORDS[a.origin ?? 0] ?? 'incomplete',
+    origin: formatOrigin(a.origin),
     ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
     ...(a.med !== undefined ? { med: a.med } : {}),
     communities: (a.communities ?? []).map(formatCommunity),
-    largeCommunities: (a.largeCommunities ?? []).map((l) => l.join(':')),
+    largeCommunities: (a.largeCommunities ?? []).map(formatLargeCommunity),
   };
 }
 

@@ -22,12 +22,4 @@ export {
   type BatchListener,
 } from './loc-rib.js';
 export { AdjRibOut, type OutPath, type PendingUpdates, type AdjRibOutOptions } from './adj-rib-out.js';
-export {
-  exportAttributes,
-  exportBlock,
-  prependAs,
-  NO_ADVERTISE,
-  NO_EXPORT,
-  type ExportBlock,
-} from './export.js';
-export { formatAsPath, formatCommunity } from './format.js';
+export { exportAttributes, exportBlock, prependAs, type ExportBlock } from './export.js';

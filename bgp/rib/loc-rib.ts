@@ -17,7 +17,8 @@
 import type { LocRibChanges, RouteView, SpeakerConfig } from '../api.js';
 import { type PrefixKey } from '../../ip/prefix.js';
 import { parseIpv4 } from '../../ip/address.js';
-import { ORIGIN_IGP, type PathAttributes, type UpdateMessage } from '../wire/types.js';
+import type { PathAttributes, UpdateMessage } from '../wire/types.js';
+import { MAX_AS, ORIGIN_IGP } from '../wire/iana.js';
 import { AdjRibIn, type LocalIdentity } from './adj-rib-in.js';
 import { slotBest, slotFib, slotPaths, SlotTransitions, type Slot } from './candidates.js';
 import { explain, formatVerdict, type Decision } from './decision.js';
@@ -42,7 +43,7 @@ export interface LocRibOptions {
 
 /** Why the options are unusable, or undefined. The constructor throws with this message. */
 export function validateLocRibOptions(opts: LocRibOptions): string | undefined {
-  if (!Number.isInteger(opts.localAsn) || opts.localAsn < 1 || opts.localAsn > 0xffffffff)
+  if (!Number.isInteger(opts.localAsn) || opts.localAsn < 1 || opts.localAsn > MAX_AS)
     return `localAsn ${opts.localAsn} is not an AS number (1..4294967295)`;
   if (parseIpv4(opts.routerId) === undefined) return `routerId "${opts.routerId}" is not a dotted quad`;
   if (opts.clusterId !== undefined && parseIpv4(opts.clusterId) === undefined)
@@ -169,6 +170,18 @@ export class LocRib {
       .takeStale()
       .forEach((path, prefix) => this.replace(prefix, this.rib.get(prefix), path, undefined));
     return this.finishBatch();
+  }
+
+  /**
+   * RFC 4456: make an established peer a route-reflector client of ours, or not. Best paths do not depend on
+   * it, so nothing here changes; what every iBGP peer may be sent does — the caller re-evaluates the
+   * Adj-RIB-Outs (`AdjRibOut.reevaluate`). Returns whether anything changed.
+   */
+  setRouteReflectorClient(address: string, client: boolean): boolean {
+    const peer = this.adjRibIns.get(address)?.peer;
+    if (peer === undefined || peer.routeReflectorClient === client) return false;
+    peer.routeReflectorClient = client;
+    return true;
   }
 
   peers(): RibPeer[] {

@@ -6,6 +6,8 @@
  */
 import { parseIpv4, parseIpv6 } from '../../ip/address.js';
 import type { PathAttributes } from '../wire/types.js';
+import { asPathLength } from '../wire/as-path.js';
+import { AS_CONFED_SEQUENCE, AS_CONFED_SET, AS_SEQUENCE } from '../wire/iana.js';
 import type { RibPeer } from './peer.js';
 
 /** Why a received path can never be best (it stays visible in the Adj-RIB-In and in `routes`). */
@@ -56,7 +58,7 @@ export class Path {
     const a = attributes;
     this.ebgp = peer !== null && !peer.ibgp;
     this.localPref = this.ebgp ? DEFAULT_LOCAL_PREF : (a.localPref ?? DEFAULT_LOCAL_PREF);
-    this.asPathLength = asPathLength(a);
+    this.asPathLength = asPathLength(a.asPath);
     this.origin = a.origin ?? 0;
     this.med = a.med ?? 0;
     this.neighbourAs = peer === null ? -1 : neighbourAs(a);
@@ -85,21 +87,11 @@ export class Path {
   }
 }
 
-/** RFC 4271 §9.1.2.2 a): an AS_SET counts as 1; RFC 5065 §5.3: confederation segments count 0. */
-export function asPathLength(a: PathAttributes): number {
-  let n = 0;
-  for (const seg of a.asPath) {
-    if (seg.type === 2) n += seg.asns.length;
-    else if (seg.type === 1) n += 1;
-  }
-  return n;
-}
-
 /** The neighbouring AS: the first AS of the first AS_SEQUENCE (confederation segments skipped), or 0. */
 export function neighbourAs(a: PathAttributes): number {
   for (const seg of a.asPath) {
-    if (seg.type === 3 || seg.type === 4) continue;
-    return seg.type === 2 && seg.asns.length > 0 ? seg.asns[0]! : 0;
+    if (seg.type === AS_CONFED_SEQUENCE || seg.type === AS_CONFED_SET) continue;
+    return seg.type === AS_SEQUENCE && seg.asns.length > 0 ? seg.asns[0]! : 0;
   }
   return 0;
 }

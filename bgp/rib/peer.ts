@@ -13,8 +13,11 @@ export interface RibPeer {
   readonly ibgp: boolean;
   /** The peer's BGP Identifier (router id), dotted quad, from its OPEN. */
   readonly bgpId: string;
-  /** RFC 4456: this peer is a route-reflector client of ours. */
-  readonly routeReflectorClient: boolean;
+  /**
+   * RFC 4456: this peer is a route-reflector client of ours. The one field that may change while the session
+   * is up (`LocRib.setRouteReflectorClient`): it decides what is reflected, not the session.
+   */
+  routeReflectorClient: boolean;
   /** Our address on this session: the next hop we put on routes when we are the next hop ("next-hop-self"). */
   readonly localAddress: string;
   /** Our IPv6 address to put on IPv6 routes when the session runs over IPv4 (optional). */

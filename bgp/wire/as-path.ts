@@ -10,7 +10,15 @@
  */
 import type { AsPathSegment, AsPathSegmentType } from './types.js';
 import type { Writer } from './writer.js';
-import { AS_CONFED_SEQUENCE, AS_CONFED_SET, AS_SEQUENCE, AS_SET, AS_TRANS } from './iana.js';
+import {
+  AS_CONFED_SEQUENCE,
+  AS_CONFED_SET,
+  AS_PATH_SEGMENT_MAX,
+  AS_SEQUENCE,
+  AS_SET,
+  AS_TRANS,
+  MAX_TWO_OCTET_AS,
+} from './iana.js';
 
 /** Parse segments; undefined when malformed (RFC 7606 §7.2: bad type, zero length, overrun, trailing octet). */
 export function decodeAsPath(value: Buffer, asSize: 2 | 4, allowConfed = true): AsPathSegment[] | undefined {
@@ -45,12 +53,12 @@ export function writeAsPath(
 ): void {
   for (const seg of segments) {
     if (skipConfed && (seg.type === AS_CONFED_SEQUENCE || seg.type === AS_CONFED_SET)) continue;
-    for (let from = 0; from < seg.asns.length; from += 255) {
-      const chunk = seg.asns.slice(from, from + 255);
+    for (let from = 0; from < seg.asns.length; from += AS_PATH_SEGMENT_MAX) {
+      const chunk = seg.asns.slice(from, from + AS_PATH_SEGMENT_MAX);
       w.u8(seg.type).u8(chunk.length);
       for (const asn of chunk) {
         if (asSize === 4) w.u32(asn);
-        else w.u16(asn > 0xffff ? AS_TRANS : asn);
+        else w.u16(asn > MAX_TWO_OCTET_AS ? AS_TRANS : asn);
       }
     }
   }
@@ -60,7 +68,7 @@ export function writeAsPath(
 export function needsAs4Path(segments: readonly AsPathSegment[]): boolean {
   for (const seg of segments) {
     if (seg.type === AS_CONFED_SEQUENCE || seg.type === AS_CONFED_SET) continue;
-    for (const asn of seg.asns) if (asn > 0xffff) return true;
+    for (const asn of seg.asns) if (asn > MAX_TWO_OCTET_AS) return true;
   }
   return false;
 }
@@ -115,20 +123,28 @@ export function asPathContains(segments: readonly AsPathSegment[], asn: number):
   return false;
 }
 
-/** "65001 65002 {65003,65004} (65010 65011) [65020]" — Cisco/FRR notation for sets and confederations. */
+/**
+ * "65001 65002 {65003,65004} (65010 65011) [65020]" — Cisco/FRR notation for sets and confederations; an
+ * empty path is "". The one AS_PATH text of the project: logs, `RouteView.asPath` and the CLI.
+ */
 export function formatAsPath(segments: readonly AsPathSegment[]): string {
-  return segments
-    .map((seg) => {
-      switch (seg.type) {
-        case AS_SEQUENCE:
-          return seg.asns.join(' ');
-        case AS_SET:
-          return `{${seg.asns.join(',')}}`;
-        case AS_CONFED_SEQUENCE:
-          return `(${seg.asns.join(' ')})`;
-        case AS_CONFED_SET:
-          return `[${seg.asns.join(',')}]`;
-      }
-    })
-    .join(' ');
+  const parts: string[] = [];
+  for (const seg of segments) {
+    if (seg.asns.length === 0) continue;
+    switch (seg.type) {
+      case AS_SEQUENCE:
+        parts.push(seg.asns.join(' '));
+        break;
+      case AS_SET:
+        parts.push(`{${seg.asns.join(',')}}`);
+        break;
+      case AS_CONFED_SEQUENCE:
+        parts.push(`(${seg.asns.join(' ')})`);
+        break;
+      case AS_CONFED_SET:
+        parts.push(`[${seg.asns.join(',')}]`);
+        break;
+    }
+  }
+  return parts.join(' ');
 }

@@ -32,6 +32,11 @@ export function lengthFault(
 
 const ORIGIN_NAMES = ['igp', 'egp', 'incomplete'] as const;
 
+/** "igp", "egp", "incomplete" (RFC 4271 §4.3); a missing ORIGIN reads as igp, an unknown value as incomplete. */
+export function formatOrigin(origin: number | undefined): (typeof ORIGIN_NAMES)[number] {
+  return ORIGIN_NAMES[origin ?? 0] ?? 'incomplete';
+}
+
 export const ORIGIN: AttributeCodec = {
   name: 'ORIGIN',
   flags: WELL_KNOWN,
@@ -61,7 +66,7 @@ export const ORIGIN: AttributeCodec = {
     w.u8(attrs.origin);
     return true;
   },
-  format: (a) => (a.origin === undefined ? undefined : `origin ${ORIGIN_NAMES[a.origin]}`),
+  format: (a) => (a.origin === undefined ? undefined : `origin ${formatOrigin(a.origin)}`),
 };
 
 export const AS_PATH: AttributeCodec = {
@@ -208,7 +213,7 @@ export const AGGREGATOR: AttributeCodec = {
     const agg = attrs.aggregator;
     if (agg === undefined) return false;
     if (ctx.fourOctetAs) w.u32(agg.asn);
-    else w.u16(agg.asn > 0xffff ? iana.AS_TRANS : agg.asn); // RFC 6793 §4.2.2
+    else w.u16(agg.asn > iana.MAX_TWO_OCTET_AS ? iana.AS_TRANS : agg.asn); // RFC 6793 §4.2.2
     w.ipv4(agg.address);
     return true;
   },
@@ -267,7 +272,7 @@ export const AS4_AGGREGATOR: AttributeCodec = {
   },
   encode(attrs, ctx, w) {
     const agg = attrs.aggregator;
-    if (ctx.fourOctetAs || agg === undefined || agg.asn <= 0xffff) return false;
+    if (ctx.fourOctetAs || agg === undefined || agg.asn <= iana.MAX_TWO_OCTET_AS) return false;
     w.u32(agg.asn).ipv4(agg.address);
     return true;
   },

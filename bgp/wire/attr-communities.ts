@@ -10,7 +10,10 @@ import * as iana from './iana.js';
 const OPTIONAL_TRANSITIVE = iana.FLAG_OPTIONAL | iana.FLAG_TRANSITIVE;
 const OPTIONAL = iana.FLAG_OPTIONAL;
 
-/** "65001:100", or the RFC 1997 well-known names. */
+/**
+ * "65001:100", or the RFC 1997 well-known names (`no-export`, `no-advertise`, `no-export-subconfed`, as FRR and
+ * BIRD print them). The one community text of the project: logs, `RouteView.communities` and the CLI.
+ */
 export function formatCommunity(c: number): string {
   switch (c) {
     case iana.COMMUNITY_NO_EXPORT:
@@ -22,6 +25,11 @@ export function formatCommunity(c: number): string {
     default:
       return `${Math.floor(c / 65536)}:${c % 65536}`;
   }
+}
+
+/** RFC 8092 large community as "global:local1:local2". */
+export function formatLargeCommunity(c: readonly [number, number, number]): string {
+  return c.join(':');
 }
 
 /** The length rule shared by the list attributes: a non-zero multiple of `unit`. */
@@ -126,7 +134,7 @@ export const LARGE_COMMUNITY: AttributeCodec = {
   format: (a) =>
     a.largeCommunities === undefined
       ? undefined
-      : `large-communities ${a.largeCommunities.map((c) => c.join(':')).join(' ')}`,
+      : `large-communities ${a.largeCommunities.map(formatLargeCommunity).join(' ')}`,
 };
 
 /**

@@ -21,7 +21,7 @@
  */
 import type { CodecContext, PathAttributes } from './types.js';
 import { fault, type AttributeDraft, type EncodeExtras, type Fault } from './attr-common.js';
-import { FLAG_EXTENDED_LENGTH, FLAG_OPTIONAL, FLAG_TRANSITIVE } from './iana.js';
+import { FLAG_EXTENDED_LENGTH, FLAG_OPTIONAL, FLAG_TRANSITIVE, MAX_MESSAGE_LENGTH } from './iana.js';
 import { Writer } from './writer.js';
 import { ATTRIBUTE_TABLE } from './attr-table.js';
 
@@ -99,7 +99,7 @@ export function writeAttribute(
   w.bytes(value);
 }
 
-const scratch = new Writer(4096);
+const scratch = new Writer(MAX_MESSAGE_LENGTH);
 
 /** The value octets of one known attribute, or undefined when `attrs` does not have it. */
 export function encodeAttributeValue(

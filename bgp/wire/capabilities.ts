@@ -18,18 +18,25 @@ import type { Capability } from './types.js';
 import { Reader } from './reader.js';
 import { Writer } from './writer.js';
 import {
+  CAP_ADD_PATH,
   CAP_ENHANCED_ROUTE_REFRESH,
+  CAP_EXTENDED_MESSAGE,
   CAP_EXTENDED_NEXT_HOP,
   CAP_FOUR_OCTET_AS,
+  CAP_FQDN,
   CAP_GRACEFUL_RESTART,
+  CAP_LONG_LIVED_GRACEFUL_RESTART,
   CAP_MULTIPROTOCOL,
+  CAP_ROLE,
   CAP_ROUTE_REFRESH,
+  CAP_ROUTE_REFRESH_CISCO,
+  MAX_RESTART_TIME,
 } from './iana.js';
 
 /** RFC 4724 §3 Restart Flags (top 4 bits of the 16-bit field) and per-family Forwarding bit. */
 const GR_RESTARTING = 0x8000;
 const GR_NOTIFICATION = 0x4000; // RFC 8538
-const GR_TIME_MASK = 0x0fff;
+const GR_TIME_MASK = MAX_RESTART_TIME;
 const GR_FORWARDING = 0x80;
 
 function typedCapability(code: number, r: Reader): Capability | undefined {
@@ -145,16 +152,16 @@ export function capabilityName(code: number): string {
 }
 
 const CAPABILITY_NAMES: Readonly<Record<number, string>> = {
-  1: 'multiprotocol',
-  2: 'route-refresh',
-  5: 'extended-next-hop',
-  6: 'extended-message',
-  9: 'bgp-role',
-  64: 'graceful-restart',
-  65: 'four-octet-as',
-  69: 'add-path',
-  70: 'enhanced-route-refresh',
-  71: 'long-lived-graceful-restart',
-  73: 'fqdn',
-  128: 'route-refresh-cisco',
+  [CAP_MULTIPROTOCOL]: 'multiprotocol',
+  [CAP_ROUTE_REFRESH]: 'route-refresh',
+  [CAP_EXTENDED_NEXT_HOP]: 'extended-next-hop',
+  [CAP_EXTENDED_MESSAGE]: 'extended-message',
+  [CAP_ROLE]: 'bgp-role',
+  [CAP_GRACEFUL_RESTART]: 'graceful-restart',
+  [CAP_FOUR_OCTET_AS]: 'four-octet-as',
+  [CAP_ADD_PATH]: 'add-path',
+  [CAP_ENHANCED_ROUTE_REFRESH]: 'enhanced-route-refresh',
+  [CAP_LONG_LIVED_GRACEFUL_RESTART]: 'long-lived-graceful-restart',
+  [CAP_FQDN]: 'fqdn',
+  [CAP_ROUTE_REFRESH_CISCO]: 'route-refresh-cisco',
 };

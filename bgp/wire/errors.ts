@@ -3,6 +3,7 @@
  * `toNotification()` in `notification.ts` turns each into the NOTIFICATION (code, subcode, data) the RFC
  * prescribes. Each variant carries a stable string `code` (for logs, metrics and tests) and a `reason` in words.
  */
+import type * as iana from './iana.js';
 
 /** Fields every error has. */
 interface ErrorBase {
@@ -48,7 +49,7 @@ export type BgpError =
   // ---- 5: Finite State Machine Error (RFC 4271 §6.6, RFC 6608) ----
   | (ErrorBase & {
       readonly kind: 'fsm-error';
-      readonly subcode: 0 | 1 | 2 | 3;
+      readonly subcode: FsmSubcode;
       readonly messageType: number;
     })
   // ---- 6: Cease (RFC 4271 §6.7, RFC 4486, RFC 8538, RFC 9003, RFC 9384) ----
@@ -66,7 +67,24 @@ export type BgpError =
 export type BgpErrorKind = BgpError['kind'];
 
 /** RFC 4486 / RFC 8538 / RFC 9384 Cease subcodes. */
-export type CeaseSubcode = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
+export type CeaseSubcode =
+  | typeof iana.CEASE_MAXIMUM_PREFIXES_REACHED
+  | typeof iana.CEASE_ADMINISTRATIVE_SHUTDOWN
+  | typeof iana.CEASE_PEER_DECONFIGURED
+  | typeof iana.CEASE_ADMINISTRATIVE_RESET
+  | typeof iana.CEASE_CONNECTION_REJECTED
+  | typeof iana.CEASE_OTHER_CONFIGURATION_CHANGE
+  | typeof iana.CEASE_CONNECTION_COLLISION_RESOLUTION
+  | typeof iana.CEASE_OUT_OF_RESOURCES
+  | typeof iana.CEASE_HARD_RESET
+  | typeof iana.CEASE_BFD_DOWN;
+
+/** RFC 6608 Finite State Machine Error subcodes. */
+export type FsmSubcode =
+  | typeof iana.FSM_UNSPECIFIED
+  | typeof iana.FSM_UNEXPECTED_IN_OPENSENT
+  | typeof iana.FSM_UNEXPECTED_IN_OPENCONFIRM
+  | typeof iana.FSM_UNEXPECTED_IN_ESTABLISHED;
 
 /** For exhaustive switches: the compiler proves this is never reached. */
 export function assertNever(value: never): never {

@@ -25,6 +25,7 @@ import {
   MAX_MESSAGE_LENGTH,
   MESSAGE_KEEPALIVE,
   MIN_MESSAGE_LENGTH,
+  TYPE_OFFSET,
 } from './iana.js';
 import type { Writer } from './writer.js';
 
@@ -46,12 +47,12 @@ export function messageLength(buf: Buffer, offset: number): number | BgpError {
       };
     }
   }
-  const length = (buf[offset + 16]! << 8) | buf[offset + 17]!;
-  const type = buf[offset + 18]!;
+  const length = buf.readUInt16BE(offset + MARKER_LENGTH);
+  const type = buf[offset + TYPE_OFFSET]!;
   // RFC 4271 §6.1: "if the Length field of the message header is less than 19 or greater than 4096, or if
   // the Length field of an OPEN message is less than the minimum length of the OPEN message, or ..."
   if (length < HEADER_LENGTH || length > MAX_MESSAGE_LENGTH)
-    return badLength(length, `length ${length} outside 19..4096`);
+    return badLength(length, `length ${length} outside ${HEADER_LENGTH}..${MAX_MESSAGE_LENGTH}`);
   const min = MIN_MESSAGE_LENGTH[type];
   // "If the Type field of the message header is not recognized, then the Error Subcode MUST be set to Bad
   // Message Type. The Data field MUST contain the erroneous Type field."
@@ -67,7 +68,7 @@ export function messageLength(buf: Buffer, offset: number): number | BgpError {
     return badLength(length, `length ${length} below the minimum ${min} for message type ${type}`);
   // "... or if the Length field of a KEEPALIVE message is not equal to 19" (a longer one is as wrong).
   if (type === MESSAGE_KEEPALIVE && length !== HEADER_LENGTH)
-    return badLength(length, `KEEPALIVE length ${length} is not 19`);
+    return badLength(length, `KEEPALIVE length ${length} is not ${HEADER_LENGTH}`);
   return length;
 }
 
@@ -78,7 +79,7 @@ function badLength(length: number, reason: string): BgpError {
 /** Write the marker, a placeholder length and the type; returns the message start for `endMessage`. */
 export function beginMessage(w: Writer, type: number): number {
   const start = w.pos;
-  for (let i = 0; i < 4; i++) w.u32(0xffffffff);
+  for (let i = 0; i < MARKER_LENGTH; i += 4) w.u32(0xffffffff);
   w.u16(0);
   w.u8(type);
   return start;

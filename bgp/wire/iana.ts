@@ -1,6 +1,7 @@
 /**
  * Every number the BGP-4 codec puts on the wire, with the IANA registry it comes from and the RFC that defines
- * it. Nothing else in `bgp/wire/` writes a protocol number as a literal.
+ * it. Nothing else in `bgp/` writes a protocol number as a literal: the FSM, the session, the speaker and the
+ * RIBs import them from here.
  */
 
 // ---- Header (RFC 4271 §4.1) -------------------------------------------------------------------------------
@@ -8,10 +9,17 @@
 /** The 16-octet all-ones Marker, the 2-octet Length and the 1-octet Type (RFC 4271 §4.1). */
 export const HEADER_LENGTH = 19;
 export const MARKER_LENGTH = 16;
+/** Where the 1-octet Type sits in the header: after the Marker and the 2-octet Length. */
+export const TYPE_OFFSET = MARKER_LENGTH + 2;
 /** RFC 4271 §4: "The maximum message size is 4096 octets." (RFC 8654 extended messages are not negotiated.) */
 export const MAX_MESSAGE_LENGTH = 4096;
+/** RFC 4271 §2: "BGP listens on TCP port 179" (IANA "Service Name and Transport Protocol Port Numbers"). */
+export const BGP_PORT = 179;
 /** BGP version carried in OPEN (RFC 4271 §4.2). */
 export const BGP_VERSION = 4;
+/** RFC 4271 §4.2: "Hold Time MUST be either zero or at least three seconds" (a 2-octet field). */
+export const MIN_HOLD_TIME = 3;
+export const MAX_HOLD_TIME = 0xffff;
 
 // ---- Message types — IANA "BGP Message Types" ---------------------------------------------------------------
 
@@ -39,6 +47,9 @@ export const ERR_HOLD_TIMER_EXPIRED = 4; // RFC 4271
 export const ERR_FSM = 5; // RFC 4271, subcodes RFC 6608
 export const ERR_CEASE = 6; // RFC 4271, subcodes RFC 4486
 export const ERR_ROUTE_REFRESH = 7; // RFC 7313
+
+/** RFC 4271 §4.5: "If no appropriate Error Subcode is defined, then a zero (Unspecific) value is used." */
+export const SUBCODE_UNSPECIFIC = 0;
 
 // IANA "Message Header Error subcodes"
 export const HEADER_CONNECTION_NOT_SYNCHRONIZED = 1; // RFC 4271
@@ -108,6 +119,10 @@ export const CAP_ADD_PATH = 69; // RFC 7911 (kept raw)
 export const CAP_ENHANCED_ROUTE_REFRESH = 70; // RFC 7313
 export const CAP_LONG_LIVED_GRACEFUL_RESTART = 71; // RFC 9494 (kept raw)
 export const CAP_FQDN = 73; // draft-walton-bgp-hostname-capability (kept raw)
+export const CAP_ROUTE_REFRESH_CISCO = 128; // prestandard route refresh (deprecated; kept raw)
+
+/** RFC 4724 §3: the graceful-restart Restart Time is a 12-bit field, in seconds. */
+export const MAX_RESTART_TIME = 0xfff;
 
 // ---- Path attributes — IANA "BGP Path Attributes" ---------------------------------------------------------
 
@@ -128,6 +143,11 @@ export const ATTR_AS4_PATH = 17; // RFC 6793
 export const ATTR_AS4_AGGREGATOR = 18; // RFC 6793
 export const ATTR_LARGE_COMMUNITY = 32; // RFC 8092
 
+/** ORIGIN values (RFC 4271 §4.3, §5.1.1). */
+export const ORIGIN_IGP = 0;
+export const ORIGIN_EGP = 1;
+export const ORIGIN_INCOMPLETE = 2;
+
 /** Attribute Flags octet (RFC 4271 §4.3). */
 export const FLAG_OPTIONAL = 0x80;
 export const FLAG_TRANSITIVE = 0x40;
@@ -144,6 +164,13 @@ export const AS_CONFED_SET = 4;
 export const COMMUNITY_NO_EXPORT = 0xffffff01;
 export const COMMUNITY_NO_ADVERTISE = 0xffffff02;
 export const COMMUNITY_NO_EXPORT_SUBCONFED = 0xffffff03;
+
+/** RFC 4271 §4.3: an AS_PATH segment holds at most 255 ASes (its length is one octet). */
+export const AS_PATH_SEGMENT_MAX = 255;
+
+/** RFC 6793: AS numbers are 4 octets; the largest that fits the old 2-octet fields. AS 0 is reserved (RFC 7607). */
+export const MAX_TWO_OCTET_AS = 0xffff;
+export const MAX_AS = 0xffffffff;
 
 /** RFC 6793 §9: the 2-octet stand-in for an AS number that needs 4 octets. */
 export const AS_TRANS = 23456;

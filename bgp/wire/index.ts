@@ -59,7 +59,7 @@ function decodeChecked(bytes: Buffer, ctx: CodecContext, cache?: AttributeCache)
     };
   }
   const body = bytes.subarray(iana.HEADER_LENGTH);
-  switch (bytes[18]) {
+  switch (bytes[iana.TYPE_OFFSET]) {
     case iana.MESSAGE_OPEN:
       return decodeOpen(body);
     case iana.MESSAGE_UPDATE:
@@ -76,8 +76,8 @@ function decodeChecked(bytes: Buffer, ctx: CodecContext, cache?: AttributeCache)
         error: {
           kind: 'bad-message-type',
           code: 'BGP_ERR_BAD_MESSAGE_TYPE',
-          reason: `type ${bytes[18]}`,
-          messageType: bytes[18] ?? 0,
+          reason: `type ${bytes[iana.TYPE_OFFSET]}`,
+          messageType: bytes[iana.TYPE_OFFSET] ?? 0,
         },
       };
   }
@@ -123,7 +123,8 @@ export {
 export { encodeKeepalive } from './keepalive.js';
 export { encodeRouteRefresh, decodeRouteRefresh } from './route-refresh.js';
 export { asPathContains, asPathLength, formatAsPath } from './as-path.js';
-export { formatCommunity } from './attr-communities.js';
+export { formatCommunity, formatLargeCommunity } from './attr-communities.js';
+export { formatOrigin } from './attr-basic.js';
 export { formatPathAttributes } from './attributes.js';
 export { decodeIpv4Prefixes, decodeIpv6Prefixes } from './nlri.js';
 export * as iana from './iana.js';

@@ -2,11 +2,11 @@
  * KEEPALIVE message (RFC 4271 §4.4): the 19-octet header alone, type 4.
  */
 import { beginMessage, endMessage } from './header.js';
-import { MESSAGE_KEEPALIVE } from './iana.js';
+import { HEADER_LENGTH, MESSAGE_KEEPALIVE } from './iana.js';
 import { Writer } from './writer.js';
 
 const KEEPALIVE = ((): Buffer => {
-  const w = new Writer(19);
+  const w = new Writer(HEADER_LENGTH);
   const start = beginMessage(w, MESSAGE_KEEPALIVE);
   endMessage(w, start);
   return w.finish();

@@ -93,13 +93,13 @@ export function toNotification(err: BgpError): NotificationMessage {
       return notification(iana.ERR_UPDATE_MESSAGE, iana.UPDATE_MALFORMED_AS_PATH);
     // §6.5
     case 'hold-timer-expired':
-      return notification(iana.ERR_HOLD_TIMER_EXPIRED, 0);
+      return notification(iana.ERR_HOLD_TIMER_EXPIRED, iana.SUBCODE_UNSPECIFIC);
     // §6.6 with RFC 6608 §4: "the Data field ... the message type of the unexpected message".
     case 'fsm-error':
       return notification(
         iana.ERR_FSM,
         err.subcode,
-        err.subcode === 0 ? EMPTY : Uint8Array.of(err.messageType & 0xff),
+        err.subcode === iana.FSM_UNSPECIFIED ? EMPTY : Uint8Array.of(err.messageType & 0xff),
       );
     case 'cease':
       return notification(iana.ERR_CEASE, err.subcode, ceaseData(err));
@@ -158,7 +158,7 @@ export function decodeNotification(body: Buffer): NotificationMessage {
 }
 
 export function encodeNotification(n: { code: number; subcode: number; data?: Uint8Array }): Buffer {
-  const w = new Writer(21 + (n.data?.length ?? 0));
+  const w = new Writer(iana.MIN_MESSAGE_LENGTH[iana.MESSAGE_NOTIFICATION]! + (n.data?.length ?? 0));
   const start = beginMessage(w, iana.MESSAGE_NOTIFICATION);
   w.u8(n.code)
     .u8(n.subcode)
@@ -170,18 +170,23 @@ export function encodeNotification(n: { code: number; subcode: number; data?: Ui
 // ---- Text ------------------------------------------------------------------------------------------------
 
 const CODE_NAMES: Readonly<Record<number, string>> = {
-  1: 'Message Header Error',
-  2: 'OPEN Message Error',
-  3: 'UPDATE Message Error',
-  4: 'Hold Timer Expired',
-  5: 'Finite State Machine Error',
-  6: 'Cease',
-  7: 'ROUTE-REFRESH Message Error',
+  [iana.ERR_MESSAGE_HEADER]: 'Message Header Error',
+  [iana.ERR_OPEN_MESSAGE]: 'OPEN Message Error',
+  [iana.ERR_UPDATE_MESSAGE]: 'UPDATE Message Error',
+  [iana.ERR_HOLD_TIMER_EXPIRED]: 'Hold Timer Expired',
+  [iana.ERR_FSM]: 'Finite State Machine Error',
+  [iana.ERR_CEASE]: 'Cease',
+  [iana.ERR_ROUTE_REFRESH]: 'ROUTE-REFRESH Message Error',
 };
 
 const SUBCODE_NAMES: Readonly<Record<number, readonly string[]>> = {
-  1: ['Unspecific', 'Connection Not Synchronized', 'Bad Message Length', 'Bad Message Type'],
-  2: [
+  [iana.ERR_MESSAGE_HEADER]: [
+    'Unspecific',
+    'Connection Not Synchronized',
+    'Bad Message Length',
+    'Bad Message Type',
+  ],
+  [iana.ERR_OPEN_MESSAGE]: [
     'Unspecific',
     'Unsupported Version Number',
     'Bad Peer AS',
@@ -192,7 +197,7 @@ const SUBCODE_NAMES: Readonly<Record<number, readonly string[]>> = {
     'Unsupported Capability',
     'Role Mismatch',
   ],
-  3: [
+  [iana.ERR_UPDATE_MESSAGE]: [
     'Unspecific',
     'Malformed Attribute List',
     'Unrecognized Well-known Attribute',
@@ -206,13 +211,13 @@ const SUBCODE_NAMES: Readonly<Record<number, readonly string[]>> = {
     'Invalid Network Field',
     'Malformed AS_PATH',
   ],
-  5: [
+  [iana.ERR_FSM]: [
     'Unspecified Error',
     'Receive Unexpected Message in OpenSent State',
     'Receive Unexpected Message in OpenConfirm State',
     'Receive Unexpected Message in Established State',
   ],
-  6: [
+  [iana.ERR_CEASE]: [
     'Unspecific',
     'Maximum Number of Prefixes Reached',
     'Administrative Shutdown',
@@ -225,13 +230,13 @@ const SUBCODE_NAMES: Readonly<Record<number, readonly string[]>> = {
     'Hard Reset',
     'BFD Down',
   ],
-  7: ['Reserved', 'Invalid Message Length'],
+  [iana.ERR_ROUTE_REFRESH]: ['Reserved', 'Invalid Message Length'],
 };
 
 /** "Cease / Administrative Shutdown"; unknown numbers are shown as numbers. */
 export function describeNotification(code: number, subcode: number): string {
   const name = CODE_NAMES[code] ?? `Unknown error code ${code}`;
-  if (code === iana.ERR_HOLD_TIMER_EXPIRED && subcode === 0) return name;
+  if (code === iana.ERR_HOLD_TIMER_EXPIRED && subcode === iana.SUBCODE_UNSPECIFIC) return name;
   const sub = SUBCODE_NAMES[code]?.[subcode] ?? `subcode ${subcode}`;
   return `${name} / ${sub}`;
 }

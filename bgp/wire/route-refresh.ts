@@ -11,7 +11,10 @@
 import type { RouteRefreshMessage } from './types.js';
 import type { BgpError } from './errors.js';
 import { beginMessage, endMessage } from './header.js';
-import { HEADER_LENGTH, MESSAGE_ROUTE_REFRESH } from './iana.js';
+import { HEADER_LENGTH, MESSAGE_ROUTE_REFRESH, MIN_MESSAGE_LENGTH, ROUTE_REFRESH_NORMAL } from './iana.js';
+
+/** AFI (2), Message Subtype (1), SAFI (1). */
+const LENGTH = MIN_MESSAGE_LENGTH[MESSAGE_ROUTE_REFRESH]!;
 import { Writer } from './writer.js';
 
 /** Decode a ROUTE-REFRESH body; `message` is the whole message, returned as error data when too long. */
@@ -21,13 +24,13 @@ export function decodeRouteRefresh(
 ): { ok: true; message: RouteRefreshMessage } | { ok: false; error: BgpError } {
   // RFC 7313 §5: "If the length ... of the ROUTE-REFRESH message is not 4 ... MUST send the NOTIFICATION
   // message with the Error Code of 'ROUTE-REFRESH Message Error' and the subcode of 'Invalid Message Length'."
-  if (body.length !== 4) {
+  if (body.length !== LENGTH - HEADER_LENGTH) {
     return {
       ok: false,
       error: {
         kind: 'route-refresh-invalid-length',
         code: 'BGP_ERR_ROUTE_REFRESH_LENGTH',
-        reason: `ROUTE-REFRESH length ${body.length + HEADER_LENGTH}, expected 23`,
+        reason: `ROUTE-REFRESH length ${body.length + HEADER_LENGTH}, expected ${LENGTH}`,
         data: Uint8Array.from(message),
       },
     };
@@ -44,10 +47,10 @@ export function decodeRouteRefresh(
 }
 
 export function encodeRouteRefresh(rr: { afi: number; safi: number; subtype?: number }): Buffer {
-  const w = new Writer(23);
+  const w = new Writer(LENGTH);
   const start = beginMessage(w, MESSAGE_ROUTE_REFRESH);
   w.u16(rr.afi)
-    .u8(rr.subtype ?? 0)
+    .u8(rr.subtype ?? ROUTE_REFRESH_NORMAL)
     .u8(rr.safi);
   endMessage(w, start);
   return w.finish();

@@ -4,6 +4,26 @@
  */
 import type { Afi } from '../prefix.js';
 import type { PrefixKey } from '../../ip/prefix.js';
+import type {
+  AS_CONFED_SEQUENCE,
+  AS_CONFED_SET,
+  AS_SEQUENCE,
+  AS_SET,
+  CAP_ENHANCED_ROUTE_REFRESH,
+  CAP_EXTENDED_NEXT_HOP,
+  CAP_FOUR_OCTET_AS,
+  CAP_GRACEFUL_RESTART,
+  CAP_MULTIPROTOCOL,
+  CAP_ROUTE_REFRESH,
+  MESSAGE_KEEPALIVE,
+  MESSAGE_NOTIFICATION,
+  MESSAGE_OPEN,
+  MESSAGE_ROUTE_REFRESH,
+  MESSAGE_UPDATE,
+  ORIGIN_EGP,
+  ORIGIN_IGP,
+  ORIGIN_INCOMPLETE,
+} from './iana.js';
 
 // ---- Negotiated state, passed in (never read from globals) ---------------------------------------------
 
@@ -19,14 +39,15 @@ export interface CodecContext {
 
 // ---- Path attributes ------------------------------------------------------------------------------------
 
-/** ORIGIN values (RFC 4271 §4.3). */
-export const ORIGIN_IGP = 0;
-export const ORIGIN_EGP = 1;
-export const ORIGIN_INCOMPLETE = 2;
+/** ORIGIN values (RFC 4271 §4.3; the numbers are in iana.ts). */
 export type Origin = typeof ORIGIN_IGP | typeof ORIGIN_EGP | typeof ORIGIN_INCOMPLETE;
 
-/** AS_PATH segment types: 1 AS_SET, 2 AS_SEQUENCE (RFC 4271), 3 AS_CONFED_SEQUENCE, 4 AS_CONFED_SET (RFC 5065). */
-export type AsPathSegmentType = 1 | 2 | 3 | 4;
+/** AS_PATH segment types: AS_SET, AS_SEQUENCE (RFC 4271), AS_CONFED_SEQUENCE, AS_CONFED_SET (RFC 5065). */
+export type AsPathSegmentType =
+  | typeof AS_SET
+  | typeof AS_SEQUENCE
+  | typeof AS_CONFED_SEQUENCE
+  | typeof AS_CONFED_SET;
 export interface AsPathSegment {
   readonly type: AsPathSegmentType;
   readonly asns: readonly number[];
@@ -71,23 +92,16 @@ export interface PathAttributes {
 
 // ---- Messages -------------------------------------------------------------------------------------------
 
-/** BGP message types (RFC 4271 §4.1, RFC 2918). */
-export const MSG_OPEN = 1;
-export const MSG_UPDATE = 2;
-export const MSG_NOTIFICATION = 3;
-export const MSG_KEEPALIVE = 4;
-export const MSG_ROUTE_REFRESH = 5;
-
 export interface AfiSafi {
   readonly afi: Afi;
   readonly safi: number;
 }
 
 export type Capability =
-  | { readonly code: 1; readonly afi: number; readonly safi: number } // RFC 4760 multiprotocol
-  | { readonly code: 2 } // RFC 2918 route refresh
+  | { readonly code: typeof CAP_MULTIPROTOCOL; readonly afi: number; readonly safi: number } // RFC 4760
+  | { readonly code: typeof CAP_ROUTE_REFRESH } // RFC 2918
   | {
-      readonly code: 5; // RFC 8950 extended next hop
+      readonly code: typeof CAP_EXTENDED_NEXT_HOP; // RFC 8950
       readonly entries: readonly {
         readonly afi: number;
         readonly safi: number;
@@ -95,7 +109,7 @@ export type Capability =
       }[];
     }
   | {
-      readonly code: 64; // RFC 4724 graceful restart
+      readonly code: typeof CAP_GRACEFUL_RESTART; // RFC 4724
       readonly restarting: boolean; // R bit
       readonly notification: boolean; // N bit (RFC 8538)
       readonly restartTime: number; // seconds, 12 bits
@@ -105,12 +119,12 @@ export type Capability =
         readonly forwarding: boolean;
       }[];
     }
-  | { readonly code: 65; readonly asn: number } // RFC 6793 4-octet AS
-  | { readonly code: 70 } // RFC 7313 enhanced route refresh
+  | { readonly code: typeof CAP_FOUR_OCTET_AS; readonly asn: number } // RFC 6793
+  | { readonly code: typeof CAP_ENHANCED_ROUTE_REFRESH } // RFC 7313
   | { readonly code: number; readonly unknown: true; readonly value: Uint8Array }; // kept as received
 
 export interface OpenMessage {
-  readonly type: typeof MSG_OPEN;
+  readonly type: typeof MESSAGE_OPEN;
   readonly version: number;
   /** The 2-octet "My Autonomous System" field (AS_TRANS 23456 when the real AS needs 4 octets). */
   readonly myAs: number;
@@ -157,7 +171,7 @@ export interface AttributeIssue {
 }
 
 export interface UpdateMessage {
-  readonly type: typeof MSG_UPDATE;
+  readonly type: typeof MESSAGE_UPDATE;
   /** IPv4 Withdrawn Routes and every MP_UNREACH_NLRI, one block per family. */
   readonly withdrawn: NlriBlock[];
   /**
@@ -174,21 +188,21 @@ export interface UpdateMessage {
 }
 
 export interface NotificationMessage {
-  readonly type: typeof MSG_NOTIFICATION;
+  readonly type: typeof MESSAGE_NOTIFICATION;
   readonly code: number;
   readonly subcode: number;
   readonly data: Uint8Array;
 }
 
 export interface KeepaliveMessage {
-  readonly type: typeof MSG_KEEPALIVE;
+  readonly type: typeof MESSAGE_KEEPALIVE;
 }
 
 export interface RouteRefreshMessage {
-  readonly type: typeof MSG_ROUTE_REFRESH;
+  readonly type: typeof MESSAGE_ROUTE_REFRESH;
   readonly afi: number;
   readonly safi: number;
-  /** RFC 7313 §3.2: 0 normal request, 1 Beginning of Route Refresh, 2 End of Route Refresh. */
+  /** RFC 7313 §3.2: ROUTE_REFRESH_NORMAL, _BORR (Beginning of Route Refresh) or _EORR (End) in iana.ts. */
   readonly subtype: number;
 }
 

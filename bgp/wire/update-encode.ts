@@ -93,7 +93,7 @@ function partition<T extends NlriBlock>(
 
 function tooLong(what: string, length: number): RangeError {
   return new RangeError(
-    `${what}: ${length} octets exceed the 4096-octet BGP message limit; use encodeUpdates/encodeWithdrawals`,
+    `${what}: ${length} octets exceed the ${iana.MAX_MESSAGE_LENGTH}-octet BGP message limit; use encodeUpdates/encodeWithdrawals`,
   );
 }
 
@@ -137,7 +137,7 @@ export function encodeUpdate(msg: UpdateMessage, ctx: CodecContext): Buffer {
     pieces.push(piece(iana.FLAG_OPTIONAL, iana.ATTR_MP_REACH_NLRI, v.view(), hints));
   }
   pieces.sort((a, b) => a.rank - b.rank);
-  const w = new Writer(4096);
+  const w = new Writer(iana.MAX_MESSAGE_LENGTH);
   const start = beginMessage(w, iana.MESSAGE_UPDATE);
   const wMark = w.mark16();
   for (const b of classicWithdrawn) for (const p of b.prefixes) writePrefix(w, p);
@@ -196,7 +196,7 @@ export function encodeUpdates(attrs: PathAttributes, reach: ReachBlock, ctx: Cod
     const aMark = w.mark16();
     w.bytes(before);
     if (!classic) {
-      const v = new Writer(4096);
+      const v = new Writer(iana.MAX_MESSAGE_LENGTH);
       writeMpReach(v, reach, from, to);
       writeAttribute(w, iana.FLAG_OPTIONAL, iana.ATTR_MP_REACH_NLRI, v.view());
       w.bytes(after);
@@ -217,7 +217,7 @@ export function encodeWithdrawals(block: NlriBlock, _ctx: CodecContext): Buffer[
   const budget = iana.MAX_MESSAGE_LENGTH - iana.HEADER_LENGTH - 4 - (classic ? 0 : 4 + 3);
   for (let from = 0; from < block.prefixes.length; ) {
     const { to } = fit(block.prefixes, from, budget);
-    const w = new Writer(4096);
+    const w = new Writer(iana.MAX_MESSAGE_LENGTH);
     const start = beginMessage(w, iana.MESSAGE_UPDATE);
     if (classic) {
       const mark = w.mark16();
@@ -227,7 +227,7 @@ export function encodeWithdrawals(block: NlriBlock, _ctx: CodecContext): Buffer[
     } else {
       w.u16(0);
       const aMark = w.mark16();
-      const v = new Writer(4096);
+      const v = new Writer(iana.MAX_MESSAGE_LENGTH);
       writeMpUnreach(v, block, from, to);
       writeAttribute(w, iana.FLAG_OPTIONAL, iana.ATTR_MP_UNREACH_NLRI, v.view());
       w.patch16(aMark);

@@ -349,7 +349,7 @@ describe('stop, retry, damping, collision', () => {
     r.ev({ type: 'ManualStart' });
     const delays: number[] = [];
     for (let i = 0; i < 6; i++) {
-      r.ev({ type: 'TcpConnectionFails', reason: 'ECONNREFUSED' });
+      r.ev({ type: 'TcpConnectionFails', detail: 'ECONNREFUSED' });
       expect(r.s.state).toBe('Idle');
       expect(r.s.lastReason).toBe('connect-failed');
       expect(r.s.lastError).toEqual({ kind: 'tcp', detail: 'ECONNREFUSED' });
@@ -365,13 +365,13 @@ describe('stop, retry, damping, collision', () => {
     const r = new Run();
     r.ev({ type: 'ManualStart' });
     for (let i = 0; i < 3; i++) {
-      r.ev({ type: 'TcpConnectionFails', reason: 'x' });
+      r.ev({ type: 'TcpConnectionFails', detail: 'x' });
       r.advance(nextDeadline(r.s)! - r.now);
     }
     r.ev({ type: 'Tcp_CR_Acked' });
     r.ev({ type: 'BGPOpen', open: peerOpen() });
     r.ev({ type: 'KeepAliveMsg' });
-    r.ev({ type: 'TcpConnectionFails', reason: 'reset' });
+    r.ev({ type: 'TcpConnectionFails', detail: 'reset' });
     expect(r.s.lastReason).toBe('connection-lost');
     expect(nextDeadline(r.s)! - r.now).toBe(5000);
   });

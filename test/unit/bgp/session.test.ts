@@ -7,11 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
 import type { PeerConfig } from '../../../bgp/api.js';
 import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
-import { messageLength } from '../../../bgp/wire/header.js';
 import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
 import { encodeOpen } from '../../../bgp/wire/open.js';
 import { encodeUpdates } from '../../../bgp/wire/update-encode.js';
-import type { OpenMessage } from '../../../bgp/wire/types.js';
+import { RawPeer as Raw, rawOpen as open, until } from './raw-peer.js';
 
 const running: Speaker[] = [];
 const sockets: net.Socket[] = [];
@@ -20,70 +19,19 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop()));
 });
 
+/** Raw peers are destroyed after each test. */
+const RawPeer = {
+  async connect(port: number, from: string): Promise<Raw> {
+    const raw = await Raw.connect(port, from);
+    sockets.push(raw.socket);
+    return raw;
+  },
+};
+
 function key(text: string): PrefixKey {
   const k = parsePrefix(text);
   if (k instanceof Error) throw k;
   return k;
-}
-
-async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** A hand-driven BGP peer: raw socket, framed replies. */
-class RawPeer {
-  readonly received: Buffer[] = [];
-  closed = false;
-  private buf = Buffer.alloc(0);
-  constructor(readonly socket: net.Socket) {
-    sockets.push(socket);
-    socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      for (;;) {
-        const len = messageLength(this.buf, 0);
-        if (typeof len !== 'number' || len < 0 || this.buf.length < len) break;
-        this.received.push(this.buf.subarray(0, len));
-        this.buf = this.buf.subarray(len);
-      }
-    });
-    socket.on('close', () => (this.closed = true));
-    socket.on('error', () => undefined);
-  }
-  static async connect(port: number, from: string): Promise<RawPeer> {
-    const socket = net.connect({ host: '127.0.0.2', port, localAddress: from });
-    await new Promise<void>((r, j) => socket.once('connect', r).once('error', j));
-    return new RawPeer(socket);
-  }
-  types(): number[] {
-    return this.received.map((m) => m[18]!);
-  }
-  /** [code, subcode] of the first NOTIFICATION received. */
-  notification(): [number, number] | undefined {
-    const n = this.received.find((m) => m[18] === 3);
-    return n === undefined ? undefined : [n[19]!, n[20]!];
-  }
-  async waitFor(type: number): Promise<void> {
-    await until(() => this.types().includes(type), 5000, `message type ${type}`);
-  }
-}
-
-function open(over: Partial<OpenMessage> = {}): OpenMessage {
-  return {
-    type: 1,
-    version: 4,
-    myAs: 65003,
-    holdTime: 3,
-    bgpId: '10.0.0.3',
-    capabilities: [
-      { code: 1, afi: 1, safi: 1 },
-      { code: 65, asn: 65003 },
-    ],
-    ...over,
-  };
 }
 
 async function speakerWithRawPeer(over: Partial<PeerConfig> = {}): Promise<{ sp: Speaker; port: number }> {
@@ -94,7 +42,7 @@ async function speakerWithRawPeer(over: Partial<PeerConfig> = {}): Promise<{ sp:
   return { sp, port: sp.address()!.port };
 }
 
-async function established(port: number): Promise<RawPeer> {
+async function established(port: number): Promise<Raw> {
   const raw = await RawPeer.connect(port, '127.0.0.3');
   raw.socket.write(encodeOpen(open()));
   await raw.waitFor(1);

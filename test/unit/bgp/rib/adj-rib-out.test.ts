@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AdjRibOut } from '../../../../bgp/rib/adj-rib-out.js';
-import { NO_ADVERTISE, NO_EXPORT } from '../../../../bgp/rib/export.js';
+import {
+  COMMUNITY_NO_ADVERTISE as NO_ADVERTISE,
+  COMMUNITY_NO_EXPORT as NO_EXPORT,
+} from '../../../../bgp/wire/iana.js';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
@@ -43,6 +46,26 @@ function sent(out: AdjRibOut): {
 
 describe('Adj-RIB-Out: route reflection (RFC 4456 §6)', () => {
   const learned = attrs({ path: [65010], localPref: 150 });
+
+  it('a peer made a client in place: re-evaluating sends only the difference, both ways', () => {
+    const a = peer('10.0.0.31', LOCAL_ASN, { localAddress: '10.0.0.1' });
+    const b = peer('10.0.0.32', LOCAL_ASN, { localAddress: '10.0.0.1' });
+    const { rib, outs } = setup(a, b, tor);
+    rib.applyUpdate(b.address, announce(learned, '10.0.0.32', [P1]), 0);
+    rib.applyUpdate(tor.address, announce(attrs({ path: [65001] }), '192.0.2.1', [P2]), 0);
+    expect([...sent(outs.get(a.address)!).announced.keys()]).toEqual([P2]); // P1: iBGP split horizon
+    sent(outs.get(b.address)!);
+    expect(rib.setRouteReflectorClient(a.address, true)).toBe(true);
+    expect(rib.setRouteReflectorClient(a.address, true)).toBe(false);
+    for (const out of outs.values()) out.reevaluate();
+    const toA = sent(outs.get(a.address)!);
+    expect([...toA.announced.keys()]).toEqual([P1]); // P2 is unchanged: not sent again
+    expect(toA.announced.get(P1)![0]).toMatchObject({ originatorId: b.bgpId, clusterList: [CLUSTER] });
+    expect(sent(outs.get(b.address)!)).toEqual({ announced: new Map(), withdrawn: [] });
+    expect(rib.setRouteReflectorClient(a.address, false)).toBe(true);
+    for (const out of outs.values()) out.reevaluate();
+    expect(sent(outs.get(a.address)!)).toEqual({ announced: new Map(), withdrawn: [P1] });
+  });
 
   it('from a client: to other clients and non-clients, with ORIGINATOR_ID and CLUSTER_LIST; never back', () => {
     const { rib, outs } = setup(client1, client2, nonClient1);

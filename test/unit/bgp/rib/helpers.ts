@@ -2,13 +2,8 @@
 import { AFI_IPV4, AFI_IPV6 } from '../../../../bgp/prefix.js';
 import { parsePrefix, type PrefixKey } from '../../../../ip/prefix.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
-import {
-  MSG_UPDATE,
-  type NlriBlock,
-  type PathAttributes,
-  type ReachBlock,
-  type UpdateMessage,
-} from '../../../../bgp/wire/types.js';
+import type { NlriBlock, PathAttributes, ReachBlock, UpdateMessage } from '../../../../bgp/wire/types.js';
+import { MESSAGE_UPDATE } from '../../../../bgp/wire/iana.js';
 
 export const LOCAL_ASN = 65000;
 export const ROUTER_ID = '10.0.0.1';
@@ -55,7 +50,7 @@ export function announce(
   if (v4.length > 0) reach.push({ afi: AFI_IPV4, safi: 1, nextHop, prefixes: v4 });
   if (v6.length > 0) reach.push({ afi: AFI_IPV6, safi: 1, nextHop, prefixes: v6 });
   return {
-    type: MSG_UPDATE,
+    type: MESSAGE_UPDATE,
     withdrawn: withdrawn.length > 0 ? withdrawBlocks(withdrawn) : [],
     reach,
     attributes,
@@ -73,5 +68,11 @@ function withdrawBlocks(prefixes: PrefixKey[]): UpdateMessage['withdrawn'] {
 }
 
 export function withdraw(prefixes: PrefixKey[]): UpdateMessage {
-  return { type: MSG_UPDATE, withdrawn: withdrawBlocks(prefixes), reach: [], attributes: null, issues: [] };
+  return {
+    type: MESSAGE_UPDATE,
+    withdrawn: withdrawBlocks(prefixes),
+    reach: [],
+    attributes: null,
+    issues: [],
+  };
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
+import { formatPathAttributes } from '../../../../bgp/wire/attributes.js';
+import {
+  COMMUNITY_NO_ADVERTISE,
+  COMMUNITY_NO_EXPORT,
+  COMMUNITY_NO_EXPORT_SUBCONFED,
+} from '../../../../bgp/wire/iana.js';
 
 const P1 = p('10.244.1.0/24');
 const P2 = p('10.244.2.0/24');
@@ -313,6 +319,34 @@ describe('Loc-RIB: route views', () => {
     ]);
     expect(r.routes({ peer: '192.0.2.99' })).toEqual([]);
     expect(r.routes({ prefix: P2 })).toEqual([]);
+  });
+
+  it('spells well-known communities and AS paths as the logs do (no-export, not 65535:65281)', () => {
+    const r = rib();
+    const a = peer('192.0.2.1', 65001);
+    r.addPeer(a);
+    const at = attrs({
+      asPath: [
+        { type: 2, asns: [65001] },
+        { type: 3, asns: [65010, 65011] },
+        { type: 4, asns: [65020] },
+        { type: 2, asns: [] },
+      ],
+      communities: [
+        COMMUNITY_NO_EXPORT,
+        COMMUNITY_NO_ADVERTISE,
+        COMMUNITY_NO_EXPORT_SUBCONFED,
+        65001 * 65536 + 7,
+      ],
+    });
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1]), 0);
+    const view = r.routes({ peer: a.address })[0]!;
+    expect(view.communities).toEqual(['no-export', 'no-advertise', 'no-export-subconfed', '65001:7']);
+    expect(view.asPath).toBe('65001 (65010 65011) [65020]');
+    // The log line of the same attributes carries the same words.
+    const logged = formatPathAttributes(at);
+    expect(logged).toContain(`as-path ${view.asPath},`);
+    expect(logged).toContain(`communities ${view.communities.join(' ')}`);
   });
 });
 

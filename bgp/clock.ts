@@ -1,0 +1,112 @@
+/**
+ * Time for the IO shells: a `Clock` (now, and one way to be woken) and the `TimerList` each peer keeps — every
+ * deadline of that peer as data (its sessions' FSM timers, the close grace of its dropped sockets, the
+ * End-of-RIB fallback, the dispose delay), with ONE real timer armed for the earliest. The pure cores never
+ * see this file; they take `now` and return deadlines (`timers.ts`).
+ *
+ * Tests inject a virtual clock: nothing here reads `Date.now()` or calls `setTimeout` except `systemClock`.
+ */
+
+export interface Clock {
+  /** Milliseconds; the system clock counts since the epoch. */
+  now(): number;
+  /** Call `fire` once at `at` (same clock) or soon after; the function returned disarms it. */
+  wakeAt(at: number, fire: () => void): () => void;
+}
+
+/** The real clock: `Date.now` and an unref'd `setTimeout` (a pending timer never keeps the process alive). */
+export const systemClock: Clock = clockOf(Date.now);
+
+/** A clock reading `now` whose wake-ups are real timers (the Speaker's old `() => number` parameter). */
+export function clockOf(now: () => number): Clock {
+  return {
+    now,
+    wakeAt(at, fire) {
+      const t = setTimeout(fire, Math.max(0, at - now()));
+      t.unref?.();
+      return () => clearTimeout(t);
+    },
+  };
+}
+
+/** What a deadline is for: a name of the peer's own (`'end-of-rib'`), or the object it belongs to. */
+export type TimerKey = string | object;
+
+interface Entry {
+  readonly at: number;
+  readonly fire: (now: number) => void;
+}
+
+/**
+ * One shell's deadlines by key, and the one real timer for the earliest. Setting a key replaces its deadline;
+ * when the timer fires, every entry due by then runs once, earliest first, and the timer is re-armed for what
+ * is left (or for what the callbacks set).
+ */
+export class TimerList {
+  private readonly entries = new Map<TimerKey, Entry>();
+  private armedFor: number | undefined;
+  private disarm: (() => void) | undefined;
+  private firing = false;
+
+  constructor(readonly clock: Clock) {}
+
+  /** Set `key` to fire at `at` (undefined: clear it). */
+  set(key: TimerKey, at: number | undefined, fire: (now: number) => void): void {
+    if (at === undefined) this.entries.delete(key);
+    else this.entries.set(key, { at, fire });
+    this.arm();
+  }
+
+  /** Set `key` to fire `ms` from now. */
+  after(key: TimerKey, ms: number, fire: (now: number) => void): void {
+    this.set(key, this.clock.now() + ms, fire);
+  }
+
+  clear(key: TimerKey): void {
+    if (this.entries.delete(key)) this.arm();
+  }
+
+  has(key: TimerKey): boolean {
+    return this.entries.has(key);
+  }
+
+  /** The deadline of `key`, or undefined. */
+  deadline(key: TimerKey): number | undefined {
+    return this.entries.get(key)?.at;
+  }
+
+  /** The earliest deadline: what the one real timer is armed for. */
+  next(): number | undefined {
+    let min: number | undefined;
+    for (const e of this.entries.values()) if (min === undefined || e.at < min) min = e.at;
+    return min;
+  }
+
+  private arm(): void {
+    if (this.firing) return; // re-armed once the due entries have run
+    const due = this.next();
+    if (due === this.armedFor) return;
+    this.disarm?.();
+    this.disarm = undefined;
+    this.armedFor = due;
+    if (due !== undefined) this.disarm = this.clock.wakeAt(due, () => this.fire());
+  }
+
+  private fire(): void {
+    this.disarm = undefined;
+    this.armedFor = undefined;
+    this.firing = true;
+    try {
+      const now = this.clock.now();
+      const due = [...this.entries].filter(([, e]) => e.at <= now).sort((a, b) => a[1].at - b[1].at);
+      for (const [key, e] of due) {
+        if (this.entries.get(key) !== e) continue; // replaced or cleared by an earlier callback
+        this.entries.delete(key);
+        e.fire(now);
+      }
+    } finally {
+      this.firing = false;
+      this.arm();
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The speaker's log events (`SpeakerEvents['log']`), as one typed table: event name → its fields. Every
+ * `log(level, event, fields)` in the session, the peer and the speaker is checked against it, so an event is
+ * spelled one way and always carries the same fields — what a log pipeline or an alert can rely on.
+ */
+import type { SessionState, TransitionReason } from './api.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Fields of the events about one peer. */
+interface OfPeer {
+  readonly peer: string;
+}
+
+/** A decode error handled by the FSM (the NOTIFICATION follows): its stable code and reason in words. */
+interface DecodeError extends OfPeer {
+  readonly code: string;
+  readonly reason: string;
+}
+
+interface NotificationFields extends OfPeer {
+  readonly code: number;
+  readonly subcode: number;
+}
+
+export interface SpeakerLogFields {
+  // ---- the speaker --------------------------------------------------------------------------------------
+  listening: { readonly address?: string; readonly port?: number };
+  'listener-error': { readonly error: string };
+  'peer-added': OfPeer & { readonly asn: number };
+  'peer-removed': OfPeer;
+  /** `updatePeer` changed `routeReflectorClient` on a running iBGP session: Adj-RIB-Outs re-evaluated. */
+  'route-reflector-client': OfPeer & { readonly client: boolean };
+  /** `PeerConfig.ttl` other than 1 or 255: not settable through Node's `net`, ignored. */
+  'ttl-unsupported': OfPeer & { readonly ttl: number };
+  'connection-refused': {
+    readonly remote: string;
+    readonly remotePort?: number;
+    readonly why: 'unknown peer' | 'stopping';
+  };
+  'connection-accepted': OfPeer & { readonly remotePort?: number };
+  // ---- one peer -----------------------------------------------------------------------------------------
+  /** A connection closed before its OPEN: the session is Established (Cease 6/5) or stopped. */
+  'connection-rejected': OfPeer & { readonly state: SessionState; readonly why?: 'stopped' };
+  /** RFC 4271 §6.8: which of two connections survived. */
+  collision: OfPeer & { readonly remoteId: string; readonly kept: 'new' | 'existing' };
+  'peer-state': OfPeer & {
+    readonly from: SessionState;
+    readonly to: SessionState;
+    readonly reason: TransitionReason;
+  };
+  'peer-down': OfPeer & { readonly reason: TransitionReason; readonly withdrawn: number };
+  'end-of-rib': OfPeer & { readonly how: 'end-of-rib' | 'timeout' };
+  'encode-failed': OfPeer & { readonly error: string };
+  'no-usable-next-hop': OfPeer & { readonly afi: number; readonly nextHop: string; readonly hint: string };
+  // ---- one connection (the session) ---------------------------------------------------------------------
+  'fsm-transition': OfPeer & {
+    readonly from: SessionState;
+    readonly to: SessionState;
+    readonly reason: TransitionReason;
+  };
+  /** An owner's callback threw while the session executed an FSM action. */
+  'handler-error': OfPeer & { readonly action: string; readonly error: string };
+  /** The TCP connection failed or was closed; `reason` is the socket's error code or words. */
+  'tcp-failed': OfPeer & { readonly reason: string };
+  'notification-sent': NotificationFields;
+  'notification-received': NotificationFields;
+  'header-error': DecodeError;
+  'open-error': DecodeError;
+  'update-error': DecodeError;
+  /** RFC 7606: an attribute error handled without a reset. */
+  'attribute-error': DecodeError & {
+    readonly action: 'attribute-discard' | 'treat-as-withdraw';
+    readonly attribute: number;
+  };
+}
+
+export type SpeakerLogEvent = keyof SpeakerLogFields;
+
+/** One log record as the speaker emits it: `{ level, event, ...fields }`, discriminated by `event`. */
+export type SpeakerLogRecord = {
+  [E in SpeakerLogEvent]: { readonly level: LogLevel; readonly event: E } & SpeakerLogFields[E];
+}[SpeakerLogEvent];
+
+/** The one `log()` of the library's shells. */
+export type SpeakerLog = <E extends SpeakerLogEvent>(
+  level: LogLevel,
+  event: E,
+  fields: SpeakerLogFields[E],
+) => void;
+
+/** The record of one call (the compiler cannot relate a generic event to its member of the union). */
+export function logRecord<E extends SpeakerLogEvent>(
+  level: LogLevel,
+  event: E,
+  fields: SpeakerLogFields[E],
+): SpeakerLogRecord {
+  return { ...fields, level, event } as unknown as SpeakerLogRecord;
+}
