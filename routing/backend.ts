@@ -12,9 +12,10 @@ import {
   decodeNexthop,
 } from './netlink/codec.js';
 import { RTM, RTNLGRP } from './netlink/constants.js';
-import { RtnlSocket, Batch, unansweredLimit } from './netlink/socket.js';
+import { dumpMessages } from './netlink/codec.js';
+import { unansweredLimit } from './netlink/channel.js';
 import { MonitorThread } from './netlink/monitor.js';
-import { RtnlWriter } from './netlink/writer.js';
+import { Batch, RtnlWriter } from './netlink/writer.js';
 import { AddrMsg, LinkMsg } from './netlink/codec.js';
 
 export interface KernelDump {
@@ -60,32 +61,43 @@ export interface Backend {
   close(): void;
 }
 
+export interface NetlinkBackendOptions {
+  /**
+   * SO_RCVBUF of the netlink sockets (default: 32 MiB, forced past net.core.rmem_max where the process may).
+   * Tests set it small to make the monitor socket overflow.
+   */
+  recvBufferBytes?: number;
+}
+
 export class NetlinkBackend implements Backend {
   readonly name = 'netlink';
-  /** Dumps. */
-  private readonly sock = new RtnlSocket();
-  /** Route writes (on a worker thread). */
-  private readonly writer = new RtnlWriter();
-  /**
-   * On a worker thread the writer queues batches itself and keeps its socket within unansweredLimit; here
-   * the bound is memory (256 batches of 64 KiB). On this thread, the socket's limit applies.
-   */
-  readonly maxUnanswered = this.writer.threaded ? 256 * 1024 : unansweredLimit(this.sock.recvBufferBytes);
-  readonly monitorCapacity = unansweredLimit(this.sock.recvBufferBytes);
+  /** Route writes and dumps (on a worker thread). */
+  private readonly writer: RtnlWriter;
+  /** The writer thread queues batches itself; here the bound is memory (256 batches of 64 KiB). */
+  readonly maxUnanswered = 256 * 1024;
   private monitor: MonitorThread | undefined;
+  private seq = 1 + Math.floor(Math.random() * 0x3fffffff);
+
+  constructor(private readonly opts: NetlinkBackendOptions = {}) {
+    this.writer = new RtnlWriter(opts);
+  }
+
+  get monitorCapacity(): number {
+    return unansweredLimit(this.monitor?.recvBufferBytes || 2 * 212992);
+  }
 
   async dump(): Promise<KernelDump> {
-    const links = (await this.sock.dump(RTM.RTM_GETLINK, 0))
+    const links = dumpMessages(await this.writer.dump(RTM.RTM_GETLINK, 0))
       .filter((m) => m.type === RTM.RTM_NEWLINK)
       .map((m) => decodeLink(m.payload));
-    const addrs = (await this.sock.dump(RTM.RTM_GETADDR, 0))
+    const addrs = dumpMessages(await this.writer.dump(RTM.RTM_GETADDR, 0))
       .filter((m) => m.type === RTM.RTM_NEWADDR)
       .map((m) => decodeAddr(m.payload));
     return { links, addrs, routes: await this.dumpRoutes() };
   }
 
   dumpRoutes(): Promise<Buffer[]> {
-    return this.sock.dumpRaw(RTM.RTM_GETROUTE, 0);
+    return this.writer.dump(RTM.RTM_GETROUTE, 0);
   }
 
   async nexthopObjects(): Promise<boolean> {
@@ -99,7 +111,7 @@ export class NetlinkBackend implements Backend {
   }
 
   async dumpNexthops(): Promise<NexthopMsg[]> {
-    const msgs = await this.sock.dump(RTM.RTM_GETNEXTHOP, 0);
+    const msgs = dumpMessages(await this.writer.dump(RTM.RTM_GETNEXTHOP, 0));
     return msgs.filter((m) => m.type === RTM.RTM_NEWNEXTHOP).map((m) => decodeNexthop(m.payload));
   }
 
@@ -121,8 +133,7 @@ export class NetlinkBackend implements Backend {
     ];
     const isOurs = (p: Buffer): boolean => p[5] === skip.protocol && p[4] === skip.tableByte;
     this.monitor = new MonitorThread(
-      groups,
-      skip,
+      { groups, skip, recvBufferBytes: this.opts.recvBufferBytes },
       (m: NlMsg) => {
         switch (m.type) {
           case RTM.RTM_NEWLINK:
@@ -153,7 +164,10 @@ export class NetlinkBackend implements Backend {
   }
 
   reserveSeq(n: number): number {
-    return this.writer.reserveSeq(n);
+    if (this.seq + n > 0x7fffffff) this.seq = 1;
+    const first = this.seq;
+    this.seq += n;
+    return first;
   }
 
   send(batch: Batch): void {
@@ -168,7 +182,6 @@ export class NetlinkBackend implements Backend {
   }
 
   close(): void {
-    this.sock.close();
     this.writer.close();
     this.monitor?.close();
   }

@@ -40,7 +40,8 @@ import {
   NLM_F_EXCL,
   errnoName,
 } from './netlink/constants.js';
-import { BATCH_BYTES, forEachMessage } from './netlink/socket.js';
+import { BATCH_BYTES } from './netlink/channel.js';
+import { forEachMessage } from './netlink/codec.js';
 import { Backend, NetlinkBackend, NoopBackend, MonitorEvent, KernelDump } from './backend.js';
 import { KernelState } from './kernel.js';
 import { RouteShape, ShapeTable } from './shape.js';
