@@ -131,8 +131,8 @@ async function runRaw(n, ackEach) {
 }
 
 async function runFib(n) {
-  const { Fib } = await import(new URL('fib.js', dist));
-  const fib = new Fib({ backend: 'netlink' });
+  const { Fib, NetlinkBackend } = await import(new URL('index.js', dist));
+  const fib = new Fib({ backend: new NetlinkBackend() });
   await fib.start();
   const prefixes = new Array(n),
     nexthops = new Array(n),

@@ -72,6 +72,16 @@ export function sizeOf(def: StructDef): number {
   return def.reduce((n, [, t]) => n + SIZE[t], 0);
 }
 
+/** The byte offset of `field` in a struct of `def` (for scanners that read one field in place). */
+export function offsetOf<D extends StructDef>(def: D, field: D[number][0]): number {
+  let off = 0;
+  for (const [name, t] of def) {
+    if (name === field) return off;
+    off += SIZE[t];
+  }
+  throw new Error(`no field ${field}`);
+}
+
 export function readStruct<D extends StructDef>(def: D, buf: Buffer, off: number): Struct<D> {
   const out: Record<string, number> = {};
   for (const [name, t] of def) {

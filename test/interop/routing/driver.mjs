@@ -3,10 +3,11 @@
 // Protocol, one JSON object per line: stdin {id, op, args}; stdout {id, result} | {id, error} | {event}.
 import { createInterface } from 'node:readline';
 
-const { Fib } = await import(new URL('../../../dist/routing/fib.js', import.meta.url));
-const opts = JSON.parse(process.argv[2] ?? '{}');
+const { Fib, NetlinkBackend } = await import(new URL('../../../dist/routing/index.js', import.meta.url));
+// FibOptions as JSON; `netlink` holds the NetlinkBackend's options (e.g. a small recvBufferBytes).
+const { netlink, ...opts } = JSON.parse(process.argv[2] ?? '{}');
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-const fib = new Fib({ backend: 'netlink', ...opts, onEvent: (e) => out({ event: e }) });
+const fib = new Fib({ backend: new NetlinkBackend(netlink), ...opts, onEvent: (e) => out({ event: e }) });
 
 const ops = {
   start: () => fib.start(),

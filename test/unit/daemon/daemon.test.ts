@@ -115,7 +115,7 @@ describe('Daemon', () => {
       { prefix: P('10.244.2.0/24'), nextHop: '10.77.0.2' },
       { prefix: P('fd00:244:2::/64'), nextHop: 'fd00:77::2' },
     ]);
-    expect(fib?.options).toMatchObject({ backend: 'netlink', table: 254, metric: 20, protocol: 202 });
+    expect(fib?.options).toMatchObject({ table: 254, metric: 20, protocol: 202 });
   });
 
   it('never installs our own podCIDR or anything inside it', async () => {

@@ -13,6 +13,7 @@ import { RouteNexthop, decodeRoute, decodeNexthop, NLMSG_HDRLEN } from '../../..
 import { writeNexthopMsg } from '../../../routing/netlink/encode.js';
 import { decodeKey, encodeKey, AF_INET, AF_INET6, PrefixKey } from '../../../routing/prefix.js';
 import { Fib, FibEvent } from '../../../routing/fib.js';
+import { NoopBackend } from '../../../routing/noop-backend.js';
 
 const nexthop = (family: number): fc.Arbitrary<RouteNexthop> =>
   fc.record({
@@ -221,7 +222,7 @@ describe('Fib on the noop backend', () => {
 
   it('installs, changes and removes routes, and counts them by status', async () => {
     const events: FibEvent[] = [];
-    const fib = new Fib({ backend: 'noop', onEvent: (e) => events.push(e) });
+    const fib = new Fib({ backend: new NoopBackend(), onEvent: (e) => events.push(e) });
     await fib.start();
     const nh = ['10.0.0.2'];
     const keys = Array.from({ length: 20_000 }, (_, i) => v4(`11.${i >> 8}.${i & 255}.0`, 24));
@@ -263,7 +264,7 @@ describe('Fib on the noop backend', () => {
   });
 
   it('keeps blackholes as a set: a prefix left out of a later call is removed', async () => {
-    const fib = new Fib({ backend: 'noop' });
+    const fib = new Fib({ backend: new NoopBackend() });
     await fib.start();
     fib.setBlackholes([v4('10.244.1.0', 24), v4('10.244.9.0', 24)], 'blackhole', 4000);
     await fib.flushed();
