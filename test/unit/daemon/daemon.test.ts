@@ -157,6 +157,15 @@ describe('Daemon', () => {
     expect(fib?.calls).toContain('releaseStale');
   });
 
+  it("leaves the grace time to the FIB's stale release deadline (no timer of its own)", async () => {
+    const { daemon, fib, lines } = setup();
+    await daemon.start();
+    expect(fib?.options.staleGraceMs).toBe(600_000);
+    fib?.options.onEvent?.({ type: 'stale-released', count: 3, why: 'grace time over' });
+    expect(fib?.calls).toContain('releaseStale');
+    expect(lines.join('')).toContain('"why":"grace time over"');
+  });
+
   it('reload: adds, removes and changes only the peers that differ; podCIDR changes re-advertise', async () => {
     const { daemon, speaker } = setup();
     await daemon.start();
