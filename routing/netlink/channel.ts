@@ -89,7 +89,24 @@ export class RtnlChannel {
     readonly fd: number,
     /** SO_RCVBUF as the kernel accounts it (twice what was asked, capped). */
     readonly recvBufferBytes: number,
+    /** The port id the kernel gave the socket (notifications our writes cause carry it). */
+    readonly portId: number,
   ) {}
+
+  /**
+   * Whether `fd` is still this socket. A socket closed under us (a bug elsewhere in the process) frees its
+   * number, and the next socket opened — maybe another thread's — gets it: then it is not ours to use or to
+   * close. Checked after a failure that could mean that (EBADF, an answer that never came).
+   */
+  stillOurs(): boolean {
+    const r = this.c.netlinkPortId(this.fd);
+    return r.n >= 0 && r.n === this.portId;
+  }
+
+  /** Give the socket up without closing its number (it is no longer ours: see stillOurs). */
+  abandon(): void {
+    this.closed = true;
+  }
 
   static open(opts: ChannelOptions = {}): OpenResult {
     const c = libc();
@@ -122,7 +139,9 @@ export class RtnlChannel {
       if (r.n < 0) return fail(r.errno);
     }
     const rcv = c.getsockoptInt(fd, SOL_SOCKET, SO_RCVBUF);
-    return { channel: new RtnlChannel(c, fd, rcv.n > 0 ? rcv.n : 0), errno: 0 };
+    const port = c.netlinkPortId(fd);
+    if (port.n < 0) return fail(port.errno);
+    return { channel: new RtnlChannel(c, fd, rcv.n > 0 ? rcv.n : 0, port.n), errno: 0 };
   }
 
   /** Join (or leave) a multicast group; returns the errno (0: done). */

@@ -24,6 +24,8 @@ export interface Libc {
   bind(fd: number, addr: Buffer): SysResult;
   setsockoptInt(fd: number, level: number, name: number, value: number): SysResult;
   getsockoptInt(fd: number, level: number, name: number): SysResult;
+  /** getsockname() of a netlink socket: `n` is its port id (nl_pid), or -1 with the errno. */
+  netlinkPortId(fd: number): SysResult;
   send(fd: number, buf: Uint8Array, length: number, flags: number): SysResult;
   recv(fd: number, buf: Uint8Array, length: number, flags: number): SysResult;
   /** poll() on one fd; `n` is the revents bits (0 on timeout). */
@@ -70,6 +72,7 @@ export function libc(): Libc {
   const bind = lib.func('int bind(int, void *, uint32_t)');
   const setsockopt = lib.func('int setsockopt(int, int, int, void *, uint32_t)');
   const getsockopt = lib.func('int getsockopt(int, int, int, void *, void *)');
+  const getsockname = lib.func('int getsockname(int, void *, void *)');
   const send = lib.func('intptr_t send(int, void *, uintptr_t, int)');
   const recv = lib.func('intptr_t recv(int, void *, uintptr_t, int)');
   const poll = lib.func('int poll(void *, uint64_t, int)');
@@ -89,6 +92,15 @@ export function libc(): Libc {
       len.writeUInt32LE(4, 0);
       const r = result(getsockopt(fd, level, name, int, len) as number);
       return r.n < 0 ? r : { n: int.readInt32LE(0), errno: 0 };
+    },
+    netlinkPortId: (fd) => {
+      const sa = Buffer.alloc(12);
+      len.writeUInt32LE(12, 0);
+      const r = result(getsockname(fd, sa, len) as number);
+      if (r.n < 0) return r;
+      return sa.readUInt16LE(0) === AF_NETLINK
+        ? { n: sa.readUInt32LE(4), errno: 0 }
+        : { n: -1, errno: EBADF };
     },
     send: (fd, buf, length, flags) => result(Number(send(fd, buf, length, flags))),
     recv: (fd, buf, length, flags) => result(Number(recv(fd, buf, length, flags))),

@@ -55,6 +55,7 @@ function open(): RtnlChannel | undefined {
 let ch = open();
 let first = true;
 let stop = false;
+let checks = 0;
 while (!stop) {
   for (let m = receiveMessageOnPort(control); m; m = receiveMessageOnPort(control)) {
     const c = m.message as MonitorIn;
@@ -83,7 +84,13 @@ while (!stop) {
   if (errno === ENOBUFS) post({ kind: 'overrun' });
   else if (errno !== 0) {
     post({ kind: 'fault', message: `monitor socket: ${errnoName(errno)}; opening a new one` });
-    ch.close();
+    if (ch.stillOurs()) ch.close();
+    else ch.abandon();
+    ch = undefined;
+  } else if (++checks % 50 === 0 && !ch.stillOurs()) {
+    // Closed under us and its number taken by another socket: poll never says so. Every ~5 s at worst.
+    post({ kind: 'fault', message: 'monitor socket: replaced under us; opening a new one' });
+    ch.abandon();
     ch = undefined;
   }
 }

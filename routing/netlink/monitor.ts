@@ -121,7 +121,8 @@ export class MonitorThread {
     if (errno === 0) return;
     if (errno === ENOBUFS) return this.onOverrun();
     this.onFault(new Error(`monitor socket: ${errnoName(errno)}`), 'monitor');
-    ch.close();
+    if (ch.stillOurs()) ch.close();
+    else ch.abandon();
     clearInterval(this.localTimer);
     this.local = undefined;
     if (!this.closed && this.openLocal()) this.onOverrun();

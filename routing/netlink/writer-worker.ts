@@ -26,11 +26,13 @@ function open(): RtnlChannel | undefined {
   return (channel = o.channel ?? undefined);
 }
 
+/** After a failure: a socket that failed beyond ENOBUFS, or whose number is no longer ours, is replaced. */
 function settle(errno: number): void {
-  if (errno !== 0 && errno !== ENOBUFS && errno !== ETIMEDOUT) {
-    channel?.close();
-    channel = undefined;
-  }
+  if (errno === 0 || errno === ENOBUFS || !channel) return;
+  if (!channel.stillOurs()) channel.abandon();
+  else if (errno === ETIMEDOUT) return;
+  else channel.close();
+  channel = undefined;
 }
 
 const first = open();

@@ -121,12 +121,14 @@ export class RtnlWriter {
     return (this.local = o.channel);
   }
 
-  /** A socket that failed beyond ENOBUFS/ETIMEDOUT is closed; the next request opens a new one. */
+  /** A socket that failed beyond ENOBUFS, or whose number is no longer ours, is replaced on the next request. */
   private afterLocal(errno: number): void {
-    if (errno !== 0 && errno !== 105 && errno !== 110) {
-      this.local?.close();
-      this.local = undefined;
-    }
+    const ch = this.local;
+    if (errno === 0 || errno === 105 || !ch) return;
+    if (!ch.stillOurs()) ch.abandon();
+    else if (errno === 110) return;
+    else ch.close();
+    this.local = undefined;
   }
 
   private spawn(): Worker {

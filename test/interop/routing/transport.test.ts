@@ -112,11 +112,13 @@ describe('netlink transport on the kernel', () => {
       'a fault reported for the closed socket',
       () => fib.events.filter((e) => e.type === 'fault'),
       (f) => f.length > 0,
+      30_000,
     );
     await FibDriver.until(
       'caught up by a dump',
       () => ours(ns),
       (r) => r.length === OURS.length,
+      30_000,
     );
     // And writes go through the writer's new socket.
     await fib.call('set', v4key('10.244.23.0/24'), ['10.0.0.2']);
@@ -125,6 +127,7 @@ describe('netlink transport on the kernel', () => {
       'a new route through the new writer socket',
       async () => (await fib.call<{ installed: number }>('stats')).installed,
       (n) => n === 4,
+      30_000,
     );
     expect(ours(ns)).toEqual([...OURS, '10.244.23.0/24']);
   });
