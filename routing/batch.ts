@@ -13,6 +13,7 @@
  */
 import type { ShapeTable } from './shape.js';
 import type { WriteOps } from './write-queue.js';
+import type { PrefixKey } from './prefix.js';
 import { NLMSG_HDRLEN, RTMSG_LEN } from './netlink/codec.js';
 import { BATCH_BYTES } from './netlink/channel.js';
 import {
@@ -30,15 +31,21 @@ export { BATCH_BYTES };
 export const SEQ_PER_BATCH = Math.ceil(BATCH_BYTES / (NLMSG_HDRLEN + RTMSG_LEN + 16));
 
 /** Encode `ops` into `buf` from offset 0; returns the length. */
-export function encodeBatch(ops: WriteOps, shapes: ShapeTable, first: number, buf: Buffer): number {
+export function encodeBatch(
+  ops: WriteOps,
+  shapes: ShapeTable,
+  keyOf: (slot: number) => PrefixKey,
+  first: number,
+  buf: Buffer,
+): number {
   let off = 0;
   let lastOff = 0;
-  const n = ops.entries.length;
+  const n = ops.slots.length;
   for (let i = 0; i < n; i++) {
     const type = ops.types[i];
-    const e = ops.entries[i];
+    const s = ops.slots[i];
     lastOff = off;
-    if (e === null)
+    if (s < 0)
       off = shapes.writeNexthop(
         buf,
         off,
@@ -54,7 +61,7 @@ export function encodeBatch(ops: WriteOps, shapes: ShapeTable, first: number, bu
         type,
         NLM_F_REQUEST | (type === RTM.RTM_NEWROUTE ? NLM_F_CREATE | NLM_F_REPLACE : 0),
         first + i,
-        e.key,
+        keyOf(s),
         ops.shapes[i],
       );
   }

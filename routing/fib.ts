@@ -3,8 +3,8 @@
  * backend it is handed (the kernel, no kernel, or a test's fake), the sequence numbers, the batching of
  * writes and one timer; every decision is the mirror's.
  *
- * Changes are coalesced per event-loop turn (setImmediate) and reconciled in chunks, so writes start while
- * the rest of a big change is compared; they are sent in 64 KiB batches (batch.ts), a bounded number
+ * Changes are reconciled at once when the kernel has nothing of ours to do, else coalesced per event-loop
+ * turn (setImmediate), in chunks, so writes start while the rest of a big change is compared; they are sent in 64 KiB batches (batch.ts), a bounded number
  * unanswered at a time, so the event loop (and the BGP sessions on it) keeps turning during a million writes.
  * A failed write is reported with the errno name and retried with exponential backoff, 1 s → 30 s.
  *
@@ -180,6 +180,11 @@ export class Fib {
 
   private afterInput(): void {
     if (this.closed) return;
+    // The kernel has nothing of ours to do: compare and send now rather than at the end of this event-loop
+    // turn, which a burst of socket reads can push back by hundreds of milliseconds — so the first routes of
+    // a table reach the kernel while the rest of it is still arriving. Otherwise changes are coalesced.
+    if (this.mirror.hasDirty && this.unanswered === 0 && !this.mirror.hasWrites)
+      this.mirror.reconcile(this.clock.now());
     if (this.mirror.hasDirty && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -203,15 +208,15 @@ export class Fib {
       const ops = this.mirror.takeWrites(room, BATCH_BYTES);
       if (!ops) return;
       const buf = Buffer.from(new ArrayBuffer(BATCH_BYTES)); // its own memory: handed to the writer thread
-      if (this.seq + ops.entries.length > 0x7fffffff) this.seq = 1;
+      if (this.seq + ops.slots.length > 0x7fffffff) this.seq = 1;
       const first = this.seq;
-      this.seq += ops.entries.length;
-      const len = encodeBatch(ops, this.mirror.shapes, first, buf);
-      this.unanswered += ops.entries.length;
+      this.seq += ops.slots.length;
+      const len = encodeBatch(ops, this.mirror.shapes, (s) => this.mirror.keyOf(s), first, buf);
+      this.unanswered += ops.slots.length;
       b.send({
         buf: buf.subarray(0, len),
         first,
-        last: first + ops.entries.length - 1,
+        last: first + ops.slots.length - 1,
         done: (failed, lost) => this.onAnswer(ops, first, failed, lost),
       });
     }
@@ -223,7 +228,7 @@ export class Fib {
     failed: ReadonlyMap<number, number> | undefined,
     lost: number,
   ): void {
-    this.unanswered -= ops.entries.length;
+    this.unanswered -= ops.slots.length;
     let byIndex: Map<number, number> | undefined;
     if (failed) for (const [seq, errno] of failed) (byIndex ??= new Map()).set(seq - first, errno);
     if (this.closed) return;

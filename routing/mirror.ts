@@ -25,16 +25,28 @@
  */
 import type { FibEntryView, FibEvent, FibStats } from './api.js';
 import type { KernelDump, MonitorEvent, RouteDump } from './backend.js';
-import { Entry, Want } from './entry.js';
+import type { Want } from './want.js';
+import {
+  FAILED,
+  FibTable,
+  INSTALLED,
+  PENDING,
+  QUEUED,
+  REDO,
+  STATUS,
+  UNRESOLVABLE,
+  WANT_REMOVE,
+  WANT_STALE,
+} from './fib-table.js';
 import { KernelState } from './kernel.js';
 import { NexthopObject, NexthopRegistry } from './nexthops.js';
 import { RouteShape, ShapeTable } from './shape.js';
-import { PrefixTable } from './prefix-table.js';
-import { PrefixKey, AF_INET, AF_INET6, encodeKey, Family } from './prefix.js';
+import { PrefixKey, AF_INET, encodeKey, Family } from './prefix.js';
 import { Retries, retryDelay } from './retries.js';
 import { WantTable } from './wants.js';
 import { WriteOps, WriteQueue } from './write-queue.js';
 import { entryView, kernelView } from './views.js';
+import type { FibStatus } from './api.js';
 import type { RouteMsg } from './netlink/codec.js';
 import { RTM, RTN, errnoName } from './netlink/constants.js';
 import { scanDump } from './dump-scan.js';
@@ -89,6 +101,8 @@ const NEW = RTM.RTM_NEWROUTE;
 const DEL = RTM.RTM_DELROUTE;
 const NEWNH = RTM.RTM_NEWNEXTHOP;
 const DELNH = RTM.RTM_DELNEXTHOP;
+/** A slot number in WriteOps for a nexthop object write. */
+const NO_SLOT = -1;
 
 export class FibMirror {
   readonly shapes: ShapeTable;
@@ -98,10 +112,13 @@ export class FibMirror {
   private readonly wants: WantTable;
   /** Our kernel nexthop objects; undefined when the kernel has none (routes then carry their gateways). */
   private nexthops: NexthopRegistry | undefined;
-  private readonly table_ = new PrefixTable<Entry>();
-  private dirty: Entry[] = [];
+  /** Per prefix: want, installed, status and the marks, as columns by slot (fib-table.ts). */
+  private readonly t = new FibTable();
+  /** Slots to compare, from dirtyHead on. */
+  private dirty = new Int32Array(1024);
   private dirtyHead = 0;
-  private readonly queue = new WriteQueue();
+  private dirtyTail = 0;
+  private readonly queue: WriteQueue;
   private blackholes = new Set<PrefixKey>();
   private readonly resolutions: Resolutions;
   private readonly retries = new Retries();
@@ -134,12 +151,18 @@ export class FibMirror {
     this.options = opts;
     this.kernel = new KernelState(opts.table);
     this.shapes = new ShapeTable(opts.table, opts.protocol);
+    this.queue = new WriteQueue(this.shapes);
     this.wants = new WantTable(opts.metric);
     this.resolutions = new Resolutions(this.kernel, this.shapes, opts.metric, opts.nexthopResolution);
   }
 
   get started(): boolean {
     return this.started_;
+  }
+
+  /** The prefix of a slot (WriteOps name slots). */
+  keyOf(slot: number): PrefixKey {
+    return this.t.key(slot);
   }
 
   // --- the daemon's side --------------------------------------------------------------------------
@@ -150,7 +173,8 @@ export class FibMirror {
    * immutable once handed over (it is remembered by identity, so pass the same array for the same set).
    */
   set(prefix: PrefixKey, nexthops: readonly string[] | null, now: number): void {
-    this.setWant(prefix, nexthops === null ? null : this.wants.unicast(nexthops), now);
+    const w = nexthops === null ? null : this.wants.unicast(nexthops);
+    this.setWant(prefix, w === null ? WANT_REMOVE : w.id, now);
   }
 
   /** The whole set of blackhole/unreachable routes; a prefix left out of a later call is removed. */
@@ -161,9 +185,9 @@ export class FibMirror {
     now: number,
   ): void {
     const next = new Set(prefixes);
-    for (const p of this.blackholes) if (!next.has(p)) this.setWant(p, null, now);
+    for (const p of this.blackholes) if (!next.has(p)) this.setWant(p, WANT_REMOVE, now);
     const want = this.wants.reject(kind, metric);
-    for (const p of next) this.setWant(p, want, now);
+    for (const p of next) this.setWant(p, want.id, now);
     this.blackholes = next;
   }
 
@@ -173,21 +197,21 @@ export class FibMirror {
     this.staleReleased = true;
     this.staleReleaseAt = undefined;
     let count = 0;
-    for (const e of this.table_.values()) {
-      if (e.want !== undefined) continue;
-      e.want = null;
-      this.markDirty(e, now);
+    this.t.forEach((s) => {
+      if (this.t.want[s] !== WANT_STALE) return;
+      this.t.want[s] = WANT_REMOVE;
+      this.markDirty(s, now);
       count++;
-    }
+    });
     this.opts.emit({ type: 'stale-released', count, why });
   }
 
   /** Every route of ours to be removed (close with removeRoutes): retries are dropped. */
   removeAll(now: number): void {
-    for (const e of this.table_.values()) {
-      e.want = null;
-      this.markDirty(e, now);
-    }
+    this.t.forEach((s) => {
+      this.t.want[s] = WANT_REMOVE;
+      this.markDirty(s, now);
+    });
     this.retries.clear();
   }
 
@@ -218,15 +242,15 @@ export class FibMirror {
       this.opts,
       this.shapes,
       (key, shape) => {
-        const e = this.entry(key, now);
-        e.installed = shape;
-        if (e.want === undefined) stale++;
+        const s = this.slot(key, now);
+        this.t.installed[s] = shape.id;
+        if (this.t.want[s] === WANT_STALE) stale++;
         else adopted++;
       },
       (r) => this.kernel.applyRoute(r, false),
     );
     this.started_ = true;
-    for (const e of this.table_.values()) this.markDirty(e, now);
+    this.t.forEach((s) => this.markDirty(s, now));
     this.opts.emit({ type: 'started', adopted, stale, kernelRoutes });
     if (this.opts.staleGraceMs !== undefined && !this.staleReleased)
       this.staleReleaseAt = now + this.opts.staleGraceMs;
@@ -263,15 +287,17 @@ export class FibMirror {
     }
     if (!deleted) return;
     const key = encodeKey(r.family as Family, r.dst ?? Buffer.alloc(r.family === AF_INET ? 4 : 16), r.dstLen);
-    const e = this.table_.get(key);
-    if (!e || !e.installed || e.installed.priority !== (r.priority ?? 0)) return;
-    if (e.busy) {
-      e.redo = true;
+    const s = this.t.get(key);
+    const t = this.t;
+    if (s < 0 || !t.installed[s] || this.shapes.byNumber(t.installed[s]).priority !== (r.priority ?? 0))
+      return;
+    if (t.busy[s]) {
+      t.flags[s] |= REDO;
       return;
     }
-    e.installed = null;
-    if (e.want) this.opts.emit({ type: 'route-reasserted', prefix: formatKey(e.key) });
-    this.markDirty(e, now);
+    t.installed[s] = 0;
+    if (t.want[s] > 0) this.opts.emit({ type: 'route-reasserted', prefix: formatKey(key) });
+    this.markDirty(s, now);
   }
 
   /**
@@ -302,6 +328,7 @@ export class FibMirror {
     if (!dumping || this.closed) return;
     this.dumping = undefined;
     const { mark, removed } = dumping;
+    const t = this.t;
     if (this.nexthops && d.nexthops) this.nexthops.sync(d.nexthops);
     const before = this.kernel.fingerprint();
     this.kernel.clearRoutes();
@@ -311,38 +338,39 @@ export class FibMirror {
       this.opts,
       this.shapes,
       (key, shape) => {
-        if (removed.has(key) && !this.table_.has(key)) return; // deleted by us after the dump began
-        const e = this.entry(key, now);
-        e.seen = gen;
-        if (e.busy) {
-          e.redo = true;
+        if (removed.has(key) && t.get(key) < 0) return; // deleted by us after the dump began
+        const s = this.slot(key, now);
+        t.seen[s] = gen;
+        if (t.busy[s]) {
+          t.flags[s] |= REDO;
           return;
         }
-        if (e.answeredAt > mark || e.installed === shape) return;
-        e.installed = shape;
-        this.markDirty(e, now);
+        if (t.answeredAt[s] > mark || t.installed[s] === shape.id) return;
+        t.installed[s] = shape.id;
+        this.markDirty(s, now);
       },
       (r) => this.kernel.applyRoute(r, false),
     );
     // Next hops resolve again if the other routes changed, or links or addresses did since the last dump.
     const reresolve = this.reresolvePending || before !== this.kernel.fingerprint();
     this.reresolvePending = false;
-    if (reresolve) this.resolutions.forget();
-    const inUse = new Set<RouteShape>();
-    for (const e of this.table_.values()) {
-      if (e.seen !== gen && e.installed && e.answeredAt <= mark) {
-        if (e.busy) e.redo = true;
+    const inUse = new Set<number>();
+    t.forEach((s) => {
+      if (t.seen[s] !== gen && t.installed[s] && t.answeredAt[s] <= mark) {
+        if (t.busy[s]) t.flags[s] |= REDO;
         else {
-          e.installed = null;
-          this.markDirty(e, now);
+          t.installed[s] = 0;
+          this.markDirty(s, now);
         }
       }
-      if (reresolve && e.want?.kind === 'unicast') this.markDirty(e, now);
-      if (e.installed) inUse.add(e.installed);
-    }
+      if (reresolve && t.want[s] > 0 && this.wants.get(t.want[s]).kind === 'unicast') this.markDirty(s, now);
+      if (t.installed[s]) inUse.add(t.installed[s]);
+    });
+    if (reresolve) this.resolutions.forget();
     // Shapes no route, queued write or resolution refers to any more are dropped (next hops come and go).
     // Not while writes are in flight: their shapes become `installed` when answered.
-    if (this.unanswered === 0 && this.queue.length === 0) this.collect(inUse);
+    if (this.unanswered === 0 && this.queue.length === 0)
+      this.collect(new Set([...inUse].map((id) => this.shapes.byNumber(id))));
     this.afterDump(now);
   }
 
@@ -379,12 +407,17 @@ export class FibMirror {
 
   /** Prefixes are waiting to be compared (reconcile() has work). */
   get hasDirty(): boolean {
-    return this.started_ && !this.closed && this.dirtyHead < this.dirty.length;
+    return this.started_ && !this.closed && this.dirtyHead < this.dirtyTail;
   }
 
   /** Writes are waiting to be taken. */
   get hasWrites(): boolean {
     return !this.closed && this.queue.length > 0;
+  }
+
+  /** Writes taken and not answered yet. */
+  get inFlight(): number {
+    return this.unanswered;
   }
 
   /**
@@ -393,63 +426,65 @@ export class FibMirror {
    */
   reconcile(now: number): void {
     if (!this.hasDirty) return;
-    if (this.dirtyHead === 0 && this.dirty.length >= SHUFFLE_MIN)
-      shuffle(this.dirty, this.opts.random ?? Math.random);
-    const end = Math.min(this.dirty.length, this.dirtyHead + RECONCILE_CHUNK);
+    const t = this.t;
+    if (this.dirtyHead === 0 && this.dirtyTail >= SHUFFLE_MIN)
+      shuffle(this.dirty, this.dirtyTail, this.opts.random ?? Math.random);
+    const end = Math.min(this.dirtyTail, this.dirtyHead + RECONCILE_CHUNK);
     for (; this.dirtyHead < end; this.dirtyHead++) {
-      const e = this.dirty[this.dirtyHead];
-      e.queued = false;
-      if (e.removed) continue;
-      if (e.busy) {
-        e.redo = true;
+      const s = this.dirty[this.dirtyHead];
+      t.flags[s] &= ~QUEUED;
+      if (!t.live(s)) continue;
+      if (t.busy[s]) {
+        t.flags[s] |= REDO;
         continue;
       }
-      this.reconcileOne(e, now);
+      this.reconcileOne(s, now);
     }
-    if (this.dirtyHead === this.dirty.length) {
-      this.dirty = [];
-      this.dirtyHead = 0;
-    } else if (this.dirtyHead > 65536 && this.dirtyHead * 2 > this.dirty.length) {
-      this.dirty = this.dirty.slice(this.dirtyHead);
-      this.dirtyHead = 0;
-    }
+    if (this.dirtyHead === this.dirtyTail) this.dirtyHead = this.dirtyTail = 0;
     const burst = Math.min(BURST, this.opts.monitorCapacity >> 1);
     if (this.queue.length + this.unanswered >= burst) this.pauseRouteEvents();
     this.checkPassOver(now);
   }
 
-  private reconcileOne(e: Entry, now: number): void {
-    if (e.want === undefined) {
-      if (!e.installed) this.remove(e);
+  private reconcileOne(s: number, now: number): void {
+    const t = this.t;
+    const want = t.want[s];
+    const installed = t.installed[s];
+    if (want === WANT_STALE) {
+      if (!installed) this.remove(s);
       return;
     }
-    const desired = e.want === null ? null : this.desired(e, e.want, now);
+    const desired = want === WANT_REMOVE ? null : this.desired(s, this.wants.get(want), now);
     if (!desired) {
-      if (e.installed) this.enqueue(e, DEL, e.installed);
-      else if (e.want === null) this.remove(e);
+      if (installed) this.enqueue(s, DEL, this.shapes.byNumber(installed));
+      else if (want === WANT_REMOVE) this.remove(s);
       return;
     }
-    if (e.installed === desired) {
-      if (e.status !== 'installed') this.setStatus(e, 'installed', now);
+    if (installed === desired.id) {
+      if (t.status[s] !== INSTALLED) this.setStatus(s, INSTALLED, now);
       return;
     }
-    const other = this.kernel.occupiedBy(e.key, desired.priority);
+    const key = t.key(s);
+    const other = this.kernel.occupiedBy(key, desired.priority);
     if (other !== undefined) {
       this.fail(
-        e,
-        `EEXIST: a route of protocol ${other} holds ${formatKey(e.key)} metric ${desired.priority} in table ${this.opts.table}`,
+        s,
+        `EEXIST: a route of protocol ${other} holds ${formatKey(key)} metric ${desired.priority} in table ${this.opts.table}`,
         now,
       );
       return;
     }
-    if (e.installed && e.installed.priority !== desired.priority) this.enqueue(e, DEL, e.installed);
-    this.enqueue(e, NEW, desired);
-    if (e.status !== 'failed') this.setStatus(e, 'pending', now);
+    if (installed) {
+      const old = this.shapes.byNumber(installed);
+      if (old.priority !== desired.priority) this.enqueue(s, DEL, old);
+    }
+    this.enqueue(s, NEW, desired);
+    if (t.status[s] !== FAILED) this.setStatus(s, PENDING, now);
   }
 
-  /** The shape we want in the kernel for this entry, or null (unresolvable: status set here). */
-  private desired(e: Entry, want: Want, now: number): RouteShape | null {
-    const family: Family = typeof e.key === 'number' ? AF_INET : AF_INET6;
+  /** The shape we want in the kernel for this prefix, or null (unresolvable: status set here). */
+  private desired(s: number, want: Want, now: number): RouteShape | null {
+    const family = this.t.family(s);
     if (want.kind !== 'unicast')
       return this.shapes.get(
         family,
@@ -459,28 +494,31 @@ export class FibMirror {
       );
     const r = this.resolutions.get(want, family, this.nexthops);
     if (typeof r !== 'string') return r;
-    if (e.status !== 'unresolvable' || e.error !== r)
-      this.opts.emit({ type: 'route-unresolvable', prefix: formatKey(e.key), reason: r });
-    this.setStatus(e, 'unresolvable', now, r);
+    if (this.t.status[s] !== UNRESOLVABLE || this.t.errors.get(s) !== r)
+      this.opts.emit({ type: 'route-unresolvable', prefix: formatKey(this.t.key(s)), reason: r });
+    this.setStatus(s, UNRESOLVABLE, now, r);
     return null;
   }
 
   private reresolveAll(now: number): void {
     this.resolutions.forget();
-    for (const e of this.table_.values()) if (e.want?.kind === 'unicast') this.markDirty(e, now);
+    this.t.forEach((s) => {
+      const w = this.t.want[s];
+      if (w > 0 && this.wants.get(w).kind === 'unicast') this.markDirty(s, now);
+    });
   }
 
-  private enqueue(e: Entry, type: number, shape: RouteShape): void {
+  private enqueue(s: number, type: number, shape: RouteShape): void {
     if (type === NEW && shape.nhid) {
       // The kernel handles our writes in order: the object is created before the route that names it.
       const o = this.nexthops?.get(shape.nhid);
       if (o && o.state === 'absent') {
         o.state = 'pending';
-        this.queue.push(null, NEWNH, shape);
+        this.queue.push(NO_SLOT, NEWNH, shape);
       }
     }
-    e.busy++;
-    this.queue.push(e, type, shape);
+    this.t.busy[s]++;
+    this.queue.push(s, type, shape);
   }
 
   /** Queue the deletion of a nexthop object no route uses; it is forgotten at once (a later use makes a new one). */
@@ -493,7 +531,7 @@ export class FibMirror {
       [{ gateway: o.gateway, oif: o.oif, flags: 0, hops: 0 }],
       o.id,
     );
-    this.queue.push(null, DELNH, shape);
+    this.queue.push(NO_SLOT, DELNH, shape);
   }
 
   // --- writes out, answers in ----------------------------------------------------------------------
@@ -503,8 +541,8 @@ export class FibMirror {
     if (this.closed) return undefined;
     const ops = this.queue.take(maxOps, maxBytes);
     if (ops) {
-      this.unanswered += ops.entries.length;
-      this.passWrites += ops.entries.length;
+      this.unanswered += ops.slots.length;
+      this.passWrites += ops.slots.length;
     }
     return ops;
   }
@@ -514,13 +552,13 @@ export class FibMirror {
    * the batch was lost with that errno (every write in it counts as refused with it).
    */
   answer(ops: WriteOps, failed: ReadonlyMap<number, number> | undefined, lost: number, now: number): void {
-    const n = ops.entries.length;
+    const n = ops.slots.length;
     for (let i = 0; i < n; i++) {
-      const e = ops.entries[i];
+      const s = ops.slots[i];
       const errno = failed?.get(i) ?? lost;
       if (errno !== 0) this.passFailed++;
-      if (e === null) this.onNexthopAnswer(ops.types[i], ops.shapes[i], errno);
-      else this.onAnswer(e, ops.types[i], ops.shapes[i], errno, now);
+      if (s === NO_SLOT) this.onNexthopAnswer(ops.types[i], ops.shapes[i], errno);
+      else this.onAnswer(s, ops.types[i], ops.shapes[i], errno, now);
     }
     this.unanswered -= n;
     if (this.unanswered === 0 && this.queue.length === 0 && this.routeEventsPaused)
@@ -528,21 +566,22 @@ export class FibMirror {
     this.checkPassOver(now);
   }
 
-  private onAnswer(e: Entry, type: number, shape: RouteShape, errno: number, now: number): void {
-    e.busy--;
-    e.answeredAt = ++this.answers;
+  private onAnswer(s: number, type: number, shape: RouteShape, errno: number, now: number): void {
+    const t = this.t;
+    t.busy[s]--;
+    t.answeredAt[s] = ++this.answers;
     const ok = errno === 0 || (type === DEL && (errno === ESRCH || errno === ENOENT));
     if (type === NEW) {
       if (errno === 0) {
-        e.installed = shape;
-        if (e.status === 'failed') this.opts.emit({ type: 'route-recovered', prefix: formatKey(e.key) });
-        e.attempt = 0;
-        if (e.busy === 0) this.setStatus(e, 'installed', now);
+        t.installed[s] = shape.id;
+        if (t.status[s] === FAILED) this.opts.emit({ type: 'route-recovered', prefix: formatKey(t.key(s)) });
+        t.attempt[s] = 0;
+        if (t.busy[s] === 0) this.setStatus(s, INSTALLED, now);
       } else {
         // A route naming a nexthop object that could not be created fails too: say why the object failed.
         const nh = shape.nhid ? this.nexthops?.get(shape.nhid) : undefined;
         this.fail(
-          e,
+          s,
           nh?.error
             ? `${nh.error} (nexthop object ${shape.nhid} via ${this.kernelView(shape).nexthops.join(' ')})`
             : errnoName(errno),
@@ -550,11 +589,12 @@ export class FibMirror {
         );
       }
     } else if (ok) {
-      if (e.installed === shape) e.installed = null;
-    } else this.fail(e, errnoName(errno), now);
-    if (e.busy === 0 && (e.redo || (ok && (e.want === null || e.want === undefined)))) {
-      e.redo = false;
-      this.markDirty(e, now);
+      if (t.installed[s] === shape.id) t.installed[s] = 0;
+    } else this.fail(s, errnoName(errno), now);
+    const want = t.want[s];
+    if (t.busy[s] === 0 && (t.flags[s] & REDO || (ok && want <= WANT_REMOVE))) {
+      t.flags[s] &= ~REDO;
+      this.markDirty(s, now);
     }
   }
 
@@ -572,12 +612,12 @@ export class FibMirror {
     }
   }
 
-  private fail(e: Entry, error: string, now: number): void {
-    const delay = retryDelay(e.attempt);
-    e.attempt++;
-    this.setStatus(e, 'failed', now, error);
-    this.opts.emit({ type: 'route-failed', prefix: formatKey(e.key), error, retryInMs: delay });
-    this.retries.schedule(e, now + delay);
+  private fail(s: number, error: string, now: number): void {
+    const delay = retryDelay(this.t.attempt[s]);
+    if (this.t.attempt[s] < 255) this.t.attempt[s]++;
+    this.setStatus(s, FAILED, now, error);
+    this.opts.emit({ type: 'route-failed', prefix: formatKey(this.t.key(s)), error, retryInMs: delay });
+    this.retries.schedule(s, now + delay);
   }
 
   // --- time ----------------------------------------------------------------------------------------
@@ -594,7 +634,7 @@ export class FibMirror {
   /** Do what is due at `now`: retries, resuming notifications, a resync, releasing stale routes. */
   timeout(now: number): void {
     if (this.closed) return;
-    for (const e of this.retries.due(now)) if (!e.removed) this.markDirty(e, now);
+    for (const s of this.retries.due(now)) if (this.t.live(s)) this.markDirty(s, now);
     if (this.resumeAt !== undefined && this.resumeAt <= now) {
       this.resumeAt = undefined;
       // Still writing: armed again when these are answered.
@@ -633,7 +673,7 @@ export class FibMirror {
   get idle(): boolean {
     return (
       this.closed ||
-      (this.dirtyHead === this.dirty.length &&
+      (this.dirtyHead === this.dirtyTail &&
         this.queue.length === 0 &&
         this.unanswered === 0 &&
         this.resyncAt === undefined &&
@@ -655,72 +695,103 @@ export class FibMirror {
 
   // --- the table -----------------------------------------------------------------------------------
 
-  private entry(key: PrefixKey, now: number): Entry {
-    let e = this.table_.get(key);
-    if (!e) {
-      e = new Entry(key, now);
-      this.table_.set(key, e);
-    }
-    return e;
+  /** The slot of `key`, made if there is none. */
+  private slot(key: PrefixKey, now: number): number {
+    const s = this.t.get(key);
+    return s >= 0 ? s : this.t.add(key, now);
   }
 
-  private setWant(prefix: PrefixKey, want: Want | null, now: number): void {
+  private setWant(prefix: PrefixKey, want: number, now: number): void {
     if (this.closed) throw new Error('Fib is closed');
     if (typeof prefix !== 'number' && typeof prefix !== 'string')
       throw new Error(`bad prefix key ${String(prefix)}`);
-    let e = this.table_.get(prefix);
-    if (e === undefined) {
-      if (want === null) return;
-      e = this.entry(prefix, now);
-    } else if (e.want === want) return;
-    e.want = want;
-    if (want && e.status !== 'failed') this.setStatus(e, 'pending', now);
-    this.markDirty(e, now);
+    const t = this.t;
+    let s = t.get(prefix);
+    if (s < 0) {
+      if (want === WANT_REMOVE) return;
+      s = t.add(prefix, now);
+    } else if (t.want[s] === want) return;
+    t.want[s] = want;
+    if (want > 0 && t.status[s] !== FAILED) this.setStatus(s, PENDING, now);
+    this.markDirty(s, now);
   }
 
-  private remove(e: Entry): void {
-    this.table_.delete(e.key);
-    e.removed = true;
-    this.dumping?.removed.add(e.key);
+  private remove(s: number): void {
+    this.dumping?.removed.add(this.t.key(s));
+    this.retries.delete(s);
+    this.t.remove(s);
   }
 
-  private setStatus(e: Entry, status: Entry['status'], now: number, error?: string): void {
-    if (e.status !== status) e.since = now;
-    e.status = status;
-    e.error = error;
+  private setStatus(s: number, status: number, now: number, error?: string): void {
+    const t = this.t;
+    if (t.status[s] !== status) t.since[s] = now;
+    t.status[s] = status;
+    if (error === undefined) t.errors.delete(s);
+    else t.errors.set(s, error);
   }
 
-  private markDirty(e: Entry, now: number): void {
-    if (!e.queued) {
-      e.queued = true;
-      this.dirty.push(e);
+  private markDirty(s: number, now: number): void {
+    const t = this.t;
+    if (!(t.flags[s] & QUEUED)) {
+      t.flags[s] |= QUEUED;
+      if (this.dirtyTail === this.dirty.length) this.growDirty();
+      this.dirty[this.dirtyTail++] = s;
     }
     if (this.started_ && this.passStart === undefined) this.passStart = now;
+  }
+
+  private growDirty(): void {
+    const n = this.dirtyTail - this.dirtyHead;
+    const next = new Int32Array(n * 2 > this.dirty.length ? this.dirty.length * 2 : this.dirty.length);
+    next.set(this.dirty.subarray(this.dirtyHead, this.dirtyTail));
+    this.dirty = next;
+    this.dirtyHead = 0;
+    this.dirtyTail = n;
   }
 
   // --- views ---------------------------------------------------------------------------------------
 
   entries(): FibEntryView[] {
     const out: FibEntryView[] = [];
-    for (const e of this.table_.values()) {
-      if (e.want === null && !e.installed) continue;
-      out.push(entryView(e, this.kernel, this.opts.protocol));
-    }
+    const t = this.t;
+    t.forEach((s) => {
+      if (t.want[s] === WANT_REMOVE && !t.installed[s]) return;
+      const w = t.want[s];
+      out.push(
+        entryView(
+          {
+            key: t.key(s),
+            want: w > 0 ? this.wants.get(w) : w === WANT_STALE ? undefined : null,
+            installed: t.installed[s] ? this.shapes.byNumber(t.installed[s]) : null,
+            status: STATUS[t.status[s]] as FibStatus,
+            error: t.errors.get(s),
+            since: t.since[s],
+          },
+          this.kernel,
+          this.opts.protocol,
+        ),
+      );
+    });
     return out;
   }
 
   stats(): FibStats {
     const s: FibStats = { wanted: 0, installed: 0, pending: 0, failed: 0, unresolvable: 0, stale: 0 };
-    for (const e of this.table_.values()) {
-      if (e.want === undefined) {
-        s.stale++;
-        continue;
+    const t = this.t;
+    t.forEach((i) => {
+      const w = t.want[i];
+      if (w === WANT_STALE) s.stale++;
+      else if (w !== WANT_REMOVE) {
+        s.wanted++;
+        s[STATUS[t.status[i]]]++;
       }
-      if (e.want === null) continue;
-      s.wanted++;
-      s[e.status]++;
-    }
+    });
     return s;
+  }
+
+  /** Bytes the per-prefix columns take (bench/README.md's accounting). */
+  get tableBytes(): number {
+    return this.t.bytes + this.dirty.byteLength;
   }
 
   /** Our nexthop objects as the mirror knows them (tests, views). */
@@ -733,12 +804,12 @@ export class FibMirror {
   }
 }
 
-/** Fisher–Yates, in place. */
-function shuffle<T>(a: T[], random: () => number): void {
-  for (let i = a.length - 1; i > 0; i--) {
+/** Fisher–Yates over the first `n`, in place. */
+function shuffle(a: Int32Array, n: number, random: () => number): void {
+  for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    const t = a[i];
+    const x = a[i];
     a[i] = a[j];
-    a[j] = t;
+    a[j] = x;
   }
 }

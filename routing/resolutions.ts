@@ -2,7 +2,7 @@
  * Next-hop sets resolved once per set, not once per prefix: Want → the RouteShape to install, or why none
  * can be (per family), forgotten whenever the kernel's links, addresses or routes change.
  */
-import type { Want } from './entry.js';
+import type { Want } from './want.js';
 import type { KernelState } from './kernel.js';
 import type { NexthopRegistry } from './nexthops.js';
 import type { RouteShape, ShapeTable } from './shape.js';

@@ -2,8 +2,6 @@
  * When each failed prefix is written again: exponential backoff from 1 s to 30 s, as deadlines (the shell's
  * one timer fires the earliest).
  */
-import type { Entry } from './entry.js';
-
 export const RETRY_MIN_MS = 1000;
 export const RETRY_MAX_MS = 30_000;
 
@@ -12,17 +10,22 @@ export function retryDelay(attempt: number): number {
   return Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
 }
 
+/** Retry deadlines by slot (the mirror drops a slot's retry when it frees the slot). */
 export class Retries {
-  private readonly at = new Map<Entry, number>();
+  private readonly at = new Map<number, number>();
   private earliest = Infinity;
 
   get size(): number {
     return this.at.size;
   }
 
-  schedule(e: Entry, deadline: number): void {
-    this.at.set(e, deadline);
+  schedule(slot: number, deadline: number): void {
+    this.at.set(slot, deadline);
     if (deadline < this.earliest) this.earliest = deadline;
+  }
+
+  delete(slot: number): void {
+    this.at.delete(slot);
   }
 
   /** The earliest deadline, or undefined when nothing waits. */
@@ -30,15 +33,15 @@ export class Retries {
     return this.at.size ? this.earliest : undefined;
   }
 
-  /** Takes out and returns the prefixes whose retry is due at `now`. */
-  due(now: number): Entry[] {
+  /** Takes out and returns the slots whose retry is due at `now`. */
+  due(now: number): number[] {
     if (now < this.earliest) return [];
-    const out: Entry[] = [];
+    const out: number[] = [];
     let earliest = Infinity;
-    for (const [e, t] of this.at) {
+    for (const [s, t] of this.at) {
       if (t <= now) {
-        this.at.delete(e);
-        out.push(e);
+        this.at.delete(s);
+        out.push(s);
       } else if (t < earliest) earliest = t;
     }
     this.earliest = earliest;

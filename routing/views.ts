@@ -1,6 +1,8 @@
 /** The mirror's entries as the daemon and the CLI show them (`nodebgp fib`): text, not keys and bytes. */
 import type { FibEntryView } from './api.js';
-import type { Entry } from './entry.js';
+import type { FibStatus } from './api.js';
+import type { Want } from './want.js';
+import type { PrefixKey } from './prefix.js';
 import type { KernelState } from './kernel.js';
 import type { RouteShape } from './shape.js';
 import { KERNEL_DEFAULTS } from './defaults.js';
@@ -26,7 +28,18 @@ export function kernelView(
   };
 }
 
-export function entryView(e: Entry, kernel: KernelState, protocol: number): FibEntryView {
+/** One prefix of the mirror, read out of its columns. */
+export interface EntryState {
+  key: PrefixKey;
+  /** undefined: stale (not set by the daemon); null: to be removed. */
+  want: Want | null | undefined;
+  installed: RouteShape | null;
+  status: FibStatus;
+  error: string | undefined;
+  since: number;
+}
+
+export function entryView(e: EntryState, kernel: KernelState, protocol: number): FibEntryView {
   const w = e.want;
   const v: FibEntryView = {
     prefix: formatKey(e.key),

@@ -90,7 +90,7 @@ class Harness {
   answer(batches: WriteOps[], errno: (w: Write) => number = () => 0): void {
     for (const ops of batches) {
       const failed = new Map<number, number>();
-      writes(ops).forEach((w, i) => {
+      this.writes(ops).forEach((w, i) => {
         const e = errno(w);
         if (e) failed.set(i, e);
       });
@@ -102,7 +102,7 @@ class Harness {
   settle(errno?: (w: Write) => number): Write[] {
     const all: Write[] = [];
     for (let b = this.take(); b.length; b = this.take()) {
-      all.push(...b.flatMap(writes));
+      all.push(...b.flatMap(this.writes));
       this.answer(b, errno);
     }
     return all;
@@ -122,20 +122,20 @@ class Harness {
   status(prefix: string): string | undefined {
     return this.m.entries().find((e) => e.prefix === prefix)?.status;
   }
-}
 
-function writes(ops: WriteOps): Write[] {
-  return ops.entries.map((e, i) => {
-    const t = ops.types[i];
-    const gw = ops.shapes[i].nexthops[0]?.gateway;
-    const gateway = gw ? [...gw].join('.') : undefined;
-    if (e === null) return { type: t === RTM.RTM_NEWNEXTHOP ? 'nh-add' : 'nh-del', gateway };
-    return {
-      type: t === RTM.RTM_NEWROUTE ? 'add' : 'del',
-      prefix: formatPrefix(e.key),
-      ...(t === RTM.RTM_NEWROUTE && gateway ? { gateway } : {}),
-    };
-  });
+  /** A batch's writes as text (read before the batch is answered: a slot may be freed then). */
+  writes = (ops: WriteOps): Write[] =>
+    [...ops.slots].map((slot, i) => {
+      const t = ops.types[i];
+      const gw = ops.shapes[i].nexthops[0]?.gateway;
+      const gateway = gw ? [...gw].join('.') : undefined;
+      if (slot < 0) return { type: t === RTM.RTM_NEWNEXTHOP ? 'nh-add' : 'nh-del', gateway };
+      return {
+        type: t === RTM.RTM_NEWROUTE ? 'add' : 'del',
+        prefix: formatPrefix(this.m.keyOf(slot)),
+        ...(t === RTM.RTM_NEWROUTE && gateway ? { gateway } : {}),
+      };
+    });
 }
 
 describe('FibMirror: start, adoption and stale routes', () => {
@@ -304,7 +304,7 @@ describe('FibMirror: resync races', () => {
     askDump(h);
     h.m.set(P('10.244.1.0/24'), null, h.now);
     const inFlight = h.take();
-    expect(inFlight.flatMap(writes)).toEqual([{ type: 'del', prefix: '10.244.1.0/24' }]);
+    expect(inFlight.flatMap(h.writes)).toEqual([{ type: 'del', prefix: '10.244.1.0/24' }]);
     // The dump still shows the route, with other content (it was changed by hand before we deleted it).
     h.m.dumpDone(dumpOf(route('10.244.1.0/24', '10.0.0.9')), h.now);
     h.answer(inFlight);

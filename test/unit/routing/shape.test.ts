@@ -1,12 +1,11 @@
 /**
  * The FIB's fast paths against the slow, table-driven ones: a route written by ShapeTable.write (byte stores
- * from a pre-encoded shape) must be byte for byte what encodeRouteMsg writes for the same route, and a
- * PrefixTable must behave as a Map. Then the Fib itself on the noop backend.
+ * from a pre-encoded shape) must be byte for byte what encodeRouteMsg writes for the same route. Then the
+ * Fib itself on the noop backend.
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { ShapeTable } from '../../../routing/shape.js';
-import { PrefixTable } from '../../../routing/prefix-table.js';
 import { encodeRouteMsg } from '../../../routing/netlink/encode.js';
 import { RTM, RTN, RT_SCOPE } from '../../../routing/netlink/constants.js';
 import { RouteNexthop, decodeRoute, decodeNexthop, NLMSG_HDRLEN } from '../../../routing/netlink/codec.js';
@@ -176,42 +175,6 @@ describe('nexthop object messages', () => {
         '0100',
         '07000000',
       ].join(''),
-    );
-  });
-});
-
-describe('PrefixTable', () => {
-  it('behaves as a Map for IPv4 and IPv6 keys', () => {
-    const op = fc.record({
-      del: fc.boolean(),
-      key: fc.oneof(
-        fc
-          .tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 }))
-          .map(([a, l]) => encodeKey(AF_INET, a, l)),
-        fc
-          .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }))
-          .map(([a, l]) => encodeKey(AF_INET6, a, l)),
-      ),
-      value: fc.integer(),
-    });
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
-        const t = new PrefixTable<number>();
-        const m = new Map<PrefixKey, number>();
-        for (const o of ops) {
-          if (o.del) {
-            t.delete(o.key);
-            m.delete(o.key);
-          } else {
-            t.set(o.key, o.value);
-            m.set(o.key, o.value);
-          }
-          expect(t.get(o.key)).toBe(m.get(o.key));
-        }
-        expect(t.size).toBe(m.size);
-        expect([...t.values()].sort()).toEqual([...m.values()].sort());
-      }),
-      { numRuns: 200 },
     );
   });
 });
