@@ -99,8 +99,8 @@ for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i])).join(
 const summary = [];
 for (const n of sizes)
   for (const key of only) {
-    if (key.startsWith('nodebgp')) continue;
     const kind = RUNNERS[key].kind;
+    if (key === `nodebgp-${kind}`) continue;
     const ratios = { load: [], drop: [] };
     for (let round = 1; round <= rounds; round++) {
       const o = results.find((x) => x.daemon === key && x.prefixes === n && x.round === round);

@@ -4,8 +4,8 @@
  *
  * Per prefix, in bytes: key 8 (the IPv4 key as a double; IPv6 keys, strings, in a side Map), want 4, installed
  * 4, status 1, flags 1, busy 2, attempt 1, seen 4, answeredAt 8, since 8 — 41 — plus the IPv4 index, an
- * open-addressing hash of slot numbers (4 bytes a bucket, at most half full: 8–16). Columns grow by doubling,
- * so up to half of them may be unused: 50–110 bytes per prefix in all (measured in bench/README.md).
+ * open-addressing hash of slot numbers (4 bytes a bucket, at most half full: 8–32). Columns and buckets grow
+ * four times at a time; the pages past what is used are never written, so they cost address space, not RSS.
  *
  * A slot is freed only when nothing refers to it: no write queued or in flight (busy 0), not in the dirty list.
  */
@@ -31,7 +31,8 @@ export const QUEUED = 2;
 /** Compare again once busy is 0 (something changed while a write was in flight). */
 export const REDO = 4;
 
-const EMPTY = -1;
+/** A bucket holds slot + 1; 0 is empty, so a new bucket array needs no fill (its pages stay untouched). */
+const EMPTY = 0;
 const TWO32 = 4294967296;
 
 export class FibTable {
@@ -61,7 +62,7 @@ export class FibTable {
   /** Why the prefix failed or is unresolvable (few: kept aside). */
   readonly errors = new Map<number, string>();
   // The IPv4 index: buckets of slot numbers, linear probing; the key is in key4[slot].
-  private buckets = new Int32Array(1024).fill(EMPTY);
+  private buckets = new Int32Array(1024);
   private mask = 1023;
   private v4count = 0;
   private readonly v6 = new Map<string, number>();
@@ -79,16 +80,17 @@ export class FibTable {
     if (typeof key === 'string') return this.v6.get(key) ?? -1;
     const keys = this.key4;
     for (let i = hash(key) & this.mask; ; i = (i + 1) & this.mask) {
-      const s = this.buckets[i];
-      if (s === EMPTY) return -1;
-      if (keys[s] === key) return s;
+      const b = this.buckets[i];
+      if (b === EMPTY) return -1;
+      if (keys[b - 1] === key) return b - 1;
     }
   }
 
   /** A new slot for `key` (not in the table), status pending, wanted: stale until told. */
   add(key: PrefixKey, now: number): number {
     const s = this.freeTop > 0 ? this.free[--this.freeTop] : this.used++;
-    if (s >= this.cap) this.grow(this.cap * 2);
+    // Four times at a time: fewer copies, and the pages past the used slots are never touched (no RSS).
+    if (s >= this.cap) this.grow(this.cap * 4);
     this.want[s] = WANT_STALE;
     this.installed[s] = 0;
     this.status[s] = PENDING;
@@ -106,10 +108,10 @@ export class FibTable {
       return s;
     }
     this.key4[s] = key;
-    if ((this.v4count + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    if ((this.v4count + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 4);
     let i = hash(key) & this.mask;
     while (this.buckets[i] !== EMPTY) i = (i + 1) & this.mask;
-    this.buckets[i] = s;
+    this.buckets[i] = s + 1;
     this.v4count++;
     return s;
   }
@@ -160,10 +162,10 @@ export class FibTable {
     const key = this.key4[s];
     const mask = this.mask;
     let i = hash(key) & mask;
-    while (this.buckets[i] !== s) i = (i + 1) & mask;
+    while (this.buckets[i] !== s + 1) i = (i + 1) & mask;
     // Backward-shift deletion: close the gap so every later key stays reachable from its home bucket.
     for (let j = (i + 1) & mask; this.buckets[j] !== EMPTY; j = (j + 1) & mask) {
-      const h = hash(this.key4[this.buckets[j]]) & mask;
+      const h = hash(this.key4[this.buckets[j] - 1]) & mask;
       if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
         this.buckets[i] = this.buckets[j];
         i = j;
@@ -175,13 +177,14 @@ export class FibTable {
 
   private rehash(size: number): void {
     const old = this.buckets;
-    this.buckets = new Int32Array(size).fill(EMPTY);
+    this.buckets = new Int32Array(size);
     this.mask = size - 1;
-    for (const s of old) {
-      if (s === EMPTY) continue;
-      let i = hash(this.key4[s]) & this.mask;
+    for (let k = 0; k < old.length; k++) {
+      const b = old[k];
+      if (b === EMPTY) continue;
+      let i = hash(this.key4[b - 1]) & this.mask;
       while (this.buckets[i] !== EMPTY) i = (i + 1) & this.mask;
-      this.buckets[i] = s;
+      this.buckets[i] = b;
     }
   }
 

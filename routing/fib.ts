@@ -19,7 +19,7 @@
 import type { FibEntryView, FibEvent, FibStats } from './api.js';
 import type { Backend } from './backend.js';
 import { KERNEL_DEFAULTS } from './defaults.js';
-import { FibMirror, MirrorAction } from './mirror.js';
+import { FIRST_CHUNK, FibMirror, MirrorAction } from './mirror.js';
 import { BATCH_BYTES, SEQ_PER_BATCH, encodeBatch } from './batch.js';
 import type { WriteOps } from './write-queue.js';
 import type { PrefixKey } from './prefix.js';
@@ -180,11 +180,12 @@ export class Fib {
 
   private afterInput(): void {
     if (this.closed) return;
-    // The kernel has nothing of ours to do: compare and send now rather than at the end of this event-loop
-    // turn, which a burst of socket reads can push back by hundreds of milliseconds — so the first routes of
-    // a table reach the kernel while the rest of it is still arriving. Otherwise changes are coalesced.
+    // The kernel has nothing of ours to do: compare a few prefixes and send them now rather than at the end of
+    // this event-loop turn, which a burst of socket reads can push back by hundreds of milliseconds — so the
+    // first routes of a table reach the kernel while the rest of it is still arriving. The rest, and every
+    // change while writes are under way, is coalesced and compared in chunks.
     if (this.mirror.hasDirty && this.unanswered === 0 && !this.mirror.hasWrites)
-      this.mirror.reconcile(this.clock.now());
+      this.mirror.reconcile(this.clock.now(), FIRST_CHUNK);
     if (this.mirror.hasDirty && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());

@@ -87,6 +87,11 @@ export const RESYNC_DELAY_MS = 50;
 /** Dirty prefixes reconciled per call: writes start while the rest of a big change is compared. */
 export const RECONCILE_CHUNK = 8192;
 /**
+ * Reconciled at once when the kernel has nothing of ours to do (the shell's fast path): few enough that the
+ * first of them is in the kernel within a millisecond or two of the change, the rest follow in chunks.
+ */
+export const FIRST_CHUNK = 128;
+/**
  * A backlog of at least this many prefixes is written in random order. The kernel's IPv4 trie is slow to
  * delete neighbouring prefixes in ascending order (it keeps resizing the node they empty): a million /24s
  * deleted in ascending order took 27 s here, in random order 2.6 s (and descending 6.3 s). A session drop
@@ -421,15 +426,15 @@ export class FibMirror {
   }
 
   /**
-   * Compare wanted with installed for up to RECONCILE_CHUNK dirty prefixes and queue the writes that make
-   * them equal (takeWrites hands them out).
+   * Compare wanted with installed for up to `limit` dirty prefixes and queue the writes that make them equal
+   * (takeWrites hands them out).
    */
-  reconcile(now: number): void {
+  reconcile(now: number, limit = RECONCILE_CHUNK): void {
     if (!this.hasDirty) return;
     const t = this.t;
     if (this.dirtyHead === 0 && this.dirtyTail >= SHUFFLE_MIN)
       shuffle(this.dirty, this.dirtyTail, this.opts.random ?? Math.random);
-    const end = Math.min(this.dirtyTail, this.dirtyHead + RECONCILE_CHUNK);
+    const end = Math.min(this.dirtyTail, this.dirtyHead + limit);
     for (; this.dirtyHead < end; this.dirtyHead++) {
       const s = this.dirty[this.dirtyHead];
       t.flags[s] &= ~QUEUED;

@@ -145,6 +145,8 @@ export const RUNNERS = {
   },
   'nodebgp-rib': nodebgpRunner(false),
   'nodebgp-fib': nodebgpRunner(true),
+  // Another checkout of nodebgp (NODEBGP_BENCH_BASE=/path, built), for before/after figures in one run.
+  'nodebgp-fib-base': nodebgpRunner(true, process.env.NODEBGP_BENCH_BASE),
 };
 
 function birdRunner(kernel) {
@@ -183,11 +185,13 @@ function birdRunner(kernel) {
   };
 }
 
-function nodebgpRunner(kernel) {
+function nodebgpRunner(kernel, base) {
+  const repo = base ?? REPO;
+  const bin = join(repo, 'bin', 'nodebgp');
   return {
-    label: kernel ? 'nodebgp (FIB)' : 'nodebgp (RIB)',
+    label: `nodebgp (${kernel ? 'FIB' : 'RIB'}${base ? ', base' : ''})`,
     kind: kernel ? 'fib' : 'rib',
-    available: () => existsSync(NODEBGP_BIN) && existsSync(join(REPO, 'dist', 'daemon', 'cli', 'main.js')),
+    available: () => existsSync(bin) && existsSync(join(repo, 'dist', 'daemon', 'cli', 'main.js')),
     async start(pair) {
       const socket = join(pair.dir, 'nodebgp.sock');
       const conf = join(pair.dir, 'nodebgp.yaml');
@@ -209,13 +213,7 @@ function nodebgpRunner(kernel) {
       // NODEBGP_BENCH_LOG=debug logs the FIB's passes (fib-reconciled) into the run's directory, which
       // NODEBGP_BENCH_KEEP=1 keeps (lib/netns.mjs).
       const nodeArgs = (process.env.NODEBGP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const d = daemon(pair, 'nodebgp', process.execPath, [
-        ...nodeArgs,
-        NODEBGP_BIN,
-        'run',
-        '--config',
-        conf,
-      ]);
+      const d = daemon(pair, 'nodebgp', process.execPath, [...nodeArgs, bin, 'run', '--config', conf]);
       // The control API is asked directly over its Unix socket: spawning the CLI (a Node.js start, ~0.2 s on this
       // machine) for every poll would time the CLI, not the daemon; birdc and gobgp are cheap to start.
       const neighbors = () => controlGet(socket, '/neighbors');
