@@ -19,7 +19,9 @@
 //   raw-ack-each   100,000:  1258 ms   79,483/s    1,000,000: 10766 ms   92,887/s
 //   raw            100,000:   455 ms  219,910/s    1,000,000:  5232 ms  191,132/s
 //   fib            100,000:   491 ms  203,609/s    1,000,000:  4061 ms  246,257/s   fib/raw 1.08x / 0.78x
-// Runs vary by ±20% on this shared machine; compare the columns of one run only.
+// Runs vary by ±20% on this shared machine; compare the columns of one run only. (These figures predate the
+// koffi transport: the raw runner then kept up to 8192 messages unanswered on the addon's socket; it now sends
+// one batch at a time and reads its answers, as the writer thread does.)
 import { spawnSync, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

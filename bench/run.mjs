@@ -110,7 +110,11 @@ for (const n of sizes)
       ratios.drop.push(me.withdrawSeconds / o.withdrawSeconds);
     }
     if (!ratios.load.length) continue;
-    const med = (a) => [...a].sort((x, y) => x - y)[Math.floor((a.length - 1) / 2)];
+    const med = (a) => {
+      const v = [...a].sort((x, y) => x - y);
+      const m = v.length >> 1;
+      return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+    };
     const fmt = (a) => `${med(a).toFixed(2)} (${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)})`;
     summary.push({ n, key, load: ratios.load, drop: ratios.drop });
     console.log(

@@ -54,6 +54,8 @@ export interface Backend {
    * back as notifications; more than this unread at once would overflow it.
    */
   readonly monitorCapacity: number;
+  /** Memory for one batch of up to `bytes` (its own ArrayBuffer: it may be handed to another thread). */
+  batchBuffer(bytes: number): Buffer;
   send(batch: Batch): void;
   /** Stop / restart route notifications (during a burst of our own writes, each would echo back). */
   routeEvents(on: boolean): void;

@@ -208,7 +208,7 @@ export class Fib {
       const room = Math.min(SEQ_PER_BATCH, b.maxBatchMessages, b.maxUnanswered - this.unanswered);
       const ops = this.mirror.takeWrites(room, BATCH_BYTES);
       if (!ops) return;
-      const buf = Buffer.from(new ArrayBuffer(BATCH_BYTES)); // its own memory: handed to the writer thread
+      const buf = b.batchBuffer(BATCH_BYTES); // its own memory: handed to the writer thread and back
       if (this.seq + ops.slots.length > 0x7fffffff) this.seq = 1;
       const first = this.seq;
       this.seq += ops.slots.length;

@@ -17,6 +17,9 @@ export class NoopBackend implements Backend {
     return { routes: [], nexthops: undefined };
   }
   async subscribe(): Promise<void> {}
+  batchBuffer(bytes: number): Buffer {
+    return Buffer.alloc(bytes);
+  }
   /** Answered on a later event-loop turn, as a kernel's answers come: a big load never starves the loop. */
   send(batch: Batch): void {
     setImmediate(() => batch.done(undefined, 0));

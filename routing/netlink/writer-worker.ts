@@ -41,10 +41,12 @@ post({ kind: 'ready', recvBufferBytes: first?.recvBufferBytes ?? 0, errno: openE
 port.on('message', (m: WriterIn) => {
   const ch = open();
   if (m.kind === 'batch') {
-    if (!ch) return post({ kind: 'answer', first: m.first, failed: null, lost: openErrno });
+    const answer = (failed: [number, number][] | null, lost: number): void =>
+      post({ kind: 'answer', first: m.first, failed, lost, buf: m.buf }, [m.buf]);
+    if (!ch) return answer(null, openErrno);
     const r = ch.sendBatch(new Uint8Array(m.buf, 0, m.length), m.length, m.first, m.last);
     settle(r.lost);
-    return post({ kind: 'answer', first: m.first, failed: r.failed, lost: r.lost });
+    return answer(r.failed, r.lost);
   }
   if (!ch) return post({ kind: 'dump', id: m.id, chunks: [], lengths: [], errno: openErrno });
   const r = ch.dump(m.type, m.family);

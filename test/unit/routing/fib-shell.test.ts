@@ -84,6 +84,9 @@ class FakeBackend implements Backend {
   async subscribe(onEvent: (e: MonitorEvent) => void): Promise<void> {
     this.onEvent = onEvent;
   }
+  batchBuffer(bytes: number): Buffer {
+    return Buffer.alloc(bytes);
+  }
   send(batch: Batch): void {
     const types: number[] = [];
     let acked = false;
