@@ -42,8 +42,12 @@ export const BATCH_BYTES = 64 * 1024;
 export const DEFAULT_BUFFER_BYTES = 32 * 1024 * 1024;
 /** A datagram from the kernel is at most 32 KiB (a dump's); notifications and answers are far smaller. */
 const RECV_BYTES = 64 * 1024;
-/** How long an answer the kernel owes us may take before the batch is given up as lost. */
-const ANSWER_WAIT_MS = 5000;
+/**
+ * How long an answer the kernel owes us may take before the batch (or dump) is given up as lost. rtnetlink
+ * queues its answers inside our send() (and the next part of a dump inside our recv()), so they are there at
+ * once; waiting longer than a scheduling hiccup means someone else read them.
+ */
+const ANSWER_WAIT_MS = 1000;
 const ETIMEDOUT = 110;
 const EIO = 5;
 /** Dump requests use sequence numbers with the top bit set; batches (the FIB's) never do. */

@@ -2,8 +2,8 @@
  * The worker thread of writer.ts: one NETLINK_ROUTE socket (channel.ts), driven synchronously. Each batch
  * is sent and its answers read before the next request is looked at, so no more messages are ever
  * unanswered than one batch holds; a dump is read to its end. Every errno becomes an answer: a batch lost
- * with that errno, a dump failed with it. A socket that failed beyond ENOBUFS is closed and the next
- * request opens a new one.
+ * with that errno, a dump failed with it. A socket that failed beyond ENOBUFS is replaced by the next
+ * request.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { RtnlChannel } from './channel.js';
@@ -14,7 +14,6 @@ if (!port) throw new Error('writer-worker.js runs as a worker thread');
 const { recvBufferBytes } = workerData as WriterWorkerData;
 const post = (m: WriterOut, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 const ENOBUFS = 105;
-const ETIMEDOUT = 110;
 
 let channel: RtnlChannel | undefined;
 let openErrno = 0;
@@ -26,12 +25,15 @@ function open(): RtnlChannel | undefined {
   return (channel = o.channel ?? undefined);
 }
 
-/** After a failure: a socket that failed beyond ENOBUFS, or whose number is no longer ours, is replaced. */
+/**
+ * After a failure: a socket that failed beyond ENOBUFS is replaced — closed if its number is still ours,
+ * abandoned if not. An answer that never came (ETIMEDOUT) counts: rtnetlink answers inside our send(), so
+ * a missing one means another thread reads this socket (its number was reused after a close under us).
+ */
 function settle(errno: number): void {
   if (errno === 0 || errno === ENOBUFS || !channel) return;
-  if (!channel.stillOurs()) channel.abandon();
-  else if (errno === ETIMEDOUT) return;
-  else channel.close();
+  if (channel.stillOurs()) channel.close();
+  else channel.abandon();
   channel = undefined;
 }
 

@@ -141,13 +141,12 @@ export class RtnlWriter {
     return (this.local = o.channel);
   }
 
-  /** A socket that failed beyond ENOBUFS, or whose number is no longer ours, is replaced on the next request. */
+  /** A socket that failed beyond ENOBUFS (a missing answer included) is replaced on the next request. */
   private afterLocal(errno: number): void {
     const ch = this.local;
     if (errno === 0 || errno === 105 || !ch) return;
-    if (!ch.stillOurs()) ch.abandon();
-    else if (errno === 110) return;
-    else ch.close();
+    if (ch.stillOurs()) ch.close();
+    else ch.abandon();
     this.local = undefined;
   }
 
