@@ -12,6 +12,7 @@ import { PEER_FAMILIES, PEER_INTEGER_RULES, peerFieldProblem } from '../bgp/peer
 import { kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
 import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
 import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
+import { KERNEL_DEFAULTS } from '../routing/defaults.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/nodebgp/config.yaml';
 export const DEFAULT_CONTROL_SOCKET = '/run/nodebgp/nodebgp.sock';
@@ -93,9 +94,9 @@ const kernelSchema = z.strictObject({
   enabled: z.boolean('expected true or false').default(true),
   table: ranged(1, 4294967295, 'a routing table number')
     .refine((t) => t !== 255, 'must not be 255 (local)')
-    .default(254),
-  metric: ranged(0, 4294967295, 'a metric').default(20),
-  protocol: ranged(5, 255, 'a route protocol number').default(202),
+    .default(KERNEL_DEFAULTS.table),
+  metric: ranged(0, 4294967295, 'a metric').default(KERNEL_DEFAULTS.metric),
+  protocol: ranged(5, 255, 'a route protocol number').default(KERNEL_DEFAULTS.protocol),
   blackholePodCIDRs: z.boolean('expected true or false').default(false),
   staleGraceSeconds: ranged(0, 3600, 'seconds').default(120),
 });
@@ -119,9 +120,7 @@ const configSchema = z
     health: healthSchema.optional(),
     kernel: kernelSchema.default({
       enabled: true,
-      table: 254,
-      metric: 20,
-      protocol: 202,
+      ...KERNEL_DEFAULTS,
       blackholePodCIDRs: false,
       staleGraceSeconds: 120,
     }),

@@ -8,6 +8,8 @@ import { parseIpv4 } from '../ip/address.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
 import { configView, type DaemonConfig } from './config.js';
 import type { Engines, FibLike, SpeakerLike } from './deps.js';
+import { BLACKHOLE_METRIC } from '../routing/defaults.js';
+import type { FibEvent } from '../routing/api.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
 import { NotFound, type ControlSource, type FibView, type StatusView } from './views.js';
 
@@ -59,6 +61,8 @@ export interface DaemonOptions {
   readonly cluster?: ClusterFeed;
   /** Called once, when the routes learned at start are in the kernel (every End-of-RIB or the grace time). */
   readonly onRoutesInPlace?: () => void;
+  /** Every FIB event, besides its log line (main.ts observes the reconcile durations). */
+  readonly onFibEvent?: (e: FibEvent) => void;
 }
 
 function routeCounts(routes: readonly RouteView[]): { prefixes: number; paths: number } {
@@ -72,7 +76,6 @@ export class Daemon implements ControlSource, ClusterSink {
   private cfg: DaemonConfig;
   private readonly startedAt = Date.now();
   private readonly pendingEor = new Set<string>();
-  private staleTimer: NodeJS.Timeout | undefined;
   private staleReleased = false;
 
   private readonly feed: ClusterFeed | undefined;
@@ -91,7 +94,6 @@ export class Daemon implements ControlSource, ClusterSink {
     );
     this.kernel = config.kernel.enabled
       ? engines.createFib({
-          backend: 'netlink',
           table: config.kernel.table,
           metric: config.kernel.metric,
           protocol: config.kernel.protocol,
@@ -112,8 +114,7 @@ export class Daemon implements ControlSource, ClusterSink {
     if (this.kernel) {
       await this.kernel.start();
       if (this.cfg.kernel.blackholePodCIDRs)
-        this.kernel.setBlackholes(this.cfg.node.podCIDRs, 'blackhole', 4278198272);
-      this.armStaleRelease();
+        this.kernel.setBlackholes(this.cfg.node.podCIDRs, 'blackhole', BLACKHOLE_METRIC);
     }
     await this.speaker.start();
     for (const peer of this.initialPeers()) {
@@ -177,10 +178,19 @@ export class Daemon implements ControlSource, ClusterSink {
   }
 
   /** Routing's events as log fields: failures and unresolvable next hops are warnings. */
-  private fibEvent(e: { readonly type: string; readonly [k: string]: unknown }): void {
+  private fibEvent(e: FibEvent): void {
+    this.options.onFibEvent?.(e);
+    // The FIB's stale release deadline (kernel.staleGraceSeconds) is the grace time: routes in place now.
+    if (e.type === 'stale-released' && e.why === 'grace time over') this.releaseStale('grace time over');
     const { type, ...fields } = e;
     const level =
-      type === 'fault' ? 'error' : type === 'route-failed' || type === 'route-unresolvable' ? 'warn' : 'info';
+      type === 'fault'
+        ? 'error'
+        : type === 'route-failed' || type === 'route-unresolvable'
+          ? 'warn'
+          : type === 'reconciled'
+            ? 'debug'
+            : 'info';
     this.log[level]({ event: `fib-${type}`, ...fields }, `fib ${type}`);
   }
 
@@ -204,21 +214,12 @@ export class Daemon implements ControlSource, ClusterSink {
     if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
   }
 
-  private armStaleRelease(): void {
-    this.staleTimer = setTimeout(
-      () => this.releaseStale('grace time over'),
-      this.cfg.kernel.staleGraceSeconds * 1000,
-    );
-    this.staleTimer.unref();
-  }
-
   private releaseStale(why: string): void {
     if (!this.kernel || this.staleReleased) {
       if (!this.kernel) this.routesInPlace(why);
       return;
     }
     this.staleReleased = true;
-    clearTimeout(this.staleTimer);
     this.log.info({ event: 'fib-release-stale', why }, 'releasing stale kernel routes');
     this.kernel.releaseStale();
     this.routesInPlace(why);
@@ -282,7 +283,6 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** SIGTERM: Cease to every peer, then our kernel routes go (no graceful restart to keep them for). */
   async stop(): Promise<void> {
-    clearTimeout(this.staleTimer);
     this.routesInPlaceSent = true;
     await this.speaker.stop('shutdown');
     if (this.kernel) await this.kernel.close({ removeRoutes: true });

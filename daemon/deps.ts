@@ -4,6 +4,7 @@
  */
 import type { Advertisement, PeerConfig, PeerStatus, RouteView, SpeakerConfig } from '../bgp/api.js';
 import type { PrefixKey } from '../ip/prefix.js';
+import type { FibOptions as RoutingFibOptions } from '../routing/index.js';
 import type { SpeakerEventSource } from './log.js';
 
 export interface SpeakerLike extends SpeakerEventSource {
@@ -33,14 +34,8 @@ export interface FibEntryLike {
   readonly since: number;
 }
 
-export interface FibOptions {
-  readonly backend: 'netlink' | 'noop';
-  readonly table?: number;
-  readonly metric?: number;
-  readonly protocol?: number;
-  readonly staleGraceMs?: number;
-  readonly onEvent?: (e: { readonly type: string; readonly [k: string]: unknown }) => void;
-}
+/** routing/'s FibOptions without the backend: the engine brings that (the kernel, in main.ts). */
+export type FibOptions = Omit<RoutingFibOptions, 'backend' | 'clock'>;
 
 export interface FibLike {
   start(): unknown;

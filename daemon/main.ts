@@ -14,7 +14,7 @@
  * so a supervisor restarts it with the reason in the log (never a silent crash loop).
  */
 import { Speaker } from '../bgp/speaker.js';
-import { Fib } from '../routing/fib.js';
+import { Fib, NetlinkBackend } from '../routing/index.js';
 import { ClusterFeed } from './cluster-feed.js';
 import { watchConfigFile, type ConfigWatcher } from './config-watch.js';
 import {
@@ -37,7 +37,7 @@ import { NotFound, type ControlSource, type StatusView } from './views.js';
 /** The real Speaker and Fib. */
 export const realEngines: Engines = {
   createSpeaker: (c) => new Speaker(c),
-  createFib: (o) => new Fib(o),
+  createFib: (o) => new Fib({ ...o, backend: new NetlinkBackend() }),
 };
 
 /** Everything a run owns, for shutdown and for the control socket before the daemon exists. */
@@ -132,6 +132,9 @@ async function startAll(r: Run, engines: Engines): Promise<void> {
   r.daemon = new Daemon(daemonConfig, engines, log, {
     cluster: r.feed,
     onRoutesInPlace: cluster ? () => void markAvailable(cluster, log) : undefined,
+    onFibEvent: (e) => {
+      if (e.type === 'reconciled') r.metrics.reconcileDuration.observe(e.seconds);
+    },
   });
   await r.daemon.start();
   r.ready = true;

@@ -5,8 +5,9 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { KERNEL_DEFAULTS } from './defaults.js';
 
-export const NODEBGP_PROTOCOL = 202;
+export const NODEBGP_PROTOCOL = KERNEL_DEFAULTS.protocol;
 export const RT_PROTOS_DIR = '/etc/iproute2/rt_protos.d';
 
 /** Returns true if the file is in place (written now or already right), false if it could not be written. */

@@ -19,6 +19,8 @@ import { AF_INET, PrefixKey, decodeKey } from './prefix.js';
 
 export class RouteShape {
   constructor(
+    /** A small number, unique among the live shapes of its table (the mirror's columns hold it). */
+    readonly id: number,
     readonly family: number,
     readonly type: number,
     readonly priority: number,
@@ -46,6 +48,9 @@ function nexthopSig(n: RouteNexthop): string {
 /** The interned shapes of one FIB: one table, one protocol. */
 export class ShapeTable {
   private readonly shapes = new Map<string, RouteShape>();
+  /** Shapes by id (0: none). */
+  private readonly byId: (RouteShape | undefined)[] = [undefined];
+  private readonly freeIds: number[] = [];
 
   constructor(
     private readonly table: number,
@@ -64,7 +69,9 @@ export class ShapeTable {
     const sig = `${family}|${type}|${priority}|${nh}${nhid ? `#${nhid}` : ''}`;
     let s = this.shapes.get(sig);
     if (s === undefined) {
+      const id = this.freeIds.pop() ?? this.byId.length;
       s = new RouteShape(
+        id,
         family,
         type,
         priority,
@@ -75,7 +82,15 @@ export class ShapeTable {
         this.encodeTail(family, type, priority, [], 0),
       );
       this.shapes.set(sig, s);
+      this.byId[id] = s;
     }
+    return s;
+  }
+
+  /** The live shape with this id. */
+  byNumber(id: number): RouteShape {
+    const s = this.byId[id];
+    if (s === undefined) throw new Error(`no route shape ${id}`);
     return s;
   }
 
@@ -109,7 +124,12 @@ export class ShapeTable {
 
   /** Forget shapes no route refers to any more (`inUse` is the set still referenced). */
   retain(inUse: ReadonlySet<RouteShape>): void {
-    for (const [sig, s] of this.shapes) if (!inUse.has(s)) this.shapes.delete(sig);
+    for (const [sig, s] of this.shapes)
+      if (!inUse.has(s)) {
+        this.shapes.delete(sig);
+        this.byId[s.id] = undefined;
+        this.freeIds.push(s.id);
+      }
   }
 
   private encodeTail(

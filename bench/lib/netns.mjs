@@ -96,7 +96,7 @@ export class Pair {
         /* gone */
       }
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.NODEBGP_BENCH_KEEP) rmSync(this.dir, { recursive: true, force: true });
     live.delete(this);
   }
 }

@@ -13,6 +13,28 @@ const HERE = import.meta.dirname;
 const REPO = join(HERE, '..', '..');
 export const NODEBGP_BIN = join(REPO, 'bin', 'nodebgp');
 const SENDER = join(HERE, 'sender.mjs');
+const FIRST_ROUTE = join(HERE, 'first-route.mjs');
+
+/** JSON lines of a child's stdout → `events` (first of each kind kept). */
+function collectEvents(child, events) {
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    try {
+      const e = JSON.parse(line);
+      events[e.event] ??= e;
+    } catch {
+      /* not ours */
+    }
+  });
+}
+
+/**
+ * A CPU hog: a busy loop pinned to CPU 0 (taskset), beside whichever daemon runs, for the "busy machine"
+ * figures. The daemons themselves are not pinned: each competes for the same cores as in production.
+ */
+export function startHog() {
+  const hog = spawn('taskset', ['-c', '0', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+  return () => hog.kill('SIGKILL');
+}
 
 function inNs(ns, cmd, args) {
   return sh('ip', ['netns', 'exec', ns, cmd, ...args]);
@@ -123,6 +145,8 @@ export const RUNNERS = {
   },
   'nodebgp-rib': nodebgpRunner(false),
   'nodebgp-fib': nodebgpRunner(true),
+  // Another checkout of nodebgp (NODEBGP_BENCH_BASE=/path, built), for before/after figures in one run.
+  'nodebgp-fib-base': nodebgpRunner(true, process.env.NODEBGP_BENCH_BASE),
 };
 
 function birdRunner(kernel) {
@@ -161,11 +185,13 @@ function birdRunner(kernel) {
   };
 }
 
-function nodebgpRunner(kernel) {
+function nodebgpRunner(kernel, base) {
+  const repo = base ?? REPO;
+  const bin = join(repo, 'bin', 'nodebgp');
   return {
-    label: kernel ? 'nodebgp (FIB)' : 'nodebgp (RIB)',
+    label: `nodebgp (${kernel ? 'FIB' : 'RIB'}${base ? ', base' : ''})`,
     kind: kernel ? 'fib' : 'rib',
-    available: () => existsSync(NODEBGP_BIN) && existsSync(join(REPO, 'dist', 'daemon', 'cli', 'main.js')),
+    available: () => existsSync(bin) && existsSync(join(repo, 'dist', 'daemon', 'cli', 'main.js')),
     async start(pair) {
       const socket = join(pair.dir, 'nodebgp.sock');
       const conf = join(pair.dir, 'nodebgp.yaml');
@@ -179,19 +205,15 @@ function nodebgpRunner(kernel) {
           'peers: [ { address: 10.88.0.1, asn: 65001, holdTime: 240, passive: true } ]',
           `kernel: { enabled: ${kernel} }`,
           `controlSocket: ${socket}`,
-          'log: { level: warn }',
+          `log: { level: ${process.env.NODEBGP_BENCH_LOG ?? 'warn'} }`,
           '',
         ].join('\n'),
       );
-      // NODEBGP_BENCH_NODE_ARGS: extra Node.js options for the daemon, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      // NODEBGP_BENCH_NODE_ARGS: extra Node.js options for the daemon, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof';
+      // NODEBGP_BENCH_LOG=debug logs the FIB's passes (fib-reconciled) into the run's directory, which
+      // NODEBGP_BENCH_KEEP=1 keeps (lib/netns.mjs).
       const nodeArgs = (process.env.NODEBGP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const d = daemon(pair, 'nodebgp', process.execPath, [
-        ...nodeArgs,
-        NODEBGP_BIN,
-        'run',
-        '--config',
-        conf,
-      ]);
+      const d = daemon(pair, 'nodebgp', process.execPath, [...nodeArgs, bin, 'run', '--config', conf]);
       // The control API is asked directly over its Unix socket: spawning the CLI (a Node.js start, ~0.2 s on this
       // machine) for every poll would time the CLI, not the daemon; birdc and gobgp are cheap to start.
       const neighbors = () => controlGet(socket, '/neighbors');
@@ -237,11 +259,21 @@ function controlGet(socketPath, path) {
 /** The daemon's own pid: the `sh -c exec ip netns exec … cmd` chain execs in place, so it is proc.pid. */
 const pidOf = (p) => p.proc.pid;
 
-export async function measure(key, n, { log = () => {} } = {}) {
+export async function measure(key, n, { log = () => {}, hog = false } = {}) {
   const runner = RUNNERS[key];
   const pair = new Pair(key.replace(/[^a-z]/g, '').slice(0, 6));
+  const stopHog = hog ? startHog() : () => {};
   try {
     const d = await runner.start(pair);
+    // For the FIB runs: the kernel's first notification of one of the sender's routes, timed in the namespace.
+    const watch = {};
+    if (runner.kind === 'fib') {
+      const w = pair.spawnIn(pair.daemon, process.execPath, [FIRST_ROUTE], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      collectEvents(w, watch);
+      await waitUntil(() => watch.listening, { timeout: 10_000, interval: 5, what: 'first-route watcher' });
+    }
     const sender = pair.spawnIn(
       pair.sender,
       process.execPath,
@@ -267,6 +299,8 @@ export async function measure(key, n, { log = () => {} } = {}) {
     const loaded = Date.now();
     const rss = Object.fromEntries(d.processes.map((p) => [p.name, peakRssKb(pidOf(p))]));
     log(`  ${key} ${n}: loaded in ${((loaded - established.t) / 1000).toFixed(2)} s`);
+    if (runner.kind === 'fib')
+      await waitUntil(() => watch['first-route'], { timeout: 5000, interval: 5, what: 'first route' });
     const dropAt = Date.now();
     sender.stdin.write('close\n');
     await waitUntil(async () => (await d.count()) === 0, { interval: 50, what: `${key}: routes gone` });
@@ -279,10 +313,13 @@ export async function measure(key, n, { log = () => {} } = {}) {
       loadSeconds: (loaded - established.t) / 1000,
       senderDoneSeconds: events.sent ? (events.sent.t - established.t) / 1000 : undefined,
       withdrawSeconds: (gone - dropAt) / 1000,
+      firstRouteMs: watch['first-route'] ? watch['first-route'].t - established.t : undefined,
+      hog,
       peakRssKb: rss,
       peakRssTotalKb: Object.values(rss).reduce((a, b) => a + b, 0),
     };
   } finally {
+    stopHog();
     pair.teardown();
   }
 }

@@ -8,7 +8,7 @@
  *   rtattr    | len u16 | type u16 | payload … padded to 4 |
  *   rtnexthop | len u16 | flags u8 | hops u8 | ifindex i32 | rtattrs … |    (inside RTA_MULTIPATH)
  */
-import { NLMSG_ERROR, RTA, IFA, IFLA, IF_OPER, NHA } from './constants.js';
+import { NLMSG_DONE, NLMSG_ERROR, RTA, IFA, IFLA, IF_OPER, NHA } from './constants.js';
 
 type FieldType = 'u8' | 'u16' | 'u32' | 'i32';
 export type StructDef = readonly (readonly [string, FieldType])[];
@@ -70,6 +70,16 @@ export type Struct<D extends StructDef> = { [K in D[number][0]]: number };
 
 export function sizeOf(def: StructDef): number {
   return def.reduce((n, [, t]) => n + SIZE[t], 0);
+}
+
+/** The byte offset of `field` in a struct of `def` (for scanners that read one field in place). */
+export function offsetOf<D extends StructDef>(def: D, field: D[number][0]): number {
+  let off = 0;
+  for (const [name, t] of def) {
+    if (name === field) return off;
+    off += SIZE[t];
+  }
+  throw new Error(`no field ${field}`);
 }
 
 export function readStruct<D extends StructDef>(def: D, buf: Buffer, off: number): Struct<D> {
@@ -323,4 +333,39 @@ export function decodeLink(payload: Buffer): LinkMsg {
   const op = a.get(IFLA.IFLA_OPERSTATE);
   if (op) r.operstate = IF_OPER[op[0]] ?? String(op[0]);
   return r;
+}
+
+/**
+ * Calls `fn(type, buf, off, len)` for every message in `datagrams` (off/len: the whole message, header
+ * included). A buffer may hold several datagrams back to back (a dump's, as channel.ts packs them).
+ * NLMSG_DONE and NLMSG_ERROR are skipped.
+ */
+export function forEachMessage(
+  datagrams: readonly Buffer[],
+  fn: (type: number, buf: Buffer, off: number, len: number) => void,
+): void {
+  for (const buf of datagrams) {
+    for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
+      const len = buf.readUInt32LE(off);
+      if (len < NLMSG_HDRLEN || off + len > buf.length) break;
+      const type = buf.readUInt16LE(off + 4);
+      if (type !== NLMSG_DONE && type !== NLMSG_ERROR) fn(type, buf, off, len);
+      off += align4(len);
+    }
+  }
+}
+
+/** Every message of a dump's buffers (see forEachMessage), as NlMsg views. */
+export function dumpMessages(datagrams: readonly Buffer[]): NlMsg[] {
+  const out: NlMsg[] = [];
+  forEachMessage(datagrams, (type, buf, off, len) =>
+    out.push({
+      type,
+      flags: buf.readUInt16LE(off + 6),
+      seq: buf.readUInt32LE(off + 8),
+      pid: buf.readUInt32LE(off + 12),
+      payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
+    }),
+  );
+  return out;
 }

@@ -179,11 +179,15 @@ export const RTNLGRP = {
 /** netlink.h: protocol number of NETLINK_ROUTE. */
 export const NETLINK_ROUTE = 0;
 
-/** Linux errno numbers → names, for the ones route writes return (asm-generic/errno-base.h, errno.h). */
+/** Linux errno numbers → names, for the ones route writes and netlink sockets return (asm-generic/errno-base.h, errno.h). */
 export const ERRNO: Readonly<Record<number, string>> = {
   1: 'EPERM',
   2: 'ENOENT',
   3: 'ESRCH',
+  4: 'EINTR',
+  5: 'EIO',
+  9: 'EBADF',
+  11: 'EAGAIN',
   12: 'ENOMEM',
   13: 'EACCES',
   16: 'EBUSY',
@@ -192,6 +196,7 @@ export const ERRNO: Readonly<Record<number, string>> = {
   22: 'EINVAL',
   28: 'ENOSPC',
   34: 'ERANGE',
+  88: 'ENOTSOCK',
   90: 'EMSGSIZE',
   95: 'EOPNOTSUPP',
   97: 'EAFNOSUPPORT',
@@ -199,6 +204,7 @@ export const ERRNO: Readonly<Record<number, string>> = {
   100: 'ENETDOWN',
   101: 'ENETUNREACH',
   105: 'ENOBUFS',
+  110: 'ETIMEDOUT',
   113: 'EHOSTUNREACH',
 };
 

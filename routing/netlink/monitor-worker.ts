@@ -1,40 +1,30 @@
 /**
- * The thread of monitor.ts: reads rtnetlink notifications as fast as they come, drops the echoes of our own
- * route writes (RTM_NEWROUTE with our protocol and table: skipped from two bytes, not decoded) and posts the
- * rest to the main thread, many datagrams per message.
+ * The thread of monitor.ts: reads rtnetlink notifications as fast as they come (a blocking poll, then every
+ * datagram queued), drops the echoes of our own route writes (RTM_NEWROUTE with our protocol and table:
+ * skipped from two bytes, not decoded) and posts the rest to the main thread, many datagrams per message.
+ * Group changes and the stop request arrive on a port read between polls (receiveMessageOnPort), so the
+ * loop never waits on this thread's event loop.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import type { ErrnoException } from 'netlink/dist/raw.js';
-import { NLMSG_HDRLEN } from './codec.js';
-import { RTM } from './constants.js';
-import { openRawSocket } from './socket.js';
-import type { MonitorIn, MonitorOut, MonitorWorkerData } from './monitor.js';
+import { receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { RtnlChannel } from './channel.js';
+import { errnoName } from './constants.js';
+import { ENOBUFS } from './libc.js';
+import { onlyOurEchoes, type MonitorIn, type MonitorOut, type MonitorWorkerData } from './monitor.js';
+import { parentPort } from 'node:worker_threads';
 
 const port = parentPort;
 if (!port) throw new Error('monitor-worker.js runs as a worker thread');
-const { groups, skip } = workerData as MonitorWorkerData;
+const { groups, skip, recvBufferBytes, control } = workerData as MonitorWorkerData;
 const post = (m: MonitorOut, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-
-/** True when every message of the datagram is an echo of one of our own route writes. */
-function onlyOurEchoes(buf: Buffer): boolean {
-  if (!skip) return false;
-  for (let off = 0; off + NLMSG_HDRLEN <= buf.length; ) {
-    const len = buf.readUInt32LE(off);
-    if (len < NLMSG_HDRLEN || off + len > buf.length) return false;
-    const p = off + NLMSG_HDRLEN;
-    if (buf.readUInt16LE(off + 4) !== RTM.RTM_NEWROUTE || p + 6 > buf.length) return false;
-    if (buf[p + 5] !== skip.protocol || buf[p + 4] !== skip.tableByte) return false;
-    off += (len + 3) & ~3;
-  }
-  return true;
-}
+const joined = new Set(groups);
+const POLL_MS = 100;
+const POST_BYTES = 256 * 1024;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 let pending: Buffer[] = [];
 let pendingBytes = 0;
-let scheduled = false;
 
 function flush(): void {
-  scheduled = false;
   if (pending.length === 0) return;
   // Framed as [u32 length][datagram]…, in memory of its own so it can be transferred.
   const out = Buffer.allocUnsafeSlow(pendingBytes + 4 * pending.length);
@@ -49,30 +39,60 @@ function flush(): void {
   post({ kind: 'data', buf: out.buffer as ArrayBuffer, length: off }, [out.buffer as ArrayBuffer]);
 }
 
-const sock = openRawSocket();
-sock.on('message', (buf: Buffer) => {
-  try {
-    if (onlyOurEchoes(buf)) return;
-    pending.push(buf);
-    pendingBytes += buf.length;
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
+function onDatagram(d: Buffer): void {
+  if (onlyOurEchoes(d, skip)) return;
+  pending.push(Buffer.from(d)); // d is the channel's receive buffer, reused by the next read
+  pendingBytes += d.length;
+  if (pendingBytes >= POST_BYTES) flush();
+}
+
+function open(): RtnlChannel | undefined {
+  const o = RtnlChannel.open({ groups: [...joined], recvBufferBytes });
+  if (!o.channel) post({ kind: 'fault', message: `monitor socket: ${errnoName(o.errno)}` });
+  return o.channel ?? undefined;
+}
+
+let ch = open();
+let first = true;
+let stop = false;
+let checks = 0;
+while (!stop) {
+  for (let m = receiveMessageOnPort(control); m; m = receiveMessageOnPort(control)) {
+    const c = m.message as MonitorIn;
+    if (c.kind === 'stop') stop = true;
+    else if (c.kind === 'join') {
+      joined.add(c.group);
+      ch?.membership(c.group, true);
+    } else {
+      joined.delete(c.group);
+      ch?.membership(c.group, false);
     }
-  } catch (err) {
-    post({ kind: 'fault', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   }
-});
-sock.on('error', (e: ErrnoException) => {
-  post(
-    e.code === 'ENOBUFS' || e.errno === 105
-      ? { kind: 'overrun' }
-      : { kind: 'fault', message: `monitor socket: ${e.message}` },
-  );
-});
-for (const g of groups) sock.addMembership(g);
-port.on('message', (m: MonitorIn) => {
-  if (m.join) sock.addMembership(m.group);
-  else sock.dropMembership(m.group);
-});
-post({ kind: 'ready' });
+  if (stop) break;
+  if (!ch) {
+    Atomics.wait(sleeper, 0, 0, 1000);
+    ch = open();
+    if (ch) post({ kind: 'overrun' }); // what happened without a socket is caught up by a dump
+    continue;
+  }
+  if (first) {
+    first = false;
+    post({ kind: 'ready', recvBufferBytes: ch.recvBufferBytes });
+  }
+  const errno = ch.drain(POLL_MS, onDatagram);
+  flush();
+  if (errno === ENOBUFS) post({ kind: 'overrun' });
+  else if (errno !== 0) {
+    post({ kind: 'fault', message: `monitor socket: ${errnoName(errno)}; opening a new one` });
+    if (ch.stillOurs()) ch.close();
+    else ch.abandon();
+    ch = undefined;
+  } else if (++checks % 50 === 0 && !ch.stillOurs()) {
+    // Closed under us and its number taken by another socket: poll never says so. Every ~5 s at worst.
+    post({ kind: 'fault', message: 'monitor socket: replaced under us; opening a new one' });
+    ch.abandon();
+    ch = undefined;
+  }
+}
+ch?.close();
+control.close();

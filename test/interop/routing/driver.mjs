@@ -2,11 +2,14 @@
 // under `ip netns exec <ns> node driver.mjs '<FibOptions as JSON>'`). Plain JS over the compiled dist/.
 // Protocol, one JSON object per line: stdin {id, op, args}; stdout {id, result} | {id, error} | {event}.
 import { createInterface } from 'node:readline';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
-const { Fib } = await import(new URL('../../../dist/routing/fib.js', import.meta.url));
-const opts = JSON.parse(process.argv[2] ?? '{}');
+const { Fib, NetlinkBackend } = await import(new URL('../../../dist/routing/index.js', import.meta.url));
+// FibOptions as JSON; `netlink` holds the NetlinkBackend's options (e.g. a small recvBufferBytes).
+const { netlink, ...opts } = JSON.parse(process.argv[2] ?? '{}');
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-const fib = new Fib({ backend: 'netlink', ...opts, onEvent: (e) => out({ event: e }) });
+const fib = new Fib({ backend: new NetlinkBackend(netlink), ...opts, onEvent: (e) => out({ event: e }) });
 
 const ops = {
   start: () => fib.start(),
@@ -31,6 +34,31 @@ const ops = {
   busy: ([ms]) => {
     const end = Date.now() + ms;
     while (Date.now() < end);
+  },
+  // Closes every netlink socket of this process under the Fib's feet (as a bug or a dying namespace might):
+  // the sockets' threads must report it, open new ones and catch up. Returns how many were closed.
+  closeNetlinkSockets: () => {
+    const inodes = new Set(
+      readFileSync('/proc/self/net/netlink', 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/).pop()),
+    );
+    const koffi = createRequire(import.meta.url)('koffi');
+    const close = koffi.load('libc.so.6').func('int close(int)');
+    let n = 0;
+    for (const fd of readdirSync('/proc/self/fd')) {
+      let link = '';
+      try {
+        link = readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const m = /^socket:\[(\d+)\]$/.exec(link);
+      if (m && inodes.has(m[1]) && close(Number(fd)) === 0) n++;
+    }
+    return n;
   },
   close: async ([o]) => {
     await fib.close(o);

@@ -146,6 +146,14 @@ export class FibDriver {
     }
   }
 
+  /** The driver's exit code once it has exited (null: killed by a signal). */
+  exited(): Promise<number | null> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve(this.child.exitCode);
+      this.child.once('exit', (code) => resolve(code));
+    });
+  }
+
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return new Promise((resolve) => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();

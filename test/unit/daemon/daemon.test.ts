@@ -115,7 +115,7 @@ describe('Daemon', () => {
       { prefix: P('10.244.2.0/24'), nextHop: '10.77.0.2' },
       { prefix: P('fd00:244:2::/64'), nextHop: 'fd00:77::2' },
     ]);
-    expect(fib?.options).toMatchObject({ backend: 'netlink', table: 254, metric: 20, protocol: 202 });
+    expect(fib?.options).toMatchObject({ table: 254, metric: 20, protocol: 202 });
   });
 
   it('never installs our own podCIDR or anything inside it', async () => {
@@ -155,6 +155,15 @@ describe('Daemon', () => {
     expect(fib?.calls).not.toContain('releaseStale');
     speaker.emit('end-of-rib', '10.77.0.3');
     expect(fib?.calls).toContain('releaseStale');
+  });
+
+  it("leaves the grace time to the FIB's stale release deadline (no timer of its own)", async () => {
+    const { daemon, fib, lines } = setup();
+    await daemon.start();
+    expect(fib?.options.staleGraceMs).toBe(600_000);
+    fib?.options.onEvent?.({ type: 'stale-released', count: 3, why: 'grace time over' });
+    expect(fib?.calls).toContain('releaseStale');
+    expect(lines.join('')).toContain('"why":"grace time over"');
   });
 
   it('reload: adds, removes and changes only the peers that differ; podCIDR changes re-advertise', async () => {

@@ -1,18 +1,18 @@
 /**
  * The FIB's fast paths against the slow, table-driven ones: a route written by ShapeTable.write (byte stores
- * from a pre-encoded shape) must be byte for byte what encodeRouteMsg writes for the same route, and a
- * PrefixTable must behave as a Map. Then the Fib itself on the noop backend.
+ * from a pre-encoded shape) must be byte for byte what encodeRouteMsg writes for the same route. Then the
+ * Fib itself on the noop backend.
  */
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { ShapeTable } from '../../../routing/shape.js';
-import { PrefixTable } from '../../../routing/prefix-table.js';
 import { encodeRouteMsg } from '../../../routing/netlink/encode.js';
 import { RTM, RTN, RT_SCOPE } from '../../../routing/netlink/constants.js';
 import { RouteNexthop, decodeRoute, decodeNexthop, NLMSG_HDRLEN } from '../../../routing/netlink/codec.js';
 import { writeNexthopMsg } from '../../../routing/netlink/encode.js';
 import { decodeKey, encodeKey, AF_INET, AF_INET6, PrefixKey } from '../../../routing/prefix.js';
 import { Fib, FibEvent } from '../../../routing/fib.js';
+import { NoopBackend } from '../../../routing/noop-backend.js';
 
 const nexthop = (family: number): fc.Arbitrary<RouteNexthop> =>
   fc.record({
@@ -179,49 +179,13 @@ describe('nexthop object messages', () => {
   });
 });
 
-describe('PrefixTable', () => {
-  it('behaves as a Map for IPv4 and IPv6 keys', () => {
-    const op = fc.record({
-      del: fc.boolean(),
-      key: fc.oneof(
-        fc
-          .tuple(fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 32 }))
-          .map(([a, l]) => encodeKey(AF_INET, a, l)),
-        fc
-          .tuple(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: 128 }))
-          .map(([a, l]) => encodeKey(AF_INET6, a, l)),
-      ),
-      value: fc.integer(),
-    });
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
-        const t = new PrefixTable<number>();
-        const m = new Map<PrefixKey, number>();
-        for (const o of ops) {
-          if (o.del) {
-            t.delete(o.key);
-            m.delete(o.key);
-          } else {
-            t.set(o.key, o.value);
-            m.set(o.key, o.value);
-          }
-          expect(t.get(o.key)).toBe(m.get(o.key));
-        }
-        expect(t.size).toBe(m.size);
-        expect([...t.values()].sort()).toEqual([...m.values()].sort());
-      }),
-      { numRuns: 200 },
-    );
-  });
-});
-
 describe('Fib on the noop backend', () => {
   const v4 = (a: string, len: number): PrefixKey =>
     encodeKey(AF_INET, Buffer.from(a.split('.').map(Number)), len);
 
   it('installs, changes and removes routes, and counts them by status', async () => {
     const events: FibEvent[] = [];
-    const fib = new Fib({ backend: 'noop', onEvent: (e) => events.push(e) });
+    const fib = new Fib({ backend: new NoopBackend(), onEvent: (e) => events.push(e) });
     await fib.start();
     const nh = ['10.0.0.2'];
     const keys = Array.from({ length: 20_000 }, (_, i) => v4(`11.${i >> 8}.${i & 255}.0`, 24));
@@ -263,7 +227,7 @@ describe('Fib on the noop backend', () => {
   });
 
   it('keeps blackholes as a set: a prefix left out of a later call is removed', async () => {
-    const fib = new Fib({ backend: 'noop' });
+    const fib = new Fib({ backend: new NoopBackend() });
     await fib.start();
     fib.setBlackholes([v4('10.244.1.0', 24), v4('10.244.9.0', 24)], 'blackhole', 4000);
     await fib.flushed();

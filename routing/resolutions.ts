@@ -1,0 +1,63 @@
+/**
+ * Next-hop sets resolved once per set, not once per prefix: Want → the RouteShape to install, or why none
+ * can be (per family), forgotten whenever the kernel's links, addresses or routes change.
+ */
+import type { Want } from './want.js';
+import type { KernelState } from './kernel.js';
+import type { NexthopRegistry } from './nexthops.js';
+import type { RouteShape, ShapeTable } from './shape.js';
+import { AF_INET, AF_INET6, Family, parseAddress } from './prefix.js';
+import type { RouteNexthop } from './netlink/codec.js';
+import { RTN } from './netlink/constants.js';
+
+export class Resolutions {
+  private readonly byFamily = new Map<number, Map<Want, RouteShape | string>>([
+    [AF_INET, new Map()],
+    [AF_INET6, new Map()],
+  ]);
+
+  constructor(
+    private readonly kernel: KernelState,
+    private readonly shapes: ShapeTable,
+    private readonly metric: number,
+    /** `as-given`: next hops are used as they are, without a device. */
+    private readonly mode: 'kernel' | 'as-given',
+  ) {}
+
+  /** The shape for `want` in `family`, or the reasons none of its next hops can be used. */
+  get(want: Want, family: Family, nexthops: NexthopRegistry | undefined): RouteShape | string {
+    const cache = this.byFamily.get(family)!;
+    let r = cache.get(want);
+    if (r === undefined) cache.set(want, (r = this.resolve(want, family, nexthops)));
+    return r;
+  }
+
+  forget(): void {
+    for (const m of this.byFamily.values()) m.clear();
+  }
+
+  forEachShape(fn: (s: RouteShape) => void): void {
+    for (const m of this.byFamily.values()) for (const s of m.values()) if (typeof s !== 'string') fn(s);
+  }
+
+  private resolve(want: Want, family: Family, registry: NexthopRegistry | undefined): RouteShape | string {
+    const nexthops: RouteNexthop[] = [];
+    const reasons: string[] = [];
+    for (const text of want.nexthops) {
+      const a = parseAddress(text);
+      if (a && a.family !== family) reasons.push(`next hop ${text} is not of the prefix's address family`);
+      else if (this.mode === 'as-given') {
+        if (a) nexthops.push({ gateway: a.addr, oif: 0, flags: 0, hops: 0 });
+        else reasons.push(`not an IP address: ${text}`);
+      } else {
+        const r = this.kernel.resolve(text);
+        if (r.ok) nexthops.push(r.nexthop);
+        else reasons.push(r.reason);
+      }
+    }
+    if (!nexthops.length) return reasons.join('; ');
+    // One next hop: through a nexthop object of ours. ECMP sets keep RTA_MULTIPATH.
+    const nhid = registry && nexthops.length === 1 ? registry.for(family, nexthops[0]).id : 0;
+    return this.shapes.get(family, RTN.RTN_UNICAST, this.metric, nexthops, nhid);
+  }
+}
