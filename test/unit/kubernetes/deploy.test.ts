@@ -138,8 +138,9 @@ describe('deploy/', () => {
 
   it('the Dockerfile builds with dev dependencies and ships production ones only', () => {
     const text = read('Dockerfile');
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
     const froms = [...text.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-    expect(froms.every((f) => f === 'node:20-bookworm-slim')).toBe(true);
+    expect(froms.every((f) => f === '${NODE_IMAGE}')).toBe(true);
     expect(froms.length).toBeGreaterThanOrEqual(2);
     const stages = text.split(/^FROM /m);
     expect(stages.at(-1)).not.toMatch(/npm (ci|install)/);
