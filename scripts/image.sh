@@ -192,4 +192,7 @@ podman build --isolation chroot --pull=never --network host --arch "$ARCH" \
   --build-arg "NODE_IMAGE=$BASE" \
   --ignorefile deploy/Dockerfile.dockerignore \
   -f deploy/Dockerfile -t "$TAG" . >&2
+# Every change of the sources leaves the previous build's untagged stage images behind (the layer cache). Keep
+# a day of them, so repeated builds stay warm and the image store stays bounded.
+podman image prune --force --filter until=24h >/dev/null || true
 echo "$TAG"
