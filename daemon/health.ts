@@ -4,7 +4,9 @@
  *
  *   GET /livez     200 "ok" while the process serves requests
  *   GET /readyz    200 "ok" once BGP is running (in Kubernetes mode: after our Node was seen with a
- *                  podCIDR), else 503 with the reason
+ *                  podCIDR) and, when peers are configured, at least one session is Established; else 503
+ *                  with the reason. Liveness never depends on sessions: a router that is down must not get
+ *                  every node's daemon restarted.
  *   GET /metrics   the Prometheus text format, refreshed from the speaker and the FIB on each scrape
  *
  * Anything else is 404; any method but GET/HEAD is 405. The control socket stays the only way to change state.
@@ -16,6 +18,17 @@ export interface HealthSource {
   notReady(): string | undefined;
   /** The metrics text and its content type. */
   metrics(): Promise<{ readonly contentType: string; readonly text: string }>;
+}
+
+/**
+ * The session half of /readyz: undefined (ready) with no peers configured (a single node's mesh) or with at
+ * least one session Established, else why not. One session is enough: a full mesh with one node down must
+ * not make every other node unready, while a node that reaches no peer at all (a bad config or version, a
+ * dead uplink) shows as unready and stops a DaemonSet rollout there.
+ */
+export function sessionsNotReady(peers: readonly { readonly state: string }[]): string | undefined {
+  if (peers.length === 0 || peers.some((p) => p.state === 'Established')) return undefined;
+  return `no BGP session Established (0 of ${peers.length} peers)`;
 }
 
 export interface HealthServer {

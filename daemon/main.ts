@@ -28,7 +28,7 @@ import {
 import { startControlServer, type ControlServer } from './control.js';
 import { Daemon, VERSION } from './daemon.js';
 import type { Engines } from './deps.js';
-import { startHealthServer, type HealthServer } from './health.js';
+import { sessionsNotReady, startHealthServer, type HealthServer } from './health.js';
 import type { ClusterController } from './kubernetes/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -39,6 +39,12 @@ export const realEngines: Engines = {
   createSpeaker: (c) => new Speaker(c),
   createFib: (o) => new Fib({ ...o, backend: new NetlinkBackend() }),
 };
+
+/**
+ * How long a stop (SIGTERM) may take before the process exits anyway. The DaemonSet's
+ * terminationGracePeriodSeconds must exceed it, or the kubelet's SIGKILL cuts the Cease short.
+ */
+export const STOP_DEADLINE_MS = 10_000;
 
 /** Everything a run owns, for shutdown and for the control socket before the daemon exists. */
 interface Run {
@@ -73,9 +79,12 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
       r.stopping = true;
       log.info({ event: 'stopping', why }, `stopping: ${why}`);
       const force = setTimeout(() => {
-        log.error({ event: 'stop-timeout' }, 'shutdown took over 10 s; exiting anyway');
+        log.error(
+          { event: 'stop-timeout' },
+          `shutdown took over ${STOP_DEADLINE_MS / 1000} s; exiting anyway`,
+        );
         resolve(code || 1);
-      }, 10_000);
+      }, STOP_DEADLINE_MS);
       force.unref();
       await stopAll(r);
       clearTimeout(force);
@@ -183,7 +192,7 @@ async function stopAll(r: Run): Promise<void> {
 }
 
 function notReady(r: Run): string | undefined {
-  if (r.ready) return undefined;
+  if (r.ready) return r.daemon && sessionsNotReady(r.daemon.speaker.peers());
   if (r.feed) return r.feed.status().waiting ?? 'waiting for our Node with a podCIDR';
   return 'starting';
 }

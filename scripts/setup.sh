@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Install what a fresh Debian 12 machine lacks: the reference routing daemons, iproute2, ping, and npm packages.
+# Install what a fresh Debian 12 machine lacks: the reference routing daemons, iproute2, ping, podman and
+# debootstrap (the image test: scripts/image.sh builds the image without pulling anything), and npm packages.
 # Idempotent: does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
-for cmd in vtysh:frr bird:bird2 gobgpd:gobgpd exabgp:exabgp ip:iproute2 ping:iputils-ping tcpdump:tcpdump; do
+for cmd in vtysh:frr bird:bird2 gobgpd:gobgpd exabgp:exabgp ip:iproute2 ping:iputils-ping tcpdump:tcpdump \
+  podman:podman debootstrap:debootstrap; do
   command -v "${cmd%%:*}" >/dev/null 2>&1 || [ -x "/usr/lib/frr/${cmd%%:*}" ] || need+=("${cmd##*:}")
 done
 [ -x /usr/lib/frr/bgpd ] || need+=(frr)
+# debootstrap checks the mirror's signatures against Debian's keyring.
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing packages (${need[*]}); run as root or install them with apt-get" >&2
     exit 1
   fi
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends frr bird2 gobgpd exabgp iproute2 iputils-ping tcpdump procps
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends frr bird2 gobgpd exabgp iproute2 iputils-ping tcpdump procps \
+    podman debootstrap debian-archive-keyring
 fi
 # Packaged daemons may start themselves on install; tests run their own copies in namespaces.
 for d in bird watchfrr zebra bgpd staticd gobgpd; do pgrep -x "$d" >/dev/null && [ "$(ip netns identify $(pgrep -x "$d" | head -1) 2>/dev/null)" = "" ] && pkill -x "$d"; done; true

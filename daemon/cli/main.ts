@@ -193,8 +193,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (name === 'lab') {
     // The lab runner has its own grammar (`lab exec LAB NODE -- CMD...`), so it gets the raw arguments. It is
     // loaded only when asked for: the daemon never needs it.
-    const { labMain } = await import('../../labs/cli.js');
-    return labMain([...rest]);
+    let lab: typeof import('../../labs/cli.js');
+    try {
+      lab = await import('../../labs/cli.js');
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+      // The container image ships the daemon without the lab runner (it drives FRR in namespaces).
+      io.err('nodebgp lab: the lab runner is not installed here; run it from a clone of the repository\n');
+      return 1;
+    }
+    return lab.labMain([...rest]);
   }
   const cmd = COMMANDS[name];
   if (!cmd) {

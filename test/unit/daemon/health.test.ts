@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../daemon/config.js';
-import { startHealthServer, type HealthServer } from '../../../daemon/health.js';
+import { sessionsNotReady, startHealthServer, type HealthServer } from '../../../daemon/health.js';
 
 let server: HealthServer | undefined;
 afterEach(async () => {
@@ -25,6 +25,16 @@ describe('health endpoints', () => {
     expect(await (await fetch(url('/metrics'))).text()).toBe('m 1\n');
     expect((await fetch(url('/other'))).status).toBe(404);
     expect((await fetch(url('/livez'), { method: 'POST' })).status).toBe(405);
+  });
+});
+
+describe('readiness from sessions', () => {
+  it('is ready with no peers or one Established session, and says how many peers are down otherwise', () => {
+    expect(sessionsNotReady([])).toBeUndefined();
+    expect(sessionsNotReady([{ state: 'Active' }, { state: 'Established' }])).toBeUndefined();
+    expect(sessionsNotReady([{ state: 'Active' }, { state: 'OpenSent' }])).toBe(
+      'no BGP session Established (0 of 2 peers)',
+    );
   });
 });
 
