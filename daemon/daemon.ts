@@ -13,6 +13,9 @@ import { NotFound, type ControlSource, type FibView, type StatusView } from './v
 
 export const VERSION = '0.1.0';
 
+/** The metric of our pod CIDRs' blackholes: above any route we or an IGP would install (0xff002000). */
+const BLACKHOLE_METRIC = 4278198272;
+
 /** Our own pod CIDRs (and anything inside them) and default routes are never imported. */
 export function importAllowed(config: DaemonConfig, prefix: PrefixKey): boolean {
   if (config.node.podCIDRs.some((own) => prefixContains(own, prefix))) return false;
@@ -111,8 +114,7 @@ export class Daemon implements ControlSource, ClusterSink {
     this.speaker.on('end-of-rib', (peer) => this.onEndOfRib(peer));
     if (this.kernel) {
       await this.kernel.start();
-      if (this.cfg.kernel.blackholePodCIDRs)
-        this.kernel.setBlackholes(this.cfg.node.podCIDRs, 'blackhole', 4278198272);
+      this.setBlackholes();
       this.armStaleRelease();
     }
     await this.speaker.start();
@@ -149,6 +151,15 @@ export class Daemon implements ControlSource, ClusterSink {
     return this.feed ? this.feed.advertisements.map((a) => a.prefix) : this.cfg.node.podCIDRs;
   }
 
+  /**
+   * `kernel.blackholePodCIDRs`: a blackhole for each of our pod CIDRs — the Node's in Kubernetes mode, the
+   * file's otherwise — replaced whenever they change, so unused pod addresses are dropped here.
+   */
+  private setBlackholes(): void {
+    if (this.kernel && this.cfg.kernel.blackholePodCIDRs)
+      this.kernel.setBlackholes(this.ownPodCIDRs(), 'blackhole', BLACKHOLE_METRIC);
+  }
+
   // ---- ClusterSink: the cluster changed after start ----
 
   peersChanged(d: { add: PeerConfig[]; remove: string[]; update: PeerConfig[] }): void {
@@ -168,6 +179,7 @@ export class Daemon implements ControlSource, ClusterSink {
       'pod CIDRs changed',
     );
     this.speaker.setAdvertisements(ads);
+    this.setBlackholes();
   }
 
   /** Routes refused under the old import policy may pass now: ask Established peers to send them again. */
@@ -267,6 +279,7 @@ export class Daemon implements ControlSource, ClusterSink {
     // In Kubernetes mode the advertisements follow the Node, not the file.
     if (!this.feed && JSON.stringify(advertisements(prev)) !== JSON.stringify(advertisements(next))) {
       this.speaker.setAdvertisements(advertisements(next));
+      this.setBlackholes();
       this.log.info(
         { event: 'reload-advertisements', podCIDRs: next.node.podCIDRs.map(formatPrefix) },
         'pod CIDRs changed',

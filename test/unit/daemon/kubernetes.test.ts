@@ -71,12 +71,15 @@ class FakeSpeaker extends EventEmitter implements SpeakerLike {
 
 class FakeFib implements FibLike {
   sets: PrefixKey[][] = [];
+  blackholes: string[][] = [];
   constructor(readonly options: FibOptions) {}
   start() {}
   setMany(prefixes: readonly PrefixKey[]) {
     this.sets.push([...prefixes]);
   }
-  setBlackholes() {}
+  setBlackholes(prefixes: readonly PrefixKey[]) {
+    this.blackholes.push(prefixes.map(formatPrefix));
+  }
   releaseStale() {}
   entries() {
     return [];
@@ -117,8 +120,8 @@ async function until(what: string, check: () => boolean, ms = 3000): Promise<voi
   }
 }
 
-async function startDaemon() {
-  const config = parseConfig(CONFIG, 'c.yaml');
+async function startDaemon(text = CONFIG) {
+  const config = parseConfig(text, 'c.yaml');
   const kc = new KubeConfig();
   kc.loadFromOptions(kubeConfigOptions(server));
   const lines: string[] = [];
@@ -134,9 +137,10 @@ async function startDaemon() {
   const node = await feed.ready();
   if (!node || !cluster.routerId) throw new Error('no node');
   let speaker: FakeSpeaker | undefined;
+  let fib: FakeFib | undefined;
   const engines: Engines = {
     createSpeaker: (c) => (speaker = new FakeSpeaker(c)),
-    createFib: (o) => new FakeFib(o),
+    createFib: (o) => (fib = new FakeFib(o)),
   };
   let inPlace = 0;
   const daemon = new Daemon(withNodeIdentity(config, cluster.routerId, cluster.routerId), engines, log, {
@@ -144,7 +148,7 @@ async function startDaemon() {
     onRoutesInPlace: () => void cluster?.markNetworkAvailable().then(() => inPlace++),
   });
   await daemon.start();
-  return { daemon, speaker: speaker!, feed, lines, inPlace: () => inPlace };
+  return { daemon, speaker: speaker!, fib: fib!, feed, lines, inPlace: () => inPlace };
 }
 
 describe('Daemon in Kubernetes mode', () => {
@@ -169,6 +173,19 @@ describe('Daemon in Kubernetes mode', () => {
       podCIDRsSource: 'node',
     });
     expect(daemon.status().podCIDRs).toEqual(['10.244.1.0/24']);
+  });
+
+  it('blackholes the Node’s podCIDRs (not the file’s) and follows them when they change', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    const { fib } = await startDaemon(
+      CONFIG.replace('staleGraceSeconds: 600', 'staleGraceSeconds: 600, blackholePodCIDRs: true'),
+    );
+    expect(fib.blackholes.at(-1)).toEqual(['10.244.1.0/24']);
+    server.modifyNode('node-a', (n) => {
+      n.spec = { podCIDR: '10.244.9.0/24', podCIDRs: ['10.244.9.0/24', 'fd00:244:9::/64'] };
+    });
+    await until('blackholes follow the Node', () => fib.blackholes.at(-1)?.[0] === '10.244.9.0/24');
+    expect(fib.blackholes.at(-1)).toEqual(['10.244.9.0/24', 'fd00:244:9::/64']);
   });
 
   it('adds and removes peers as Nodes come and go, refreshes Established peers when the policy changes', async () => {
