@@ -18,6 +18,7 @@ export interface ClusterSink {
   peersChanged(diff: { add: PeerConfig[]; remove: string[]; update: PeerConfig[] }): void;
   advertisementsChanged(ads: readonly Advertisement[]): void;
   policyChanged(): void;
+  clusterIdChanged(clusterId: string | undefined): void;
 }
 
 export class ClusterFeed {
@@ -46,6 +47,7 @@ export class ClusterFeed {
       this.sink?.advertisementsChanged(ads);
     });
     cluster.on('policy', () => this.sink?.policyChanged());
+    cluster.on('clusterId', (id) => this.sink?.clusterIdChanged(id));
     cluster.on('problems', (p) => (this.problems = p));
     cluster.on('ready', (node) => this.onReady(node));
     this.listenForLogs();

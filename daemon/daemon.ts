@@ -79,6 +79,8 @@ export class Daemon implements ControlSource, ClusterSink {
   private staleReleased = false;
 
   private readonly feed: ClusterFeed | undefined;
+  /** The CLUSTER_ID the speaker was created with (Kubernetes mode). */
+  private readonly startClusterId: string | undefined;
   private routesInPlaceSent = false;
 
   constructor(
@@ -89,6 +91,7 @@ export class Daemon implements ControlSource, ClusterSink {
   ) {
     this.cfg = config;
     this.feed = options.cluster;
+    this.startClusterId = this.feed?.cluster.clusterId;
     this.speaker = engines.createSpeaker(
       this.feed ? clusterSpeakerConfig(config, this.feed) : speakerConfig(() => this.cfg),
     );
@@ -125,6 +128,8 @@ export class Daemon implements ControlSource, ClusterSink {
     this.speaker.setAdvertisements(this.feed ? this.feed.advertisements : advertisements(this.cfg));
     if (this.feed) {
       this.feed.attach(this);
+      const clusterId = this.feed.cluster.clusterId;
+      if (clusterId !== this.startClusterId) this.clusterIdChanged(clusterId);
       if (this.pendingEor.size === 0) this.releaseStale('no peers to wait for');
     }
     this.log.info(
@@ -180,6 +185,15 @@ export class Daemon implements ControlSource, ClusterSink {
     );
     this.speaker.setAdvertisements(ads);
     this.setBlackholes();
+  }
+
+  /** We became a route reflector (or stopped being one, or the label's cluster id changed). */
+  clusterIdChanged(clusterId: string | undefined): void {
+    this.log.info(
+      { event: 'k8s-cluster-id', clusterId: clusterId ?? null },
+      clusterId === undefined ? 'not a route reflector' : `route reflector, cluster id ${clusterId}`,
+    );
+    this.speaker.setClusterId?.(clusterId);
   }
 
   /** Routes refused under the old import policy may pass now: ask Established peers to send them again. */

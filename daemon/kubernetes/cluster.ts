@@ -57,6 +57,11 @@ export interface ClusterControllerEvents extends NodeSourceEvents {
   ready: [NodeView];
   /** The import policy's inputs changed (a podCIDR appeared or went): re-run import, e.g. by route refresh. */
   policy: [PolicyContext];
+  /**
+   * Our RFC 4456 CLUSTER_ID changed (undefined: not a reflector any more). Sent before the `peers` event of
+   * the same change, so sessions turned into reflector-client sessions reflect with the new id.
+   */
+  clusterId: [string | undefined];
 }
 
 /** Everything derived from one snapshot of the cluster: pure, so tests can call it without a server. */
@@ -106,6 +111,7 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
   private advertised = '';
   private problemsText = '';
   private policyText = '';
+  private clusterIdSeen: string | undefined;
   private readySent = false;
   private reporter: NodeStatusReporter | undefined;
 
@@ -199,10 +205,12 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       this.opts.nodePeerDefaults,
     );
     this.policy.update(plan.policy);
+    const clusterId = reflectorClusterId(self, this.opts.config.routeReflector?.clusterId);
     const policyText = JSON.stringify([
       plan.policy.ownPodCIDRs,
       plan.policy.clusterPodCIDRs,
       plan.policy.routeReflector,
+      clusterId,
     ]);
     const policyChanged = policyText !== this.policyText;
     this.policyText = policyText;
@@ -212,6 +220,10 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       for (const problem of plan.problems)
         this.emit('log', { level: 'warn', event: 'k8s-peer-config', problem });
       this.emit('problems', plan.problems);
+    }
+    if (clusterId !== this.clusterIdSeen) {
+      this.clusterIdSeen = clusterId;
+      this.emit('clusterId', clusterId);
     }
     const diff = diffPeers(this.peers, plan.peers);
     this.peers = plan.peers;

@@ -39,13 +39,16 @@ class FakeSpeaker extends EventEmitter implements SpeakerLike {
     this.calls.push(`remove ${a}`);
   }
   updatePeer(p: PeerConfig) {
-    this.calls.push(`update ${p.address}`);
+    this.calls.push(`update ${p.address}${p.routeReflectorClient ? ' rr-client' : ''}`);
   }
   setAdvertisements(ads: readonly Advertisement[]) {
     this.ads = ads;
   }
   requestRefresh(peer: string) {
     this.calls.push(`refresh ${peer}`);
+  }
+  setClusterId(id: string | undefined) {
+    this.calls.push(`cluster-id ${id}`);
   }
   peers(): PeerStatus[] {
     return [...this.established].map((address) => ({
@@ -92,6 +95,8 @@ class FakeFib implements FibLike {
     return Promise.resolve();
   }
 }
+
+const RR_LABEL = 'nodebgp.io/route-reflector';
 
 const CONFIG = `asn: 64512
 kubernetes: { enabled: true, nodeName: node-a, resyncBackoff: { initialMs: 20, maxMs: 100 } }
@@ -186,6 +191,21 @@ describe('Daemon in Kubernetes mode', () => {
     });
     await until('blackholes follow the Node', () => fib.blackholes.at(-1)?.[0] === '10.244.9.0/24');
     expect(fib.blackholes.at(-1)).toEqual(['10.244.9.0/24', 'fd00:244:9::/64']);
+  });
+
+  it('labelled a reflector after start, reflects with the label’s cluster id, not its router id', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    const { speaker, daemon } = await startDaemon();
+    expect(speaker.config.clusterId).toBeUndefined();
+    speaker.calls = [];
+    server.modifyNode('node-a', (n) => {
+      n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.9.9.9' } };
+    });
+    await until('client session', () => speaker.calls.includes('update 10.0.0.2 rr-client'));
+    // The id is set before the session becomes a client session, so nothing is reflected with another.
+    expect(speaker.calls.slice(0, 2)).toEqual(['cluster-id 10.9.9.9', 'update 10.0.0.2 rr-client']);
+    expect(daemon.status().kubernetes?.routeReflectorClusterId).toBe('10.9.9.9');
   });
 
   it('adds and removes peers as Nodes come and go, refreshes Established peers when the policy changes', async () => {
