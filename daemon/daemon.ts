@@ -62,6 +62,14 @@ export interface DaemonOptions {
   readonly cluster?: ClusterFeed;
   /** Called once, when the routes learned at start are in the kernel (every End-of-RIB or the grace time). */
   readonly onRoutesInPlace?: () => void;
+  /**
+   * `nodebgp_convergence_seconds{phase}` (metrics.ts): "startup", from BGP starting until the routes learned
+   * at start are in the kernel (as for onRoutesInPlace); "peer", from a session reaching Established until
+   * the routes it sent before its End-of-RIB are in the kernel. Once per phase and session.
+   */
+  readonly observeConvergence?: (phase: 'startup' | 'peer', seconds: number) => void;
+  /** A monotonic clock in milliseconds (tests); default performance.now. */
+  readonly now?: () => number;
 }
 
 function routeCounts(routes: readonly RouteView[]): { prefixes: number; paths: number } {
@@ -75,6 +83,10 @@ export class Daemon implements ControlSource, ClusterSink {
   private cfg: DaemonConfig;
   private readonly startedAt = Date.now();
   private readonly pendingEor = new Set<string>();
+  /** When each peer's current session reached Established (monotonic ms), until its End-of-RIB. */
+  private readonly establishedAt = new Map<string, number>();
+  private readonly now: () => number;
+  private bgpStartedAt = 0;
   private staleTimer: NodeJS.Timeout | undefined;
   private staleReleased = false;
 
@@ -90,6 +102,7 @@ export class Daemon implements ControlSource, ClusterSink {
     private readonly options: DaemonOptions = {},
   ) {
     this.cfg = config;
+    this.now = options.now ?? (() => performance.now());
     this.feed = options.cluster;
     this.startClusterId = this.feed?.cluster.clusterId;
     this.speaker = engines.createSpeaker(
@@ -115,6 +128,11 @@ export class Daemon implements ControlSource, ClusterSink {
     attachSpeakerLogs(this.speaker, this.log);
     this.speaker.on('loc-rib', (changes) => this.onLocRib(changes));
     this.speaker.on('end-of-rib', (peer) => this.onEndOfRib(peer));
+    this.speaker.on('peer-state', (e) => {
+      if (e.to === 'Established') this.establishedAt.set(e.address, this.now());
+      else if (e.from === 'Established') this.establishedAt.delete(e.address);
+    });
+    this.bgpStartedAt = this.now();
     if (this.kernel) {
       await this.kernel.start();
       this.setBlackholes();
@@ -226,6 +244,11 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** Stale kernel routes from a previous run go once every peer has sent its table, or after the grace time. */
   private onEndOfRib(peer: string): void {
+    const since = this.establishedAt.get(peer);
+    if (since !== undefined) {
+      this.establishedAt.delete(peer);
+      void this.flushed().then(() => this.observe('peer', since));
+    }
     this.pendingEor.delete(peer);
     if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
   }
@@ -252,14 +275,22 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** The first full table is in the kernel once the FIB has flushed what it was given by now. */
   private routesInPlace(why: string): void {
-    const notify = this.options.onRoutesInPlace;
-    if (notify === undefined || this.routesInPlaceSent) return;
+    if (this.routesInPlaceSent) return;
     this.routesInPlaceSent = true;
-    const flushed = this.kernel?.flushed?.() ?? Promise.resolve();
-    void flushed.then(() => {
+    void this.flushed().then(() => {
       this.log.info({ event: 'routes-in-place', why }, 'learned routes are in the kernel');
-      notify();
+      this.observe('startup', this.bgpStartedAt);
+      this.options.onRoutesInPlace?.();
     });
+  }
+
+  /** Resolves once the FIB has written (or failed) every route it was given so far. */
+  private flushed(): Promise<void> {
+    return this.kernel?.flushed?.() ?? Promise.resolve();
+  }
+
+  private observe(phase: 'startup' | 'peer', since: number): void {
+    this.options.observeConvergence?.(phase, Math.max(0, this.now() - since) / 1000);
   }
 
   /** SIGHUP: apply peer and pod CIDR changes without touching unaffected sessions. */

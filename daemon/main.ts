@@ -132,6 +132,7 @@ async function startAll(r: Run, engines: Engines): Promise<void> {
   r.daemon = new Daemon(daemonConfig, engines, log, {
     cluster: r.feed,
     onRoutesInPlace: cluster ? () => void markAvailable(cluster, log) : undefined,
+    observeConvergence: (phase, seconds) => r.metrics.convergence.observe({ phase }, seconds),
   });
   await r.daemon.start();
   r.ready = true;

@@ -115,6 +115,8 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     expect(out).toMatch(/\/metrics 200/);
     expect(out).toMatch(/^nodebgp_kubernetes_api_connected 1$/m);
     expect(out).toMatch(/^nodebgp_bgp_session_state\{peer="10.100.0.2"\} 6$/m);
+    expect(out).toMatch(/^nodebgp_convergence_seconds_count\{phase="startup"\} 1$/m);
+    expect(out).toMatch(/^nodebgp_convergence_seconds_count\{phase="peer"\} [1-9]/m);
     console.log(`scenario a: ${Date.now() - t0} ms`);
   }, 60_000);
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Advertisement, PeerConfig, SpeakerConfig } from '../../../bgp/api.js';
 import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 import { parseConfig } from '../../../daemon/config.js';
-import { advertisements, Daemon, importAllowed } from '../../../daemon/daemon.js';
+import { advertisements, Daemon, importAllowed, type DaemonOptions } from '../../../daemon/daemon.js';
 import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';
 import { createLogger } from '../../../daemon/log.js';
 
@@ -88,7 +88,7 @@ class FakeFib implements FibLike {
   }
 }
 
-function setup(text = CONFIG) {
+function setup(text = CONFIG, options: DaemonOptions = {}) {
   let speaker: FakeSpeaker | undefined;
   let fib: FakeFib | undefined;
   const engines: Engines = {
@@ -97,7 +97,7 @@ function setup(text = CONFIG) {
   };
   const lines: string[] = [];
   const sink = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
-  const daemon = new Daemon(parseConfig(text, 'c.yaml'), engines, createLogger('debug', sink));
+  const daemon = new Daemon(parseConfig(text, 'c.yaml'), engines, createLogger('debug', sink), options);
   return { daemon, speaker: speaker as unknown as FakeSpeaker, fib: fib as FakeFib | undefined, lines };
 }
 
@@ -174,6 +174,40 @@ describe('Daemon', () => {
     speaker.calls = [];
     daemon.reload(parseConfig(next, 'c.yaml'));
     expect(speaker.calls).toEqual([]);
+  });
+
+  it('observes convergence: startup until every End-of-RIB is in the kernel, and per peer session', async () => {
+    let now = 1000;
+    const seen: [string, number][] = [];
+    const { daemon, speaker } = setup(CONFIG, {
+      now: () => now,
+      observeConvergence: (phase, seconds) => seen.push([phase, seconds]),
+    });
+    await daemon.start();
+    const up = (address: string) =>
+      speaker.emit('peer-state', { address, from: 'OpenConfirm', to: 'Established', reason: 'keepalive' });
+    now = 1500;
+    up('10.77.0.1');
+    up('10.77.0.3');
+    now = 3500;
+    speaker.emit('end-of-rib', '10.77.0.1');
+    await new Promise((r) => setImmediate(r));
+    now = 5000;
+    speaker.emit('end-of-rib', '10.77.0.3');
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([
+      ['peer', 2],
+      ['peer', 3.5],
+      ['startup', 4],
+    ]);
+    // A session that goes down and comes back is observed again; startup only once.
+    speaker.emit('peer-state', { address: '10.77.0.1', from: 'Established', to: 'Idle', reason: 'x' });
+    now = 10_000;
+    up('10.77.0.1');
+    now = 10_250;
+    speaker.emit('end-of-rib', '10.77.0.1');
+    await new Promise((r) => setImmediate(r));
+    expect(seen.slice(3)).toEqual([['peer', 0.25]]);
   });
 
   it('stop: Cease to peers first, then the kernel routes go', async () => {
