@@ -4,11 +4,14 @@
  */
 import type { Advertisement, LocRibChanges, PeerConfig, RouteView, SpeakerConfig } from '../bgp/api.js';
 import { formatPrefix, isIpv4Key, prefixContains, type PrefixKey } from '../ip/prefix.js';
-import { parseIpv4 } from '../ip/address.js';
+import { canonicalAddress, parseIpv4 } from '../ip/address.js';
+import { parsePrefix } from '../ip/prefix.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
+import type { ClusterPeerChange } from './kubernetes/index.js';
 import { configView, type DaemonConfig } from './config.js';
 import type { Engines, FibLike, SpeakerLike } from './deps.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
+import { retireStep, type Retiring } from './retire.js';
 import { NotFound, type ControlSource, type FibView, type StatusView } from './views.js';
 
 export const VERSION = '0.1.0';
@@ -87,6 +90,11 @@ export class Daemon implements ControlSource, ClusterSink {
   private readonly establishedAt = new Map<string, number>();
   private readonly now: () => number;
   private bgpStartedAt = 0;
+  /** Peers whose current session has sent End-of-RIB (keyed canonically, as the speaker names them). */
+  private readonly eorSeen = new Set<string>();
+  /** Sessions the cluster no longer wants, kept until the reflectors carry their routes (retire.ts). */
+  private readonly retiring = new Map<string, Retiring>();
+  private retireTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
   private staleReleased = false;
 
@@ -130,7 +138,10 @@ export class Daemon implements ControlSource, ClusterSink {
     this.speaker.on('end-of-rib', (peer) => this.onEndOfRib(peer));
     this.speaker.on('peer-state', (e) => {
       if (e.to === 'Established') this.establishedAt.set(e.address, this.now());
-      else if (e.from === 'Established') this.establishedAt.delete(e.address);
+      else if (e.from === 'Established') {
+        this.establishedAt.delete(e.address);
+        this.eorSeen.delete(key(e.address));
+      }
     });
     this.bgpStartedAt = this.now();
     if (this.kernel) {
@@ -185,15 +196,86 @@ export class Daemon implements ControlSource, ClusterSink {
 
   // ---- ClusterSink: the cluster changed after start ----
 
-  peersChanged(d: { add: PeerConfig[]; remove: string[]; update: PeerConfig[] }): void {
+  peersChanged(d: ClusterPeerChange): void {
     const fileOnly = new Set(this.cfg.peers.map((p) => p.address));
+    const retire = new Set(d.retire.map(key));
     for (const address of d.remove) {
       this.pendingEor.delete(address);
-      if (!fileOnly.has(address)) this.peerChange('removed', address, () => this.speaker.removePeer(address));
+      if (fileOnly.has(address)) continue;
+      if (retire.has(key(address))) this.startRetiring(address);
+      else {
+        this.retiring.delete(key(address));
+        this.peerChange('removed', address, () => this.speaker.removePeer(address));
+      }
     }
-    for (const p of d.add) this.peerChange('added', p.address, () => this.speaker.addPeer(p));
+    for (const p of d.add) {
+      // Wanted again before it was retired: the session is still there, only its settings may differ.
+      if (this.retiring.delete(key(p.address)))
+        this.peerChange('kept', p.address, () => this.speaker.updatePeer(p));
+      else this.peerChange('added', p.address, () => this.speaker.addPeer(p));
+    }
     for (const p of d.update) this.peerChange('changed', p.address, () => this.speaker.updatePeer(p));
     if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
+    if (this.retiring.size > 0) this.checkRetiring();
+  }
+
+  // ---- Make-before-break (retire.ts) ----
+
+  private startRetiring(address: string): void {
+    this.log.info(
+      { event: 'k8s-peer-retiring', peer: address },
+      `peer ${address} no longer wanted: kept until the reflectors carry its routes`,
+    );
+    this.retiring.set(key(address), { since: this.now() });
+    if (this.retireTimer === undefined) {
+      this.retireTimer = setInterval(() => this.checkRetiring(), 200);
+      this.retireTimer.unref();
+    }
+  }
+
+  private checkRetiring(): void {
+    const now = this.now();
+    const state = new Map(this.speaker.peers().map((p) => [key(p.address), p.state]));
+    const reflectors = (this.feed?.reflectors ?? []).map(key);
+    const reflectorsUp = reflectors.every((a) => state.get(a) === 'Established' && this.eorSeen.has(a));
+    for (const [address, st] of [...this.retiring]) {
+      const step = retireStep(st, { reflectorsUp, uncovered: this.uncovered(address) }, now);
+      if (step.action === 'keep') {
+        this.retiring.set(address, step.state);
+        continue;
+      }
+      this.retiring.delete(address);
+      const fields = { event: 'k8s-peer-retired', peer: address, why: step.why, uncovered: step.uncovered };
+      if (step.why === 'gave-up')
+        this.log.warn(fields, `peer ${address} removed; no other path for ${step.uncovered.join(', ')}`);
+      else this.log.info(fields, `peer ${address} removed: its routes come through the reflectors`);
+      this.peerChange('removed', address, () => this.speaker.removePeer(address));
+    }
+    if (this.retiring.size === 0 && this.retireTimer !== undefined) {
+      clearInterval(this.retireTimer);
+      this.retireTimer = undefined;
+    }
+  }
+
+  /** Prefixes we accepted from `peer` that have no eligible path through a session we keep. */
+  private uncovered(peer: string): string[] {
+    const out: string[] = [];
+    for (const v of this.speaker.adjRibIn(peer)) {
+      if (!v.reason.endsWith('accepted')) continue;
+      const prefix = parsePrefix(v.prefix);
+      if (prefix instanceof Error) continue;
+      const covered = this.speaker
+        .routes({ prefix })
+        .some(
+          (r) =>
+            !r.local &&
+            key(r.peer) !== peer &&
+            !this.retiring.has(key(r.peer)) &&
+            !r.reason.startsWith('ineligible'),
+        );
+      if (!covered) out.push(v.prefix);
+    }
+    return out;
   }
 
   advertisementsChanged(ads: readonly Advertisement[]): void {
@@ -244,6 +326,7 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** Stale kernel routes from a previous run go once every peer has sent its table, or after the grace time. */
   private onEndOfRib(peer: string): void {
+    this.eorSeen.add(key(peer));
     const since = this.establishedAt.get(peer);
     if (since !== undefined) {
       this.establishedAt.delete(peer);
@@ -341,6 +424,7 @@ export class Daemon implements ControlSource, ClusterSink {
   /** SIGTERM: Cease to every peer, then our kernel routes go (no graceful restart to keep them for). */
   async stop(): Promise<void> {
     clearTimeout(this.staleTimer);
+    clearInterval(this.retireTimer);
     this.routesInPlaceSent = true;
     await this.speaker.stop('shutdown');
     if (this.kernel) await this.kernel.close({ removeRoutes: true });
@@ -416,6 +500,11 @@ export class Daemon implements ControlSource, ClusterSink {
   config(): unknown {
     return configView(this.cfg);
   }
+}
+
+/** A peer's address as the speaker names it. */
+function key(address: string): string {
+  return canonicalAddress(address) ?? address;
 }
 
 function samePeer(a: PeerConfig, b: PeerConfig): boolean {

@@ -24,6 +24,7 @@ import { parseIpv4 } from '../../ip/address.js';
 import { NodeSource, loadKubeConfig, type NodeSourceEvents } from './node-source.js';
 import type { NodeView } from './node-view.js';
 import {
+  canonicalAddress,
   desiredAdvertisements,
   desiredPeers,
   diffPeers,
@@ -51,7 +52,7 @@ export interface ClusterControllerOptions {
 }
 
 export interface ClusterControllerEvents extends NodeSourceEvents {
-  peers: [PeerDiff & { all: PeerConfig[] }];
+  peers: [ClusterPeerChange];
   advertisements: [Advertisement[]];
   problems: [string[]];
   ready: [NodeView];
@@ -62,6 +63,17 @@ export interface ClusterControllerEvents extends NodeSourceEvents {
    * the same change, so sessions turned into reflector-client sessions reflect with the new id.
    */
   clusterId: [string | undefined];
+}
+
+/**
+ * A change of the peers the cluster wants. `retire` ⊆ `remove`: sessions to nodes that still exist, which a
+ * change of roles (mesh → reflectors) removed — the daemon keeps them until the reflectors carry their
+ * routes (daemon/retire.ts). `reflectors`: the addresses of our sessions to route-reflector nodes.
+ */
+export interface ClusterPeerChange extends PeerDiff {
+  readonly all: PeerConfig[];
+  readonly retire: string[];
+  readonly reflectors: string[];
 }
 
 /** Everything derived from one snapshot of the cluster: pure, so tests can call it without a server. */
@@ -100,6 +112,30 @@ export function planCluster(
     exportPrepend: config.exportPrepend,
   };
   return { peers, problems, advertisements: desiredAdvertisements(self), policy };
+}
+
+/** Which removed sessions go to nodes that still exist, and which of our sessions go to reflectors. */
+function roles(
+  self: NodeView,
+  nodes: readonly NodeView[],
+  diff: PeerDiff,
+  plan: ClusterPlan,
+  config: KubernetesConfig,
+): { retire: string[]; reflectors: string[] } {
+  const nodeAddresses = new Set<string>();
+  const reflectorAddresses = new Set<string>();
+  for (const n of nodes) {
+    if (n.name === self.name) continue;
+    const reflector = reflectorClusterId(n, config.routeReflector?.clusterId) !== undefined;
+    for (const a of n.internalIPs) {
+      nodeAddresses.add(canonicalAddress(a));
+      if (reflector) reflectorAddresses.add(canonicalAddress(a));
+    }
+  }
+  return {
+    retire: diff.remove.filter((a) => nodeAddresses.has(canonicalAddress(a))),
+    reflectors: plan.peers.map((p) => p.address).filter((a) => reflectorAddresses.has(canonicalAddress(a))),
+  };
 }
 
 export class ClusterController extends EventEmitter<ClusterControllerEvents> {
@@ -228,7 +264,11 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
     const diff = diffPeers(this.peers, plan.peers);
     this.peers = plan.peers;
     if (diff.add.length + diff.remove.length + diff.update.length > 0)
-      this.emit('peers', { ...diff, all: plan.peers });
+      this.emit('peers', {
+        ...diff,
+        all: plan.peers,
+        ...roles(self, this.source.nodes, diff, plan, this.opts.config),
+      });
     const advertised = JSON.stringify(plan.advertisements);
     if (advertised !== this.advertised) {
       this.advertised = advertised;

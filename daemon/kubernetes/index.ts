@@ -3,7 +3,12 @@
  * wiring, docs/kubernetes.md for the behaviour and every config key.
  */
 export { ClusterController, planCluster } from './cluster.js';
-export type { ClusterControllerEvents, ClusterControllerOptions, ClusterPlan } from './cluster.js';
+export type {
+  ClusterControllerEvents,
+  ClusterControllerOptions,
+  ClusterPeerChange,
+  ClusterPlan,
+} from './cluster.js';
 export { NodeSource, loadKubeConfig } from './node-source.js';
 export type { Backoff, NodeSourceEvents, NodeSourceOptions } from './node-source.js';
 export type { NodeView } from './node-view.js';
