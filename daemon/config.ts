@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PeerConfig } from '../bgp/api.js';
-import { kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
+import { ipAddress, kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
 import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
-import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
+import { canonicalAddress as canonical, parseIpv4 } from '../ip/address.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/nodebgp/config.yaml';
 export const DEFAULT_CONTROL_SOCKET = '/run/nodebgp/nodebgp.sock';
@@ -20,13 +20,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 // ---- Field types ----------------------------------------------------------------------------------------
 
-const ipAddress = z.string('expected an IP address').refine(isIpAddress, 'not an IPv4 or IPv6 address');
 const ipv4Address = z
   .string('expected an IPv4 address')
   .refine((s) => parseIpv4(s) !== undefined, 'not an IPv4 address (dotted quad)');
-const ipv6Address = z
-  .string('expected an IPv6 address')
-  .refine((s) => s.includes(':') && parseIpv6(s) !== undefined, 'not an IPv6 address');
+const ipv6Address = ipAddress.refine((s) => s.includes(':'), 'not an IPv6 address');
 const int = (what: string) => z.number(`expected ${what}`).int(`expected ${what}`);
 const ranged = (lo: number, hi: number, what = 'an integer') =>
   int(what).min(lo, `must be ${lo}..${hi}`).max(hi, `must be ${lo}..${hi}`);

@@ -8,7 +8,8 @@ import { canonicalAddress, parseIpv4 } from '../ip/address.js';
 import { parsePrefix } from '../ip/prefix.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
 import type { ClusterPeerChange } from './kubernetes/index.js';
-import { configView, type DaemonConfig } from './config.js';
+import { validatePeerConfig } from '../bgp/peer-config.js';
+import { ConfigError, configView, type DaemonConfig } from './config.js';
 import type { Engines, FibLike, SpeakerLike } from './deps.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
 import { retireStep, type Retiring } from './retire.js';
@@ -152,7 +153,7 @@ export class Daemon implements ControlSource, ClusterSink {
     await this.speaker.start();
     for (const peer of this.initialPeers()) {
       this.pendingEor.add(peer.address);
-      this.speaker.addPeer(peer);
+      this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
     }
     this.speaker.setAdvertisements(this.feed ? this.feed.advertisements : advertisements(this.cfg));
     if (this.feed) {
@@ -197,11 +198,16 @@ export class Daemon implements ControlSource, ClusterSink {
   // ---- ClusterSink: the cluster changed after start ----
 
   peersChanged(d: ClusterPeerChange): void {
-    const fileOnly = new Set(this.cfg.peers.map((p) => p.address));
+    // A file peer the cluster also names runs with the cluster's settings, and gets the file's back after.
+    const filePeers = new Map(this.cfg.peers.map((p) => [key(p.address), p]));
     const retire = new Set(d.retire.map(key));
     for (const address of d.remove) {
       this.pendingEor.delete(address);
-      if (fileOnly.has(address)) continue;
+      const filePeer = filePeers.get(key(address));
+      if (filePeer !== undefined) {
+        this.peerChange('changed', address, () => this.speaker.updatePeer(filePeer));
+        continue;
+      }
       if (retire.has(key(address))) this.startRetiring(address);
       else {
         this.retiring.delete(key(address));
@@ -210,7 +216,7 @@ export class Daemon implements ControlSource, ClusterSink {
     }
     for (const p of d.add) {
       // Wanted again before it was retired: the session is still there, only its settings may differ.
-      if (this.retiring.delete(key(p.address)))
+      if (this.retiring.delete(key(p.address)) || filePeers.has(key(p.address)))
         this.peerChange('kept', p.address, () => this.speaker.updatePeer(p));
       else this.peerChange('added', p.address, () => this.speaker.addPeer(p));
     }
@@ -376,9 +382,19 @@ export class Daemon implements ControlSource, ClusterSink {
     this.options.observeConvergence?.(phase, Math.max(0, this.now() - since) / 1000);
   }
 
-  /** SIGHUP: apply peer and pod CIDR changes without touching unaffected sessions. */
+  /**
+   * SIGHUP: apply peer and pod CIDR changes without touching unaffected sessions. The whole change is worked
+   * out and checked first (every added or changed peer as the speaker will check it); if anything is wrong
+   * a ConfigError names every problem and nothing is applied, so the running config really is kept.
+   */
   reload(next: DaemonConfig): void {
     const prev = this.cfg;
+    const diff = diffConfigPeers(prev.peers, next.peers);
+    const problems = [...diff.add, ...diff.change].flatMap(({ peer, index }) => {
+      const why = validatePeerConfig(peer);
+      return why === undefined ? [] : [`config ${next.source}: peers[${index}]: ${why}`];
+    });
+    if (problems.length > 0) throw new ConfigError(problems.join('\n'));
     for (const key of ['asn', 'routerId', 'listen', 'kernel', 'controlSocket'] as const) {
       if (JSON.stringify(prev[key]) !== JSON.stringify(next[key]))
         this.log.warn(
@@ -395,15 +411,11 @@ export class Daemon implements ControlSource, ClusterSink {
       controlSocket: prev.controlSocket,
     };
     this.log.level = next.log.level;
-    const before = new Map(prev.peers.map((p) => [p.address, p]));
-    const after = new Map(next.peers.map((p) => [p.address, p]));
-    for (const [address] of before)
-      if (!after.has(address)) this.peerChange('removed', address, () => this.speaker.removePeer(address));
-    for (const [address, peer] of after) {
-      const old = before.get(address);
-      if (!old) this.peerChange('added', address, () => this.speaker.addPeer(peer));
-      else if (!samePeer(old, peer)) this.peerChange('changed', address, () => this.speaker.updatePeer(peer));
-    }
+    for (const address of diff.remove)
+      this.peerChange('removed', address, () => this.speaker.removePeer(address));
+    for (const { peer } of diff.change)
+      this.peerChange('changed', peer.address, () => this.speaker.updatePeer(peer));
+    for (const { peer } of diff.add) this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
     // In Kubernetes mode the advertisements follow the Node, not the file.
     if (!this.feed && JSON.stringify(advertisements(prev)) !== JSON.stringify(advertisements(next))) {
       this.speaker.setAdvertisements(advertisements(next));
@@ -416,9 +428,20 @@ export class Daemon implements ControlSource, ClusterSink {
     this.log.info({ event: 'reloaded', config: next.source }, 'config reloaded');
   }
 
+  /**
+   * One speaker call for one peer. A peer the speaker refuses (what validation could not foresee) is logged
+   * with the reason and skipped: one bad peer never stops the others or the daemon.
+   */
   private peerChange(what: string, address: string, apply: () => unknown): void {
     this.log.info({ event: `reload-peer-${what}`, peer: address }, `peer ${address} ${what}`);
-    apply();
+    try {
+      apply();
+    } catch (err) {
+      this.log.error(
+        { event: 'peer-refused', peer: address, error: (err as Error).message },
+        `peer ${address} not ${what}: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** SIGTERM: Cease to every peer, then our kernel routes go (no graceful restart to keep them for). */
@@ -509,4 +532,27 @@ function key(address: string): string {
 
 function samePeer(a: PeerConfig, b: PeerConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+interface IndexedPeer {
+  readonly peer: PeerConfig;
+  /** Its position in the new file's `peers`, for messages. */
+  readonly index: number;
+}
+
+/** The file's peer changes, by (canonical) address. */
+function diffConfigPeers(
+  before: readonly PeerConfig[],
+  after: readonly PeerConfig[],
+): { remove: string[]; add: IndexedPeer[]; change: IndexedPeer[] } {
+  const old = new Map(before.map((p) => [key(p.address), p]));
+  const add: IndexedPeer[] = [];
+  const change: IndexedPeer[] = [];
+  after.forEach((peer, index) => {
+    const prev = old.get(key(peer.address));
+    old.delete(key(peer.address));
+    if (prev === undefined) add.push({ peer, index });
+    else if (!samePeer(prev, peer)) change.push({ peer, index });
+  });
+  return { remove: [...old.values()].map((p) => p.address), add, change };
 }

@@ -7,12 +7,33 @@
  */
 import { z } from 'zod';
 import { parsePrefix, type PrefixKey } from '../../ip/prefix.js';
-import { isIpAddress, parseIpv4 } from '../../ip/address.js';
+import { canonicalAddress, parseAddress, parseIpv4 } from '../../ip/address.js';
 
 export const ROUTE_REFLECTOR_KEY = 'nodebgp.io/route-reflector';
 export const PEERS_ANNOTATION = 'nodebgp.io/peers';
 
-const ipAddress = z.string('expected an IP address').refine(isIpAddress, 'not an IPv4 or IPv6 address');
+/**
+ * An IP address, given in its one spelling (`canonicalAddress`): IPv6 in RFC 5952 form, an IPv4-mapped
+ * address (`::ffff:10.0.0.5`) as the IPv4 address it stands for, so two spellings of one peer are one peer
+ * and the duplicate check sees them. A zone id (`fe80::1%eth0`) is refused with its own message: sessions
+ * over link-local addresses are not supported (use a global or unique-local address).
+ */
+export const ipAddress = z.string('expected an IP address').transform((text, ctx) => {
+  const parsed = parseAddress(text);
+  if (parsed?.zone !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `has a zone id (%${parsed.zone}): link-local sessions are not supported; use a global address`,
+    });
+    return z.NEVER;
+  }
+  const canonical = parsed === undefined ? undefined : canonicalAddress(text);
+  if (canonical === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'not an IPv4 or IPv6 address' });
+    return z.NEVER;
+  }
+  return canonical;
+});
 const int = (what: string) => z.number(`expected ${what}`).int(`expected ${what}`);
 const ranged = (lo: number, hi: number, what = 'an integer') =>
   int(what).min(lo, `must be ${lo}..${hi}`).max(hi, `must be ${lo}..${hi}`);
@@ -103,7 +124,22 @@ export const kubernetesSchema = z.strictObject({
   /** Accepted received prefixes; default: exactly the other nodes' podCIDRs. */
   importPrefixes: z.array(importPrefixSchema, 'expected a list of { prefix, le | exact }').optional(),
   /** Peers outside the cluster (top-of-rack routers), for every node or the nodes a nodeSelector picks. */
-  peers: z.array(externalPeerSchema, 'expected a list of peers').default([]),
+  peers: z
+    .array(externalPeerSchema, 'expected a list of peers')
+    .default([])
+    .superRefine((peers, ctx) => {
+      const seen = new Map<string, number>();
+      peers.forEach((p, i) => {
+        const first = seen.get(p.address);
+        if (first === undefined) seen.set(p.address, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'address'],
+            message: `duplicate of kubernetes.peers[${first}].address`,
+          });
+      });
+    }),
   /** Added to our podCIDRs when exported to eBGP peers. */
   exportCommunities: z.array(community, 'expected a list of communities').default([]),
   /** Extra copies of our AS prepended when exporting to eBGP peers (0..10). */

@@ -3,7 +3,8 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Advertisement, PeerConfig, SpeakerConfig } from '../../../bgp/api.js';
 import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
-import { parseConfig } from '../../../daemon/config.js';
+import { validatePeerConfig } from '../../../bgp/peer-config.js';
+import { ConfigError, parseConfig, type DaemonConfig } from '../../../daemon/config.js';
 import { advertisements, Daemon, importAllowed, type DaemonOptions } from '../../../daemon/daemon.js';
 import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';
 import { createLogger } from '../../../daemon/log.js';
@@ -35,6 +36,9 @@ class FakeSpeaker extends EventEmitter implements SpeakerLike {
     this.calls.push(`stop ${reason}`);
   }
   addPeer(p: PeerConfig) {
+    // As the real Speaker: an invalid peer throws, naming the field.
+    const invalid = validatePeerConfig(p);
+    if (invalid !== undefined) throw new Error(`peer ${p.address}: ${invalid}`);
     this.calls.push(`add ${p.address}`);
   }
   removePeer(a: string) {
@@ -208,6 +212,46 @@ describe('Daemon', () => {
     speaker.emit('end-of-rib', '10.77.0.1');
     await new Promise((r) => setImmediate(r));
     expect(seen.slice(3)).toEqual([['peer', 0.25]]);
+  });
+
+  it('reload: checked whole before anything is applied; a bad peer refuses all of it', async () => {
+    const { daemon, speaker } = setup();
+    await daemon.start();
+    speaker.calls = [];
+    const before = daemon.current;
+    const good = parseConfig(
+      CONFIG.replace('{ address: 10.77.0.3, asn: 65003 }', '{ address: 10.77.0.4, asn: 65004 }'),
+      'c.yaml',
+    );
+    // A peer the speaker refuses (built by hand: the file's schema would have refused it already).
+    const bad: DaemonConfig = {
+      ...good,
+      peers: [...good.peers, { address: '10.77.0.5', asn: 65005, holdTime: 2 }],
+    };
+    expect(() => daemon.reload(bad)).toThrow(ConfigError);
+    expect(() => daemon.reload(bad)).toThrow(/peers\[2\]: holdTime 2 must be 0 or 3\.\.65535/);
+    expect(speaker.calls).toEqual([]);
+    expect(daemon.current).toBe(before);
+    daemon.reload(good);
+    expect(speaker.calls).toEqual(['remove 10.77.0.3', 'add 10.77.0.4']);
+  });
+
+  it('a peer the speaker refuses at start is logged and skipped; the others and the daemon run', async () => {
+    const c = parseConfig(CONFIG, 'c.yaml');
+    const withBad: DaemonConfig = {
+      ...c,
+      peers: [c.peers[0]!, { address: '10.77.0.9', asn: 0 }, c.peers[1]!],
+    };
+    let speaker: FakeSpeaker | undefined;
+    const lines: string[] = [];
+    const daemon = new Daemon(
+      withBad,
+      { createSpeaker: (s) => (speaker = new FakeSpeaker(s)), createFib: (o) => new FakeFib(o) },
+      createLogger('debug', new Writable({ write: (l, _e, cb) => (lines.push(String(l)), cb()) })),
+    );
+    await daemon.start();
+    expect(speaker!.calls).toEqual(['start', 'add 10.77.0.1', 'add 10.77.0.3', 'advertise 2']);
+    expect(lines.some((l) => l.includes('"peer-refused"') && l.includes('10.77.0.9'))).toBe(true);
   });
 
   it('stop: Cease to peers first, then the kernel routes go', async () => {

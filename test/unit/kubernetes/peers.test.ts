@@ -146,6 +146,10 @@ describe('desiredPeers', () => {
       problem: /\[0\]\.holdTime: must be 0 or 3/,
     },
     { annotation: '[{"address":"192.0.2.1","asn":65001,"bogus":1}]', problem: /\[0\]: .*bogus/i },
+    {
+      annotation: '[{"address":"fe80::1%eth0","asn":65001}]',
+      problem: /\[0\]\.address: has a zone id \(%eth0\)/,
+    },
   ];
   for (const t of bad)
     it(`ignores a bad annotation and names the field: ${t.annotation}`, () => {
@@ -163,6 +167,24 @@ describe('desiredPeers', () => {
     const plan = desiredPeers(self, [self, b], base);
     expect(brief(plan.peers)).toEqual(['10.0.0.2 as65002 (annotation on a)']);
     expect(plan.problems[0]).toMatch(/node a: peer 10.0.0.2 is already configured/);
+  });
+
+  it('an IPv4-mapped annotation peer is its IPv4 peer: beside the same config peer it is reported, not added', () => {
+    const self = node('a', ['10.0.0.1'], {
+      annotations: {
+        'nodebgp.io/peers':
+          '[{"address":"::ffff:192.0.2.7","asn":65007},{"address":"::FFFF:192.0.2.1","asn":65001}]',
+      },
+    });
+    const externalPeers = kubernetesSchema.parse({ peers: [{ address: '192.0.2.1', asn: 65001 }] }).peers;
+    const plan = desiredPeers(self, [self], { ...base, externalPeers });
+    expect(brief(plan.peers)).toEqual([
+      '192.0.2.1 as65001 (annotation on a)',
+      '192.0.2.7 as65007 (annotation on a)',
+    ]);
+    expect(plan.problems).toEqual([
+      expect.stringMatching(/config kubernetes.peers\[0\]: peer 192.0.2.1 is already configured/),
+    ]);
   });
 
   it('orders peers stably whatever the node order', () => {
