@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PeerConfig } from '../bgp/api.js';
 import { ipAddress, kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
+import { formatRule, importRulesSchema, type ImportRule } from './import-rules.js';
 import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
 import { canonicalAddress as canonical, parseIpv4 } from '../ip/address.js';
 
@@ -57,6 +58,8 @@ const peerSchema = z.strictObject({
   routeReflectorClient: z.boolean('expected true or false').optional(),
   families: z.array(family, 'expected a list').min(1, 'must name at least one family').optional(),
   gracefulRestartTime: ranged(0, 4095, 'seconds').optional(),
+  /** What this peer may give us (replaces `importPrefixes` for it); `[]`: nothing. */
+  import: importRulesSchema.optional(),
 });
 
 const listenSchema = z.union(
@@ -97,7 +100,7 @@ const configSchema = z
       })
       .optional(),
     peers: z.array(peerSchema, 'expected a list of peers').default([]),
-    importPrefixes: z.array(prefix, 'expected a list of prefixes').optional(),
+    importPrefixes: importRulesSchema.optional(),
     /** The Kubernetes node source (daemon/kubernetes/, documented in docs/kubernetes.md). */
     kubernetes: kubernetesSchema.optional(),
     health: healthSchema.optional(),
@@ -164,9 +167,12 @@ export interface DaemonConfig {
     readonly address6?: string;
     readonly podCIDRs: readonly PrefixKey[];
   };
+  /** The speaker's peers, without their import rules (those are in `peerImport`). */
   readonly peers: readonly PeerConfig[];
-  /** Allow-list: a received route is accepted only inside one of these; undefined = everything. */
-  readonly importPrefixes?: readonly PrefixKey[];
+  /** `peers[].import`, by canonical peer address. */
+  readonly peerImport: ReadonlyMap<string, readonly ImportRule[]>;
+  /** The import rules of peers without their own; with neither, nothing is accepted from a peer. */
+  readonly importPrefixes?: readonly ImportRule[];
   readonly kernel: Parsed['kernel'];
   /** Where /livez, /readyz and /metrics are served; false: not at all. */
   readonly health: { readonly address: string; readonly port: number } | false;
@@ -250,7 +256,10 @@ function finish(c: Parsed, file: string): DaemonConfig {
     routerId: c.routerId ?? address,
     listen,
     node: { address, address6: c.node?.address6, podCIDRs: c.node?.podCIDRs ?? [] },
-    peers: c.peers,
+    peers: c.peers.map(({ import: _rules, ...peer }) => peer),
+    peerImport: new Map(
+      c.peers.flatMap((p) => (p.import !== undefined ? [[p.address, p.import] as const] : [])),
+    ),
     importPrefixes: c.importPrefixes,
     kernel: c.kernel,
     health,
@@ -333,12 +342,18 @@ export function withNodeIdentity(c: DaemonConfig, routerId: string, address: str
   };
 }
 
-/** The configuration as JSON for `GET /config`: prefixes as text. */
+/** The configuration as JSON for `GET /config`: prefixes as text, each peer with its import rules. */
 export function configView(c: DaemonConfig): Record<string, unknown> {
   const text = (keys: readonly PrefixKey[] | undefined) => keys?.map((k) => formatPrefixText(k));
+  const rules = (rs: readonly ImportRule[] | undefined) => rs?.map((r) => formatRule(r, formatPrefixText));
+  const { peerImport, ...rest } = c;
   return {
-    ...c,
+    ...rest,
     node: { ...c.node, podCIDRs: text(c.node.podCIDRs) },
-    importPrefixes: text(c.importPrefixes),
+    peers: c.peers.map((p) => {
+      const own = peerImport.get(p.address);
+      return own === undefined ? p : { ...p, import: rules(own) };
+    }),
+    importPrefixes: rules(c.importPrefixes),
   };
 }

@@ -9,6 +9,7 @@ import { parsePrefix } from '../ip/prefix.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
 import type { ClusterPeerChange } from './kubernetes/index.js';
 import { validatePeerConfig } from '../bgp/peer-config.js';
+import { rulesMatch, type ImportRule } from './import-rules.js';
 import { ConfigError, configView, type DaemonConfig } from './config.js';
 import type { Engines, FibLike, SpeakerLike } from './deps.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
@@ -20,11 +21,20 @@ export const VERSION = '0.1.0';
 /** The metric of our pod CIDRs' blackholes: above any route we or an IGP would install (0xff002000). */
 const BLACKHOLE_METRIC = 4278198272;
 
-/** Our own pod CIDRs (and anything inside them) and default routes are never imported. */
-export function importAllowed(config: DaemonConfig, prefix: PrefixKey): boolean {
+/**
+ * Static mode's import policy (docs/config.md, "Import policy"): a route is accepted when the peer's own
+ * `import` rules, else `importPrefixes`, match it (import-rules.ts), and never when it lies inside one of
+ * our own pod CIDRs. A peer with neither gets nothing accepted.
+ */
+export function importAllowed(config: DaemonConfig, peer: string, prefix: PrefixKey): boolean {
   if (config.node.podCIDRs.some((own) => prefixContains(own, prefix))) return false;
-  if (config.importPrefixes) return config.importPrefixes.some((allowed) => prefixContains(allowed, prefix));
-  return formatPrefix(prefix).split('/')[1] !== '0';
+  const rules = importRulesOf(config, peer);
+  return rules !== undefined && rulesMatch(rules, prefix);
+}
+
+/** The rules a peer's routes are checked against, or undefined when it has none. */
+export function importRulesOf(config: DaemonConfig, peer: string): readonly ImportRule[] | undefined {
+  return config.peerImport.get(peer) ?? config.importPrefixes;
 }
 
 /** podCIDRs with this node as the next hop: IPv4 via node.address, IPv6 via node.address6 (or the session). */
@@ -43,7 +53,7 @@ export function speakerConfig(config: () => DaemonConfig): SpeakerConfig {
     asn: c.asn,
     routerId: c.routerId,
     listen: c.listen,
-    importFilter: (_peer, prefix) => importAllowed(config(), prefix),
+    importFilter: (peer, prefix) => importAllowed(config(), peer, prefix),
   };
 }
 
@@ -155,6 +165,7 @@ export class Daemon implements ControlSource, ClusterSink {
       this.pendingEor.add(peer.address);
       this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
     }
+    if (!this.feed) this.warnUnfiltered(this.cfg.peers);
     this.speaker.setAdvertisements(this.feed ? this.feed.advertisements : advertisements(this.cfg));
     if (this.feed) {
       this.feed.attach(this);
@@ -223,6 +234,17 @@ export class Daemon implements ControlSource, ClusterSink {
     for (const p of d.update) this.peerChange('changed', p.address, () => this.speaker.updatePeer(p));
     if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
     if (this.retiring.size > 0) this.checkRetiring();
+  }
+
+  /** Static mode: say, once per peer, that a peer without import rules gets nothing accepted. */
+  private warnUnfiltered(peers: readonly PeerConfig[]): void {
+    for (const p of peers)
+      if (importRulesOf(this.cfg, p.address) === undefined)
+        this.log.warn(
+          { event: 'import-policy-missing', peer: p.address },
+          `peer ${p.address} has no import policy: every route it sends is refused ` +
+            '(set peers[].import or importPrefixes; see docs/config.md)',
+        );
   }
 
   // ---- Make-before-break (retire.ts) ----
@@ -416,6 +438,22 @@ export class Daemon implements ControlSource, ClusterSink {
     for (const { peer } of diff.change)
       this.peerChange('changed', peer.address, () => this.speaker.updatePeer(peer));
     for (const { peer } of diff.add) this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
+    if (!this.feed) {
+      this.warnUnfiltered(diff.add.map((a) => a.peer));
+      // Routes already received were judged by the old rules: ask the peers whose rules changed again.
+      const added = new Set(diff.add.map((a) => a.peer.address));
+      for (const p of next.peers)
+        if (
+          !added.has(p.address) &&
+          JSON.stringify(importRulesOf(prev, p.address)) !== JSON.stringify(importRulesOf(next, p.address))
+        ) {
+          this.log.info(
+            { event: 'reload-import-changed', peer: p.address },
+            `peer ${p.address}: import rules changed`,
+          );
+          this.speaker.requestRefresh?.(p.address);
+        }
+    }
     // In Kubernetes mode the advertisements follow the Node, not the file.
     if (!this.feed && JSON.stringify(advertisements(prev)) !== JSON.stringify(advertisements(next))) {
       this.speaker.setAdvertisements(advertisements(next));

@@ -216,7 +216,9 @@ export class LocRib {
         const path = adjRibIn.makePath(attributes, block, now);
         for (const prefix of block.prefixes) {
           const chosen =
-            filter !== undefined && !filter(peerAddress, prefix, attributes) ? path.refused() : path;
+            filter !== undefined && !filter(peerAddress, prefix, attributes, block.nextHop)
+              ? path.refused()
+              : path;
           const slot = this.rib.get(prefix);
           const old = pathFrom(slot, adjRibIn.peer);
           if (old === chosen) continue;

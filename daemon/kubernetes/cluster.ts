@@ -32,7 +32,7 @@ import {
   type PeerDiff,
   type PeerPlanOptions,
 } from './peers.js';
-import { createClusterPolicy, type ClusterPolicy, type PolicyContext } from './policy.js';
+import { createClusterPolicy, type ClusterPolicy, type PodCIDROwner, type PolicyContext } from './policy.js';
 import type { KubernetesConfig } from './schema.js';
 import { NodeStatusReporter } from './status.js';
 
@@ -94,20 +94,35 @@ export function planCluster(
   const opts: PeerPlanOptions = {
     asn,
     mesh: config.mesh,
-    routeReflectorClusterId: config.routeReflector?.clusterId,
+    routeReflector: config.routeReflector,
     peerAnnotation: config.peerAnnotation,
     externalPeers: config.peers,
     nodePeerDefaults: defaults,
   };
-  const { peers, problems } = desiredPeers(self, nodes, opts);
-  const asnOf = new Map(peers.map((p) => [p.address, p.asn]));
+  const { peers, imports, problems } = desiredPeers(self, nodes, opts);
+  const asnOf = new Map(peers.map((p) => [canonicalAddress(p.address), p.asn]));
+  const others = nodes.filter((n) => n.name !== self.name);
+  const owners: PodCIDROwner[] = others.flatMap((n) => {
+    const addresses = n.internalIPs.map(canonicalAddress);
+    const routerIds = addresses.filter((a) => !a.includes(':'));
+    return n.podCIDRs.map((prefix) => ({ node: n.name, prefix, addresses, routerIds }));
+  });
+  const reflectorAddresses = new Set(
+    others
+      .filter((n) => reflectorClusterId(n, config.routeReflector) !== undefined)
+      .flatMap((n) => n.internalIPs.map(canonicalAddress)),
+  );
   const policy: PolicyContext = {
     localAsn: asn,
     ownPodCIDRs: self.podCIDRs,
-    clusterPodCIDRs: nodes.filter((n) => n.name !== self.name).flatMap((n) => n.podCIDRs),
+    clusterPodCIDRs: others.flatMap((n) => n.podCIDRs),
+    owners,
     importPrefixes: config.importPrefixes,
-    routeReflector: reflectorClusterId(self, config.routeReflector?.clusterId) !== undefined,
+    routeReflector: reflectorClusterId(self, config.routeReflector) !== undefined,
     peerAsn: (peer) => asnOf.get(peer),
+    reflectorPeers: reflectorAddresses,
+    nodeAddresses: new Set(others.flatMap((n) => n.internalIPs.map(canonicalAddress))),
+    peerImport: (peer) => imports.get(peer),
     exportCommunities: config.exportCommunities,
     exportPrepend: config.exportPrepend,
   };
@@ -126,7 +141,7 @@ function roles(
   const reflectorAddresses = new Set<string>();
   for (const n of nodes) {
     if (n.name === self.name) continue;
-    const reflector = reflectorClusterId(n, config.routeReflector?.clusterId) !== undefined;
+    const reflector = reflectorClusterId(n, config.routeReflector) !== undefined;
     for (const a of n.internalIPs) {
       nodeAddresses.add(canonicalAddress(a));
       if (reflector) reflectorAddresses.add(canonicalAddress(a));
@@ -193,7 +208,7 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
   /** The RFC 4456 CLUSTER_ID when this node is a reflector (for SpeakerConfig.clusterId), else undefined. */
   get clusterId(): string | undefined {
     const self = this.source.self;
-    return self ? reflectorClusterId(self, this.opts.config.routeReflector?.clusterId) : undefined;
+    return self ? reflectorClusterId(self, this.opts.config.routeReflector) : undefined;
   }
 
   /** A BGP identifier: our first IPv4 InternalIP (undefined until our Node is seen, or on IPv6-only nodes). */
@@ -241,12 +256,15 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       this.opts.nodePeerDefaults,
     );
     this.policy.update(plan.policy);
-    const clusterId = reflectorClusterId(self, this.opts.config.routeReflector?.clusterId);
+    const clusterId = reflectorClusterId(self, this.opts.config.routeReflector);
     const policyText = JSON.stringify([
       plan.policy.ownPodCIDRs,
       plan.policy.clusterPodCIDRs,
       plan.policy.routeReflector,
       clusterId,
+      plan.policy.owners,
+      [...(plan.policy.reflectorPeers ?? [])],
+      plan.peers.map((p) => [p.address, plan.policy.peerImport?.(p.address)]),
     ]);
     const policyChanged = policyText !== this.policyText;
     this.policyText = policyText;

@@ -16,6 +16,11 @@ export { desiredAdvertisements, desiredPeers, diffPeers, reflectorClusterId } fr
 export type { PeerDiff, PeerPlan, PeerPlanOptions } from './peers.js';
 export { createClusterPolicy, exportDecision, importAllowed } from './policy.js';
 export type { ClusterPolicy, PolicyContext } from './policy.js';
-export { kubernetesSchema, PEERS_ANNOTATION, ROUTE_REFLECTOR_KEY } from './schema.js';
+export {
+  kubernetesSchema,
+  LEGACY_ROUTE_REFLECTOR_KEY,
+  PEERS_ANNOTATION,
+  ROUTE_REFLECTOR_LABEL,
+} from './schema.js';
 export type { KubernetesConfig } from './schema.js';
 export { NodeStatusReporter } from './status.js';

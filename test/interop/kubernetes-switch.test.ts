@@ -26,7 +26,7 @@ import { KubernetesLab, type ClusterNode } from './kubernetes/kubernetes-lab.js'
 
 const built = existsSync(NODEBGP_BIN) && existsSync(new URL('../../dist/daemon/main.js', import.meta.url));
 const IMPORT = { importPrefixes: [{ prefix: '10.244.0.0/16', le: 24 }] };
-const RR_LABEL = 'nodebgp.io/route-reflector';
+const RR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
 const CLUSTER_ID = '10.100.0.201';
 
 let k8s: KubernetesLab;

@@ -137,16 +137,36 @@ describe('Daemon', () => {
     ]);
   });
 
-  it('import policy: own podCIDRs and default routes refused; importPrefixes is an allow-list', () => {
+  it('import policy: nothing without rules; the peer’s own rules, else importPrefixes; never our podCIDRs', () => {
     const c = parseConfig(CONFIG, 'x');
-    expect(importAllowed(c, P('10.0.1.0/24'))).toBe(true);
-    expect(importAllowed(c, P('10.244.2.0/25'))).toBe(false);
-    expect(importAllowed(c, P('0.0.0.0/0'))).toBe(false);
-    expect(importAllowed(c, P('::/0'))).toBe(false);
-    const allow = parseConfig(CONFIG + 'importPrefixes: [10.244.0.0/16]\n', 'x');
-    expect(importAllowed(allow, P('10.244.3.0/24'))).toBe(true);
-    expect(importAllowed(allow, P('10.244.2.0/24'))).toBe(false);
-    expect(importAllowed(allow, P('10.0.1.0/24'))).toBe(false);
+    // No rules at all: nothing is accepted, not even half the Internet's worth of prefixes.
+    for (const p of ['10.0.1.0/24', '0.0.0.0/1', '128.0.0.0/1', '0.0.0.0/0'])
+      expect(importAllowed(c, '10.77.0.1', P(p))).toBe(false);
+    const allow = parseConfig(
+      CONFIG.replace('{ address: 10.77.0.3, asn: 65003 }', '{ address: 10.77.0.3, asn: 65003, import: [] }') +
+        'importPrefixes: [10.244.0.0/16, { prefix: "fd00:244::/48", le: 64 }]\n',
+      'x',
+    );
+    expect(importAllowed(allow, '10.77.0.1', P('10.244.3.0/24'))).toBe(true);
+    expect(importAllowed(allow, '10.77.0.1', P('fd00:244:0:9::/64'))).toBe(true);
+    expect(importAllowed(allow, '10.77.0.1', P('fd00:244:0:9::/80'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', P('10.244.2.0/24'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', P('10.244.2.128/25'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', P('10.0.1.0/24'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', P('0.0.0.0/1'))).toBe(false);
+    // `import: []` on a peer: nothing from it, whatever importPrefixes says.
+    expect(importAllowed(allow, '10.77.0.3', P('10.244.3.0/24'))).toBe(false);
+    const own = parseConfig(
+      CONFIG.replace(
+        '{ address: 10.77.0.1, asn: 65001 }',
+        '{ address: 10.77.0.1, asn: 65001, import: [{ prefix: 0.0.0.0/0, le: 32 }, { prefix: 0.0.0.0/0, exact: true }] }',
+      ),
+      'x',
+    );
+    expect(importAllowed(own, '10.77.0.1', P('0.0.0.0/1'))).toBe(true);
+    expect(importAllowed(own, '10.77.0.1', P('0.0.0.0/0'))).toBe(true);
+    expect(importAllowed(own, '10.77.0.3', P('0.0.0.0/1'))).toBe(false);
+    expect(own.peers[0]).not.toHaveProperty('import');
     expect(advertisements(parseConfig(CONFIG.replace('address6: "fd00:77::2", ', ''), 'x'))[1]).toEqual({
       prefix: P('fd00:244:2::/64'),
     });

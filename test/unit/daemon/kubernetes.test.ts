@@ -96,7 +96,7 @@ class FakeFib implements FibLike {
   }
 }
 
-const RR_LABEL = 'nodebgp.io/route-reflector';
+const RR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
 
 const CONFIG = `asn: 64512
 kubernetes: { enabled: true, nodeName: node-a, resyncBackoff: { initialMs: 20, maxMs: 100 } }
@@ -166,8 +166,10 @@ describe('Daemon in Kubernetes mode', () => {
       routerId: '10.0.0.1',
       listen: { address: '10.0.0.1' },
     });
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never)).toBe(true);
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never)).toBe(false);
+    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never, '10.0.0.2')).toBe(true);
+    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never, '10.0.0.2')).toBe(
+      false,
+    );
     expect(speaker.calls).toEqual(['add 10.0.0.2']);
     expect(speaker.ads.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([
       ['10.244.1.0/24', '10.0.0.1'],

@@ -26,7 +26,8 @@ function node(
   };
 }
 
-const RR = { labels: { 'nodebgp.io/route-reflector': '10.0.0.1' } };
+const RR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
+const RR = { labels: { [RR_LABEL]: '10.0.0.1' } };
 const a = node('a', ['10.0.0.1', 'fd00::1']);
 const b = node('b', ['10.0.0.2', 'fd00::2']);
 const c = node('c', ['10.0.0.3']);
@@ -86,7 +87,7 @@ describe('desiredPeers', () => {
       name: 'reflectors of another cluster id do not count',
       self: b,
       nodes: [a, b, node('r', ['10.0.0.9'], RR)],
-      opts: { routeReflectorClusterId: '10.9.9.9' },
+      opts: { routeReflector: { clusterId: '10.9.9.9' } },
       want: [
         '10.0.0.1 as64512 passive (mesh a)',
         '10.0.0.9 as64512 (mesh r)',
@@ -94,9 +95,10 @@ describe('desiredPeers', () => {
       ],
     },
     {
-      name: 'the reflector marker as an annotation',
+      name: 'a reflector named in the config',
       self: c,
-      nodes: [a, c, node('r', ['10.0.0.9'], { annotations: { 'nodebgp.io/route-reflector': '10.0.0.1' } })],
+      nodes: [a, c, node('r', ['10.0.0.9'])],
+      opts: { routeReflector: { clusterId: '10.0.0.201', nodes: ['r'] } },
       want: ['10.0.0.9 as64512 (route-reflector r)'],
     },
     {
@@ -126,6 +128,44 @@ describe('desiredPeers', () => {
       expect(brief(plan.peers)).toEqual(t.want);
       expect(plan.problems).toEqual([]);
     });
+
+  const ignoredMarkers: { name: string; marker: Partial<NodeView>; problem: RegExp }[] = [
+    {
+      name: 'the old label, which a kubelet may set on its own Node',
+      marker: { labels: { 'nodebgp.io/route-reflector': '10.0.0.1' } },
+      problem:
+        /node r: nodebgp.io\/route-reflector is ignored .*node-restriction.kubernetes.io\/nodebgp-route-reflector=10.0.0.1/,
+    },
+    {
+      name: 'the old annotation',
+      marker: { annotations: { 'nodebgp.io/route-reflector': '10.0.0.1' } },
+      problem: /node r: nodebgp.io\/route-reflector is ignored/,
+    },
+    {
+      name: 'a label value that is no cluster id',
+      marker: { labels: { [RR_LABEL]: 'yes' } },
+      problem:
+        /node r: label node-restriction.kubernetes.io\/nodebgp-route-reflector: "yes" is not a cluster id/,
+    },
+  ];
+  for (const t of ignoredMarkers)
+    it(`does not make a node a reflector: ${t.name}, and says so`, () => {
+      const r = { ...node('r', ['10.0.0.9']), ...t.marker } as NodeView;
+      const plan = desiredPeers(c, [a, c, r], base);
+      expect(brief(plan.peers)).toEqual(['10.0.0.1 as64512 passive (mesh a)', '10.0.0.9 as64512 (mesh r)']);
+      expect(plan.problems).toEqual([expect.stringMatching(t.problem)]);
+    });
+
+  it('keeps an external peer’s own import rules out of the speaker’s config, beside it', () => {
+    const externalPeers = kubernetesSchema.parse({
+      peers: [{ address: '192.0.2.1', asn: 65001, import: [{ prefix: '10.200.0.0/16', le: 24 }] }],
+    }).peers;
+    const plan = desiredPeers(a, [a], { ...base, externalPeers });
+    expect(plan.peers[0]).not.toHaveProperty('import');
+    expect(plan.imports.get('192.0.2.1')?.map((r) => [formatPrefix(r.prefix), r.le])).toEqual([
+      ['10.200.0.0/16', 24],
+    ]);
+  });
 
   it('sets the local address and one family per node session', () => {
     const [p4, p6] = desiredPeers(a, [a, b], base).peers;
