@@ -4,7 +4,8 @@
  *
  * Node-to-node sessions (iBGP, our AS), one per address family both nodes have an InternalIP in:
  *   - no route reflector in the cluster: a full mesh (every node peers with every other), unless `mesh: false`;
- *   - route reflectors exist (nodes labelled or annotated `nodebgp.io/route-reflector: <cluster-id>`):
+ *   - route reflectors exist (nodes labelled `node-restriction.kubernetes.io/nodebgp-route-reflector:
+ *     <cluster-id>`, or named in `routeReflector.nodes`):
  *     a reflector peers with every other node — non-reflectors as route-reflector clients, other reflectors
  *     as plain iBGP peers — and a non-reflector peers with the reflectors only;
  *   - both ends configure the session, so the end with the HIGHER address is passive (waits for the other

@@ -191,7 +191,12 @@ describe('nodebgp run: two instances on loopback', () => {
       const p = await peerOf(a, b.address);
       return p && p.state !== 'Established' ? p : undefined;
     });
-    expect(`${down.lastError ?? ''} ${down.lastReason ?? ''}`).toMatch(/cease|notification/i);
+    // The transition's reason in node1's log: lastError/lastReason may already tell of the reconnect attempt
+    // that followed (refused, node2 is gone) by the time a loaded machine asks.
+    expect(down.state).not.toBe('Established');
+    expect(a.log).toMatch(
+      /"event":"peer-state","peer":"127\.0\.0\.22","from":"Established","to":"\w+","reason":"notification-received"/,
+    );
     expect(b.log).toContain('"event":"stopped"');
     // the socket is gone with the daemon
     await expect(cli(b, 'neighbors')).rejects.toThrow(/is it running/);
@@ -291,15 +296,26 @@ describe.skipIf(!nodebgpAvailable())('imports that cannot hijack (static mode, r
     expect(await routeGet('8.8.8.8')).not.toMatch(/via 10\.81\./);
     expect(await routeGet('192.0.2.7')).not.toMatch(/via 10\.81\./);
     expect(await routeGet('10.0.1.5')).toMatch(/via 10\.81\.1\.1/);
-    const tor = await nb.cli<RouteView[]>(['adj-rib-in', '10.81.1.1']);
-    expect(tor.map((r) => [r.prefix, r.reason]).sort()).toEqual([
-      ['0.0.0.0/1', expect.stringMatching(/^ineligible/)],
-      ['10.0.1.0/24', 'accepted'],
-      ['128.0.0.0/1', expect.stringMatching(/^ineligible/)],
-    ]);
-    const rogue = await nb.cli<RouteView[]>(['adj-rib-in', '10.81.2.1']);
-    expect(rogue).toHaveLength(3);
-    expect(rogue.every((r) => r.reason.startsWith('ineligible'))).toBe(true);
+    // (FRR also sends our own podCIDR back, refused for the AS loop; not of interest here.)
+    const verdicts = async (peer: string) =>
+      Object.fromEntries(
+        (await nb.cli<RouteView[]>(['adj-rib-in', peer]))
+          .filter((r) => r.prefix !== '10.244.2.0/24')
+          .map((r) => [r.prefix, r.reason.startsWith('ineligible') ? 'refused' : r.reason]),
+      );
+    expect(await verdicts('10.81.1.1')).toEqual({
+      '0.0.0.0/1': 'refused',
+      '10.0.1.0/24': 'accepted',
+      '128.0.0.0/1': 'refused',
+    });
+    // The rogue peer: everything refused (what it sends back of ours too, for the AS loop).
+    const rogue = await verdicts('10.81.2.1');
+    expect(rogue).toMatchObject({
+      '0.0.0.0/1': 'refused',
+      '10.0.2.0/24': 'refused',
+      '128.0.0.0/1': 'refused',
+    });
+    expect(Object.values(rogue).every((v) => v === 'refused')).toBe(true);
     expect(nb.daemon.log()).toMatch(/"event":"import-policy-missing".*"peer":"10\.81\.2\.1"/);
   }, 60_000);
 

@@ -75,10 +75,13 @@ describe.skipIf(!built)('Kubernetes: a podCIDR only from its own node', () => {
       async () => JSON.stringify(await k8s.established(n1)) === JSON.stringify(['10.100.0.2', '10.100.0.3']),
     );
     const want = { '10.244.2.0/24': '10.100.0.2', '10.244.3.0/24': '10.100.0.3' };
-    await wait(
-      'node-1 kernel',
-      async () => JSON.stringify(await k8s.kernelRoutes(n1)) === JSON.stringify(want),
-    );
+    let seen = {};
+    await wait('node-1 kernel', async () => {
+      seen = await k8s.kernelRoutes(n1);
+      return JSON.stringify(seen) === JSON.stringify(want);
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}; kernel has ${JSON.stringify(seen)}`);
+    });
     await new Promise((r) => setTimeout(r, 1500));
     expect(await k8s.kernelRoutes(n1)).toEqual(want);
     expect(await n1.ns.ip(['route', 'get', '10.244.2.5'])).toMatch(/via 10\.100\.0\.2 /);
