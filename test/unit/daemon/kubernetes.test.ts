@@ -210,6 +210,35 @@ describe('Daemon in Kubernetes mode', () => {
     expect(daemon.status().kubernetes?.routeReflectorClusterId).toBe('10.9.9.9');
   });
 
+  it('mesh → reflector: keeps the old mesh session until the reflector is up with End-of-RIB', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['10.0.0.3'] }));
+    const { speaker, lines } = await startDaemon();
+    speaker.established.add('10.0.0.2');
+    speaker.calls = [];
+    server.modifyNode('node-c', (n) => {
+      n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.0.0.201' } };
+    });
+    await until('retiring', () => lines.some((l) => l.includes('"k8s-peer-retiring"')));
+    await new Promise((r) => setTimeout(r, 1500));
+    // The reflector session is not up yet: the mesh session to node-b stays.
+    expect(speaker.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
+    speaker.established.add('10.0.0.3');
+    speaker.emit('end-of-rib', '10.0.0.3');
+    await until('node-b retired', () => speaker.calls.includes('remove 10.0.0.2'), 5000);
+    expect(lines.find((l) => l.includes('"k8s-peer-retired"'))).toMatch(/"why":"reflected"/);
+  });
+
+  it('a Node deleted: its session goes at once, not retired', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    const { speaker, lines } = await startDaemon();
+    server.deleteNode('node-b');
+    await until('removed', () => speaker.calls.includes('remove 10.0.0.2'));
+    expect(lines.some((l) => l.includes('"k8s-peer-retiring"'))).toBe(false);
+  });
+
   it('adds and removes peers as Nodes come and go, refreshes Established peers when the policy changes', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
