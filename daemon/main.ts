@@ -20,6 +20,7 @@ import { watchConfigFile, type ConfigWatcher } from './config-watch.js';
 import {
   ConfigError,
   configPath,
+  configView,
   loadConfig,
   withNodeIdentity,
   type ConfigOverrides,
@@ -208,7 +209,7 @@ function controlProxy(r: Run): ControlSource {
     adjRibOut: (peer) => r.daemon?.adjRibOut(peer) ?? noPeer(peer),
     fib: () => r.daemon?.fib() ?? { enabled: false, entries: [] },
     status: () => r.daemon?.status() ?? startingStatus(r),
-    config: () => r.daemon?.config() ?? r.config,
+    config: () => r.daemon?.config() ?? configView(r.config),
   };
 }
 
