@@ -98,8 +98,16 @@ export interface SpeakerConfig {
   readonly listen: { readonly address: string; readonly port: number } | false;
   /** RFC 4456 CLUSTER_ID when reflecting (default routerId). */
   readonly clusterId?: string;
-  /** Import policy: return false to refuse a received route (it stays in Adj-RIB-In, marked not accepted). */
-  readonly importFilter?: (peer: string, prefix: PrefixKey, attributes: PathAttributes) => boolean;
+  /**
+   * Import policy: return false to refuse a received route (it stays in Adj-RIB-In, marked not accepted).
+   * `nextHop` is the path's next hop (NEXT_HOP, or MP_REACH_NLRI's for other families), as text.
+   */
+  readonly importFilter?: (
+    peer: string,
+    prefix: PrefixKey,
+    attributes: PathAttributes,
+    nextHop: string,
+  ) => boolean;
   /** Export policy: return false to keep a route from a peer; may return changed attributes. */
   readonly exportFilter?: (
     peer: string,

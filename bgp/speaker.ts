@@ -199,6 +199,14 @@ export class Speaker extends EventEmitter {
     this.addPeer(cfg);
   }
 
+  /**
+   * RFC 4456 CLUSTER_ID from now on (undefined: the router id), e.g. when this speaker becomes a route
+   * reflector after start. Ask peers for a route refresh to re-check routes already received.
+   */
+  setClusterId(clusterId: string | undefined): void {
+    this.locRib.setClusterId(clusterId);
+  }
+
   peers(): PeerStatus[] {
     return [...this.peersByAddress.values()].map((p) => p.view());
   }

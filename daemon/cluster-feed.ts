@@ -8,20 +8,23 @@
  */
 import type { Advertisement, PeerConfig } from '../bgp/api.js';
 import { formatPrefix } from '../ip/prefix.js';
-import type { ClusterController } from './kubernetes/index.js';
+import type { ClusterController, ClusterPeerChange } from './kubernetes/index.js';
 import type { NodeView } from './kubernetes/index.js';
 import type { Logger } from './log.js';
 import type { KubernetesStatusView } from './views.js';
 
 /** What the daemon does with changes after it has attached. */
 export interface ClusterSink {
-  peersChanged(diff: { add: PeerConfig[]; remove: string[]; update: PeerConfig[] }): void;
+  peersChanged(change: ClusterPeerChange): void;
   advertisementsChanged(ads: readonly Advertisement[]): void;
   policyChanged(): void;
+  clusterIdChanged(clusterId: string | undefined): void;
 }
 
 export class ClusterFeed {
   readonly peers = new Map<string, PeerConfig>();
+  /** Our sessions to route-reflector nodes, as of the last change. */
+  reflectors: readonly string[] = [];
   advertisements: readonly Advertisement[] = [];
   private sink: ClusterSink | undefined;
   private connected = false;
@@ -39,6 +42,7 @@ export class ClusterFeed {
     cluster.on('peers', (d) => {
       for (const a of d.remove) this.peers.delete(a);
       for (const p of [...d.add, ...d.update]) this.peers.set(p.address, p);
+      this.reflectors = d.reflectors;
       this.sink?.peersChanged(d);
     });
     cluster.on('advertisements', (ads) => {
@@ -46,6 +50,7 @@ export class ClusterFeed {
       this.sink?.advertisementsChanged(ads);
     });
     cluster.on('policy', () => this.sink?.policyChanged());
+    cluster.on('clusterId', (id) => this.sink?.clusterIdChanged(id));
     cluster.on('problems', (p) => (this.problems = p));
     cluster.on('ready', (node) => this.onReady(node));
     this.listenForLogs();

@@ -9,9 +9,10 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PeerConfig } from '../bgp/api.js';
 import { PEER_FAMILIES, PEER_INTEGER_RULES, peerFieldProblem } from '../bgp/peer-config.js';
-import { kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
+import { ipAddress, kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
+import { formatRule, importRulesSchema, type ImportRule } from './import-rules.js';
 import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
-import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
+import { canonicalAddress as canonical, parseIpv4 } from '../ip/address.js';
 import { KERNEL_DEFAULTS } from '../routing/defaults.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/nodebgp/config.yaml';
@@ -22,13 +23,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 // ---- Field types ----------------------------------------------------------------------------------------
 
-const ipAddress = z.string('expected an IP address').refine(isIpAddress, 'not an IPv4 or IPv6 address');
 const ipv4Address = z
   .string('expected an IPv4 address')
   .refine((s) => parseIpv4(s) !== undefined, 'not an IPv4 address (dotted quad)');
-const ipv6Address = z
-  .string('expected an IPv6 address')
-  .refine((s) => s.includes(':') && parseIpv6(s) !== undefined, 'not an IPv6 address');
+const ipv6Address = ipAddress.refine((s) => s.includes(':'), 'not an IPv6 address');
 const int = (what: string) => z.number(`expected ${what}`).int(`expected ${what}`);
 const ranged = (lo: number, hi: number, what = 'an integer') =>
   int(what).min(lo, `must be ${lo}..${hi}`).max(hi, `must be ${lo}..${hi}`);
@@ -61,19 +59,21 @@ const prefix = z.string('expected a prefix such as 10.244.2.0/24').transform((te
 const family = z.enum(PEER_FAMILIES, `must be ${PEER_FAMILIES.join(' or ')}`);
 
 const peerSchema = z.strictObject({
-  address: peerRule('address', z.string('expected an IP address')),
+  address: ipAddress,
   asn,
   port: port.optional(),
   holdTime: peerInteger('holdTime').optional(),
   keepaliveTime: peerInteger('keepaliveTime').optional(),
   connectRetryTime: peerInteger('connectRetryTime').optional(),
   passive: z.boolean('expected true or false').optional(),
-  localAddress: peerRule('localAddress', z.string('expected an IP address')).optional(),
+  localAddress: ipAddress.optional(),
   ttl: peerInteger('ttl').optional(),
   description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
   routeReflectorClient: z.boolean('expected true or false').optional(),
   families: peerRule('families', z.array(family, 'expected a list')).optional(),
   gracefulRestartTime: peerInteger('gracefulRestartTime').optional(),
+  /** What this peer may give us (replaces `importPrefixes` for it); `[]`: nothing. */
+  import: importRulesSchema.optional(),
 });
 
 const listenSchema = z.union(
@@ -114,7 +114,7 @@ const configSchema = z
       })
       .optional(),
     peers: z.array(peerSchema, 'expected a list of peers').default([]),
-    importPrefixes: z.array(prefix, 'expected a list of prefixes').optional(),
+    importPrefixes: importRulesSchema.optional(),
     /** The Kubernetes node source (daemon/kubernetes/, documented in docs/kubernetes.md). */
     kubernetes: kubernetesSchema.optional(),
     health: healthSchema.optional(),
@@ -179,9 +179,12 @@ export interface DaemonConfig {
     readonly address6?: string;
     readonly podCIDRs: readonly PrefixKey[];
   };
+  /** The speaker's peers, without their import rules (those are in `peerImport`). */
   readonly peers: readonly PeerConfig[];
-  /** Allow-list: a received route is accepted only inside one of these; undefined = everything. */
-  readonly importPrefixes?: readonly PrefixKey[];
+  /** `peers[].import`, by canonical peer address. */
+  readonly peerImport: ReadonlyMap<string, readonly ImportRule[]>;
+  /** The import rules of peers without their own; with neither, nothing is accepted from a peer. */
+  readonly importPrefixes?: readonly ImportRule[];
   readonly kernel: Parsed['kernel'];
   /** Where /livez, /readyz and /metrics are served; false: not at all. */
   readonly health: { readonly address: string; readonly port: number } | false;
@@ -265,7 +268,10 @@ function finish(c: Parsed, file: string): DaemonConfig {
     routerId: c.routerId ?? address,
     listen,
     node: { address, address6: c.node?.address6, podCIDRs: c.node?.podCIDRs ?? [] },
-    peers: c.peers,
+    peers: c.peers.map(({ import: _rules, ...peer }) => peer),
+    peerImport: new Map(
+      c.peers.flatMap((p) => (p.import !== undefined ? [[p.address, p.import] as const] : [])),
+    ),
     importPrefixes: c.importPrefixes,
     kernel: c.kernel,
     health,
@@ -348,12 +354,18 @@ export function withNodeIdentity(c: DaemonConfig, routerId: string, address: str
   };
 }
 
-/** The configuration as JSON for `GET /config`: prefixes as text. */
+/** The configuration as JSON for `GET /config`: prefixes as text, each peer with its import rules. */
 export function configView(c: DaemonConfig): Record<string, unknown> {
   const text = (keys: readonly PrefixKey[] | undefined) => keys?.map((k) => formatPrefixText(k));
+  const rules = (rs: readonly ImportRule[] | undefined) => rs?.map((r) => formatRule(r, formatPrefixText));
+  const { peerImport, ...rest } = c;
   return {
-    ...c,
+    ...rest,
     node: { ...c.node, podCIDRs: text(c.node.podCIDRs) },
-    importPrefixes: text(c.importPrefixes),
+    peers: c.peers.map((p) => {
+      const own = peerImport.get(p.address);
+      return own === undefined ? p : { ...p, import: rules(own) };
+    }),
+    importPrefixes: rules(c.importPrefixes),
   };
 }

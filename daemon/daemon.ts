@@ -4,22 +4,36 @@
  */
 import type { Advertisement, LocRibChanges, PeerConfig, RouteView, SpeakerConfig } from '../bgp/api.js';
 import { formatPrefix, isIpv4Key, prefixContains, type PrefixKey } from '../ip/prefix.js';
-import { parseIpv4 } from '../ip/address.js';
+import { canonicalAddress, parseIpv4 } from '../ip/address.js';
+import { parsePrefix } from '../ip/prefix.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
-import { configView, type DaemonConfig } from './config.js';
+import type { ClusterPeerChange } from './kubernetes/index.js';
+import { validatePeerConfig } from '../bgp/peer-config.js';
+import { rulesMatch, type ImportRule } from './import-rules.js';
+import { ConfigError, configView, type DaemonConfig } from './config.js';
 import type { Engines, FibLike, SpeakerLike } from './deps.js';
 import { BLACKHOLE_METRIC } from '../routing/defaults.js';
 import type { FibEvent } from '../routing/api.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
+import { retireStep, type Retiring } from './retire.js';
 import { NotFound, type ControlSource, type FibView, type StatusView } from './views.js';
 
 export const VERSION = '0.1.0';
 
-/** Our own pod CIDRs (and anything inside them) and default routes are never imported. */
-export function importAllowed(config: DaemonConfig, prefix: PrefixKey): boolean {
+/**
+ * Static mode's import policy (docs/config.md, "Import policy"): a route is accepted when the peer's own
+ * `import` rules, else `importPrefixes`, match it (import-rules.ts), and never when it lies inside one of
+ * our own pod CIDRs. A peer with neither gets nothing accepted.
+ */
+export function importAllowed(config: DaemonConfig, peer: string, prefix: PrefixKey): boolean {
   if (config.node.podCIDRs.some((own) => prefixContains(own, prefix))) return false;
-  if (config.importPrefixes) return config.importPrefixes.some((allowed) => prefixContains(allowed, prefix));
-  return formatPrefix(prefix).split('/')[1] !== '0';
+  const rules = importRulesOf(config, peer);
+  return rules !== undefined && rulesMatch(rules, prefix);
+}
+
+/** The rules a peer's routes are checked against, or undefined when it has none. */
+export function importRulesOf(config: DaemonConfig, peer: string): readonly ImportRule[] | undefined {
+  return config.peerImport.get(peer) ?? config.importPrefixes;
 }
 
 /** podCIDRs with this node as the next hop: IPv4 via node.address, IPv6 via node.address6 (or the session). */
@@ -38,7 +52,7 @@ export function speakerConfig(config: () => DaemonConfig): SpeakerConfig {
     asn: c.asn,
     routerId: c.routerId,
     listen: c.listen,
-    importFilter: (_peer, prefix) => importAllowed(config(), prefix),
+    importFilter: (peer, prefix) => importAllowed(config(), peer, prefix),
   };
 }
 
@@ -63,6 +77,14 @@ export interface DaemonOptions {
   readonly onRoutesInPlace?: () => void;
   /** Every FIB event, besides its log line (main.ts observes the reconcile durations). */
   readonly onFibEvent?: (e: FibEvent) => void;
+  /**
+   * `nodebgp_convergence_seconds{phase}` (metrics.ts): "startup", from BGP starting until the routes learned
+   * at start are in the kernel (as for onRoutesInPlace); "peer", from a session reaching Established until
+   * the routes it sent before its End-of-RIB are in the kernel. Once per phase and session.
+   */
+  readonly observeConvergence?: (phase: 'startup' | 'peer', seconds: number) => void;
+  /** A monotonic clock in milliseconds (tests); default performance.now. */
+  readonly now?: () => number;
 }
 
 function routeCounts(routes: readonly RouteView[]): { prefixes: number; paths: number } {
@@ -76,9 +98,20 @@ export class Daemon implements ControlSource, ClusterSink {
   private cfg: DaemonConfig;
   private readonly startedAt = Date.now();
   private readonly pendingEor = new Set<string>();
+  /** When each peer's current session reached Established (monotonic ms), until its End-of-RIB. */
+  private readonly establishedAt = new Map<string, number>();
+  private readonly now: () => number;
+  private bgpStartedAt = 0;
+  /** Peers whose current session has sent End-of-RIB (keyed canonically, as the speaker names them). */
+  private readonly eorSeen = new Set<string>();
+  /** Sessions the cluster no longer wants, kept until the reflectors carry their routes (retire.ts). */
+  private readonly retiring = new Map<string, Retiring>();
+  private retireTimer: NodeJS.Timeout | undefined;
   private staleReleased = false;
 
   private readonly feed: ClusterFeed | undefined;
+  /** The CLUSTER_ID the speaker was created with (Kubernetes mode). */
+  private readonly startClusterId: string | undefined;
   private routesInPlaceSent = false;
 
   constructor(
@@ -88,7 +121,9 @@ export class Daemon implements ControlSource, ClusterSink {
     private readonly options: DaemonOptions = {},
   ) {
     this.cfg = config;
+    this.now = options.now ?? (() => performance.now());
     this.feed = options.cluster;
+    this.startClusterId = this.feed?.cluster.clusterId;
     this.speaker = engines.createSpeaker(
       this.feed ? clusterSpeakerConfig(config, this.feed) : speakerConfig(() => this.cfg),
     );
@@ -111,19 +146,29 @@ export class Daemon implements ControlSource, ClusterSink {
     attachSpeakerLogs(this.speaker, this.log);
     this.speaker.on('loc-rib', (changes) => this.onLocRib(changes));
     this.speaker.on('end-of-rib', (peer) => this.onEndOfRib(peer));
+    this.speaker.on('peer-state', (e) => {
+      if (e.to === 'Established') this.establishedAt.set(e.address, this.now());
+      else if (e.from === 'Established') {
+        this.establishedAt.delete(e.address);
+        this.eorSeen.delete(key(e.address));
+      }
+    });
+    this.bgpStartedAt = this.now();
     if (this.kernel) {
       await this.kernel.start();
-      if (this.cfg.kernel.blackholePodCIDRs)
-        this.kernel.setBlackholes(this.cfg.node.podCIDRs, 'blackhole', BLACKHOLE_METRIC);
+      this.setBlackholes();
     }
     await this.speaker.start();
     for (const peer of this.initialPeers()) {
       this.pendingEor.add(peer.address);
-      this.speaker.addPeer(peer);
+      this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
     }
+    if (!this.feed) this.warnUnfiltered(this.cfg.peers);
     this.speaker.setAdvertisements(this.feed ? this.feed.advertisements : advertisements(this.cfg));
     if (this.feed) {
       this.feed.attach(this);
+      const clusterId = this.feed.cluster.clusterId;
+      if (clusterId !== this.startClusterId) this.clusterIdChanged(clusterId);
       if (this.pendingEor.size === 0) this.releaseStale('no peers to wait for');
     }
     this.log.info(
@@ -150,17 +195,113 @@ export class Daemon implements ControlSource, ClusterSink {
     return this.feed ? this.feed.advertisements.map((a) => a.prefix) : this.cfg.node.podCIDRs;
   }
 
+  /**
+   * `kernel.blackholePodCIDRs`: a blackhole for each of our pod CIDRs — the Node's in Kubernetes mode, the
+   * file's otherwise — replaced whenever they change, so unused pod addresses are dropped here.
+   */
+  private setBlackholes(): void {
+    if (this.kernel && this.cfg.kernel.blackholePodCIDRs)
+      this.kernel.setBlackholes(this.ownPodCIDRs(), 'blackhole', BLACKHOLE_METRIC);
+  }
+
   // ---- ClusterSink: the cluster changed after start ----
 
-  peersChanged(d: { add: PeerConfig[]; remove: string[]; update: PeerConfig[] }): void {
-    const fileOnly = new Set(this.cfg.peers.map((p) => p.address));
+  peersChanged(d: ClusterPeerChange): void {
+    // A file peer the cluster also names runs with the cluster's settings, and gets the file's back after.
+    const filePeers = new Map(this.cfg.peers.map((p) => [key(p.address), p]));
+    const retire = new Set(d.retire.map(key));
     for (const address of d.remove) {
       this.pendingEor.delete(address);
-      if (!fileOnly.has(address)) this.peerChange('removed', address, () => this.speaker.removePeer(address));
+      const filePeer = filePeers.get(key(address));
+      if (filePeer !== undefined) {
+        this.peerChange('changed', address, () => this.speaker.updatePeer(filePeer));
+        continue;
+      }
+      if (retire.has(key(address))) this.startRetiring(address);
+      else {
+        this.retiring.delete(key(address));
+        this.peerChange('removed', address, () => this.speaker.removePeer(address));
+      }
     }
-    for (const p of d.add) this.peerChange('added', p.address, () => this.speaker.addPeer(p));
+    for (const p of d.add) {
+      // Wanted again before it was retired: the session is still there, only its settings may differ.
+      if (this.retiring.delete(key(p.address)) || filePeers.has(key(p.address)))
+        this.peerChange('kept', p.address, () => this.speaker.updatePeer(p));
+      else this.peerChange('added', p.address, () => this.speaker.addPeer(p));
+    }
     for (const p of d.update) this.peerChange('changed', p.address, () => this.speaker.updatePeer(p));
     if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
+    if (this.retiring.size > 0) this.checkRetiring();
+  }
+
+  /** Static mode: say, once per peer, that a peer without import rules gets nothing accepted. */
+  private warnUnfiltered(peers: readonly PeerConfig[]): void {
+    for (const p of peers)
+      if (importRulesOf(this.cfg, p.address) === undefined)
+        this.log.warn(
+          { event: 'import-policy-missing', peer: p.address },
+          `peer ${p.address} has no import policy: every route it sends is refused ` +
+            '(set peers[].import or importPrefixes; see docs/config.md)',
+        );
+  }
+
+  // ---- Make-before-break (retire.ts) ----
+
+  private startRetiring(address: string): void {
+    this.log.info(
+      { event: 'k8s-peer-retiring', peer: address },
+      `peer ${address} no longer wanted: kept until the reflectors carry its routes`,
+    );
+    this.retiring.set(key(address), { since: this.now() });
+    if (this.retireTimer === undefined) {
+      this.retireTimer = setInterval(() => this.checkRetiring(), 200);
+      this.retireTimer.unref();
+    }
+  }
+
+  private checkRetiring(): void {
+    const now = this.now();
+    const state = new Map(this.speaker.peers().map((p) => [key(p.address), p.state]));
+    const reflectors = (this.feed?.reflectors ?? []).map(key);
+    const reflectorsUp = reflectors.every((a) => state.get(a) === 'Established' && this.eorSeen.has(a));
+    for (const [address, st] of [...this.retiring]) {
+      const step = retireStep(st, { reflectorsUp, uncovered: this.uncovered(address) }, now);
+      if (step.action === 'keep') {
+        this.retiring.set(address, step.state);
+        continue;
+      }
+      this.retiring.delete(address);
+      const fields = { event: 'k8s-peer-retired', peer: address, why: step.why, uncovered: step.uncovered };
+      if (step.why === 'gave-up')
+        this.log.warn(fields, `peer ${address} removed; no other path for ${step.uncovered.join(', ')}`);
+      else this.log.info(fields, `peer ${address} removed: its routes come through the reflectors`);
+      this.peerChange('removed', address, () => this.speaker.removePeer(address));
+    }
+    if (this.retiring.size === 0 && this.retireTimer !== undefined) {
+      clearInterval(this.retireTimer);
+      this.retireTimer = undefined;
+    }
+  }
+
+  /** Prefixes we accepted from `peer` that have no eligible path through a session we keep. */
+  private uncovered(peer: string): string[] {
+    const out: string[] = [];
+    for (const v of this.speaker.adjRibIn(peer)) {
+      if (!v.reason.endsWith('accepted')) continue;
+      const prefix = parsePrefix(v.prefix);
+      if (prefix instanceof Error) continue;
+      const covered = this.speaker
+        .routes({ prefix })
+        .some(
+          (r) =>
+            !r.local &&
+            key(r.peer) !== peer &&
+            !this.retiring.has(key(r.peer)) &&
+            !r.reason.startsWith('ineligible'),
+        );
+      if (!covered) out.push(v.prefix);
+    }
+    return out;
   }
 
   advertisementsChanged(ads: readonly Advertisement[]): void {
@@ -169,6 +310,16 @@ export class Daemon implements ControlSource, ClusterSink {
       'pod CIDRs changed',
     );
     this.speaker.setAdvertisements(ads);
+    this.setBlackholes();
+  }
+
+  /** We became a route reflector (or stopped being one, or the label's cluster id changed). */
+  clusterIdChanged(clusterId: string | undefined): void {
+    this.log.info(
+      { event: 'k8s-cluster-id', clusterId: clusterId ?? null },
+      clusterId === undefined ? 'not a route reflector' : `route reflector, cluster id ${clusterId}`,
+    );
+    this.speaker.setClusterId?.(clusterId);
   }
 
   /** Routes refused under the old import policy may pass now: ask Established peers to send them again. */
@@ -210,6 +361,12 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** Stale kernel routes from a previous run go once every peer has sent its table, or after the grace time. */
   private onEndOfRib(peer: string): void {
+    this.eorSeen.add(key(peer));
+    const since = this.establishedAt.get(peer);
+    if (since !== undefined) {
+      this.establishedAt.delete(peer);
+      void this.flushed().then(() => this.observe('peer', since));
+    }
     this.pendingEor.delete(peer);
     if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
   }
@@ -227,19 +384,37 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** The first full table is in the kernel once the FIB has flushed what it was given by now. */
   private routesInPlace(why: string): void {
-    const notify = this.options.onRoutesInPlace;
-    if (notify === undefined || this.routesInPlaceSent) return;
+    if (this.routesInPlaceSent) return;
     this.routesInPlaceSent = true;
-    const flushed = this.kernel?.flushed?.() ?? Promise.resolve();
-    void flushed.then(() => {
+    void this.flushed().then(() => {
       this.log.info({ event: 'routes-in-place', why }, 'learned routes are in the kernel');
-      notify();
+      this.observe('startup', this.bgpStartedAt);
+      this.options.onRoutesInPlace?.();
     });
   }
 
-  /** SIGHUP: apply peer and pod CIDR changes without touching unaffected sessions. */
+  /** Resolves once the FIB has written (or failed) every route it was given so far. */
+  private flushed(): Promise<void> {
+    return this.kernel?.flushed?.() ?? Promise.resolve();
+  }
+
+  private observe(phase: 'startup' | 'peer', since: number): void {
+    this.options.observeConvergence?.(phase, Math.max(0, this.now() - since) / 1000);
+  }
+
+  /**
+   * SIGHUP: apply peer and pod CIDR changes without touching unaffected sessions. The whole change is worked
+   * out and checked first (every added or changed peer as the speaker will check it); if anything is wrong
+   * a ConfigError names every problem and nothing is applied, so the running config really is kept.
+   */
   reload(next: DaemonConfig): void {
     const prev = this.cfg;
+    const diff = diffConfigPeers(prev.peers, next.peers);
+    const problems = [...diff.add, ...diff.change].flatMap(({ peer, index }) => {
+      const why = validatePeerConfig(peer);
+      return why === undefined ? [] : [`config ${next.source}: peers[${index}]: ${why}`];
+    });
+    if (problems.length > 0) throw new ConfigError(problems.join('\n'));
     for (const key of ['asn', 'routerId', 'listen', 'kernel', 'controlSocket'] as const) {
       if (JSON.stringify(prev[key]) !== JSON.stringify(next[key]))
         this.log.warn(
@@ -256,18 +431,31 @@ export class Daemon implements ControlSource, ClusterSink {
       controlSocket: prev.controlSocket,
     };
     this.log.level = next.log.level;
-    const before = new Map(prev.peers.map((p) => [p.address, p]));
-    const after = new Map(next.peers.map((p) => [p.address, p]));
-    for (const [address] of before)
-      if (!after.has(address)) this.peerChange('removed', address, () => this.speaker.removePeer(address));
-    for (const [address, peer] of after) {
-      const old = before.get(address);
-      if (!old) this.peerChange('added', address, () => this.speaker.addPeer(peer));
-      else if (!samePeer(old, peer)) this.peerChange('changed', address, () => this.speaker.updatePeer(peer));
+    for (const address of diff.remove)
+      this.peerChange('removed', address, () => this.speaker.removePeer(address));
+    for (const { peer } of diff.change)
+      this.peerChange('changed', peer.address, () => this.speaker.updatePeer(peer));
+    for (const { peer } of diff.add) this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
+    if (!this.feed) {
+      this.warnUnfiltered(diff.add.map((a) => a.peer));
+      // Routes already received were judged by the old rules: ask the peers whose rules changed again.
+      const added = new Set(diff.add.map((a) => a.peer.address));
+      for (const p of next.peers)
+        if (
+          !added.has(p.address) &&
+          JSON.stringify(importRulesOf(prev, p.address)) !== JSON.stringify(importRulesOf(next, p.address))
+        ) {
+          this.log.info(
+            { event: 'reload-import-changed', peer: p.address },
+            `peer ${p.address}: import rules changed`,
+          );
+          this.speaker.requestRefresh?.(p.address);
+        }
     }
     // In Kubernetes mode the advertisements follow the Node, not the file.
     if (!this.feed && JSON.stringify(advertisements(prev)) !== JSON.stringify(advertisements(next))) {
       this.speaker.setAdvertisements(advertisements(next));
+      this.setBlackholes();
       this.log.info(
         { event: 'reload-advertisements', podCIDRs: next.node.podCIDRs.map(formatPrefix) },
         'pod CIDRs changed',
@@ -276,13 +464,25 @@ export class Daemon implements ControlSource, ClusterSink {
     this.log.info({ event: 'reloaded', config: next.source }, 'config reloaded');
   }
 
+  /**
+   * One speaker call for one peer. A peer the speaker refuses (what validation could not foresee) is logged
+   * with the reason and skipped: one bad peer never stops the others or the daemon.
+   */
   private peerChange(what: string, address: string, apply: () => unknown): void {
     this.log.info({ event: `reload-peer-${what}`, peer: address }, `peer ${address} ${what}`);
-    apply();
+    try {
+      apply();
+    } catch (err) {
+      this.log.error(
+        { event: 'peer-refused', peer: address, error: (err as Error).message },
+        `peer ${address} not ${what}: ${(err as Error).message}`,
+      );
+    }
   }
 
   /** SIGTERM: Cease to every peer, then our kernel routes go (no graceful restart to keep them for). */
   async stop(): Promise<void> {
+    clearInterval(this.retireTimer);
     this.routesInPlaceSent = true;
     await this.speaker.stop('shutdown');
     if (this.kernel) await this.kernel.close({ removeRoutes: true });
@@ -360,6 +560,34 @@ export class Daemon implements ControlSource, ClusterSink {
   }
 }
 
+/** A peer's address as the speaker names it. */
+function key(address: string): string {
+  return canonicalAddress(address) ?? address;
+}
+
 function samePeer(a: PeerConfig, b: PeerConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+interface IndexedPeer {
+  readonly peer: PeerConfig;
+  /** Its position in the new file's `peers`, for messages. */
+  readonly index: number;
+}
+
+/** The file's peer changes, by (canonical) address. */
+function diffConfigPeers(
+  before: readonly PeerConfig[],
+  after: readonly PeerConfig[],
+): { remove: string[]; add: IndexedPeer[]; change: IndexedPeer[] } {
+  const old = new Map(before.map((p) => [key(p.address), p]));
+  const add: IndexedPeer[] = [];
+  const change: IndexedPeer[] = [];
+  after.forEach((peer, index) => {
+    const prev = old.get(key(peer.address));
+    old.delete(key(peer.address));
+    if (prev === undefined) add.push({ peer, index });
+    else if (!samePeer(prev, peer)) change.push({ peer, index });
+  });
+  return { remove: [...old.values()].map((p) => p.address), add, change };
 }

@@ -20,6 +20,7 @@ import { watchConfigFile, type ConfigWatcher } from './config-watch.js';
 import {
   ConfigError,
   configPath,
+  configView,
   loadConfig,
   withNodeIdentity,
   type ConfigOverrides,
@@ -144,6 +145,7 @@ async function startAll(r: Run, engines: Engines): Promise<void> {
     onFibEvent: (e) => {
       if (e.type === 'reconciled') r.metrics.reconcileDuration.observe(e.seconds);
     },
+    observeConvergence: (phase, seconds) => r.metrics.convergence.observe({ phase }, seconds),
   });
   await r.daemon.start();
   r.ready = true;
@@ -219,7 +221,7 @@ function controlProxy(r: Run): ControlSource {
     adjRibOut: (peer) => r.daemon?.adjRibOut(peer) ?? noPeer(peer),
     fib: () => r.daemon?.fib() ?? { enabled: false, entries: [] },
     status: () => r.daemon?.status() ?? startingStatus(r),
-    config: () => r.daemon?.config() ?? r.config,
+    config: () => r.daemon?.config() ?? configView(r.config),
   };
 }
 

@@ -12,8 +12,11 @@
  *   nodebgp_bgp_prefixes_{received,accepted,advertised}{peer}
  *   nodebgp_fib_routes{state="wanted|installed|failed|pending|unresolvable|stale"}
  *   nodebgp_fib_reconcile_duration_seconds          histogram, observed by the daemon per FIB reconcile
- *   nodebgp_convergence_seconds{phase}              histogram: e.g. phase="startup" (start → routes
- *                                                   installed), "peer" (Established → End-of-RIB)
+ *   nodebgp_convergence_seconds{phase}              histogram, observed by daemon.ts: phase="startup" (BGP
+ *                                                   started → the routes learned at start are in the kernel:
+ *                                                   End-of-RIB from every peer, or the stale grace time, and
+ *                                                   the FIB flushed), "peer" (a session Established → the
+ *                                                   routes it sent before its End-of-RIB are in the kernel)
  *   nodebgp_kubernetes_api_connected                1 while the node watch is up
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -113,7 +116,7 @@ function createHandles(registry: Registry): Handles {
     }),
     convergence: new Histogram({
       name: 'nodebgp_convergence_seconds',
-      help: 'Convergence times by phase (startup: start to routes installed; peer: Established to End-of-RIB)',
+      help: 'Convergence by phase (startup: BGP start until the routes learned at start are in the kernel; peer: a session Established until the routes it sent before End-of-RIB are in the kernel)',
       labelNames: ['phase'],
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
       registers,

@@ -203,6 +203,8 @@ function nodebgpRunner(kernel, base) {
           'listen: { address: 10.88.0.2, port: 179 }',
           'node: { address: 10.88.0.2, podCIDRs: [10.244.2.0/24] }',
           'peers: [ { address: 10.88.0.1, asn: 65001, holdTime: 240, passive: true } ]',
+          // Every route the sender makes (nodebgp accepts nothing from a peer without import rules).
+          'importPrefixes: [ { prefix: 0.0.0.0/0, le: 32 }, { prefix: "::/0", le: 128 } ]',
           `kernel: { enabled: ${kernel} }`,
           `controlSocket: ${socket}`,
           `log: { level: ${process.env.NODEBGP_BENCH_LOG ?? 'warn'} }`,

@@ -208,7 +208,7 @@ export class AdjRibOut {
       path.peer === null
         ? 'local'
         : path.peer.ibgp && this.peer.ibgp
-          ? `reflect:${path.peer.bgpId}`
+          ? `reflect:${path.peer.bgpId}:${this.locRib.clusterId}`
           : 'learned';
     let byVariant = this.attributeCache.get(path.attributes);
     if (byVariant === undefined) this.attributeCache.set(path.attributes, (byVariant = new Map()));

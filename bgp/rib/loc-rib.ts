@@ -96,9 +96,9 @@ function samePeer(a: RibPeer | null, b: RibPeer): boolean {
 export class LocRib {
   readonly localAsn: number;
   readonly routerId: string;
-  readonly clusterId: string;
   private readonly importFilter: SpeakerConfig['importFilter'];
-  private readonly identity: LocalIdentity;
+  /** Shared with every Adj-RIB-In; `setClusterId` changes it in place. */
+  private readonly identity: { -readonly [K in keyof LocalIdentity]: LocalIdentity[K] };
   private readonly adjRibIns = new Map<string, AdjRibIn>();
   private readonly rib = new PrefixMap<Slot>();
   private localRoutes = new Map<PrefixKey, Path>();
@@ -117,9 +117,24 @@ export class LocRib {
     if (invalid !== undefined) throw new Error(`RIB: ${invalid}`);
     this.localAsn = opts.localAsn;
     this.routerId = opts.routerId;
-    this.clusterId = opts.clusterId ?? opts.routerId;
     this.importFilter = opts.importFilter;
-    this.identity = { localAsn: this.localAsn, routerId: this.routerId, clusterId: this.clusterId };
+    const clusterId = opts.clusterId ?? opts.routerId;
+    this.identity = { localAsn: this.localAsn, routerId: this.routerId, clusterId };
+  }
+
+  /** RFC 4456 CLUSTER_ID: put in the CLUSTER_LIST of reflected routes and checked against received ones. */
+  get clusterId(): string {
+    return this.identity.clusterId;
+  }
+
+  /**
+   * A new CLUSTER_ID (undefined: the router id) for routes reflected from now on and for loop checks of
+   * routes received from now on; paths already held keep their verdict until they are received again.
+   */
+  setClusterId(clusterId: string | undefined): void {
+    const id = clusterId ?? this.routerId;
+    if (parseIpv4(id) === undefined) throw new Error(`RIB: clusterId "${id}" is not a dotted quad`);
+    this.identity.clusterId = id;
   }
 
   // ---- Peers ---------------------------------------------------------------------------------------------
@@ -214,7 +229,9 @@ export class LocRib {
         const path = adjRibIn.makePath(attributes, block, now);
         for (const prefix of block.prefixes) {
           const chosen =
-            filter !== undefined && !filter(peerAddress, prefix, attributes) ? path.refused() : path;
+            filter !== undefined && !filter(peerAddress, prefix, attributes, block.nextHop)
+              ? path.refused()
+              : path;
           const slot = this.rib.get(prefix);
           const old = pathFrom(slot, adjRibIn.peer);
           if (old === chosen) continue;

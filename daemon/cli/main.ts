@@ -161,6 +161,15 @@ const COMMANDS: Record<string, Command> = {
         io.out(
           `config ${pos[1]}: ok (AS ${c.asn}, ${c.peers.length} peers, ${c.node.podCIDRs.length} pod CIDRs)\n`,
         );
+        // Valid, but a peer without import rules gets nothing accepted (docs/config.md, Import policy).
+        if (c.kubernetes?.enabled !== true)
+          c.peers.forEach((p, i) => {
+            if (c.peerImport.get(p.address) === undefined && c.importPrefixes === undefined)
+              io.out(
+                `config ${pos[1]}: note: peers[${i}] (${p.address}) has no import rules: every route it sends ` +
+                  'is refused (set peers[].import or importPrefixes)\n',
+              );
+          });
         return 0;
       }
       if (pos[0] === 'show' && pos.length === 1) {

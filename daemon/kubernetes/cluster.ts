@@ -24,6 +24,7 @@ import { parseIpv4 } from '../../ip/address.js';
 import { NodeSource, loadKubeConfig, type NodeSourceEvents } from './node-source.js';
 import type { NodeView } from './node-view.js';
 import {
+  canonicalAddress,
   desiredAdvertisements,
   desiredPeers,
   diffPeers,
@@ -31,7 +32,7 @@ import {
   type PeerDiff,
   type PeerPlanOptions,
 } from './peers.js';
-import { createClusterPolicy, type ClusterPolicy, type PolicyContext } from './policy.js';
+import { createClusterPolicy, type ClusterPolicy, type PodCIDROwner, type PolicyContext } from './policy.js';
 import type { KubernetesConfig } from './schema.js';
 import { NodeStatusReporter } from './status.js';
 
@@ -51,12 +52,28 @@ export interface ClusterControllerOptions {
 }
 
 export interface ClusterControllerEvents extends NodeSourceEvents {
-  peers: [PeerDiff & { all: PeerConfig[] }];
+  peers: [ClusterPeerChange];
   advertisements: [Advertisement[]];
   problems: [string[]];
   ready: [NodeView];
   /** The import policy's inputs changed (a podCIDR appeared or went): re-run import, e.g. by route refresh. */
   policy: [PolicyContext];
+  /**
+   * Our RFC 4456 CLUSTER_ID changed (undefined: not a reflector any more). Sent before the `peers` event of
+   * the same change, so sessions turned into reflector-client sessions reflect with the new id.
+   */
+  clusterId: [string | undefined];
+}
+
+/**
+ * A change of the peers the cluster wants. `retire` ⊆ `remove`: sessions to nodes that still exist, which a
+ * change of roles (mesh → reflectors) removed — the daemon keeps them until the reflectors carry their
+ * routes (daemon/retire.ts). `reflectors`: the addresses of our sessions to route-reflector nodes.
+ */
+export interface ClusterPeerChange extends PeerDiff {
+  readonly all: PeerConfig[];
+  readonly retire: string[];
+  readonly reflectors: string[];
 }
 
 /** Everything derived from one snapshot of the cluster: pure, so tests can call it without a server. */
@@ -77,24 +94,63 @@ export function planCluster(
   const opts: PeerPlanOptions = {
     asn,
     mesh: config.mesh,
-    routeReflectorClusterId: config.routeReflector?.clusterId,
+    routeReflector: config.routeReflector,
     peerAnnotation: config.peerAnnotation,
     externalPeers: config.peers,
     nodePeerDefaults: defaults,
   };
-  const { peers, problems } = desiredPeers(self, nodes, opts);
-  const asnOf = new Map(peers.map((p) => [p.address, p.asn]));
+  const { peers, imports, problems } = desiredPeers(self, nodes, opts);
+  const asnOf = new Map(peers.map((p) => [canonicalAddress(p.address), p.asn]));
+  const others = nodes.filter((n) => n.name !== self.name);
+  const owners: PodCIDROwner[] = others.flatMap((n) => {
+    const addresses = n.internalIPs.map(canonicalAddress);
+    const routerIds = addresses.filter((a) => !a.includes(':'));
+    return n.podCIDRs.map((prefix) => ({ node: n.name, prefix, addresses, routerIds }));
+  });
+  const reflectorAddresses = new Set(
+    others
+      .filter((n) => reflectorClusterId(n, config.routeReflector) !== undefined)
+      .flatMap((n) => n.internalIPs.map(canonicalAddress)),
+  );
   const policy: PolicyContext = {
     localAsn: asn,
     ownPodCIDRs: self.podCIDRs,
-    clusterPodCIDRs: nodes.filter((n) => n.name !== self.name).flatMap((n) => n.podCIDRs),
+    clusterPodCIDRs: others.flatMap((n) => n.podCIDRs),
+    owners,
     importPrefixes: config.importPrefixes,
-    routeReflector: reflectorClusterId(self, config.routeReflector?.clusterId) !== undefined,
+    routeReflector: reflectorClusterId(self, config.routeReflector) !== undefined,
     peerAsn: (peer) => asnOf.get(peer),
+    reflectorPeers: reflectorAddresses,
+    nodeAddresses: new Set(others.flatMap((n) => n.internalIPs.map(canonicalAddress))),
+    peerImport: (peer) => imports.get(peer),
     exportCommunities: config.exportCommunities,
     exportPrepend: config.exportPrepend,
   };
   return { peers, problems, advertisements: desiredAdvertisements(self), policy };
+}
+
+/** Which removed sessions go to nodes that still exist, and which of our sessions go to reflectors. */
+function roles(
+  self: NodeView,
+  nodes: readonly NodeView[],
+  diff: PeerDiff,
+  plan: ClusterPlan,
+  config: KubernetesConfig,
+): { retire: string[]; reflectors: string[] } {
+  const nodeAddresses = new Set<string>();
+  const reflectorAddresses = new Set<string>();
+  for (const n of nodes) {
+    if (n.name === self.name) continue;
+    const reflector = reflectorClusterId(n, config.routeReflector) !== undefined;
+    for (const a of n.internalIPs) {
+      nodeAddresses.add(canonicalAddress(a));
+      if (reflector) reflectorAddresses.add(canonicalAddress(a));
+    }
+  }
+  return {
+    retire: diff.remove.filter((a) => nodeAddresses.has(canonicalAddress(a))),
+    reflectors: plan.peers.map((p) => p.address).filter((a) => reflectorAddresses.has(canonicalAddress(a))),
+  };
 }
 
 export class ClusterController extends EventEmitter<ClusterControllerEvents> {
@@ -106,6 +162,7 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
   private advertised = '';
   private problemsText = '';
   private policyText = '';
+  private clusterIdSeen: string | undefined;
   private readySent = false;
   private reporter: NodeStatusReporter | undefined;
 
@@ -151,7 +208,7 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
   /** The RFC 4456 CLUSTER_ID when this node is a reflector (for SpeakerConfig.clusterId), else undefined. */
   get clusterId(): string | undefined {
     const self = this.source.self;
-    return self ? reflectorClusterId(self, this.opts.config.routeReflector?.clusterId) : undefined;
+    return self ? reflectorClusterId(self, this.opts.config.routeReflector) : undefined;
   }
 
   /** A BGP identifier: our first IPv4 InternalIP (undefined until our Node is seen, or on IPv6-only nodes). */
@@ -199,10 +256,15 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       this.opts.nodePeerDefaults,
     );
     this.policy.update(plan.policy);
+    const clusterId = reflectorClusterId(self, this.opts.config.routeReflector);
     const policyText = JSON.stringify([
       plan.policy.ownPodCIDRs,
       plan.policy.clusterPodCIDRs,
       plan.policy.routeReflector,
+      clusterId,
+      plan.policy.owners,
+      [...(plan.policy.reflectorPeers ?? [])],
+      plan.peers.map((p) => [p.address, plan.policy.peerImport?.(p.address)]),
     ]);
     const policyChanged = policyText !== this.policyText;
     this.policyText = policyText;
@@ -213,10 +275,18 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
         this.emit('log', { level: 'warn', event: 'k8s-peer-config', problem });
       this.emit('problems', plan.problems);
     }
+    if (clusterId !== this.clusterIdSeen) {
+      this.clusterIdSeen = clusterId;
+      this.emit('clusterId', clusterId);
+    }
     const diff = diffPeers(this.peers, plan.peers);
     this.peers = plan.peers;
     if (diff.add.length + diff.remove.length + diff.update.length > 0)
-      this.emit('peers', { ...diff, all: plan.peers });
+      this.emit('peers', {
+        ...diff,
+        all: plan.peers,
+        ...roles(self, this.source.nodes, diff, plan, this.opts.config),
+      });
     const advertised = JSON.stringify(plan.advertisements);
     if (advertised !== this.advertised) {
       this.advertised = advertised;

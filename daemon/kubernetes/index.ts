@@ -3,7 +3,12 @@
  * wiring, docs/kubernetes.md for the behaviour and every config key.
  */
 export { ClusterController, planCluster } from './cluster.js';
-export type { ClusterControllerEvents, ClusterControllerOptions, ClusterPlan } from './cluster.js';
+export type {
+  ClusterControllerEvents,
+  ClusterControllerOptions,
+  ClusterPeerChange,
+  ClusterPlan,
+} from './cluster.js';
 export { NodeSource, loadKubeConfig } from './node-source.js';
 export type { Backoff, NodeSourceEvents, NodeSourceOptions } from './node-source.js';
 export type { NodeView } from './node-view.js';
@@ -11,6 +16,11 @@ export { desiredAdvertisements, desiredPeers, diffPeers, reflectorClusterId } fr
 export type { PeerDiff, PeerPlan, PeerPlanOptions } from './peers.js';
 export { createClusterPolicy, exportDecision, importAllowed } from './policy.js';
 export type { ClusterPolicy, PolicyContext } from './policy.js';
-export { kubernetesSchema, PEERS_ANNOTATION, ROUTE_REFLECTOR_KEY } from './schema.js';
+export {
+  kubernetesSchema,
+  LEGACY_ROUTE_REFLECTOR_KEY,
+  PEERS_ANNOTATION,
+  ROUTE_REFLECTOR_LABEL,
+} from './schema.js';
 export type { KubernetesConfig } from './schema.js';
 export { NodeStatusReporter } from './status.js';

@@ -4,7 +4,8 @@
  *
  * Node-to-node sessions (iBGP, our AS), one per address family both nodes have an InternalIP in:
  *   - no route reflector in the cluster: a full mesh (every node peers with every other), unless `mesh: false`;
- *   - route reflectors exist (nodes labelled or annotated `nodebgp.io/route-reflector: <cluster-id>`):
+ *   - route reflectors exist (nodes labelled `node-restriction.kubernetes.io/nodebgp-route-reflector:
+ *     <cluster-id>`, or named in `routeReflector.nodes`):
  *     a reflector peers with every other node — non-reflectors as route-reflector clients, other reflectors
  *     as plain iBGP peers — and a non-reflector peers with the reflectors only;
  *   - both ends configure the session, so the end with the HIGHER address is passive (waits for the other
@@ -16,11 +17,13 @@
  */
 import type { Advertisement, PeerConfig } from '../../bgp/api.js';
 import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../../ip/address.js';
+import type { ImportRule } from '../import-rules.js';
 import { addressOfFamily, type NodeView } from './node-view.js';
 import {
   annotationPeersSchema,
+  LEGACY_ROUTE_REFLECTOR_KEY,
   PEERS_ANNOTATION,
-  ROUTE_REFLECTOR_KEY,
+  ROUTE_REFLECTOR_LABEL,
   type AnnotationPeer,
   type ExternalPeer,
 } from './schema.js';
@@ -30,8 +33,8 @@ export interface PeerPlanOptions {
   readonly asn: number;
   /** Full mesh when no reflector exists (default true); false for pure top-of-rack designs. */
   readonly mesh?: boolean;
-  /** Only reflectors with this cluster id count; absent: any non-empty marker value. */
-  readonly routeReflectorClusterId?: string;
+  /** `kubernetes.routeReflector`: only labels with its clusterId count; its `nodes` are reflectors too. */
+  readonly routeReflector?: RouteReflectorConfig;
   /** Default `nodebgp.io/peers`. */
   readonly peerAnnotation?: string;
   readonly externalPeers?: readonly ExternalPeer[];
@@ -42,24 +45,57 @@ export interface PeerPlanOptions {
   >;
 }
 
+/** `kubernetes.routeReflector` (schema.ts). */
+export interface RouteReflectorConfig {
+  readonly clusterId?: string;
+  readonly nodes?: readonly string[];
+}
+
 export interface PeerPlan {
   readonly peers: PeerConfig[];
+  /** The external peers' own import rules (`import` of a config entry or an annotation), by address. */
+  readonly imports: Map<string, readonly ImportRule[]>;
   /** What was ignored and why: bad annotations, duplicate addresses (with the node name and field). */
   readonly problems: string[];
 }
 
-/** The reflector cluster id a node's label or annotation gives, or undefined when it is not a reflector. */
-export function reflectorClusterId(node: NodeView, wanted?: string): string | undefined {
-  const value = node.labels[ROUTE_REFLECTOR_KEY] ?? node.annotations[ROUTE_REFLECTOR_KEY];
-  if (value === undefined || value === '') return undefined;
-  if (wanted !== undefined && value !== wanted) return undefined;
+/**
+ * The reflector cluster id of a node, or undefined when it is not a reflector: named in
+ * `routeReflector.nodes` (the config's clusterId), or labelled ROUTE_REFLECTOR_LABEL with a dotted quad
+ * (equal to the config's clusterId when one is set). Annotations and the old `nodebgp.io/route-reflector`
+ * label never count: a kubelet may set those on its own Node.
+ */
+export function reflectorClusterId(node: NodeView, rr?: RouteReflectorConfig): string | undefined {
+  if (rr?.clusterId !== undefined && rr.nodes?.includes(node.name) === true) return rr.clusterId;
+  const value = node.labels[ROUTE_REFLECTOR_LABEL];
+  if (value === undefined || parseIpv4(value) === undefined) return undefined;
+  if (rr?.clusterId !== undefined && value !== rr.clusterId) return undefined;
   return value;
+}
+
+/** Reflector markers that do not count, as problems: the old label or annotation, a value that is no id. */
+function reflectorProblems(nodes: readonly NodeView[], problems: string[]): void {
+  for (const n of nodes) {
+    const legacy = n.labels[LEGACY_ROUTE_REFLECTOR_KEY] ?? n.annotations[LEGACY_ROUTE_REFLECTOR_KEY];
+    if (legacy !== undefined)
+      problems.push(
+        `node ${n.name}: ${LEGACY_ROUTE_REFLECTOR_KEY} is ignored (a node can set it on itself); ` +
+          `label it ${ROUTE_REFLECTOR_LABEL}=${legacy} or name it in kubernetes.routeReflector.nodes`,
+      );
+    const value = n.labels[ROUTE_REFLECTOR_LABEL];
+    if (value !== undefined && parseIpv4(value) === undefined)
+      problems.push(
+        `node ${n.name}: label ${ROUTE_REFLECTOR_LABEL}: "${value}" is not a cluster id (a dotted quad); ignored`,
+      );
+  }
 }
 
 export function desiredPeers(self: NodeView, nodes: readonly NodeView[], opts: PeerPlanOptions): PeerPlan {
   const problems: string[] = [];
+  reflectorProblems(nodes, problems);
   const byAddress = new Map<string, PeerConfig>();
-  const add = (peer: PeerConfig, origin: string): void => {
+  const imports = new Map<string, readonly ImportRule[]>();
+  const add = (peer: PeerConfig & { import?: readonly ImportRule[] }, origin: string): void => {
     const key = canonicalAddress(peer.address);
     const existing = byAddress.get(key);
     if (existing !== undefined) {
@@ -68,7 +104,9 @@ export function desiredPeers(self: NodeView, nodes: readonly NodeView[], opts: P
       );
       return;
     }
-    byAddress.set(key, peer);
+    const { import: rules, ...config } = peer;
+    byAddress.set(key, config);
+    if (rules !== undefined) imports.set(key, rules);
   };
   for (const p of annotationPeers(self, opts.peerAnnotation ?? PEERS_ANNOTATION, problems))
     add(p, `node ${self.name}: annotation ${opts.peerAnnotation ?? PEERS_ANNOTATION}`);
@@ -78,15 +116,15 @@ export function desiredPeers(self: NodeView, nodes: readonly NodeView[], opts: P
   });
   for (const p of nodePeers(self, nodes, opts)) add(p, `node ${self.name}`);
   const peers = [...byAddress.values()].sort((a, b) => compareAddresses(a.address, b.address));
-  return { peers, problems };
+  return { peers, imports, problems };
 }
 
 /** Node-to-node iBGP sessions: full mesh, or reflector/client sessions when reflectors exist. */
 function nodePeers(self: NodeView, nodes: readonly NodeView[], opts: PeerPlanOptions): PeerConfig[] {
   const others = nodes.filter((n) => n.name !== self.name);
-  const selfIsReflector = reflectorClusterId(self, opts.routeReflectorClusterId) !== undefined;
+  const selfIsReflector = reflectorClusterId(self, opts.routeReflector) !== undefined;
   const reflectors = new Set(
-    nodes.filter((n) => reflectorClusterId(n, opts.routeReflectorClusterId) !== undefined).map((n) => n.name),
+    nodes.filter((n) => reflectorClusterId(n, opts.routeReflector) !== undefined).map((n) => n.name),
   );
   const out: PeerConfig[] = [];
   for (const other of others) {
@@ -117,7 +155,11 @@ function nodePeers(self: NodeView, nodes: readonly NodeView[], opts: PeerPlanOpt
 }
 
 /** The peers in our Node's annotation; a bad annotation is reported (node, field) and contributes none. */
-export function annotationPeers(self: NodeView, key: string, problems: string[]): PeerConfig[] {
+export function annotationPeers(
+  self: NodeView,
+  key: string,
+  problems: string[],
+): (PeerConfig & { import?: readonly ImportRule[] })[] {
   const text = self.annotations[key];
   if (text === undefined || text.trim() === '') return [];
   let json: unknown;
@@ -136,7 +178,10 @@ export function annotationPeers(self: NodeView, key: string, problems: string[])
   return parsed.data.map((p) => externalPeer(p, `annotation on ${self.name}`));
 }
 
-function externalPeer(p: AnnotationPeer | ExternalPeer, origin: string): PeerConfig {
+function externalPeer(
+  p: AnnotationPeer | ExternalPeer,
+  origin: string,
+): PeerConfig & { import?: readonly ImportRule[] } {
   const { nodeSelector: _selector, ...rest } = p as ExternalPeer;
   return { ...rest, description: p.description ?? origin };
 }

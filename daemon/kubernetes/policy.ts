@@ -1,34 +1,61 @@
 /**
  * Import and export policy for a cluster node, as pure functions of a `PolicyContext`, plus a small holder
  * whose filters the speaker keeps (SpeakerConfig.importFilter / exportFilter) while the daemon swaps the
- * context as nodes come and go (then calls the speaker's re-evaluation, if it has one).
+ * context as nodes come and go (then asks its peers for a route refresh).
  *
- * Import (what we accept from any peer):
- *   - never a default route (0.0.0.0/0, ::/0), never one of our own podCIDRs (a route back to ourselves);
- *   - with `importPrefixes`: prefixes inside a rule (`le`: up to that length; `exact`: the rule itself);
- *   - without: exactly the podCIDRs of the other nodes we know (the cluster's pod subnets, nothing else).
+ * Import (what we accept, per received path: peer, prefix, attributes, next hop):
+ *   - never a default route (unless a rule names it with `exact: true`), never a prefix inside one of our own
+ *     podCIDRs (a route back to ourselves);
+ *   - a prefix inside another node N's podCIDR is N's to announce. It is accepted only
+ *       from N's own session (any of N's InternalIPs), or
+ *       through a reflector (a reflector node's session, or an iBGP external peer) with ORIGINATOR_ID one of
+ *         N's IPv4 InternalIPs (its router id; not checked for a node without one) and a next hop of N's, or
+ *       from an external peer whose own `import` rules cover it (a top-of-rack router the operator trusts);
+ *     and only the podCIDR itself, unless the rules (`import`, else `importPrefixes`) allow longer ones.
+ *     So no node can take another node's pods, by announcing its podCIDR or a more specific of it;
+ *   - anything else: inside the peer's own `import` rules, else `importPrefixes`; with neither, refused.
  * Export (what we send):
  *   - to everyone: our own podCIDRs;
- *   - when we are a route reflector, also to iBGP peers: what import accepts (the other nodes' subnets);
+ *   - when we are a route reflector, also to iBGP peers: the other nodes' podCIDRs and what `importPrefixes`
+ *     covers (what we accepted; the speaker only has accepted paths to send);
  *   - to eBGP peers (another AS): our podCIDRs only, with `exportCommunities` added and our AS prepended
  *     `exportPrepend` more times (the speaker has already prepended it once).
  */
 import type { SpeakerConfig } from '../../bgp/api.js';
-import { formatPrefix, prefixContains, type PrefixKey } from '../../ip/prefix.js';
+import { canonicalAddress } from '../../ip/address.js';
+import { formatPrefix, isIpv4Key, prefixContains, type PrefixKey } from '../../ip/prefix.js';
 import type { PathAttributes } from '../../bgp/wire/types.js';
-import { prefixLength, type ImportPrefixRule } from './schema.js';
+import { prefixLength, rulesMatch, type ImportRule } from '../import-rules.js';
+
+/** Another node's podCIDR and the addresses that speak for it. */
+export interface PodCIDROwner {
+  readonly node: string;
+  readonly prefix: PrefixKey;
+  /** The node's InternalIPs, canonical: its sessions and the next hops of its podCIDRs. */
+  readonly addresses: readonly string[];
+  /** Its IPv4 InternalIPs: the ORIGINATOR_ID a reflector puts on its routes (its router id). */
+  readonly routerIds: readonly string[];
+}
 
 export interface PolicyContext {
   readonly localAsn: number;
   readonly ownPodCIDRs: readonly PrefixKey[];
-  /** The other nodes' podCIDRs (the default import allow-list). */
+  /** The other nodes' podCIDRs. */
   readonly clusterPodCIDRs: readonly PrefixKey[];
-  /** Configured allow-list; replaces `clusterPodCIDRs` for import when set. */
-  readonly importPrefixes?: readonly ImportPrefixRule[];
+  /** Who owns each of `clusterPodCIDRs` (default: nobody, so every podCIDR is refused). */
+  readonly owners?: readonly PodCIDROwner[];
+  /** Configured allow-list for routes that are not podCIDRs, and for longer ones inside them. */
+  readonly importPrefixes?: readonly ImportRule[];
   /** This node reflects routes (RFC 4456) to its iBGP peers. */
   readonly routeReflector: boolean;
   /** The AS of each configured peer, keyed by address as the speaker names it. */
   readonly peerAsn: (peer: string) => number | undefined;
+  /** Our sessions to reflector nodes (canonical addresses). */
+  readonly reflectorPeers?: ReadonlySet<string>;
+  /** Every other node's InternalIPs (canonical): a session to one of them is a node session. */
+  readonly nodeAddresses?: ReadonlySet<string>;
+  /** An external peer's own `import` rules. */
+  readonly peerImport?: (peer: string) => readonly ImportRule[] | undefined;
   /** RFC 1997 communities (uint32) added on export to eBGP peers. */
   readonly exportCommunities?: readonly number[];
   readonly exportPrepend?: number;
@@ -38,18 +65,74 @@ function isDefaultRoute(prefix: PrefixKey): boolean {
   return prefixLength(prefix) === 0;
 }
 
-export function ruleMatches(rule: ImportPrefixRule, prefix: PrefixKey): boolean {
-  if (rule.exact === true) return rule.prefix === prefix;
-  if (!prefixContains(rule.prefix, prefix)) return false;
-  return rule.le === undefined || prefixLength(prefix) <= rule.le;
+function insideOwn(ctx: PolicyContext, prefix: PrefixKey): boolean {
+  for (const own of ctx.ownPodCIDRs) if (prefixContains(own, prefix)) return true;
+  return false;
 }
 
-/** Whether a received route is accepted (see the file comment). */
-export function importAllowed(ctx: PolicyContext, prefix: PrefixKey): boolean {
-  if (isDefaultRoute(prefix)) return false;
-  if (ctx.ownPodCIDRs.includes(prefix)) return false;
-  if (ctx.importPrefixes !== undefined) return ctx.importPrefixes.some((r) => ruleMatches(r, prefix));
-  return ctx.clusterPodCIDRs.includes(prefix);
+/** The node whose podCIDR is `prefix` or contains it. */
+export function ownerOf(ctx: PolicyContext, prefix: PrefixKey): PodCIDROwner | undefined {
+  const owners = ctx.owners ?? [];
+  for (const o of owners) if (o.prefix === prefix) return o;
+  for (const o of owners)
+    if (isIpv4Key(o.prefix) === isIpv4Key(prefix) && prefixContains(o.prefix, prefix)) return o;
+  return undefined;
+}
+
+/** Why a path is refused, or undefined when it is accepted (see the file comment). */
+export function importVerdict(
+  ctx: PolicyContext,
+  peer: string,
+  prefix: PrefixKey,
+  attributes?: PathAttributes,
+  nextHop?: string,
+): string | undefined {
+  if (insideOwn(ctx, prefix)) return 'our own podCIDR';
+  const own = ctx.peerImport?.(peer);
+  const rules = own ?? ctx.importPrefixes;
+  const owner = ownerOf(ctx, prefix);
+  if (owner === undefined) {
+    if (rules !== undefined && rulesMatch(rules, prefix)) return undefined;
+    if (isDefaultRoute(prefix)) return 'a default route';
+    return own !== undefined
+      ? "outside the peer's import rules"
+      : ctx.importPrefixes !== undefined
+        ? 'outside importPrefixes'
+        : 'not a podCIDR of another node';
+  }
+  const exact = prefix === owner.prefix || (rules !== undefined && rulesMatch(rules, prefix));
+  if (!exact) return `inside node ${owner.node}'s podCIDR, and longer`;
+  if (owner.addresses.includes(peer)) return undefined;
+  const ibgpExternal = ctx.peerAsn(peer) === ctx.localAsn && ctx.nodeAddresses?.has(peer) !== true;
+  if (ctx.reflectorPeers?.has(peer) === true || ibgpExternal) {
+    const originator = attributes?.originatorId;
+    if (owner.routerIds.length > 0 && (originator === undefined || !owner.routerIds.includes(originator)))
+      return `node ${owner.node}'s podCIDR with ORIGINATOR_ID ${originator ?? 'none'}`;
+    const hop = nextHop === undefined ? undefined : (canonicalAddress(nextHop) ?? nextHop);
+    if (hop === undefined || !owner.addresses.includes(hop))
+      return `node ${owner.node}'s podCIDR with next hop ${nextHop ?? 'none'}`;
+    return undefined;
+  }
+  if (own !== undefined && rulesMatch(own, prefix)) return undefined;
+  return `node ${owner.node}'s podCIDR from another peer`;
+}
+
+/** Whether a received path is accepted (see the file comment). */
+export function importAllowed(
+  ctx: PolicyContext,
+  peer: string,
+  prefix: PrefixKey,
+  attributes?: PathAttributes,
+  nextHop?: string,
+): boolean {
+  return importVerdict(ctx, peer, prefix, attributes, nextHop) === undefined;
+}
+
+/** What a reflector passes on to iBGP peers: the other nodes' podCIDRs and what importPrefixes covers. */
+function reflected(ctx: PolicyContext, prefix: PrefixKey): boolean {
+  if (isDefaultRoute(prefix) || insideOwn(ctx, prefix)) return false;
+  if (ctx.clusterPodCIDRs.includes(prefix)) return true;
+  return ctx.importPrefixes !== undefined && rulesMatch(ctx.importPrefixes, prefix);
 }
 
 /** The export verdict for one prefix to one peer: false, true, or changed attributes. */
@@ -62,7 +145,7 @@ export function exportDecision(
   const own = ctx.ownPodCIDRs.includes(prefix);
   const peerAsn = ctx.peerAsn(peer);
   const external = peerAsn !== undefined && peerAsn !== ctx.localAsn;
-  if (!own) return !external && ctx.routeReflector && importAllowed(ctx, prefix);
+  if (!own) return !external && ctx.routeReflector && reflected(ctx, prefix);
   if (!external) return true;
   return decorateExternal(ctx, attributes);
 }
@@ -95,13 +178,14 @@ export interface ClusterPolicy {
   update(ctx: PolicyContext): void;
   readonly context: PolicyContext;
   /** The import decision in words, for logs and the CLI. */
-  explainImport(prefix: PrefixKey): string;
+  explainImport(peer: string, prefix: PrefixKey, attributes?: PathAttributes, nextHop?: string): string;
 }
 
 export function createClusterPolicy(initial: PolicyContext): ClusterPolicy {
   let ctx = initial;
   return {
-    importFilter: (_peer, prefix) => importAllowed(ctx, prefix),
+    importFilter: (peer, prefix, attributes, nextHop) =>
+      importAllowed(ctx, peer, prefix, attributes, nextHop),
     exportFilter: (peer, prefix, attributes) => exportDecision(ctx, peer, prefix, attributes),
     update(next) {
       ctx = next;
@@ -109,14 +193,9 @@ export function createClusterPolicy(initial: PolicyContext): ClusterPolicy {
     get context() {
       return ctx;
     },
-    explainImport(prefix) {
-      const text = formatPrefix(prefix);
-      if (isDefaultRoute(prefix)) return `${text}: refused, a default route`;
-      if (ctx.ownPodCIDRs.includes(prefix)) return `${text}: refused, our own podCIDR`;
-      if (importAllowed(ctx, prefix)) return `${text}: accepted`;
-      return ctx.importPrefixes !== undefined
-        ? `${text}: refused, outside importPrefixes`
-        : `${text}: refused, not a podCIDR of another node`;
+    explainImport(peer, prefix, attributes, nextHop) {
+      const why = importVerdict(ctx, peer, prefix, attributes, nextHop);
+      return `${formatPrefix(prefix)} from ${peer}: ${why === undefined ? 'accepted' : `refused, ${why}`}`;
     },
   };
 }

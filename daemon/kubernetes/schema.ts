@@ -6,28 +6,46 @@
  * written in an annotation and one written in the file accept exactly the same fields.
  */
 import { z } from 'zod';
-import { parsePrefix, type PrefixKey } from '../../ip/prefix.js';
-import { isIpAddress, parseIpv4 } from '../../ip/address.js';
+import { importRuleSchema, importRulesSchema, prefixLength, type ImportRule } from '../import-rules.js';
+import { canonicalAddress, parseAddress, parseIpv4 } from '../../ip/address.js';
 
-export const ROUTE_REFLECTOR_KEY = 'nodebgp.io/route-reflector';
+/**
+ * The label that makes a node a route reflector (its value: the RFC 4456 CLUSTER_ID). The
+ * `node-restriction.kubernetes.io/` prefix is one the NodeRestriction admission plugin forbids a kubelet to
+ * set on its own Node, so a node cannot make itself a reflector (and switch the cluster's mesh off).
+ */
+export const ROUTE_REFLECTOR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
+/** Read before 0.2, and ignored since (any kubelet may set it on its own Node): reported when seen. */
+export const LEGACY_ROUTE_REFLECTOR_KEY = 'nodebgp.io/route-reflector';
 export const PEERS_ANNOTATION = 'nodebgp.io/peers';
 
-const ipAddress = z.string('expected an IP address').refine(isIpAddress, 'not an IPv4 or IPv6 address');
+/**
+ * An IP address, given in its one spelling (`canonicalAddress`): IPv6 in RFC 5952 form, an IPv4-mapped
+ * address (`::ffff:10.0.0.5`) as the IPv4 address it stands for, so two spellings of one peer are one peer
+ * and the duplicate check sees them. A zone id (`fe80::1%eth0`) is refused with its own message: sessions
+ * over link-local addresses are not supported (use a global or unique-local address).
+ */
+export const ipAddress = z.string('expected an IP address').transform((text, ctx) => {
+  const parsed = parseAddress(text);
+  if (parsed?.zone !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `has a zone id (%${parsed.zone}): link-local sessions are not supported; use a global address`,
+    });
+    return z.NEVER;
+  }
+  const canonical = parsed === undefined ? undefined : canonicalAddress(text);
+  if (canonical === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'not an IPv4 or IPv6 address' });
+    return z.NEVER;
+  }
+  return canonical;
+});
 const int = (what: string) => z.number(`expected ${what}`).int(`expected ${what}`);
 const ranged = (lo: number, hi: number, what = 'an integer') =>
   int(what).min(lo, `must be ${lo}..${hi}`).max(hi, `must be ${lo}..${hi}`);
 const asn = ranged(1, 4294967295, 'an AS number');
 const holdTime = int('seconds').refine((v) => v === 0 || (v >= 3 && v <= 65535), 'must be 0 or 3..65535');
-
-/** A prefix as text → its PrefixKey; host bits set is an error. */
-const prefix = z.string('expected a prefix such as 10.244.0.0/16').transform((text, ctx) => {
-  const key = parsePrefix(text);
-  if (key instanceof Error) {
-    ctx.addIssue({ code: 'custom', message: key.message.replace(/^"[^"]*": /, '') });
-    return z.NEVER;
-  }
-  return key;
-});
 
 /** One BGP peer as an annotation or a config entry gives it (the subset of PeerConfig a node may set). */
 export const annotationPeerSchema = z.strictObject({
@@ -39,6 +57,8 @@ export const annotationPeerSchema = z.strictObject({
   ttl: ranged(1, 255).optional(),
   passive: z.boolean('expected true or false').optional(),
   description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
+  /** What this peer may give us (replaces `importPrefixes` for it); `[]`: nothing. */
+  import: importRulesSchema.optional(),
 });
 export const annotationPeersSchema = z.array(annotationPeerSchema, 'expected a JSON list of peers');
 export type AnnotationPeer = z.output<typeof annotationPeerSchema>;
@@ -51,22 +71,9 @@ export const externalPeerSchema = annotationPeerSchema.extend({
 });
 export type ExternalPeer = z.output<typeof externalPeerSchema>;
 
-/** `{ prefix, le? }` accepts the prefix and longer ones up to /le; `{ prefix, exact: true }` only itself. */
-export const importPrefixSchema = z
-  .strictObject({
-    prefix,
-    le: ranged(0, 128, 'a prefix length').optional(),
-    exact: z.boolean('expected true or false').optional(),
-  })
-  .superRefine((r, ctx) => {
-    const max = typeof r.prefix === 'number' ? 32 : 128;
-    const len = prefixLength(r.prefix);
-    if (r.exact === true && r.le !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['le'], message: 'cannot be combined with exact: true' });
-    if (r.le !== undefined && (r.le < len || r.le > max))
-      ctx.addIssue({ code: 'custom', path: ['le'], message: `must be ${len}..${max} for this prefix` });
-  });
-export type ImportPrefixRule = z.output<typeof importPrefixSchema>;
+/** Kept for the policy's callers: the rules are import-rules.ts's. */
+export type ImportPrefixRule = ImportRule;
+export const importPrefixSchema = importRuleSchema;
 
 const community = z
   .string('expected a community such as 65000:100')
@@ -85,7 +92,10 @@ export const kubernetesSchema = z.strictObject({
   kubeconfig: z.string('expected a path').optional(),
   /** Automatic iBGP full mesh between all nodes (turned off by itself when a route reflector exists). */
   mesh: z.boolean('expected true or false').default(true),
-  /** This cluster's route-reflector id: nodes labelled or annotated nodebgp.io/route-reflector=<clusterId>. */
+  /**
+   * Route reflectors: nodes labelled ROUTE_REFLECTOR_LABEL=<clusterId> (only that value counts when
+   * `clusterId` is set), and the nodes named in `nodes` (with `clusterId`).
+   */
   routeReflector: z
     .strictObject({
       clusterId: z
@@ -93,7 +103,19 @@ export const kubernetesSchema = z.strictObject({
         .refine(
           (s) => parseIpv4(s) !== undefined,
           'must be a dotted quad (RFC 4456 CLUSTER_ID), e.g. 10.0.0.1',
-        ),
+        )
+        .optional(),
+      nodes: z
+        .array(z.string('expected a node name').min(1, 'must not be empty'), 'expected a list of node names')
+        .optional(),
+    })
+    .superRefine((r, ctx) => {
+      if (r.nodes !== undefined && r.clusterId === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusterId'],
+          message: 'is required with routeReflector.nodes',
+        });
     })
     .optional(),
   /** The node annotation read for per-node external peers. */
@@ -101,9 +123,24 @@ export const kubernetesSchema = z.strictObject({
   /** Take our pod subnets from Node.spec.podCIDRs (false: from node.podCIDRs in the file). */
   podCIDRFromNode: z.boolean('expected true or false').default(true),
   /** Accepted received prefixes; default: exactly the other nodes' podCIDRs. */
-  importPrefixes: z.array(importPrefixSchema, 'expected a list of { prefix, le | exact }').optional(),
+  importPrefixes: importRulesSchema.optional(),
   /** Peers outside the cluster (top-of-rack routers), for every node or the nodes a nodeSelector picks. */
-  peers: z.array(externalPeerSchema, 'expected a list of peers').default([]),
+  peers: z
+    .array(externalPeerSchema, 'expected a list of peers')
+    .default([])
+    .superRefine((peers, ctx) => {
+      const seen = new Map<string, number>();
+      peers.forEach((p, i) => {
+        const first = seen.get(p.address);
+        if (first === undefined) seen.set(p.address, i);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'address'],
+            message: `duplicate of kubernetes.peers[${first}].address`,
+          });
+      });
+    }),
   /** Added to our podCIDRs when exported to eBGP peers. */
   exportCommunities: z.array(community, 'expected a list of communities').default([]),
   /** Extra copies of our AS prepended when exporting to eBGP peers (0..10). */
@@ -118,7 +155,4 @@ export const kubernetesSchema = z.strictObject({
 
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;
 
-/** Prefix lengths of a key, for rules and tests. */
-export function prefixLength(key: PrefixKey): number {
-  return typeof key === 'number' ? key % 64 : Number(key.slice(key.lastIndexOf('/') + 1));
-}
+export { prefixLength };

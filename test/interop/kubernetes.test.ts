@@ -24,8 +24,18 @@ const API_DOWN_MS = 20_000;
 const built = existsSync(NODEBGP_BIN) && existsSync(new URL('../../dist/daemon/main.js', import.meta.url));
 const IMPORT = { importPrefixes: [{ prefix: '10.244.0.0/16', le: 24 }, { prefix: '10.200.0.0/16' }] };
 
+const RR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
+/** The reflector cluster id of scenario e: not any node's router id. */
+const CLUSTER_ID = '10.100.0.201';
+
+interface ReflectedPath {
+  originatorId?: string;
+  clusterList?: { list?: string[] };
+}
+
 let k8s: KubernetesLab;
 let frr: Frr | undefined;
+let observer: Frr | undefined;
 
 const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 30_000) =>
   waitUntil(probe, { what, timeout, interval: 200 });
@@ -61,6 +71,7 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
 
   afterAll(async () => {
     await frr?.bgpd.stop().catch(() => undefined);
+    await observer?.bgpd.stop().catch(() => undefined);
     await k8s?.teardown();
   }, 30_000);
 
@@ -104,8 +115,10 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     expect(out).toMatch(/\/metrics 200/);
     expect(out).toMatch(/^nodebgp_kubernetes_api_connected 1$/m);
     expect(out).toMatch(/^nodebgp_bgp_session_state\{peer="10.100.0.2"\} 6$/m);
+    expect(out).toMatch(/^nodebgp_convergence_seconds_count\{phase="startup"\} 1$/m);
+    expect(out).toMatch(/^nodebgp_convergence_seconds_count\{phase="peer"\} [1-9]/m);
     console.log(`scenario a: ${Date.now() - t0} ms`);
-  }, 60_000);
+  }, 150_000);
 
   it('b+c. a fourth node joins, waits for its late podCIDR, then node-3 leaves without any restart', async () => {
     const t0 = Date.now();
@@ -211,7 +224,28 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
 
   it('e. with node-1 a route reflector, the others peer only with it and learn each other’s podCIDRs', async () => {
     const t0 = Date.now();
-    await k8s.apiCall('setMeta', 'node-1', { labels: { 'nodebgp.io/route-reflector': '10.100.0.1' } });
+    // An iBGP observer (not a client) of node-1 shows what node-1 reflects: CLUSTER_LIST and ORIGINATOR_ID.
+    const obsNs = k8s.attach('obs', '10.100.0.101');
+    observer = await startFrr(obsNs, k8s.lab.tempDir('obs'), {
+      bgpd: [
+        `router bgp ${CLUSTER_ASN}`,
+        ' bgp router-id 10.100.0.101',
+        ` neighbor 10.100.0.1 remote-as ${CLUSTER_ASN}`,
+        ' neighbor 10.100.0.1 timers 3 9',
+        ' neighbor 10.100.0.1 timers connect 1',
+        '',
+      ].join('\n'),
+    });
+    await k8s.apiCall('setMeta', 'node-1', {
+      annotations: {
+        'nodebgp.io/peers': JSON.stringify([
+          { address: '10.100.0.100', asn: 65100, holdTime: 9 },
+          { address: '10.100.0.101', asn: CLUSTER_ASN, holdTime: 9 },
+        ]),
+      },
+    });
+    // The label's cluster id on purpose differs from node-1's router id (10.100.0.1): it must be the one used.
+    await k8s.apiCall('setMeta', 'node-1', { labels: { [RR_LABEL]: CLUSTER_ID } });
     const [n1, n2, n4] = [1, 2, 4].map((k) => k8s.node(k));
     for (const client of [n2, n4])
       await wait(`${client.name} peers only with the reflector`, async () => {
@@ -228,6 +262,14 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     await kernelIs(k8s, n4, { ...podRoutes(1, 2), ...tor });
     const viaReflector = (await k8s.routes(n2)).find((r) => r.prefix === '10.244.4.0/24' && r.best);
     expect(viaReflector).toMatchObject({ peer: '10.100.0.1', nexthops: ['10.100.0.4'] });
+    const reflected = await wait('the observer has node-2’s podCIDR, reflected', async () => {
+      const r = await observer!.vtyshJson<{ paths?: ReflectedPath[] }>(
+        'show bgp ipv4 unicast 10.244.2.0/24 json',
+      );
+      return r.paths?.[0];
+    });
+    expect(reflected.originatorId).toBe('10.100.0.2');
+    expect(reflected.clusterList?.list).toEqual([CLUSTER_ID]);
     console.log(`scenario e: ${Date.now() - t0} ms`);
   }, 60_000);
 });

@@ -20,8 +20,10 @@ export class Daemon {
   ) {
     this.logFile = join(dir, `${name}.log`);
     const out = createWriteStream(this.logFile, { flags: 'a' });
-    proc.stdout?.pipe(out);
-    proc.stderr?.pipe(out);
+    // Two sources into one file: neither may end it while the other still writes; 'close' ends it.
+    proc.stdout?.pipe(out, { end: false });
+    proc.stderr?.pipe(out, { end: false });
+    proc.once('close', () => out.end());
     this.exited = new Promise((resolve) =>
       proc.once('exit', (code, sig) => {
         this.exitCode = code ?? (sig ? -1 : null);

@@ -69,7 +69,7 @@ export class Nodebgp {
   }
 
   writeConfig(config: NodebgpConfig): void {
-    writeFileSync(this.configFile, stringify({ ...config, controlSocket: this.socket }));
+    writeFileSync(this.configFile, stringify({ ...withImportRules(config), controlSocket: this.socket }));
   }
 
   stop(): Promise<void> {
@@ -81,7 +81,24 @@ export function nodebgpAvailable(): boolean {
   return existsSync(NODEBGP_BIN);
 }
 
-export async function startNodebgp(ns: Netns, dir: string, config: NodebgpConfig): Promise<Nodebgp> {
+/**
+ * nodebgp accepts nothing from a peer without import rules (docs/config.md). Tests about sessions and
+ * routes, not about the policy, get the old "anything but a default route" when they give no rules; a
+ * test of the default itself says `importPrefixes: undefined` explicitly (the key present, unset).
+ */
+function withImportRules(config: NodebgpConfig): NodebgpConfig {
+  if ('importPrefixes' in config || config.peers.some((p) => 'import' in p)) return config;
+  return {
+    ...config,
+    importPrefixes: [
+      { prefix: '0.0.0.0/0', le: 32 },
+      { prefix: '::/0', le: 128 },
+    ],
+  };
+}
+
+export async function startNodebgp(ns: Netns, dir: string, given: NodebgpConfig): Promise<Nodebgp> {
+  const config = withImportRules(given);
   mkdirSync(dir, { recursive: true });
   const socket = config.controlSocket ?? join(dir, 'nodebgp.sock');
   const configFile = join(dir, 'nodebgp.yaml');

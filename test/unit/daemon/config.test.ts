@@ -139,9 +139,44 @@ describe('config', () => {
       'peers[0].families[0]: "ipv4-multicast" is not allowed: must be ipv4-unicast or ipv6-unicast',
     ],
     ['YAML syntax', 'asn: [1\n', 'config /work/x.yaml: line 2, column 1: Flow sequence'],
+    [
+      'an IPv4-mapped spelling of another peer',
+      BASE + '  - { address: "::ffff:10.77.0.1", asn: 65001 }\n',
+      'peers[1].address: "::ffff:10.77.0.1" is a duplicate of peers[0].address',
+    ],
+    [
+      'two spellings of one IPv6 peer',
+      BASE + '  - { address: "2001:DB8::1", asn: 65001 }\n  - { address: "2001:db8:0::1", asn: 65001 }\n',
+      'peers[2].address: "2001:db8:0::1" is a duplicate of peers[1].address',
+    ],
+    [
+      'a zone id',
+      BASE.replace('address: 10.77.0.1', 'address: "fe80::1%eth0"'),
+      'peers[0].address: "fe80::1%eth0" is not allowed: has a zone id (%eth0): link-local sessions are not supported',
+    ],
+    [
+      'a duplicate Kubernetes external peer',
+      BASE +
+        'kubernetes:\n  enabled: false\n  peers:\n    - { address: 10.1.0.1, asn: 1 }\n    - { address: "::ffff:10.1.0.1", asn: 1 }\n',
+      'kubernetes.peers[1].address: "::ffff:10.1.0.1" is a duplicate of kubernetes.peers[0].address',
+    ],
   ];
   it.each(bad)('%s: names the field and the value', (_name, text, message) => {
     expect(errorOf(text)).toContain(message);
+  });
+
+  it('keeps every address in its one spelling: IPv4-mapped as IPv4, IPv6 in RFC 5952 form', () => {
+    const c = parseConfig(
+      BASE.replace('address: 10.77.0.1', 'address: "::ffff:10.77.0.1"') +
+        '  - { address: "2001:DB8:0::1", asn: 65001, localAddress: "2001:DB8::2" }\n' +
+        'kubernetes: { enabled: false, peers: [{ address: "::FFFF:10.1.0.1", asn: 1 }] }\n',
+      'x',
+    );
+    expect(c.peers.map((p) => [p.address, p.localAddress])).toEqual([
+      ['10.77.0.1', undefined],
+      ['2001:db8::1', '2001:db8::2'],
+    ]);
+    expect(c.kubernetes?.peers[0]?.address).toBe('10.1.0.1');
   });
 
   it('reports every problem, one per line', () => {

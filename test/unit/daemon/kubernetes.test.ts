@@ -39,13 +39,16 @@ class FakeSpeaker extends EventEmitter implements SpeakerLike {
     this.calls.push(`remove ${a}`);
   }
   updatePeer(p: PeerConfig) {
-    this.calls.push(`update ${p.address}`);
+    this.calls.push(`update ${p.address}${p.routeReflectorClient ? ' rr-client' : ''}`);
   }
   setAdvertisements(ads: readonly Advertisement[]) {
     this.ads = ads;
   }
   requestRefresh(peer: string) {
     this.calls.push(`refresh ${peer}`);
+  }
+  setClusterId(id: string | undefined) {
+    this.calls.push(`cluster-id ${id}`);
   }
   peers(): PeerStatus[] {
     return [...this.established].map((address) => ({
@@ -71,12 +74,15 @@ class FakeSpeaker extends EventEmitter implements SpeakerLike {
 
 class FakeFib implements FibLike {
   sets: PrefixKey[][] = [];
+  blackholes: string[][] = [];
   constructor(readonly options: FibOptions) {}
   start() {}
   setMany(prefixes: readonly PrefixKey[]) {
     this.sets.push([...prefixes]);
   }
-  setBlackholes() {}
+  setBlackholes(prefixes: readonly PrefixKey[]) {
+    this.blackholes.push(prefixes.map(formatPrefix));
+  }
   releaseStale() {}
   entries() {
     return [];
@@ -89,6 +95,8 @@ class FakeFib implements FibLike {
     return Promise.resolve();
   }
 }
+
+const RR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
 
 const CONFIG = `asn: 64512
 kubernetes: { enabled: true, nodeName: node-a, resyncBackoff: { initialMs: 20, maxMs: 100 } }
@@ -117,8 +125,8 @@ async function until(what: string, check: () => boolean, ms = 3000): Promise<voi
   }
 }
 
-async function startDaemon() {
-  const config = parseConfig(CONFIG, 'c.yaml');
+async function startDaemon(text = CONFIG) {
+  const config = parseConfig(text, 'c.yaml');
   const kc = new KubeConfig();
   kc.loadFromOptions(kubeConfigOptions(server));
   const lines: string[] = [];
@@ -134,9 +142,10 @@ async function startDaemon() {
   const node = await feed.ready();
   if (!node || !cluster.routerId) throw new Error('no node');
   let speaker: FakeSpeaker | undefined;
+  let fib: FakeFib | undefined;
   const engines: Engines = {
     createSpeaker: (c) => (speaker = new FakeSpeaker(c)),
-    createFib: (o) => new FakeFib(o),
+    createFib: (o) => (fib = new FakeFib(o)),
   };
   let inPlace = 0;
   const daemon = new Daemon(withNodeIdentity(config, cluster.routerId, cluster.routerId), engines, log, {
@@ -144,7 +153,7 @@ async function startDaemon() {
     onRoutesInPlace: () => void cluster?.markNetworkAvailable().then(() => inPlace++),
   });
   await daemon.start();
-  return { daemon, speaker: speaker!, feed, lines, inPlace: () => inPlace };
+  return { daemon, speaker: speaker!, fib: fib!, feed, lines, inPlace: () => inPlace };
 }
 
 describe('Daemon in Kubernetes mode', () => {
@@ -157,8 +166,10 @@ describe('Daemon in Kubernetes mode', () => {
       routerId: '10.0.0.1',
       listen: { address: '10.0.0.1' },
     });
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never)).toBe(true);
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never)).toBe(false);
+    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never, '10.0.0.2')).toBe(true);
+    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never, '10.0.0.2')).toBe(
+      false,
+    );
     expect(speaker.calls).toEqual(['add 10.0.0.2']);
     expect(speaker.ads.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([
       ['10.244.1.0/24', '10.0.0.1'],
@@ -169,6 +180,63 @@ describe('Daemon in Kubernetes mode', () => {
       podCIDRsSource: 'node',
     });
     expect(daemon.status().podCIDRs).toEqual(['10.244.1.0/24']);
+  });
+
+  it('blackholes the Node’s podCIDRs (not the file’s) and follows them when they change', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    const { fib } = await startDaemon(
+      CONFIG.replace('staleGraceSeconds: 600', 'staleGraceSeconds: 600, blackholePodCIDRs: true'),
+    );
+    expect(fib.blackholes.at(-1)).toEqual(['10.244.1.0/24']);
+    server.modifyNode('node-a', (n) => {
+      n.spec = { podCIDR: '10.244.9.0/24', podCIDRs: ['10.244.9.0/24', 'fd00:244:9::/64'] };
+    });
+    await until('blackholes follow the Node', () => fib.blackholes.at(-1)?.[0] === '10.244.9.0/24');
+    expect(fib.blackholes.at(-1)).toEqual(['10.244.9.0/24', 'fd00:244:9::/64']);
+  });
+
+  it('labelled a reflector after start, reflects with the label’s cluster id, not its router id', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    const { speaker, daemon } = await startDaemon();
+    expect(speaker.config.clusterId).toBeUndefined();
+    speaker.calls = [];
+    server.modifyNode('node-a', (n) => {
+      n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.9.9.9' } };
+    });
+    await until('client session', () => speaker.calls.includes('update 10.0.0.2 rr-client'));
+    // The id is set before the session becomes a client session, so nothing is reflected with another.
+    expect(speaker.calls.slice(0, 2)).toEqual(['cluster-id 10.9.9.9', 'update 10.0.0.2 rr-client']);
+    expect(daemon.status().kubernetes?.routeReflectorClusterId).toBe('10.9.9.9');
+  });
+
+  it('mesh → reflector: keeps the old mesh session until the reflector is up with End-of-RIB', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['10.0.0.3'] }));
+    const { speaker, lines } = await startDaemon();
+    speaker.established.add('10.0.0.2');
+    speaker.calls = [];
+    server.modifyNode('node-c', (n) => {
+      n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.0.0.201' } };
+    });
+    await until('retiring', () => lines.some((l) => l.includes('"k8s-peer-retiring"')));
+    await new Promise((r) => setTimeout(r, 1500));
+    // The reflector session is not up yet: the mesh session to node-b stays.
+    expect(speaker.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
+    speaker.established.add('10.0.0.3');
+    speaker.emit('end-of-rib', '10.0.0.3');
+    await until('node-b retired', () => speaker.calls.includes('remove 10.0.0.2'), 5000);
+    expect(lines.find((l) => l.includes('"k8s-peer-retired"'))).toMatch(/"why":"reflected"/);
+  });
+
+  it('a Node deleted: its session goes at once, not retired', async () => {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    const { speaker, lines } = await startDaemon();
+    server.deleteNode('node-b');
+    await until('removed', () => speaker.calls.includes('remove 10.0.0.2'));
+    expect(lines.some((l) => l.includes('"k8s-peer-retiring"'))).toBe(false);
   });
 
   it('adds and removes peers as Nodes come and go, refreshes Established peers when the policy changes', async () => {

@@ -64,11 +64,14 @@ describe('ClusterController', () => {
     expect(ads[0]!.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([['10.244.1.0/24', '10.0.0.1']]);
     expect(c.routerId).toBe('10.0.0.1');
     const p2 = parsePrefix('10.244.2.0/24') as number;
-    expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] })).toBe(true);
+    expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] }, '10.0.0.2')).toBe(true);
 
     // node-b becomes a route reflector: the session is updated, not re-created
     server.modifyNode('node-b', (n) => {
-      n.metadata!.labels = { ...n.metadata!.labels, 'nodebgp.io/route-reflector': '10.0.0.2' };
+      n.metadata!.labels = {
+        ...n.metadata!.labels,
+        'node-restriction.kubernetes.io/nodebgp-route-reflector': '10.0.0.2',
+      };
     });
     await until('reflector', () => peers.length === 2);
     expect(peers[1]!.update.map((p) => p.description)).toEqual(['route-reflector node-b']);
@@ -76,8 +79,9 @@ describe('ClusterController', () => {
     server.deleteNode('node-b');
     await until('leave', () => peers.length === 3);
     expect(peers[2]!.remove).toEqual(['10.0.0.2']);
-    expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] })).toBe(false);
-    expect(policies).toEqual([1, 0]);
+    expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] }, '10.0.0.2')).toBe(false);
+    // Becoming a reflector changes the import policy too (reflected paths are judged by their originator).
+    expect(policies).toEqual([1, 1, 0]);
     expect(ads).toHaveLength(1);
 
     expect(await c.markNetworkAvailable()).toBe('patched');

@@ -26,7 +26,8 @@ function node(
   };
 }
 
-const RR = { labels: { 'nodebgp.io/route-reflector': '10.0.0.1' } };
+const RR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
+const RR = { labels: { [RR_LABEL]: '10.0.0.1' } };
 const a = node('a', ['10.0.0.1', 'fd00::1']);
 const b = node('b', ['10.0.0.2', 'fd00::2']);
 const c = node('c', ['10.0.0.3']);
@@ -86,7 +87,7 @@ describe('desiredPeers', () => {
       name: 'reflectors of another cluster id do not count',
       self: b,
       nodes: [a, b, node('r', ['10.0.0.9'], RR)],
-      opts: { routeReflectorClusterId: '10.9.9.9' },
+      opts: { routeReflector: { clusterId: '10.9.9.9' } },
       want: [
         '10.0.0.1 as64512 passive (mesh a)',
         '10.0.0.9 as64512 (mesh r)',
@@ -94,9 +95,10 @@ describe('desiredPeers', () => {
       ],
     },
     {
-      name: 'the reflector marker as an annotation',
+      name: 'a reflector named in the config',
       self: c,
-      nodes: [a, c, node('r', ['10.0.0.9'], { annotations: { 'nodebgp.io/route-reflector': '10.0.0.1' } })],
+      nodes: [a, c, node('r', ['10.0.0.9'])],
+      opts: { routeReflector: { clusterId: '10.0.0.201', nodes: ['r'] } },
       want: ['10.0.0.9 as64512 (route-reflector r)'],
     },
     {
@@ -127,6 +129,44 @@ describe('desiredPeers', () => {
       expect(plan.problems).toEqual([]);
     });
 
+  const ignoredMarkers: { name: string; marker: Partial<NodeView>; problem: RegExp }[] = [
+    {
+      name: 'the old label, which a kubelet may set on its own Node',
+      marker: { labels: { 'nodebgp.io/route-reflector': '10.0.0.1' } },
+      problem:
+        /node r: nodebgp.io\/route-reflector is ignored .*node-restriction.kubernetes.io\/nodebgp-route-reflector=10.0.0.1/,
+    },
+    {
+      name: 'the old annotation',
+      marker: { annotations: { 'nodebgp.io/route-reflector': '10.0.0.1' } },
+      problem: /node r: nodebgp.io\/route-reflector is ignored/,
+    },
+    {
+      name: 'a label value that is no cluster id',
+      marker: { labels: { [RR_LABEL]: 'yes' } },
+      problem:
+        /node r: label node-restriction.kubernetes.io\/nodebgp-route-reflector: "yes" is not a cluster id/,
+    },
+  ];
+  for (const t of ignoredMarkers)
+    it(`does not make a node a reflector: ${t.name}, and says so`, () => {
+      const r = { ...node('r', ['10.0.0.9']), ...t.marker } as NodeView;
+      const plan = desiredPeers(c, [a, c, r], base);
+      expect(brief(plan.peers)).toEqual(['10.0.0.1 as64512 passive (mesh a)', '10.0.0.9 as64512 (mesh r)']);
+      expect(plan.problems).toEqual([expect.stringMatching(t.problem)]);
+    });
+
+  it('keeps an external peer’s own import rules out of the speaker’s config, beside it', () => {
+    const externalPeers = kubernetesSchema.parse({
+      peers: [{ address: '192.0.2.1', asn: 65001, import: [{ prefix: '10.200.0.0/16', le: 24 }] }],
+    }).peers;
+    const plan = desiredPeers(a, [a], { ...base, externalPeers });
+    expect(plan.peers[0]).not.toHaveProperty('import');
+    expect(plan.imports.get('192.0.2.1')?.map((r) => [formatPrefix(r.prefix), r.le])).toEqual([
+      ['10.200.0.0/16', 24],
+    ]);
+  });
+
   it('sets the local address and one family per node session', () => {
     const [p4, p6] = desiredPeers(a, [a, b], base).peers;
     expect(p4).toMatchObject({ localAddress: '10.0.0.1', families: ['ipv4-unicast'] });
@@ -146,6 +186,10 @@ describe('desiredPeers', () => {
       problem: /\[0\]\.holdTime: must be 0 or 3/,
     },
     { annotation: '[{"address":"192.0.2.1","asn":65001,"bogus":1}]', problem: /\[0\]: .*bogus/i },
+    {
+      annotation: '[{"address":"fe80::1%eth0","asn":65001}]',
+      problem: /\[0\]\.address: has a zone id \(%eth0\)/,
+    },
   ];
   for (const t of bad)
     it(`ignores a bad annotation and names the field: ${t.annotation}`, () => {
@@ -163,6 +207,24 @@ describe('desiredPeers', () => {
     const plan = desiredPeers(self, [self, b], base);
     expect(brief(plan.peers)).toEqual(['10.0.0.2 as65002 (annotation on a)']);
     expect(plan.problems[0]).toMatch(/node a: peer 10.0.0.2 is already configured/);
+  });
+
+  it('an IPv4-mapped annotation peer is its IPv4 peer: beside the same config peer it is reported, not added', () => {
+    const self = node('a', ['10.0.0.1'], {
+      annotations: {
+        'nodebgp.io/peers':
+          '[{"address":"::ffff:192.0.2.7","asn":65007},{"address":"::FFFF:192.0.2.1","asn":65001}]',
+      },
+    });
+    const externalPeers = kubernetesSchema.parse({ peers: [{ address: '192.0.2.1', asn: 65001 }] }).peers;
+    const plan = desiredPeers(self, [self], { ...base, externalPeers });
+    expect(brief(plan.peers)).toEqual([
+      '192.0.2.1 as65001 (annotation on a)',
+      '192.0.2.7 as65007 (annotation on a)',
+    ]);
+    expect(plan.problems).toEqual([
+      expect.stringMatching(/config kubernetes.peers\[0\]: peer 192.0.2.1 is already configured/),
+    ]);
   });
 
   it('orders peers stably whatever the node order', () => {

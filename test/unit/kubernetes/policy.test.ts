@@ -9,36 +9,156 @@ import {
 import { importPrefixSchema } from '../../../daemon/kubernetes/schema.js';
 import { key } from '../../support/prefix.js';
 
-const peers: Record<string, number> = { '10.0.0.2': 64512, '192.0.2.1': 65000 };
+// node-2 (10.0.0.2, fd00::2) owns 10.244.2.0/24 and fd00:244:2::/64; node-3 (10.0.0.3) 10.244.3.0/24 and
+// is a reflector; 192.0.2.1 is an eBGP top-of-rack router, 192.0.2.9 an iBGP router outside the cluster.
+const peers: Record<string, number> = {
+  '10.0.0.2': 64512,
+  '10.0.0.3': 64512,
+  '10.0.0.4': 64512,
+  '192.0.2.1': 65000,
+  '192.0.2.9': 64512,
+};
+const owner = (node: string, prefix: string, addresses: string[]) => ({
+  node,
+  prefix: key(prefix),
+  addresses,
+  routerIds: addresses.filter((a) => !a.includes(':')),
+});
 const ctx: PolicyContext = {
   localAsn: 64512,
   ownPodCIDRs: [key('10.244.1.0/24'), key('fd00:244:1::/64')],
-  clusterPodCIDRs: [key('10.244.2.0/24'), key('fd00:244:2::/64')],
+  clusterPodCIDRs: [key('10.244.2.0/24'), key('fd00:244:2::/64'), key('10.244.3.0/24')],
+  owners: [
+    owner('node-2', '10.244.2.0/24', ['10.0.0.2', 'fd00::2']),
+    owner('node-2', 'fd00:244:2::/64', ['10.0.0.2', 'fd00::2']),
+    owner('node-3', '10.244.3.0/24', ['10.0.0.3']),
+  ],
   routeReflector: false,
   peerAsn: (p) => peers[p],
+  reflectorPeers: new Set(['10.0.0.3']),
+  nodeAddresses: new Set(['10.0.0.2', 'fd00::2', '10.0.0.3', '10.0.0.4']),
 };
 const rules = (list: unknown[]) => list.map((r) => importPrefixSchema.parse(r));
 const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [64512] }] };
+/** As a reflector passes on node-2's route. */
+const reflectedFrom2: PathAttributes = { ...attrs, originatorId: '10.0.0.2', clusterList: ['10.0.0.201'] };
 
 describe('importAllowed', () => {
-  const table: { name: string; prefix: string; ctx?: Partial<PolicyContext>; want: boolean }[] = [
-    { name: 'another node podCIDR', prefix: '10.244.2.0/24', want: true },
-    { name: 'another node IPv6 podCIDR', prefix: 'fd00:244:2::/64', want: true },
+  const table: {
+    name: string;
+    peer?: string;
+    prefix: string;
+    ctx?: Partial<PolicyContext>;
+    attributes?: PathAttributes;
+    nextHop?: string;
+    want: boolean;
+  }[] = [
+    { name: 'another node podCIDR, from it', prefix: '10.244.2.0/24', want: true },
+    {
+      name: 'its IPv6 podCIDR, over its IPv6 session',
+      peer: 'fd00::2',
+      prefix: 'fd00:244:2::/64',
+      want: true,
+    },
+    { name: 'node-2’s podCIDR from node-4 (mesh)', peer: '10.0.0.4', prefix: '10.244.2.0/24', want: false },
+    {
+      name: 'a more specific of node-2’s, from node-4',
+      peer: '10.0.0.4',
+      prefix: '10.244.2.0/25',
+      want: false,
+    },
+    {
+      name: 'node-2’s podCIDR from node-4 even with importPrefixes',
+      peer: '10.0.0.4',
+      prefix: '10.244.2.0/24',
+      ctx: { importPrefixes: rules([{ prefix: '10.244.0.0/16', le: 24 }]) },
+      want: false,
+    },
+    {
+      name: 'through the reflector with node-2’s ORIGINATOR_ID and next hop',
+      peer: '10.0.0.3',
+      prefix: '10.244.2.0/24',
+      attributes: reflectedFrom2,
+      nextHop: '10.0.0.2',
+      want: true,
+    },
+    {
+      name: 'through the reflector with another next hop',
+      peer: '10.0.0.3',
+      prefix: '10.244.2.0/24',
+      attributes: reflectedFrom2,
+      nextHop: '10.0.0.4',
+      want: false,
+    },
+    {
+      name: 'through the reflector originated by node-4',
+      peer: '10.0.0.3',
+      prefix: '10.244.2.0/24',
+      attributes: { ...reflectedFrom2, originatorId: '10.0.0.4' },
+      nextHop: '10.0.0.2',
+      want: false,
+    },
+    {
+      name: 'through the reflector without ORIGINATOR_ID',
+      peer: '10.0.0.3',
+      prefix: '10.244.2.0/24',
+      attributes: attrs,
+      nextHop: '10.0.0.2',
+      want: false,
+    },
+    {
+      name: 'through an iBGP reflector outside the cluster, checked the same',
+      peer: '192.0.2.9',
+      prefix: '10.244.2.0/24',
+      attributes: reflectedFrom2,
+      nextHop: '10.0.0.2',
+      want: true,
+    },
+    {
+      name: 'node-2’s podCIDR from the eBGP ToR, no rules of its own',
+      peer: '192.0.2.1',
+      prefix: '10.244.2.0/24',
+      want: false,
+    },
+    {
+      name: 'node-2’s podCIDR from the ToR whose own import covers it',
+      peer: '192.0.2.1',
+      prefix: '10.244.2.0/24',
+      ctx: {
+        peerImport: (p) => (p === '192.0.2.1' ? rules([{ prefix: '10.244.0.0/16', le: 24 }]) : undefined),
+      },
+      want: true,
+    },
     { name: 'our own podCIDR', prefix: '10.244.1.0/24', want: false },
+    { name: 'inside our own podCIDR', prefix: '10.244.1.128/25', want: false },
     { name: 'a default route', prefix: '0.0.0.0/0', want: false },
     { name: 'an IPv6 default route', prefix: '::/0', want: false },
-    { name: 'not a known podCIDR', prefix: '10.244.3.0/24', want: false },
-    { name: 'a more specific of a podCIDR', prefix: '10.244.2.0/25', want: false },
+    { name: 'not a known podCIDR', prefix: '10.244.9.0/24', want: false },
+    { name: 'a more specific of a podCIDR, from its node', prefix: '10.244.2.0/25', want: false },
+    { name: 'half the Internet, no rules', peer: '192.0.2.1', prefix: '0.0.0.0/1', want: false },
+    {
+      name: 'half the Internet, outside the ToR’s rules',
+      peer: '192.0.2.1',
+      prefix: '128.0.0.0/1',
+      ctx: { peerImport: () => rules([{ prefix: '10.200.0.0/16', le: 24 }]) },
+      want: false,
+    },
     {
       name: 'inside importPrefixes with le',
-      prefix: '10.244.3.0/24',
-      ctx: { importPrefixes: rules([{ prefix: '10.244.0.0/16', le: 24 }]) },
+      prefix: '10.245.3.0/24',
+      ctx: { importPrefixes: rules([{ prefix: '10.245.0.0/16', le: 24 }]) },
       want: true,
     },
     {
       name: 'longer than le',
-      prefix: '10.244.3.0/25',
-      ctx: { importPrefixes: rules([{ prefix: '10.244.0.0/16', le: 24 }]) },
+      prefix: '10.245.3.0/25',
+      ctx: { importPrefixes: rules([{ prefix: '10.245.0.0/16', le: 24 }]) },
+      want: false,
+    },
+    {
+      name: 'shorter than ge',
+      prefix: '10.245.0.0/17',
+      ctx: { importPrefixes: rules([{ prefix: '10.245.0.0/16', ge: 24, le: 28 }]) },
       want: false,
     },
     {
@@ -54,10 +174,17 @@ describe('importAllowed', () => {
       want: false,
     },
     {
-      name: 'importPrefixes never admit a default route',
+      name: 'a range never admits a default route',
       prefix: '0.0.0.0/0',
-      ctx: { importPrefixes: rules([{ prefix: '0.0.0.0/0' }]) },
+      ctx: { importPrefixes: rules([{ prefix: '0.0.0.0/0', le: 32 }]) },
       want: false,
+    },
+    {
+      name: 'an exact rule for the default route admits it',
+      peer: '192.0.2.1',
+      prefix: '0.0.0.0/0',
+      ctx: { importPrefixes: rules([{ prefix: '0.0.0.0/0', exact: true }]) },
+      want: true,
     },
     {
       name: 'importPrefixes never admit our own podCIDR',
@@ -68,7 +195,16 @@ describe('importAllowed', () => {
   ];
   for (const t of table)
     it(`${t.name}: ${t.prefix} → ${t.want}`, () => {
-      expect(importAllowed({ ...ctx, ...t.ctx }, key(t.prefix))).toBe(t.want);
+      const c = { ...ctx, ...t.ctx };
+      expect(
+        importAllowed(
+          c,
+          t.peer ?? '10.0.0.2',
+          key(t.prefix),
+          t.attributes ?? attrs,
+          t.nextHop ?? t.peer ?? '10.0.0.2',
+        ),
+      ).toBe(t.want);
     });
 });
 
@@ -79,11 +215,11 @@ describe('exportDecision', () => {
 
   it('does not re-export other nodes routes unless we reflect, and never to eBGP', () => {
     const other = key('10.244.2.0/24');
-    expect(exportDecision(ctx, '10.0.0.2', other, attrs)).toBe(false);
+    expect(exportDecision(ctx, '10.0.0.4', other, attrs)).toBe(false);
     const rr = { ...ctx, routeReflector: true };
-    expect(exportDecision(rr, '10.0.0.2', other, attrs)).toBe(true);
+    expect(exportDecision(rr, '10.0.0.4', other, attrs)).toBe(true);
     expect(exportDecision(rr, '192.0.2.1', other, attrs)).toBe(false);
-    expect(exportDecision(rr, '10.0.0.2', key('172.16.0.0/16'), attrs)).toBe(false);
+    expect(exportDecision(rr, '10.0.0.4', key('172.16.0.0/16'), attrs)).toBe(false);
   });
 
   it('adds communities and prepends our AS towards eBGP peers only', () => {
@@ -107,11 +243,18 @@ describe('exportDecision', () => {
 describe('createClusterPolicy', () => {
   it('filters follow update() and explain their verdicts', () => {
     const policy = createClusterPolicy(ctx);
-    const p = key('10.244.3.0/24');
-    expect(policy.importFilter('10.0.0.2', p, attrs)).toBe(false);
-    expect(policy.explainImport(p)).toBe('10.244.3.0/24: refused, not a podCIDR of another node');
-    policy.update({ ...ctx, clusterPodCIDRs: [...ctx.clusterPodCIDRs, p] });
-    expect(policy.importFilter('10.0.0.2', p, attrs)).toBe(true);
-    expect(policy.explainImport(key('0.0.0.0/0'))).toBe('0.0.0.0/0: refused, a default route');
+    const p = key('10.244.9.0/24');
+    expect(policy.importFilter('10.0.0.4', p, attrs, '10.0.0.4')).toBe(false);
+    expect(policy.explainImport('10.0.0.4', p)).toBe(
+      '10.244.9.0/24 from 10.0.0.4: refused, not a podCIDR of another node',
+    );
+    policy.update({ ...ctx, owners: [...ctx.owners!, owner('node-4', '10.244.9.0/24', ['10.0.0.4'])] });
+    expect(policy.importFilter('10.0.0.4', p, attrs, '10.0.0.4')).toBe(true);
+    expect(policy.explainImport('10.0.0.2', p)).toBe(
+      "10.244.9.0/24 from 10.0.0.2: refused, node node-4's podCIDR from another peer",
+    );
+    expect(policy.explainImport('10.0.0.2', key('0.0.0.0/0'))).toBe(
+      '0.0.0.0/0 from 10.0.0.2: refused, a default route',
+    );
   });
 });
