@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { formatMatrix, pingMatrix, sessions, waitReady } from './runner/checks.js';
 import { frrPids } from './runner/frr.js';
 import { down, execIn, repoRoot, up } from './runner/lab.js';
-import { alive } from './runner/sh.js';
+import { alive } from '../toolkit/index.js';
 import { nodeState, readState, type LabState, type NodeState } from './runner/state.js';
 import { loadTopology, TopologyError } from './runner/topology.js';
 

@@ -2,12 +2,12 @@
 // N prefixes at it, and measure from the moment the session is Established until the daemon holds all N (in
 // its RIB, or in its namespace's kernel table for the FIB runs), then from the moment the TCP session is dropped
 // until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load.
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { chownSync, existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { kernelRouteCounter, Pair, peakRssKb, sh, waitUntil } from './netns.mjs';
+import { procStatusKb, runSync, startLogged, until } from '../../dist/toolkit/index.js';
+import { kernelRouteCounter, Pair } from './pair.mjs';
 
 const HERE = import.meta.dirname;
 const REPO = join(HERE, '..', '..');
@@ -15,25 +15,18 @@ export const NODEBGP_BIN = join(REPO, 'bin', 'nodebgp');
 const SENDER = join(HERE, 'sender.mjs');
 
 function inNs(ns, cmd, args) {
-  return sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+  return runSync(['ip', 'netns', 'exec', ns, cmd, ...args]);
 }
 
 /** Start a long-running daemon process inside `ns`, logging into dir/<name>.log. */
 function daemon(pair, name, cmd, args, env) {
   const log = join(pair.dir, `${name}.log`);
-  const proc = spawn(
-    'sh',
-    ['-c', `exec ip netns exec "$0" "$@" >>"${log}" 2>&1`, pair.daemon, cmd, ...args],
-    {
-      stdio: 'ignore',
-      env: env ?? process.env,
-    },
-  );
+  const proc = startLogged(['ip', 'netns', 'exec', pair.daemon, cmd, ...args], log, { env });
   return { name, proc, log };
 }
 
-const frrUid = () => Number(sh('id', ['-u', 'frr']).trim());
-const frrGid = () => Number(sh('id', ['-g', 'frr']).trim());
+const frrUid = () => Number(runSync(['id', '-u', 'frr']).trim());
+const frrGid = () => Number(runSync(['id', '-g', 'frr']).trim());
 
 export const RUNNERS = {
   gobgp: {
@@ -58,7 +51,7 @@ export const RUNNERS = {
       ]);
       const summary = () =>
         inNs(pair.daemon, 'gobgp', ['-p', '50051', 'global', 'rib', 'summary', '-a', 'ipv4']);
-      await waitUntil(
+      await until(
         () => {
           try {
             return summary().includes('Destination');
@@ -105,9 +98,9 @@ export const RUNNERS = {
           ' neighbor 10.88.0.1 remote-as 65001\n neighbor 10.88.0.1 timers 80 240\n',
       );
       const z = daemon(pair, 'zebra', '/usr/lib/frr/zebra', [...common('zebra'), '-s', '90000000']);
-      await waitUntil(() => existsSync(zserv), { timeout: 10_000, what: 'zebra' });
+      await until(() => existsSync(zserv), { timeout: 10_000, what: 'zebra' });
       const b = daemon(pair, 'bgpd', '/usr/lib/frr/bgpd', common('bgpd'));
-      await waitUntil(
+      await until(
         () => {
           try {
             inNs(pair.daemon, 'vtysh', ['--vty_socket', pair.dir, '-c', 'show bgp summary']);
@@ -141,7 +134,7 @@ function birdRunner(kernel) {
       );
       const d = daemon(pair, 'bird', 'bird', ['-f', '-c', conf, '-s', ctl, '-P', join(pair.dir, 'bird.pid')]);
       const birdc = (...a) => inNs(pair.daemon, 'birdc', ['-s', ctl, ...a]);
-      await waitUntil(
+      await until(
         () => {
           try {
             return birdc('show', 'status').includes('Daemon is up');
@@ -195,7 +188,7 @@ function nodebgpRunner(kernel) {
       // The control API is asked directly over its Unix socket: spawning the CLI (a Node.js start, ~0.2 s on this
       // machine) for every poll would time the CLI, not the daemon; birdc and gobgp are cheap to start.
       const neighbors = () => controlGet(socket, '/neighbors');
-      await waitUntil(
+      await until(
         async () => {
           try {
             return Array.isArray(await neighbors());
@@ -234,14 +227,23 @@ function controlGet(socketPath, path) {
   });
 }
 
-/** The daemon's own pid: the `sh -c exec ip netns exec … cmd` chain execs in place, so it is proc.pid. */
+/** The daemon's own pid: `ip netns exec … cmd` execs in place, so it is proc.pid. */
 const pidOf = (p) => p.proc.pid;
+
+/** How long a load or a drop may take before the run counts as failed (GoBGP needs ~30 s at 1M). */
+const LOAD_TIMEOUT_MS = 600_000;
 
 export async function measure(key, n, { log = () => {} } = {}) {
   const runner = RUNNERS[key];
   const pair = new Pair(key.replace(/[^a-z]/g, '').slice(0, 6));
   try {
     const d = await runner.start(pair);
+    // A daemon that dies mid-run ends the measurement at once instead of after the 10-minute timeout.
+    const exited = () => {
+      const dead = d.processes.find((p) => p.proc.exitCode !== null || p.proc.signalCode !== null);
+      return dead ? `${dead.name} exited; see ${dead.log}` : undefined;
+    };
+    const load = { timeout: LOAD_TIMEOUT_MS, interval: 50, failIf: exited };
     const sender = pair.spawnIn(
       pair.sender,
       process.execPath,
@@ -260,16 +262,16 @@ export async function measure(key, n, { log = () => {} } = {}) {
       }
     });
     const event = (name, timeout) =>
-      waitUntil(() => events[name], { timeout, interval: 5, what: `sender ${name}` });
+      until(() => events[name], { timeout, interval: 5, what: `sender ${name}`, failIf: exited });
     const established = await event('established', 60_000);
     log(`  ${key} ${n}: established`);
-    await waitUntil(async () => (await d.count()) >= n, { interval: 50, what: `${key}: ${n} routes` });
+    await until(async () => (await d.count()) >= n, { ...load, what: `${key}: ${n} routes` });
     const loaded = Date.now();
-    const rss = Object.fromEntries(d.processes.map((p) => [p.name, peakRssKb(pidOf(p))]));
+    const rss = Object.fromEntries(d.processes.map((p) => [p.name, procStatusKb(pidOf(p), 'VmHWM')]));
     log(`  ${key} ${n}: loaded in ${((loaded - established.t) / 1000).toFixed(2)} s`);
     const dropAt = Date.now();
     sender.stdin.write('close\n');
-    await waitUntil(async () => (await d.count()) === 0, { interval: 50, what: `${key}: routes gone` });
+    await until(async () => (await d.count()) === 0, { ...load, what: `${key}: routes gone` });
     const gone = Date.now();
     return {
       daemon: key,
@@ -283,6 +285,6 @@ export async function measure(key, n, { log = () => {} } = {}) {
       peakRssTotalKb: Object.values(rss).reduce((a, b) => a + b, 0),
     };
   } finally {
-    pair.teardown();
+    await pair.teardown();
   }
 }

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inNs, must, run, sleep, alive } from './sh.js';
+import { alive, inNs, run, sleep, tryRun } from '../../toolkit/index.js';
 import { frrDir, type NodeState } from './state.js';
 import type { LabNode } from './topology.js';
 
@@ -77,14 +77,14 @@ export async function startFrr(node: LabNode, st: NodeState): Promise<void> {
   mkdirSync(dir, { recursive: true });
   for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true });
   writeFileSync(join(dir, 'empty.conf'), '');
-  await must(['chown', '-R', `${FRR_USER}:${FRR_USER}`, dir]);
-  await must(inNs(st.ns, daemonArgv('zebra', dir)));
+  await run(['chown', '-R', `${FRR_USER}:${FRR_USER}`, dir]);
+  await run(inNs(st.ns, daemonArgv('zebra', dir)));
   await waitFor(join(dir, 'zserv.api'), `${node.name} zebra`);
   for (const d of daemons) {
-    await must(inNs(st.ns, daemonArgv(d, dir)));
+    await run(inNs(st.ns, daemonArgv(d, dir)));
     await waitFor(join(dir, `${d}.vty`), `${node.name} ${d}`);
   }
-  await must(inNs(st.ns, ['vtysh', '--vty_socket', dir, '-f', conf]));
+  await run(inNs(st.ns, ['vtysh', '--vty_socket', dir, '-f', conf]));
 }
 
 /** Pids of the node's FRR daemons that are running. */
@@ -101,7 +101,7 @@ export function frrPids(st: NodeState): Record<string, number> {
 
 /** Runs one vtysh command against the node's FRR; resolves with stdout. */
 export async function vtysh(st: NodeState, command: string): Promise<string> {
-  const r = await run(inNs(st.ns, ['vtysh', '--vty_socket', frrDir(st), '-c', command]));
+  const r = await tryRun(inNs(st.ns, ['vtysh', '--vty_socket', frrDir(st), '-c', command]));
   if (r.code !== 0)
     throw new Error(`labs: ${st.name}: vtysh -c '${command}': ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout;

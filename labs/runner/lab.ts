@@ -11,7 +11,17 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inNs, must, run, sleep, startDetached, alive } from './sh.js';
+import {
+  addVeth,
+  alive,
+  createNamespace,
+  destroyNamespaces,
+  inNs,
+  listNamespaces,
+  run,
+  sleep,
+  startLogged,
+} from '../../toolkit/index.js';
 import { startFrr, bindFor } from './frr.js';
 import {
   controlSocket,
@@ -69,7 +79,7 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<LabState
   writeState(state);
   try {
     await createNodes(state, log);
-    await createLinks(topo, state);
+    createLinks(topo, state);
     for (const node of topo.nodes) await runExec(node, byName(state, node.name), log);
     for (const node of topo.nodes) await startNode(node, byName(state, node.name), log);
     return state;
@@ -85,46 +95,27 @@ async function createNodes(state: LabState, log: (l: string) => void): Promise<v
   for (const st of state.nodes) {
     mkdirSync(join(st.dir, 'bin'), { recursive: true });
     writeWrappers(st);
-    await must(['ip', 'netns', 'add', st.ns]);
-    await must(['ip', '-n', st.ns, 'link', 'set', 'lo', 'up']);
+    createNamespace(st.ns);
     if (st.role === 'bridge') {
-      await must(['ip', '-n', st.ns, 'link', 'add', 'br0', 'type', 'bridge']);
-      await must(['ip', '-n', st.ns, 'link', 'set', 'br0', 'up']);
+      await run(['ip', '-n', st.ns, 'link', 'add', BRIDGE, 'type', 'bridge']);
+      await run(['ip', '-n', st.ns, 'link', 'set', BRIDGE, 'up']);
     } else {
-      await must(inNs(st.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']));
-      await must(inNs(st.ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']));
+      await run(inNs(st.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']));
+      await run(inNs(st.ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']));
     }
     log(`node ${st.name}: namespace ${st.ns} (${st.role})`);
   }
 }
 
-async function createLinks(topo: Topology, state: LabState): Promise<void> {
-  for (const l of topo.links) {
-    const a = byName(state, l.a.node);
-    const b = byName(state, l.b.node);
-    await must([
-      'ip',
-      'link',
-      'add',
-      l.a.iface,
-      'netns',
-      a.ns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      l.b.iface,
-      'netns',
-      b.ns,
-    ]);
-    for (const [st, iface] of [
-      [a, l.a.iface],
-      [b, l.b.iface],
-    ] as const) {
-      if (st.role === 'bridge') await must(['ip', '-n', st.ns, 'link', 'set', iface, 'master', 'br0']);
-      await must(['ip', '-n', st.ns, 'link', 'set', iface, 'up']);
-    }
-  }
+/** A bridge node's Linux bridge, inside its namespace. */
+const BRIDGE = 'br0';
+
+function createLinks(topo: Topology, state: LabState): void {
+  const end = (ep: { node: string; iface: string }) => {
+    const st = byName(state, ep.node);
+    return { ns: st.ns, name: ep.iface, ...(st.role === 'bridge' ? { master: BRIDGE } : {}) };
+  };
+  for (const l of topo.links) addVeth(end(l.a), end(l.b));
 }
 
 /**
@@ -137,7 +128,7 @@ const onHost = (argv: readonly string[]): boolean =>
 
 async function runExec(node: LabNode, st: NodeState, log: (l: string) => void): Promise<void> {
   for (const argv of node.exec) {
-    await must(onHost(argv) ? argv : inNs(st.ns, argv));
+    await run(onHost(argv) ? argv : inNs(st.ns, argv));
     log(`node ${node.name}: ${argv.join(' ')}`);
   }
 }
@@ -160,7 +151,11 @@ export async function startNodebgp(node: LabNode, st: NodeState): Promise<number
   const sock = controlSocket(st);
   rmSync(sock, { force: true });
   const argv = inNs(st.ns, [process.execPath, bin, 'run', '--config', config, '--control-socket', sock]);
-  const pid = startDetached(argv, join(st.dir, 'nodebgp.log'), { ...process.env, ...node.env });
+  const child = startLogged(argv, join(st.dir, 'nodebgp.log'), {
+    env: { ...process.env, ...node.env },
+    detached: true,
+  });
+  const pid = child.pid as number;
   writeFileSync(join(st.dir, 'nodebgp.pid'), `${pid}\n`);
   const end = Date.now() + 15_000;
   while (!existsSync(sock)) {
@@ -213,9 +208,7 @@ function otherLabs(lab: string): LabState[] {
 /** Takes the lab down: kills every process in its namespaces, deletes them and the state directory. */
 export async function down(lab: string): Promise<string[]> {
   const state = readState(lab);
-  const existing = new Set(
-    (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]),
-  );
+  const existing = listNamespaces();
   const owned = state ? labNamespaces(state) : [];
   // Without state.json (removed by hand), still catch namespaces named like ours (clab-<lab>-*), but never
   // one that another lab's state claims (lab "a" must not take "a-b"'s clab-a-b-n1).
@@ -223,38 +216,12 @@ export async function down(lab: string): Promise<string[]> {
     const others = new Set(otherLabs(lab).flatMap(labNamespaces));
     for (const ns of existing) if (ns.startsWith(`clab-${lab}-`) && !others.has(ns)) owned.push(ns);
   }
-  const present = owned.filter((ns) => existing.has(ns));
-  await killNamespaces(present);
-  for (const ns of present) await run(['ip', 'netns', 'delete', ns]);
+  const removed = await destroyNamespaces(
+    owned.filter((ns) => existing.has(ns)),
+    1500,
+  );
   rmSync(labDir(lab), { recursive: true, force: true });
-  return present;
-}
-
-async function killNamespaces(namespaces: readonly string[]): Promise<void> {
-  const pidsOf = async (): Promise<number[]> => {
-    const all: number[] = [];
-    for (const ns of namespaces) {
-      const r = await run(['ip', 'netns', 'pids', ns]);
-      for (const p of r.stdout.split('\n')) if (/^\d+$/.test(p.trim())) all.push(Number(p));
-    }
-    return all.filter((p) => p !== process.pid);
-  };
-  for (const [signal, waitMs] of [
-    ['SIGTERM', 1500],
-    ['SIGKILL', 1000],
-  ] as const) {
-    const pids = await pidsOf();
-    if (pids.length === 0) return;
-    for (const p of pids) {
-      try {
-        process.kill(p, signal);
-      } catch {
-        /* already gone */
-      }
-    }
-    const end = Date.now() + waitMs;
-    while (Date.now() < end && (await pidsOf()).length > 0) await sleep(50);
-  }
+  return removed;
 }
 
 /** Runs argv in a node's namespace with its environment; resolves with the exit code (output inherited). */

@@ -16,7 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFrr, waitUntil, type Frr } from './harness/index.js';
+import { startFrr, until, type Frr } from './harness/index.js';
 import { NODEBGP_BIN } from './harness/nodebgp.js';
 import { CLUSTER_ASN, KubernetesLab, type ClusterNode } from './kubernetes/kubernetes-lab.js';
 
@@ -28,7 +28,7 @@ let k8s: KubernetesLab;
 let frr: Frr | undefined;
 
 const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 30_000) =>
-  waitUntil(probe, { what, timeout, interval: 200 });
+  until(probe, { what, timeout, interval: 200 });
 
 /** Waits until the node's kernel holds exactly these pod routes (prefix → gateway). */
 async function kernelIs(lab: KubernetesLab, node: ClusterNode, want: Record<string, string>): Promise<void> {
@@ -151,8 +151,8 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     await wait('every node sees the API away', async () =>
       (await Promise.all(live.map((n) => k8s.status(n)))).every((s) => s.kubernetes?.connected === false),
     );
-    const until = Date.now() + API_DOWN_MS;
-    while (Date.now() < until) {
+    const end = Date.now() + API_DOWN_MS;
+    while (Date.now() < end) {
       for (const [i, n] of live.entries()) {
         expect(await k8s.kernelRoutes(n)).toEqual(before[i]);
         expect((await k8s.established(n)).length).toBe(2);

@@ -11,7 +11,7 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Daemon } from './daemon.js';
-import { waitUntil, type Netns } from './netns.js';
+import { until, type Netns } from '../../../toolkit/index.js';
 
 export interface FrrOptions {
   /** bgpd.conf text (router bgp …). */
@@ -112,7 +112,7 @@ export async function startFrr(ns: Netns, dir: string, options: FrrOptions): Pro
       ns.spawn('/usr/lib/frr/zebra', frrArgs(dir, 'zebra', zserv), { stdio: [...stdio] }),
     );
     const z = zebra;
-    await waitUntil(() => existsSync(zserv), {
+    await until(() => existsSync(zserv), {
       timeout: 10_000,
       interval: 25,
       what: 'zebra zserv socket',
@@ -133,7 +133,7 @@ export async function startFrr(ns: Netns, dir: string, options: FrrOptions): Pro
   if (!withZebra) bgpArgs.push('-Z');
   const bgpd = new Daemon('bgpd', ns, dir, ns.spawn('/usr/lib/frr/bgpd', bgpArgs, { stdio: [...stdio] }));
   const frr = new Frr(ns, dir, bgpd, zebra, staticd);
-  await waitUntil(async () => (await frr.vtysh('show bgp summary')) !== undefined, {
+  await until(async () => (await frr.vtysh('show bgp summary')) !== undefined, {
     timeout: 15_000,
     interval: 100,
     what: 'bgpd vty',

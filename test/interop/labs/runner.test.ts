@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pingMatrix, sessions, waitReady } from '../../../labs/runner/checks.js';
 import { vtysh } from '../../../labs/runner/frr.js';
 import { down, nodeEnv, up } from '../../../labs/runner/lab.js';
-import { run } from '../../../labs/runner/sh.js';
+import { tryRun } from '../../../toolkit/index.js';
 import { labDir, nodeState, readState, type LabState } from '../../../labs/runner/state.js';
 import { loadTopology } from '../../../labs/runner/topology.js';
 import { labMain } from '../../../labs/cli.js';
@@ -20,7 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(here, 'fixtures', 'frr-ls', 'frr-ls.clab.yml');
 
 async function leftovers(lab: string): Promise<string[]> {
-  const list = (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]);
+  const list = (await tryRun(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]);
   return list.filter((ns) => ns.startsWith(`clab-${lab}-`) || ns.startsWith(`${lab}-`));
 }
 
@@ -52,7 +52,9 @@ describe('labs runner (FRR only)', () => {
 
   it('exec runs in the node with vtysh and NODEBGP_SOCKET pointing at it', async () => {
     const st = nodeState(state, 'spine2');
-    const r = await run(['ip', 'netns', 'exec', st.ns, 'vtysh', '-c', 'show running-config'], nodeEnv(st));
+    const r = await tryRun(['ip', 'netns', 'exec', st.ns, 'vtysh', '-c', 'show running-config'], {
+      env: nodeEnv(st),
+    });
     expect(r.stdout).toContain('bgp router-id 10.0.0.2');
     expect(nodeEnv(st).NODEBGP_SOCKET).toBe(join(labDir('frr-ls'), 'spine2', 'nodebgp.sock'));
   });

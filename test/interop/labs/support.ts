@@ -15,7 +15,7 @@ import {
   type KernelRoute,
 } from '../../../labs/runner/checks.js';
 import { down, repoRoot, up } from '../../../labs/runner/lab.js';
-import { run } from '../../../labs/runner/sh.js';
+import { tryRun } from '../../../toolkit/index.js';
 import { labDir, nodeState, type LabState } from '../../../labs/runner/state.js';
 import { loadTopology } from '../../../labs/runner/topology.js';
 
@@ -36,7 +36,7 @@ export async function ensureBuilt(): Promise<void> {
   const entry = join(root, 'dist', 'daemon', 'cli', 'main.js');
   const sources = Math.max(...['bgp', 'routing', 'daemon'].map((d) => newestMtime(join(root, d))));
   if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
-  const r = await run([join(root, 'node_modules', '.bin', 'tsc'), '-p', join(root, 'tsconfig.json')]);
+  const r = await tryRun([join(root, 'node_modules', '.bin', 'tsc'), '-p', join(root, 'tsconfig.json')]);
   if (!existsSync(entry)) throw new Error(`labs: building the daemon failed:\n${r.stdout}${r.stderr}`);
 }
 
@@ -55,7 +55,7 @@ export async function labUp(name: string, readyTimeoutMs = 60_000): Promise<LabS
 /** Down, then prove nothing is left: no namespace of the lab, no process in one, no state directory. */
 export async function labDown(state: LabState): Promise<void> {
   await down(state.name);
-  const list = (await run(['ip', 'netns', 'list'])).stdout;
+  const list = (await tryRun(['ip', 'netns', 'list'])).stdout;
   for (const n of state.nodes) {
     expect(list).not.toContain(n.ns);
     for (const p of n.podNamespaces) expect(list).not.toContain(p);

@@ -1,13 +1,14 @@
 /**
- * The Fib against the real kernel, each test in its own throwaway namespace (see netns.ts). What is
+ * The Fib against the real kernel, each test in its own throwaway namespace (the toolkit's Lab). What is
  * asserted is what a user would see: routes in `ip route`, statuses in `fib.entries()`, events.
  */
-import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Netns, FibDriver, RouteJson, buildDistIfStale, v4key } from './netns.js';
+import { Lab, type Netns } from '../../../toolkit/index.js';
+import { FibDriver, RouteJson, buildDistIfStale, v4key } from './fib-driver.js';
 
 interface EntryView {
   prefix: string;
@@ -18,6 +19,7 @@ interface EntryView {
   stale?: boolean;
 }
 
+const lab = new Lab();
 let cleanup: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -25,10 +27,11 @@ afterEach(async () => {
 });
 
 beforeAll(() => buildDistIfStale(), 120_000);
+afterAll(() => lab.teardown());
 
 function setup(...addrs: string[]): Netns {
-  const ns = new Netns();
-  cleanup.push(() => ns.destroy());
+  const ns = lab.namespace('fib');
+  cleanup.push(() => lab.remove(ns));
   ns.veth('v0', 'v1', ...(addrs.length ? addrs : ['10.0.0.1/24']));
   return ns;
 }
@@ -41,7 +44,7 @@ async function fibIn(ns: Netns, opts: Record<string, unknown> = {}): Promise<Fib
 }
 
 const ours = (ns: Netns, ...args: string[]): RouteJson[] =>
-  ns.json<RouteJson>('route', 'show', 'proto', '202', ...args);
+  ns.ipJson<RouteJson>('route', 'show', 'proto', '202', ...args);
 const entry = async (fib: FibDriver, prefix: string): Promise<EntryView | undefined> =>
   (await fib.call<EntryView[]>('entries')).find((e) => e.prefix === prefix);
 
@@ -72,7 +75,7 @@ describe('Fib on the kernel', () => {
     await fib.call('setRange', v4key('11.0.0.0/24'), 100_000, 256, ['10.0.0.2']);
     await fib.call('flushed');
     const ms = Date.now() - t0;
-    expect(ns.ip('route', 'show', 'proto', '202').trim().split('\n')).toHaveLength(100_000);
+    expect(ns.ipSync('route', 'show', 'proto', '202').trim().split('\n')).toHaveLength(100_000);
     expect(await fib.call('stats')).toMatchObject({
       wanted: 100_000,
       installed: 100_000,
@@ -81,7 +84,7 @@ describe('Fib on the kernel', () => {
     });
     console.log(`100,000 routes installed in ${ms} ms`);
     await fib.call('close', { removeRoutes: true });
-    expect(ns.ip('route', 'show', 'proto', '202')).toBe('');
+    expect(ns.ipSync('route', 'show', 'proto', '202')).toBe('');
   });
 
   it('installs ECMP as one multipath route and replaces the set atomically', async () => {
@@ -103,7 +106,7 @@ describe('Fib on the kernel', () => {
     const fib = await fibIn(ns);
     await fib.call('set', v4key('10.244.4.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
-    ns.ip('route', 'del', '10.244.4.0/24');
+    ns.ipSync('route', 'del', '10.244.4.0/24');
     await FibDriver.until(
       'route re-asserted',
       () => ours(ns),
@@ -164,14 +167,14 @@ describe('Fib on the kernel', () => {
     const fib = await fibIn(ns);
     await fib.call('set', v4key('10.244.9.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
-    ns.ip('link', 'set', 'v0', 'down');
+    ns.ipSync('link', 'set', 'v0', 'down');
     await FibDriver.until(
       'unresolvable',
       () => entry(fib, '10.244.9.0/24'),
       (e) => e?.status === 'unresolvable',
     );
     expect(ours(ns)).toEqual([]);
-    ns.ip('link', 'set', 'v0', 'up');
+    ns.ipSync('link', 'set', 'v0', 'up');
     await FibDriver.until(
       'reinstalled',
       () => entry(fib, '10.244.9.0/24'),
@@ -192,19 +195,19 @@ describe('Fib on the kernel', () => {
 
   it('resolves a next hop recursively through another route to its connected gateway', async () => {
     const ns = setup('10.0.0.1/24');
-    ns.ip('route', 'add', '10.50.0.0/16', 'via', '10.0.0.3', 'proto', 'static');
+    ns.ipSync('route', 'add', '10.50.0.0/16', 'via', '10.0.0.3', 'proto', 'static');
     const fib = await fibIn(ns);
     await fib.call('set', v4key('10.244.11.0/24'), ['10.50.1.1']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.11.0/24', gateway: '10.0.0.3', dev: 'v0' }]);
     // The covering route moves: the next hop follows.
-    ns.ip('route', 'replace', '10.50.0.0/16', 'via', '10.0.0.4', 'proto', 'static');
+    ns.ipSync('route', 'replace', '10.50.0.0/16', 'via', '10.0.0.4', 'proto', 'static');
     await FibDriver.until(
       're-resolved',
       () => ours(ns),
       (r) => r[0]?.gateway === '10.0.0.4',
     );
-    expect(ns.json<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([
+    expect(ns.ipJson<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([
       { dst: '10.50.0.0/16', gateway: '10.0.0.4' },
     ]);
   });
@@ -216,7 +219,7 @@ describe('Fib on the kernel', () => {
     await fib.call('set', 'fd00:244:2::/64', ['fe80::2%v0']);
     await fib.call('set', 'fd00:244:3::/64', ['fe80::2']);
     await fib.call('flushed');
-    const routes = ns.json<RouteJson>('-6', 'route', 'show', 'proto', '202');
+    const routes = ns.ipJson<RouteJson>('-6', 'route', 'show', 'proto', '202');
     expect(routes).toMatchObject([
       { dst: 'fd00:244:1::/64', gateway: 'fd00::2', dev: 'v0', metric: 20 },
       { dst: 'fd00:244:2::/64', gateway: 'fe80::2', dev: 'v0', metric: 20 },
@@ -241,7 +244,7 @@ describe('Fib on the kernel', () => {
   it('reports a kernel write failure with its errno and retries until the next hop works', async () => {
     // The address is there but without its prefix route: we call 10.1.0.2 connected, the kernel refuses it.
     const ns = setup('10.0.0.1/24');
-    ns.ip('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
+    ns.ipSync('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
     const fib = await fibIn(ns);
     await fib.call('set', v4key('10.244.12.0/24'), ['10.1.0.2']);
     await fib.call('set', v4key('10.244.13.0/24'), ['10.0.0.2']);
@@ -255,7 +258,7 @@ describe('Fib on the kernel', () => {
       retryInMs: 1000,
     });
     expect(await entry(fib, '10.244.13.0/24')).toMatchObject({ status: 'installed' });
-    ns.ip('route', 'add', '10.1.0.0/24', 'dev', 'v0');
+    ns.ipSync('route', 'add', '10.1.0.0/24', 'dev', 'v0');
     await FibDriver.until(
       'installed after retry',
       () => entry(fib, '10.244.12.0/24'),
@@ -272,7 +275,7 @@ describe('Fib on the kernel', () => {
     // Only the last message of a batch asks for an ack; a refused one is answered with its own sequence
     // number. Refused here: every 7th route, and a run around where the first 64 KiB batch ends.
     const ns = setup('10.0.0.1/24');
-    ns.ip('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
+    ns.ipSync('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
     const fib = await fibIn(ns);
     const n = 3000;
     const refused = (i: number): boolean => i % 7 === 3 || (i >= 950 && i < 980);
@@ -315,9 +318,9 @@ describe('Fib on the kernel', () => {
     );
     expect(await flood).toBe(0);
     await busy;
-    expect(ns.ip('route', 'show', 'proto', 'static').trim().split('\n')).toHaveLength(20_000);
+    expect(ns.ipSync('route', 'show', 'proto', 'static').trim().split('\n')).toHaveLength(20_000);
     // Still alive, and still listening: our route deleted by hand comes back.
-    ns.ip('route', 'del', '10.244.15.0/24', 'proto', '202');
+    ns.ipSync('route', 'del', '10.244.15.0/24', 'proto', '202');
     await FibDriver.until(
       're-asserted',
       () => Promise.resolve(ours(ns)),
@@ -328,12 +331,12 @@ describe('Fib on the kernel', () => {
 
   it('never touches a route of another protocol at the same prefix and metric', async () => {
     const ns = setup('10.0.0.1/24');
-    ns.ip('route', 'add', '10.244.14.0/24', 'via', '10.0.0.9', 'proto', 'static', 'metric', '20');
+    ns.ipSync('route', 'add', '10.244.14.0/24', 'via', '10.0.0.9', 'proto', 'static', 'metric', '20');
     const fib = await fibIn(ns);
     await fib.call('set', v4key('10.244.14.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect((await entry(fib, '10.244.14.0/24'))?.error).toMatch(/EEXIST/);
-    expect(ns.json<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([
+    expect(ns.ipJson<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([
       { gateway: '10.0.0.9', protocol: 'static' },
     ]);
   });
