@@ -39,3 +39,17 @@ export {
   type LinkOptions,
   type VethEnd,
 } from './netns.js';
+export {
+  FRR_BIN,
+  FRR_USER,
+  frrArgs,
+  frrLog,
+  frrPids,
+  startFrr,
+  startFrrDaemon,
+  vtysh,
+  vtyshArgv,
+  type FrrDaemon,
+  type FrrInstance,
+  type FrrOptions,
+} from './frr.js';

@@ -3,10 +3,10 @@
 // its RIB, or in its namespace's kernel table for the FIB runs), then from the moment the TCP session is dropped
 // until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load.
 import { request } from 'node:http';
-import { chownSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { procStatusKb, runSync, startLogged, until } from '../../dist/toolkit/index.js';
+import { frrLog, procStatusKb, runSync, startFrr, startLogged, until } from '../../dist/toolkit/index.js';
 import { kernelRouteCounter, Pair } from './pair.mjs';
 
 const HERE = import.meta.dirname;
@@ -24,9 +24,6 @@ function daemon(pair, name, cmd, args, env) {
   const proc = startLogged(['ip', 'netns', 'exec', pair.daemon, cmd, ...args], log, { env });
   return { name, proc, log };
 }
-
-const frrUid = () => Number(runSync(['id', '-u', 'frr']).trim());
-const frrGid = () => Number(runSync(['id', '-g', 'frr']).trim());
 
 export const RUNNERS = {
   gobgp: {
@@ -73,45 +70,23 @@ export const RUNNERS = {
     label: 'FRR 8.4 bgpd+zebra (FIB)',
     kind: 'fib',
     async start(pair) {
-      chownSync(pair.dir, frrUid(), frrGid());
-      const zserv = join(pair.dir, 'zserv.api');
-      const common = (n) => [
-        '-u',
-        'frr',
-        '-g',
-        'frr',
-        '-P',
-        '0',
-        '--vty_socket',
-        pair.dir,
-        '-z',
-        zserv,
-        '-i',
-        join(pair.dir, `${n}.pid`),
-        '-f',
-        join(pair.dir, `${n}.conf`),
-      ];
-      writeFileSync(join(pair.dir, 'zebra.conf'), 'hostname bench\n');
-      writeFileSync(
-        join(pair.dir, 'bgpd.conf'),
-        'hostname bench\nrouter bgp 65002\n bgp router-id 10.88.0.2\n no bgp ebgp-requires-policy\n' +
-          ' neighbor 10.88.0.1 remote-as 65001\n neighbor 10.88.0.1 timers 80 240\n',
-      );
-      const z = daemon(pair, 'zebra', '/usr/lib/frr/zebra', [...common('zebra'), '-s', '90000000']);
-      await until(() => existsSync(zserv), { timeout: 10_000, what: 'zebra' });
-      const b = daemon(pair, 'bgpd', '/usr/lib/frr/bgpd', common('bgpd'));
-      await until(
-        () => {
-          try {
-            inNs(pair.daemon, 'vtysh', ['--vty_socket', pair.dir, '-c', 'show bgp summary']);
-            return true;
-          } catch {
-            return false;
-          }
+      const frr = await startFrr({
+        ns: pair.daemon,
+        dir: pair.dir,
+        configs: {
+          zebra: 'hostname bench\n',
+          bgpd:
+            'hostname bench\nrouter bgp 65002\n bgp router-id 10.88.0.2\n no bgp ebgp-requires-policy\n' +
+            ' neighbor 10.88.0.1 remote-as 65001\n neighbor 10.88.0.1 timers 80 240\n',
         },
-        { timeout: 15_000, what: 'bgpd vty' },
-      );
-      return { processes: [b, z], count: kernelRouteCounter(pair.daemon) };
+        args: { zebra: ['-s', '90000000'] },
+      });
+      const processes = ['bgpd', 'zebra'].map((name) => ({
+        name,
+        proc: frr.processes.get(name),
+        log: frrLog(pair.dir, name),
+      }));
+      return { processes, count: kernelRouteCounter(pair.daemon) };
     },
   },
   'nodebgp-rib': nodebgpRunner(false),
