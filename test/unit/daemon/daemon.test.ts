@@ -1,12 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { Advertisement, PeerConfig, SpeakerConfig } from '../../../bgp/api.js';
 import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 import { parseConfig } from '../../../daemon/config.js';
 import { advertisements, Daemon, importAllowed } from '../../../daemon/daemon.js';
-import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';
+import type { Engines } from '../../../daemon/deps.js';
 import { createLogger } from '../../../daemon/log.js';
+import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
 
 const P = (t: string): PrefixKey => {
   const k = parsePrefix(t);
@@ -21,72 +20,6 @@ peers:
   - { address: 10.77.0.3, asn: 65003 }
 kernel: { enabled: true, staleGraceSeconds: 600 }
 `;
-
-class FakeSpeaker extends EventEmitter implements SpeakerLike {
-  calls: string[] = [];
-  ads: readonly Advertisement[] = [];
-  constructor(readonly config: SpeakerConfig) {
-    super();
-  }
-  start() {
-    this.calls.push('start');
-  }
-  stop(reason: string) {
-    this.calls.push(`stop ${reason}`);
-  }
-  addPeer(p: PeerConfig) {
-    this.calls.push(`add ${p.address}`);
-  }
-  removePeer(a: string) {
-    this.calls.push(`remove ${a}`);
-  }
-  updatePeer(p: PeerConfig) {
-    this.calls.push(`update ${p.address} holdTime=${p.holdTime}`);
-  }
-  setAdvertisements(ads: readonly Advertisement[]) {
-    this.ads = ads;
-    this.calls.push(`advertise ${ads.length}`);
-  }
-  peers() {
-    return [];
-  }
-  routes() {
-    return [];
-  }
-  adjRibIn() {
-    return [];
-  }
-  adjRibOut() {
-    return [];
-  }
-}
-
-class FakeFib implements FibLike {
-  calls: string[] = [];
-  sets: [PrefixKey[], (readonly string[] | null)[]][] = [];
-  constructor(readonly options: FibOptions) {}
-  start() {
-    this.calls.push('start');
-  }
-  setMany(prefixes: readonly PrefixKey[], nexthops: readonly (readonly string[] | null)[]) {
-    this.sets.push([[...prefixes], [...nexthops]]);
-  }
-  setBlackholes() {
-    this.calls.push('blackholes');
-  }
-  releaseStale() {
-    this.calls.push('releaseStale');
-  }
-  entries() {
-    return [];
-  }
-  stats() {
-    return {};
-  }
-  close(o: { removeRoutes: boolean }) {
-    this.calls.push(`close removeRoutes=${o.removeRoutes}`);
-  }
-}
 
 function setup(text = CONFIG) {
   let speaker: FakeSpeaker | undefined;

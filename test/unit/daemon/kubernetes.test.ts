@@ -2,93 +2,25 @@
  * Kubernetes mode of the daemon: a real ClusterController against the fake API server, a fake Speaker and
  * Fib. Peers, advertisements and the Node's NetworkUnavailable condition follow the Node objects.
  */
-import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Advertisement, PeerConfig, PeerStatus, SpeakerConfig } from '../../../bgp/api.js';
 import { formatPrefix, parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 import { ClusterFeed } from '../../../daemon/cluster-feed.js';
 import { parseConfig, withNodeIdentity } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';
-import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';
+import type { Engines } from '../../../daemon/deps.js';
 import { ClusterController, kubernetesSchema } from '../../../daemon/kubernetes/index.js';
 import { createLogger } from '../../../daemon/log.js';
 import { statusText } from '../../../daemon/cli/format.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
+import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
 
 const P = (t: string): PrefixKey => {
   const k = parsePrefix(t);
   if (k instanceof Error) throw k;
   return k;
 };
-
-class FakeSpeaker extends EventEmitter implements SpeakerLike {
-  calls: string[] = [];
-  ads: readonly Advertisement[] = [];
-  established = new Set<string>();
-  constructor(readonly config: SpeakerConfig) {
-    super();
-  }
-  start() {}
-  stop() {}
-  addPeer(p: PeerConfig) {
-    this.calls.push(`add ${p.address}${p.passive ? ' passive' : ''}`);
-  }
-  removePeer(a: string) {
-    this.calls.push(`remove ${a}`);
-  }
-  updatePeer(p: PeerConfig) {
-    this.calls.push(`update ${p.address}`);
-  }
-  setAdvertisements(ads: readonly Advertisement[]) {
-    this.ads = ads;
-  }
-  requestRefresh(peer: string) {
-    this.calls.push(`refresh ${peer}`);
-  }
-  peers(): PeerStatus[] {
-    return [...this.established].map((address) => ({
-      address,
-      asn: 64512,
-      state: 'Established' as const,
-      since: 0,
-      received: 0,
-      accepted: 0,
-      advertised: 0,
-    })) as unknown as PeerStatus[];
-  }
-  routes() {
-    return [];
-  }
-  adjRibIn() {
-    return [];
-  }
-  adjRibOut() {
-    return [];
-  }
-}
-
-class FakeFib implements FibLike {
-  sets: PrefixKey[][] = [];
-  constructor(readonly options: FibOptions) {}
-  start() {}
-  setMany(prefixes: readonly PrefixKey[]) {
-    this.sets.push([...prefixes]);
-  }
-  setBlackholes() {}
-  releaseStale() {}
-  entries() {
-    return [];
-  }
-  stats() {
-    return {};
-  }
-  close() {}
-  flushed() {
-    return Promise.resolve();
-  }
-}
 
 const CONFIG = `asn: 64512
 kubernetes: { enabled: true, nodeName: node-a, resyncBackoff: { initialMs: 20, maxMs: 100 } }
@@ -159,7 +91,7 @@ describe('Daemon in Kubernetes mode', () => {
     });
     expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never)).toBe(true);
     expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never)).toBe(false);
-    expect(speaker.calls).toEqual(['add 10.0.0.2']);
+    expect(speaker.peerCalls()).toEqual(['add 10.0.0.2']);
     expect(speaker.ads.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([
       ['10.244.1.0/24', '10.0.0.1'],
     ]);
