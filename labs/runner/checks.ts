@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { inNs, sleep, tryRun } from '../../toolkit/index.js';
+import { inNs, tryRun, until } from '../../toolkit/index.js';
 import { vtysh } from './frr.js';
 import { controlSocket, type LabState, type NodeState } from './state.js';
 import { loadTopology } from './topology.js';
@@ -149,12 +149,12 @@ export async function readiness(state: LabState): Promise<Readiness> {
 
 /** Polls readiness until ready or timeout; resolves with the last readiness. */
 export async function waitReady(state: LabState, timeoutMs: number, pollMs = 250): Promise<Readiness> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await readiness(state);
-    if (r.ready || Date.now() > end) return r;
-    await sleep(pollMs);
-  }
+  let last: Readiness = { ready: false, missing: ['not checked yet'] };
+  await until(async () => (last = await readiness(state)).ready, {
+    timeout: timeoutMs,
+    interval: pollMs,
+  }).catch(() => undefined);
+  return last;
 }
 
 export interface PingResult {

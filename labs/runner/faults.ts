@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { frrPids, startFrr } from './frr.js';
 import { startNodebgp } from './lab.js';
-import { alive, destroyNamespacesSync, inNs, sleep, tryRun } from '../../toolkit/index.js';
+import { alive, destroyNamespacesSync, inNs, tryRun, until } from '../../toolkit/index.js';
 import { nodeState, type LabState } from './state.js';
 import { loadTopology, type LabNode } from './topology.js';
 
@@ -17,11 +17,11 @@ function labNode(state: LabState, name: string): LabNode {
 }
 
 async function waitGone(pids: readonly number[], ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (pids.some(alive)) {
-    if (Date.now() > end) throw new Error(`labs: processes ${pids.filter(alive).join(', ')} did not exit`);
-    await sleep(20);
-  }
+  await until(() => !pids.some(alive), {
+    what: `labs: processes ${pids.join(', ')} to exit`,
+    timeout: ms,
+    interval: 20,
+  });
 }
 
 /** Stops a node's FRR daemons with `signal` (SIGTERM: clean shutdown; SIGKILL: a crash). */

@@ -19,8 +19,8 @@ import {
   inNs,
   listNamespaces,
   run,
-  sleep,
   startLogged,
+  until,
 } from '../../toolkit/index.js';
 import { startFrr, bindFor } from './frr.js';
 import {
@@ -157,14 +157,15 @@ export async function startNodebgp(node: LabNode, st: NodeState): Promise<number
   });
   const pid = child.pid as number;
   writeFileSync(join(st.dir, 'nodebgp.pid'), `${pid}\n`);
-  const end = Date.now() + 15_000;
-  while (!existsSync(sock)) {
-    if (!alive(pid))
-      throw new Error(`labs: node ${node.name}: nodebgp exited at start; see ${join(st.dir, 'nodebgp.log')}`);
-    if (Date.now() > end)
-      throw new Error(`labs: node ${node.name}: nodebgp control socket ${sock} did not appear`);
-    await sleep(50);
-  }
+  await until(() => existsSync(sock), {
+    what: `labs: node ${node.name}: nodebgp control socket ${sock}`,
+    timeout: 15_000,
+    interval: 50,
+    failIf: () =>
+      child.exitCode !== null || !alive(pid)
+        ? `nodebgp exited at start; see ${join(st.dir, 'nodebgp.log')}`
+        : undefined,
+  });
   return pid;
 }
 

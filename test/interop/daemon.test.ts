@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerStatus, RouteView } from '../../bgp/api.js';
+import { until } from '../../toolkit/index.js';
 
 const run = promisify(execFile);
 const REPO = join(import.meta.dirname, '..', '..');
@@ -84,30 +85,18 @@ async function cli<T>(i: Instance, ...args: string[]): Promise<T> {
   return JSON.parse(stdout) as T;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
 async function peerOf(i: Instance, address: string): Promise<PeerStatus | undefined> {
   return (await cli<PeerStatus[]>(i, 'neighbors')).find((p) => p.address === address);
 }
 
 const established = (i: Instance, other: Instance) =>
-  until(`${i.name} Established with ${other.name}`, async () => {
-    const p = await peerOf(i, other.address);
-    return p?.state === 'Established' ? p : undefined;
-  });
+  until(
+    async () => {
+      const p = await peerOf(i, other.address);
+      return p?.state === 'Established' ? p : undefined;
+    },
+    { what: `${i.name} Established with ${other.name}`, interval: 250 },
+  );
 
 const a = instance(1);
 const b = instance(2);
@@ -138,13 +127,16 @@ describe('nodebgp run: two instances on loopback', () => {
 
   it("each sees the other's podCIDRs in routes --json", async () => {
     const want = (i: Instance, n: number) =>
-      until(`${i.name} routes from node${n}`, async () => {
-        const routes = await cli<RouteView[]>(i, 'routes');
-        const got = routes.filter(
-          (r) => r.prefix === `10.244.${n}.0/24` || r.prefix === `fd00:244:${n}::/64`,
-        );
-        return got.length === 2 ? got : undefined;
-      });
+      until(
+        async () => {
+          const routes = await cli<RouteView[]>(i, 'routes');
+          const got = routes.filter(
+            (r) => r.prefix === `10.244.${n}.0/24` || r.prefix === `fd00:244:${n}::/64`,
+          );
+          return got.length === 2 ? got : undefined;
+        },
+        { what: `${i.name} routes from node${n}`, interval: 250 },
+      );
     const atA = await want(a, 2);
     expect(atA.every((r) => r.best && r.peer === b.address && r.asPath === String(b.asn))).toBe(true);
     expect(atA.find((r) => r.prefix === '10.244.2.0/24')?.nexthops).toEqual([b.nextHop]);
@@ -170,10 +162,13 @@ describe('nodebgp run: two instances on loopback', () => {
   it('a changed config file is applied without a signal, leaving the untouched session alone', async () => {
     const before = await established(a, b);
     writeConfig(a, [b]); // node3 removed from the file; no SIGHUP
-    await until('node1 to drop node3 after the file changed', async () => {
-      const peers = await cli<{ address: string }[]>(a, 'neighbors');
-      return peers.every((p) => p.address !== c.address) ? peers : undefined;
-    });
+    await until(
+      async () => {
+        const peers = await cli<{ address: string }[]>(a, 'neighbors');
+        return peers.every((p) => p.address !== c.address) ? peers : undefined;
+      },
+      { what: 'node1 to drop node3 after the file changed', interval: 250 },
+    );
     const after = await peerOf(a, b.address);
     expect(after?.state).toBe('Established');
     expect(after?.establishedCount).toBe(before.establishedCount);
@@ -183,10 +178,13 @@ describe('nodebgp run: two instances on loopback', () => {
   it('SIGTERM sends Cease; the other side records it', async () => {
     b.proc?.kill('SIGTERM');
     expect(await b.exit).toBe(0);
-    const down = await until('node1 to see node2 go down', async () => {
-      const p = await peerOf(a, b.address);
-      return p && p.state !== 'Established' ? p : undefined;
-    });
+    const down = await until(
+      async () => {
+        const p = await peerOf(a, b.address);
+        return p && p.state !== 'Established' ? p : undefined;
+      },
+      { what: 'node1 to see node2 go down', interval: 250 },
+    );
     expect(`${down.lastError ?? ''} ${down.lastReason ?? ''}`).toMatch(/cease|notification/i);
     expect(b.log).toContain('"event":"stopped"');
     // the socket is gone with the daemon

@@ -88,22 +88,6 @@ export class FibDriver {
     });
   }
 
-  /** Poll until `pred` holds (kernel state changes asynchronously). */
-  static async until<T>(
-    what: string,
-    fn: () => T | Promise<T>,
-    pred: (v: T) => boolean,
-    timeoutMs = 10_000,
-  ): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (pred(v)) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     return new Promise((resolve) => {
       if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();

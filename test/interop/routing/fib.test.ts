@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Lab, type Netns } from '../../../toolkit/index.js';
+import { Lab, until, type Netns } from '../../../toolkit/index.js';
 import { FibDriver, RouteJson, buildDistIfStale, v4key } from './fib-driver.js';
 
 interface EntryView {
@@ -107,16 +107,11 @@ describe('Fib on the kernel', () => {
     await fib.call('set', v4key('10.244.4.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     ns.ipSync('route', 'del', '10.244.4.0/24');
-    await FibDriver.until(
-      'route re-asserted',
-      () => ours(ns),
-      (r) => r.length === 1,
-    );
-    await FibDriver.until(
-      'event',
-      () => fib.events.some((e) => e.type === 'route-reasserted' && e.prefix === '10.244.4.0/24'),
-      (x) => x,
-    );
+    await until(() => ours(ns).length === 1, { what: 'route re-asserted', timeout: 10_000 });
+    await until(() => fib.events.some((e) => e.type === 'route-reasserted' && e.prefix === '10.244.4.0/24'), {
+      what: 'event',
+      timeout: 10_000,
+    });
   });
 
   it('after SIGKILL, adopts wanted identical routes without rewriting them and releases stale ones', async () => {
@@ -168,18 +163,16 @@ describe('Fib on the kernel', () => {
     await fib.call('set', v4key('10.244.9.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     ns.ipSync('link', 'set', 'v0', 'down');
-    await FibDriver.until(
-      'unresolvable',
-      () => entry(fib, '10.244.9.0/24'),
-      (e) => e?.status === 'unresolvable',
-    );
+    await until(async () => (await entry(fib, '10.244.9.0/24'))?.status === 'unresolvable', {
+      what: 'unresolvable',
+      timeout: 10_000,
+    });
     expect(ours(ns)).toEqual([]);
     ns.ipSync('link', 'set', 'v0', 'up');
-    await FibDriver.until(
-      'reinstalled',
-      () => entry(fib, '10.244.9.0/24'),
-      (e) => e?.status === 'installed',
-    );
+    await until(async () => (await entry(fib, '10.244.9.0/24'))?.status === 'installed', {
+      what: 'reinstalled',
+      timeout: 10_000,
+    });
     expect(ours(ns)).toMatchObject([{ dst: '10.244.9.0/24', gateway: '10.0.0.2' }]);
   });
 
@@ -202,11 +195,7 @@ describe('Fib on the kernel', () => {
     expect(ours(ns)).toMatchObject([{ dst: '10.244.11.0/24', gateway: '10.0.0.3', dev: 'v0' }]);
     // The covering route moves: the next hop follows.
     ns.ipSync('route', 'replace', '10.50.0.0/16', 'via', '10.0.0.4', 'proto', 'static');
-    await FibDriver.until(
-      're-resolved',
-      () => ours(ns),
-      (r) => r[0]?.gateway === '10.0.0.4',
-    );
+    await until(() => ours(ns)[0]?.gateway === '10.0.0.4', { what: 're-resolved', timeout: 10_000 });
     expect(ns.ipJson<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([
       { dst: '10.50.0.0/16', gateway: '10.0.0.4' },
     ]);
@@ -259,11 +248,10 @@ describe('Fib on the kernel', () => {
     });
     expect(await entry(fib, '10.244.13.0/24')).toMatchObject({ status: 'installed' });
     ns.ipSync('route', 'add', '10.1.0.0/24', 'dev', 'v0');
-    await FibDriver.until(
-      'installed after retry',
-      () => entry(fib, '10.244.12.0/24'),
-      (e) => e?.status === 'installed',
-    );
+    await until(async () => (await entry(fib, '10.244.12.0/24'))?.status === 'installed', {
+      what: 'installed after retry',
+      timeout: 10_000,
+    });
     expect(
       ours(ns)
         .map((r) => r.dst)
@@ -321,11 +309,10 @@ describe('Fib on the kernel', () => {
     expect(ns.ipSync('route', 'show', 'proto', 'static').trim().split('\n')).toHaveLength(20_000);
     // Still alive, and still listening: our route deleted by hand comes back.
     ns.ipSync('route', 'del', '10.244.15.0/24', 'proto', '202');
-    await FibDriver.until(
-      're-asserted',
-      () => Promise.resolve(ours(ns)),
-      (r) => r.some((x) => x.dst === '10.244.15.0/24'),
-    );
+    await until(() => ours(ns).some((x) => x.dst === '10.244.15.0/24'), {
+      what: 're-asserted',
+      timeout: 10_000,
+    });
     expect(fib.events.filter((e) => e.type === 'fault')).toEqual([]);
   });
 

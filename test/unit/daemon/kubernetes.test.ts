@@ -15,6 +15,7 @@ import { createLogger } from '../../../daemon/log.js';
 import { statusText } from '../../../daemon/cli/format.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
 import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
+import { until } from '../../../toolkit/index.js';
 
 const P = (t: string): PrefixKey => {
   const k = parsePrefix(t);
@@ -40,14 +41,6 @@ afterEach(async () => {
   cluster = undefined;
   await server.close();
 });
-
-async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function startDaemon() {
   const config = parseConfig(CONFIG, 'c.yaml');
@@ -109,11 +102,14 @@ describe('Daemon in Kubernetes mode', () => {
     const { speaker } = await startDaemon();
     speaker.established.add('10.0.0.2');
     server.addNode(makeNode('node-c', { internalIPs: ['10.0.0.3'] }));
-    await until('node-c added', () => speaker.calls.some((c) => c.startsWith('add 10.0.0.3')));
+    await until(() => speaker.calls.some((c) => c.startsWith('add 10.0.0.3')), {
+      what: 'node-c added',
+      timeout: 3000,
+    });
     server.modifyNode('node-c', (n) => (n.spec = { podCIDR: '10.244.3.0/24', podCIDRs: ['10.244.3.0/24'] }));
-    await until('refresh', () => speaker.calls.includes('refresh 10.0.0.2'));
+    await until(() => speaker.calls.includes('refresh 10.0.0.2'), { what: 'refresh', timeout: 3000 });
     server.deleteNode('node-b');
-    await until('node-b removed', () => speaker.calls.includes('remove 10.0.0.2'));
+    await until(() => speaker.calls.includes('remove 10.0.0.2'), { what: 'node-b removed', timeout: 3000 });
   });
 
   it('sets NetworkUnavailable=False once every peer has sent End-of-RIB and the FIB flushed', async () => {
@@ -123,7 +119,7 @@ describe('Daemon in Kubernetes mode', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(server.patches).toEqual([]);
     speaker.emit('end-of-rib', '10.0.0.2');
-    await until('patched', () => inPlace() === 1);
+    await until(() => inPlace() === 1, { what: 'patched', timeout: 3000 });
     expect(server.patches).toHaveLength(1);
     expect(server.patches[0]).toMatchObject({
       name: 'node-a',
@@ -137,7 +133,10 @@ describe('Daemon in Kubernetes mode', () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
     const { daemon, speaker } = await startDaemon();
     await server.close();
-    await until('disconnected', () => daemon.status().kubernetes?.connected === false);
+    await until(() => daemon.status().kubernetes?.connected === false, {
+      what: 'disconnected',
+      timeout: 3000,
+    });
     const text = statusText(daemon.status());
     expect(text).toMatch(/Kubernetes: +node node-a, API not connected, 1 nodes seen/);
     expect(text).toMatch(/Last error: /);
