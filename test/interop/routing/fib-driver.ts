@@ -97,10 +97,3 @@ export class FibDriver {
     });
   }
 }
-
-/** nodebgp's IPv4 key for a dotted prefix: address * 64 + length. */
-export function v4key(text: string): number {
-  const [a, len] = text.split('/');
-  const n = a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
-  return n * 64 + Number(len);
-}

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lab, until, type Netns } from '../../../toolkit/index.js';
-import { FibDriver, RouteJson, buildDistIfStale, v4key } from './fib-driver.js';
+import { key4 } from '../../support/prefix.js';
+import { FibDriver, RouteJson, buildDistIfStale } from './fib-driver.js';
 
 interface EntryView {
   prefix: string;
@@ -52,17 +53,17 @@ describe('Fib on the kernel', () => {
   it('installs, replaces and deletes a route, tagged proto 202 metric 20', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.2.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.2', dev: 'v0', metric: 20 }]);
     expect(await entry(fib, '10.244.2.0/24')).toMatchObject({
       status: 'installed',
       kernel: { nexthops: ['10.0.0.2%v0'] },
     });
-    await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.3']);
+    await fib.call('set', key4('10.244.2.0/24'), ['10.0.0.3']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.3' }]);
-    await fib.call('set', v4key('10.244.2.0/24'), null);
+    await fib.call('set', key4('10.244.2.0/24'), null);
     await fib.call('flushed');
     expect(ours(ns)).toEqual([]);
     expect(await fib.call('entries')).toEqual([]);
@@ -72,7 +73,7 @@ describe('Fib on the kernel', () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
     const t0 = Date.now();
-    await fib.call('setRange', v4key('11.0.0.0/24'), 100_000, 256, ['10.0.0.2']);
+    await fib.call('setRange', key4('11.0.0.0/24'), 100_000, 256, ['10.0.0.2']);
     await fib.call('flushed');
     const ms = Date.now() - t0;
     expect(ns.ipSync('route', 'show', 'proto', '202').trim().split('\n')).toHaveLength(100_000);
@@ -90,11 +91,11 @@ describe('Fib on the kernel', () => {
   it('installs ECMP as one multipath route and replaces the set atomically', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.3.0/24'), ['10.0.0.2', '10.0.0.3']);
+    await fib.call('set', key4('10.244.3.0/24'), ['10.0.0.2', '10.0.0.3']);
     await fib.call('flushed');
     const [r] = ours(ns);
     expect(r.nexthops?.map((n) => n.gateway).sort()).toEqual(['10.0.0.2', '10.0.0.3']);
-    await fib.call('set', v4key('10.244.3.0/24'), ['10.0.0.4', '10.0.0.2', '10.0.0.3']);
+    await fib.call('set', key4('10.244.3.0/24'), ['10.0.0.4', '10.0.0.2', '10.0.0.3']);
     await fib.call('flushed');
     const routes = ours(ns);
     expect(routes).toHaveLength(1);
@@ -104,7 +105,7 @@ describe('Fib on the kernel', () => {
   it('puts back a route that someone deletes with `ip route del`', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.4.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.4.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     ns.ipSync('route', 'del', '10.244.4.0/24');
     await until(() => ours(ns).length === 1, { what: 'route re-asserted', timeout: 10_000 });
@@ -118,7 +119,7 @@ describe('Fib on the kernel', () => {
     const ns = setup('10.0.0.1/24');
     const first = await fibIn(ns);
     for (const p of ['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24'])
-      await first.call('set', v4key(p), ['10.0.0.2']);
+      await first.call('set', key4(p), ['10.0.0.2']);
     await first.call('flushed');
     await first.kill('SIGKILL');
     expect(ours(ns)).toHaveLength(3);
@@ -134,8 +135,8 @@ describe('Fib on the kernel', () => {
     await new Promise((r) => setTimeout(r, 200));
     const second = new FibDriver(ns);
     cleanup.push(() => second.kill());
-    await second.call('set', v4key('10.244.5.0/24'), ['10.0.0.2']);
-    await second.call('set', v4key('10.244.8.0/24'), ['10.0.0.2']);
+    await second.call('set', key4('10.244.5.0/24'), ['10.0.0.2']);
+    await second.call('set', key4('10.244.8.0/24'), ['10.0.0.2']);
     await second.call('start');
     await second.call('flushed');
     expect(second.events.find((e) => e.type === 'started')).toMatchObject({ adopted: 1, stale: 2 });
@@ -160,7 +161,7 @@ describe('Fib on the kernel', () => {
   it('withdraws routes whose next-hop interface goes down and reinstalls them when it comes back', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.9.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.9.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     ns.ipSync('link', 'set', 'v0', 'down');
     await until(async () => (await entry(fib, '10.244.9.0/24'))?.status === 'unresolvable', {
@@ -179,7 +180,7 @@ describe('Fib on the kernel', () => {
   it('reports an unreachable next hop and installs nothing', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.10.0/24'), ['10.9.9.9']);
+    await fib.call('set', key4('10.244.10.0/24'), ['10.9.9.9']);
     await fib.call('flushed');
     expect(await entry(fib, '10.244.10.0/24')).toMatchObject({ status: 'unresolvable', kernel: null });
     expect((await entry(fib, '10.244.10.0/24'))?.error).toMatch(/10\.9\.9\.9.*not reachable/);
@@ -190,7 +191,7 @@ describe('Fib on the kernel', () => {
     const ns = setup('10.0.0.1/24');
     ns.ipSync('route', 'add', '10.50.0.0/16', 'via', '10.0.0.3', 'proto', 'static');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.11.0/24'), ['10.50.1.1']);
+    await fib.call('set', key4('10.244.11.0/24'), ['10.50.1.1']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.11.0/24', gateway: '10.0.0.3', dev: 'v0' }]);
     // The covering route moves: the next hop follows.
@@ -219,13 +220,13 @@ describe('Fib on the kernel', () => {
   it('installs blackhole routes for our own prefixes and removes those left out later', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('setBlackholes', [v4key('10.244.1.0/24'), v4key('10.244.100.0/24')], 'blackhole', 4000);
+    await fib.call('setBlackholes', [key4('10.244.1.0/24'), key4('10.244.100.0/24')], 'blackhole', 4000);
     await fib.call('flushed');
     expect(ours(ns, 'type', 'blackhole').map((r) => [r.dst, r.metric])).toEqual([
       ['10.244.1.0/24', 4000],
       ['10.244.100.0/24', 4000],
     ]);
-    await fib.call('setBlackholes', [v4key('10.244.1.0/24')], 'blackhole', 4000);
+    await fib.call('setBlackholes', [key4('10.244.1.0/24')], 'blackhole', 4000);
     await fib.call('flushed');
     expect(ours(ns).map((r) => r.dst)).toEqual(['10.244.1.0/24']);
   });
@@ -235,8 +236,8 @@ describe('Fib on the kernel', () => {
     const ns = setup('10.0.0.1/24');
     ns.ipSync('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.12.0/24'), ['10.1.0.2']);
-    await fib.call('set', v4key('10.244.13.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.12.0/24'), ['10.1.0.2']);
+    await fib.call('set', key4('10.244.13.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     const failed = await entry(fib, '10.244.12.0/24');
     expect(failed).toMatchObject({ status: 'failed', kernel: null });
@@ -272,7 +273,7 @@ describe('Fib on the kernel', () => {
     const good = ['10.0.0.2'];
     const bad = ['10.1.0.2'];
     for (let i = 0; i < n; i++) {
-      prefixes.push(v4key('12.0.0.0/24') + i * 256 * 64);
+      prefixes.push(key4(`12.${i >> 8}.${i & 255}.0/24`));
       nexthops.push(refused(i) ? bad : good);
     }
     await fib.call('setMany', prefixes, nexthops);
@@ -291,7 +292,7 @@ describe('Fib on the kernel', () => {
     // that (exit 134). The monitor thread reads them as they come.
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.15.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.15.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     const dir = mkdtempSync(join(tmpdir(), 'nbr-flood-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -320,7 +321,7 @@ describe('Fib on the kernel', () => {
     const ns = setup('10.0.0.1/24');
     ns.ipSync('route', 'add', '10.244.14.0/24', 'via', '10.0.0.9', 'proto', 'static', 'metric', '20');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.14.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.14.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect((await entry(fib, '10.244.14.0/24'))?.error).toMatch(/EEXIST/);
     expect(ns.ipJson<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([

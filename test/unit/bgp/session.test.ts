@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
 import type { PeerConfig } from '../../../bgp/api.js';
-import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
+import { key } from '../../support/prefix.js';
 import { messageLength } from '../../../bgp/wire/header.js';
 import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
 import { encodeOpen } from '../../../bgp/wire/open.js';
@@ -20,12 +20,6 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(running.splice(0).map((s) => s.stop()));
 });
-
-function key(text: string): PrefixKey {
-  const k = parsePrefix(text);
-  if (k instanceof Error) throw k;
-  return k;
-}
 
 /** A hand-driven BGP peer: raw socket, framed replies. */
 class RawPeer {

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
 import { survivor } from '../../../bgp/collision.js';
 import type { LocRibChanges, PeerConfig, PeerStateEvent, SpeakerConfig } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
+import { key } from '../../support/prefix.js';
 import { until } from '../../../toolkit/index.js';
 
 const NH = '192.0.2.1';
@@ -16,12 +17,6 @@ const running: Speaker[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop('test over')));
 });
-
-function key(text: string): PrefixKey {
-  const k = parsePrefix(text);
-  if (k instanceof Error) throw k;
-  return k;
-}
 
 async function speaker(
   address: string,

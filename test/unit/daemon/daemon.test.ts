@@ -1,17 +1,11 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
 import { parseConfig } from '../../../daemon/config.js';
 import { advertisements, Daemon, importAllowed } from '../../../daemon/daemon.js';
 import type { Engines } from '../../../daemon/deps.js';
 import { createLogger } from '../../../daemon/log.js';
 import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
-
-const P = (t: string): PrefixKey => {
-  const k = parsePrefix(t);
-  if (k instanceof Error) throw k;
-  return k;
-};
+import { key } from '../../support/prefix.js';
 
 const CONFIG = `asn: 65002
 node: { address: 10.77.0.2, address6: "fd00:77::2", podCIDRs: [10.244.2.0/24, fd00:244:2::/64] }
@@ -45,8 +39,8 @@ describe('Daemon', () => {
     });
     expect(speaker.calls).toEqual(['start', 'add 10.77.0.1', 'add 10.77.0.3', 'advertise 2']);
     expect(speaker.ads).toEqual([
-      { prefix: P('10.244.2.0/24'), nextHop: '10.77.0.2' },
-      { prefix: P('fd00:244:2::/64'), nextHop: 'fd00:77::2' },
+      { prefix: key('10.244.2.0/24'), nextHop: '10.77.0.2' },
+      { prefix: key('fd00:244:2::/64'), nextHop: 'fd00:77::2' },
     ]);
     expect(fib?.options).toMatchObject({ backend: 'netlink', table: 254, metric: 20, protocol: 202 });
   });
@@ -55,12 +49,12 @@ describe('Daemon', () => {
     const { daemon, speaker, fib } = setup();
     await daemon.start();
     speaker.emit('loc-rib', {
-      prefixes: [P('10.0.1.0/24'), P('10.244.2.0/24'), P('10.244.2.128/25'), P('2001:db8:1::/48')],
+      prefixes: [key('10.0.1.0/24'), key('10.244.2.0/24'), key('10.244.2.128/25'), key('2001:db8:1::/48')],
       nexthops: [['10.77.0.1'], ['10.77.0.1'], ['10.77.0.1'], null],
     });
     expect(fib?.sets).toEqual([
       [
-        [P('10.0.1.0/24'), P('2001:db8:1::/48')],
+        [key('10.0.1.0/24'), key('2001:db8:1::/48')],
         [['10.77.0.1'], null],
       ],
     ]);
@@ -68,16 +62,16 @@ describe('Daemon', () => {
 
   it('import policy: own podCIDRs and default routes refused; importPrefixes is an allow-list', () => {
     const c = parseConfig(CONFIG, 'x');
-    expect(importAllowed(c, P('10.0.1.0/24'))).toBe(true);
-    expect(importAllowed(c, P('10.244.2.0/25'))).toBe(false);
-    expect(importAllowed(c, P('0.0.0.0/0'))).toBe(false);
-    expect(importAllowed(c, P('::/0'))).toBe(false);
+    expect(importAllowed(c, key('10.0.1.0/24'))).toBe(true);
+    expect(importAllowed(c, key('10.244.2.0/25'))).toBe(false);
+    expect(importAllowed(c, key('0.0.0.0/0'))).toBe(false);
+    expect(importAllowed(c, key('::/0'))).toBe(false);
     const allow = parseConfig(CONFIG + 'importPrefixes: [10.244.0.0/16]\n', 'x');
-    expect(importAllowed(allow, P('10.244.3.0/24'))).toBe(true);
-    expect(importAllowed(allow, P('10.244.2.0/24'))).toBe(false);
-    expect(importAllowed(allow, P('10.0.1.0/24'))).toBe(false);
+    expect(importAllowed(allow, key('10.244.3.0/24'))).toBe(true);
+    expect(importAllowed(allow, key('10.244.2.0/24'))).toBe(false);
+    expect(importAllowed(allow, key('10.0.1.0/24'))).toBe(false);
     expect(advertisements(parseConfig(CONFIG.replace('address6: "fd00:77::2", ', ''), 'x'))[1]).toEqual({
-      prefix: P('fd00:244:2::/64'),
+      prefix: key('fd00:244:2::/64'),
     });
   });
 

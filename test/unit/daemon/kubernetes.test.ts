@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
 import { ClusterFeed } from '../../../daemon/cluster-feed.js';
 import { parseConfig, withNodeIdentity } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';
@@ -15,13 +15,8 @@ import { createLogger } from '../../../daemon/log.js';
 import { statusText } from '../../../daemon/cli/format.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
 import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
+import { key } from '../../support/prefix.js';
 import { until } from '../../../toolkit/index.js';
-
-const P = (t: string): PrefixKey => {
-  const k = parsePrefix(t);
-  if (k instanceof Error) throw k;
-  return k;
-};
 
 const CONFIG = `asn: 64512
 kubernetes: { enabled: true, nodeName: node-a, resyncBackoff: { initialMs: 20, maxMs: 100 } }
@@ -82,8 +77,8 @@ describe('Daemon in Kubernetes mode', () => {
       routerId: '10.0.0.1',
       listen: { address: '10.0.0.1' },
     });
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never)).toBe(true);
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never)).toBe(false);
+    expect(speaker.config.importFilter?.('10.0.0.2', key('10.244.2.0/24'), {} as never)).toBe(true);
+    expect(speaker.config.importFilter?.('10.0.0.2', key('10.244.1.0/24'), {} as never)).toBe(false);
     expect(speaker.peerCalls()).toEqual(['add 10.0.0.2']);
     expect(speaker.ads.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([
       ['10.244.1.0/24', '10.0.0.1'],

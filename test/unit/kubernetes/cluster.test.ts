@@ -2,7 +2,8 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Advertisement } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix } from '../../../ip/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
+import { key4 } from '../../support/prefix.js';
 import { ClusterController, type ClusterControllerEvents } from '../../../daemon/kubernetes/cluster.js';
 import { kubernetesSchema } from '../../../daemon/kubernetes/schema.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
@@ -56,7 +57,7 @@ describe('ClusterController', () => {
     expect(peers[0]!.add.map((p) => p.address)).toEqual(['10.0.0.2']);
     expect(ads[0]!.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([['10.244.1.0/24', '10.0.0.1']]);
     expect(c.routerId).toBe('10.0.0.1');
-    const p2 = parsePrefix('10.244.2.0/24') as number;
+    const p2 = key4('10.244.2.0/24');
     expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] })).toBe(true);
 
     // node-b becomes a route reflector: the session is updated, not re-created
@@ -108,7 +109,7 @@ describe('ClusterController', () => {
 
   it('advertises the static podCIDRs when podCIDRFromNode is false', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
-    const own = parsePrefix('10.99.0.0/24') as number;
+    const own = key4('10.99.0.0/24');
     const { ads } = start({ podCIDRFromNode: false }, [own]);
     await until(() => ads.length === 1, { what: 'advertisements', timeout: 5000 });
     expect(ads[0]).toEqual([{ prefix: own, nextHop: '10.0.0.1' }]);

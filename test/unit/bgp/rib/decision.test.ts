@@ -7,9 +7,10 @@ import { DECISION_STEPS, type DecisionStep } from '../../../../bgp/rib/decision.
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
-import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID } from './helpers.js';
+import { key } from '../../../support/prefix.js';
+import { announce, attrs, LOCAL_ASN, peer, ROUTER_ID } from './helpers.js';
 
-const PREFIX = p('10.244.1.0/24');
+const PREFIX = key('10.244.1.0/24');
 
 interface Offer {
   peer: RibPeer;
