@@ -44,8 +44,9 @@ export default tseslint.config(
     },
   },
   {
+    // The daemon does not carry the lab runner: bin/nodebgp dispatches `nodebgp lab` to dist/labs/ itself.
     files: ['daemon/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/toolkit/**'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/labs/**', '**/toolkit/**'] }] },
   },
   {
     files: ['toolkit/**/*.ts'],
