@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Kernel route-install benchmark: the RAW CEILING against the FIB.
 //
-//   npx tsc -p test/interop/routing/tsconfig.build.json && node bench/kernel-raw.mjs [100000 1000000]
+//   npm run build && node bench/kernel-raw.mjs [100000 1000000]
 //
-// (root; creates throwaway network namespaces `nbb-<pid>-<n>` and deletes them, also on failure.)
+// (root; creates throwaway network namespaces with the toolkit's Lab and deletes them, also on failure and
+// on SIGINT.)
 // For each count N, in a fresh namespace with a veth whose address is 10.0.0.1/24:
 //   raw-ack-each — N RTM_NEWROUTE (NLM_F_REQUEST|NLM_F_ACK|NLM_F_CREATE|NLM_F_REPLACE) for /24s under 11.0.0.0/8
 //         via 10.0.0.2 dev v0, encoded BEFORE the clock starts into 64 KiB batches, sent one batch at a time
@@ -28,10 +29,6 @@ import { fileURLToPath } from 'node:url';
 const self = fileURLToPath(import.meta.url);
 const dist = new URL('../dist/routing/', import.meta.url);
 
-function sh(...args) {
-  execFileSync('ip', args, { stdio: 'inherit' });
-}
-
 function inner(mode, n) {
   return spawnSync(
     'ip',
@@ -51,17 +48,17 @@ function inner(mode, n) {
 }
 
 let currentNs = '';
-let nsCounter = 0;
-function withNamespace(fn) {
-  currentNs = `nbb-${process.pid}-${nsCounter++}`;
-  sh('netns', 'add', currentNs);
+/** A fresh namespace with a veth v0 (10.0.0.1/24) ↔ v1, both up, for one measurement. */
+async function withNamespace(fn) {
+  const { Lab } = await import(new URL('../dist/toolkit/index.js', import.meta.url));
+  const lab = new Lab();
   try {
-    sh('-n', currentNs, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
-    for (const d of ['lo', 'v0', 'v1']) sh('-n', currentNs, 'link', 'set', d, 'up');
-    sh('-n', currentNs, 'addr', 'add', '10.0.0.1/24', 'dev', 'v0');
+    const ns = lab.namespace('raw');
+    ns.veth('v0', 'v1', '10.0.0.1/24');
+    currentNs = ns.name;
     return fn();
   } finally {
-    spawnSync('ip', ['netns', 'del', currentNs]);
+    lab.teardownSync();
   }
 }
 
@@ -176,7 +173,7 @@ if (process.argv[2] === '--inner') {
   for (const n of sizes.length ? sizes : [100_000, 1_000_000]) {
     const res = {};
     for (const mode of ['raw-ack-each', 'raw', 'fib']) {
-      const out = withNamespace(() => inner(mode, n));
+      const out = await withNamespace(() => inner(mode, n));
       if (out.status !== 0) throw new Error(`${mode} ${n} failed: ${out.stdout}`);
       res[mode] = JSON.parse(out.stdout.trim().split('\n').pop());
       const r = res[mode];

@@ -16,9 +16,16 @@
 // loop pinned to CPU 0 during every measurement (lib/runners.mjs startHog).
 // Ratios are against nodebgp of the same kind (RIB vs RIB, FIB vs FIB). Needs root. Results are also written to
 // bench/results/<date>.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { measure, RUNNERS } from './lib/runners.mjs';
+
+// The namespaces and the FRR starter are the toolkit's (toolkit/), compiled by `npm run build` (npm run bench
+// builds first).
+if (!existsSync(new URL('../dist/toolkit/index.js', import.meta.url))) {
+  console.error('bench: dist/toolkit/index.js is missing: run npm run build first');
+  process.exit(1);
+}
+const { measure, RUNNERS } = await import('./lib/runners.mjs');
 
 const argv = process.argv.slice(2);
 const opt = (name, def) => {

@@ -22,44 +22,46 @@ esac
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 lab() { bin/nodebgp lab "$@"; }
 LAB=leaf-spine
+# This demo's run of the lab: its own namespaces and state, so another run of leaf-spine on this machine
+# (an earlier --keep, a test) is neither in its way nor taken down by it.
+RUN="$LAB-demo$$"
 
 step "setup (packages, npm install) and build"
 ./scripts/setup.sh
 npm run build --silent
 
-# A lab left over from an earlier --keep or an interrupted run is taken down first.
-lab down "$LAB" >/dev/null 2>&1 || true
 if [ "$KEEP" -eq 0 ]; then
-  trap 'step "tearing the lab down"; lab down "$LAB"' EXIT
+  trap 'step "tearing the lab down"; lab down "$RUN"' EXIT
 fi
 
-step "bringing up labs/$LAB/$LAB.clab.yml in network namespaces"
-lab up "$LAB"
+step "bringing up labs/$LAB/$LAB.clab.yml in network namespaces (run $RUN)"
+lab up "$LAB" --name "$RUN"
 step "waiting for every session and every pod route"
-lab wait "$LAB" --timeout 90
+lab wait "$RUN" --timeout 90
 
 step "nodebgp neighbors on n1"
-lab exec "$LAB" n1 -- nodebgp neighbors
+lab exec "$RUN" n1 -- nodebgp neighbors
 step "nodebgp routes on n1"
-lab exec "$LAB" n1 -- nodebgp routes
+lab exec "$RUN" n1 -- nodebgp routes
 step "nodebgp fib on n1 (what nodebgp wants beside what the kernel holds)"
-lab exec "$LAB" n1 -- nodebgp fib
+lab exec "$RUN" n1 -- nodebgp fib
 step "the kernel's routing table on n1 (ECMP via leaf1 is upstream; proto nodebgp is ours)"
-lab exec "$LAB" n1 -- ip route
+lab exec "$RUN" n1 -- ip route
 step "vtysh -c 'show bgp summary' on leaf1"
-lab exec "$LAB" leaf1 -- vtysh -c 'show bgp summary'
+lab exec "$RUN" leaf1 -- vtysh -c 'show bgp summary'
 step "pings from a pod on every node to a pod on every other node"
-lab ping-matrix "$LAB"
+lab ping-matrix "$RUN"
 
 if [ "$KEEP" -eq 1 ]; then
   cat <<MSG
 
-The lab is still running. Look around:
-  bin/nodebgp lab status $LAB
-  bin/nodebgp lab exec $LAB n3 -- nodebgp routes
-  bin/nodebgp lab exec $LAB spine1 -- vtysh -c 'show ip route'
+The lab is still running as run $RUN. Look around (while it is the only run of $LAB,
+the lab's name works too: bin/nodebgp lab status $LAB):
+  bin/nodebgp lab status $RUN
+  bin/nodebgp lab exec $RUN n3 -- nodebgp routes
+  bin/nodebgp lab exec $RUN spine1 -- vtysh -c 'show ip route'
 Tear it down:
-  bin/nodebgp lab down $LAB
+  bin/nodebgp lab down $RUN
 MSG
 fi
 step "demo OK"

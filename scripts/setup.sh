@@ -21,8 +21,19 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends frr bird2 gobgpd exabgp iproute2 iputils-ping tcpdump procps \
     podman debootstrap debian-archive-keyring
 fi
-# Packaged daemons may start themselves on install; tests run their own copies in namespaces.
-for d in bird watchfrr zebra bgpd staticd gobgpd; do pgrep -x "$d" >/dev/null && [ "$(ip netns identify $(pgrep -x "$d" | head -1) 2>/dev/null)" = "" ] && pkill -x "$d"; done; true
+# Packaged daemons may start themselves on install; tests run their own copies in namespaces. Stop only those
+# in this script's own (the host's) network namespace, one pid at a time: a name alone would also hit the
+# copies that tests (here or in another checkout) run in namespaces, and a process that exits meanwhile is
+# simply skipped.
+host_net=$(readlink /proc/self/ns/net 2>/dev/null || true)
+if [ -n "$host_net" ]; then
+  for d in bird watchfrr zebra bgpd staticd gobgpd; do
+    for pid in $(pgrep -x "$d" || true); do
+      [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null || true)" = "$host_net" ] && kill "$pid" 2>/dev/null
+    done
+  done
+fi
+true
 # `ip route` prints our routes as `proto nodebgp`.
 if [ "$(id -u)" -eq 0 ]; then
   mkdir -p /etc/iproute2/rt_protos.d

@@ -2,12 +2,12 @@
 // N prefixes at it, and measure from the moment the session is Established until the daemon holds all N (in
 // its RIB, or in its namespace's kernel table for the FIB runs), then from the moment the TCP session is dropped
 // until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load.
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { chownSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { kernelRouteCounter, Pair, peakRssKb, sh, waitUntil } from './netns.mjs';
+import { frrLog, procStatusKb, runSync, startFrr, startLogged, until } from '../../dist/toolkit/index.js';
+import { kernelRouteCounter, Pair } from './pair.mjs';
 
 const HERE = import.meta.dirname;
 const REPO = join(HERE, '..', '..');
@@ -37,25 +37,15 @@ export function startHog() {
 }
 
 function inNs(ns, cmd, args) {
-  return sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+  return runSync(['ip', 'netns', 'exec', ns, cmd, ...args]);
 }
 
 /** Start a long-running daemon process inside `ns`, logging into dir/<name>.log. */
 function daemon(pair, name, cmd, args, env) {
   const log = join(pair.dir, `${name}.log`);
-  const proc = spawn(
-    'sh',
-    ['-c', `exec ip netns exec "$0" "$@" >>"${log}" 2>&1`, pair.daemon, cmd, ...args],
-    {
-      stdio: 'ignore',
-      env: env ?? process.env,
-    },
-  );
+  const proc = startLogged(['ip', 'netns', 'exec', pair.daemon, cmd, ...args], log, { env });
   return { name, proc, log };
 }
-
-const frrUid = () => Number(sh('id', ['-u', 'frr']).trim());
-const frrGid = () => Number(sh('id', ['-g', 'frr']).trim());
 
 export const RUNNERS = {
   gobgp: {
@@ -80,7 +70,7 @@ export const RUNNERS = {
       ]);
       const summary = () =>
         inNs(pair.daemon, 'gobgp', ['-p', '50051', 'global', 'rib', 'summary', '-a', 'ipv4']);
-      await waitUntil(
+      await until(
         () => {
           try {
             return summary().includes('Destination');
@@ -102,45 +92,23 @@ export const RUNNERS = {
     label: 'FRR 8.4 bgpd+zebra (FIB)',
     kind: 'fib',
     async start(pair) {
-      chownSync(pair.dir, frrUid(), frrGid());
-      const zserv = join(pair.dir, 'zserv.api');
-      const common = (n) => [
-        '-u',
-        'frr',
-        '-g',
-        'frr',
-        '-P',
-        '0',
-        '--vty_socket',
-        pair.dir,
-        '-z',
-        zserv,
-        '-i',
-        join(pair.dir, `${n}.pid`),
-        '-f',
-        join(pair.dir, `${n}.conf`),
-      ];
-      writeFileSync(join(pair.dir, 'zebra.conf'), 'hostname bench\n');
-      writeFileSync(
-        join(pair.dir, 'bgpd.conf'),
-        'hostname bench\nrouter bgp 65002\n bgp router-id 10.88.0.2\n no bgp ebgp-requires-policy\n' +
-          ' neighbor 10.88.0.1 remote-as 65001\n neighbor 10.88.0.1 timers 80 240\n',
-      );
-      const z = daemon(pair, 'zebra', '/usr/lib/frr/zebra', [...common('zebra'), '-s', '90000000']);
-      await waitUntil(() => existsSync(zserv), { timeout: 10_000, what: 'zebra' });
-      const b = daemon(pair, 'bgpd', '/usr/lib/frr/bgpd', common('bgpd'));
-      await waitUntil(
-        () => {
-          try {
-            inNs(pair.daemon, 'vtysh', ['--vty_socket', pair.dir, '-c', 'show bgp summary']);
-            return true;
-          } catch {
-            return false;
-          }
+      const frr = await startFrr({
+        ns: pair.daemon,
+        dir: pair.dir,
+        configs: {
+          zebra: 'hostname bench\n',
+          bgpd:
+            'hostname bench\nrouter bgp 65002\n bgp router-id 10.88.0.2\n no bgp ebgp-requires-policy\n' +
+            ' neighbor 10.88.0.1 remote-as 65001\n neighbor 10.88.0.1 timers 80 240\n',
         },
-        { timeout: 15_000, what: 'bgpd vty' },
-      );
-      return { processes: [b, z], count: kernelRouteCounter(pair.daemon) };
+        args: { zebra: ['-s', '90000000'] },
+      });
+      const processes = ['bgpd', 'zebra'].map((name) => ({
+        name,
+        proc: frr.processes.get(name),
+        log: frrLog(pair.dir, name),
+      }));
+      return { processes, count: kernelRouteCounter(pair.daemon) };
     },
   },
   'nodebgp-rib': nodebgpRunner(false),
@@ -165,7 +133,7 @@ function birdRunner(kernel) {
       );
       const d = daemon(pair, 'bird', 'bird', ['-f', '-c', conf, '-s', ctl, '-P', join(pair.dir, 'bird.pid')]);
       const birdc = (...a) => inNs(pair.daemon, 'birdc', ['-s', ctl, ...a]);
-      await waitUntil(
+      await until(
         () => {
           try {
             return birdc('show', 'status').includes('Daemon is up');
@@ -213,13 +181,13 @@ function nodebgpRunner(kernel, base) {
       );
       // NODEBGP_BENCH_NODE_ARGS: extra Node.js options for the daemon, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof';
       // NODEBGP_BENCH_LOG=debug logs the FIB's passes (fib-reconciled) into the run's directory, which
-      // NODEBGP_BENCH_KEEP=1 keeps (lib/netns.mjs).
+      // NODEBGP_BENCH_KEEP=1 keeps (lib/pair.mjs).
       const nodeArgs = (process.env.NODEBGP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
       const d = daemon(pair, 'nodebgp', process.execPath, [...nodeArgs, bin, 'run', '--config', conf]);
       // The control API is asked directly over its Unix socket: spawning the CLI (a Node.js start, ~0.2 s on this
       // machine) for every poll would time the CLI, not the daemon; birdc and gobgp are cheap to start.
       const neighbors = () => controlGet(socket, '/neighbors');
-      await waitUntil(
+      await until(
         async () => {
           try {
             return Array.isArray(await neighbors());
@@ -258,8 +226,11 @@ function controlGet(socketPath, path) {
   });
 }
 
-/** The daemon's own pid: the `sh -c exec ip netns exec … cmd` chain execs in place, so it is proc.pid. */
+/** The daemon's own pid: `ip netns exec … cmd` execs in place, so it is proc.pid. */
 const pidOf = (p) => p.proc.pid;
+
+/** How long a load or a drop may take before the run counts as failed (GoBGP needs ~30 s at 1M). */
+const LOAD_TIMEOUT_MS = 600_000;
 
 export async function measure(key, n, { log = () => {}, hog = false } = {}) {
   const runner = RUNNERS[key];
@@ -267,6 +238,12 @@ export async function measure(key, n, { log = () => {}, hog = false } = {}) {
   const stopHog = hog ? startHog() : () => {};
   try {
     const d = await runner.start(pair);
+    // A daemon that dies mid-run ends the measurement at once instead of after the 10-minute timeout.
+    const exited = () => {
+      const dead = d.processes.find((p) => p.proc.exitCode !== null || p.proc.signalCode !== null);
+      return dead ? `${dead.name} exited; see ${dead.log}` : undefined;
+    };
+    const load = { timeout: LOAD_TIMEOUT_MS, interval: 50, failIf: exited };
     // For the FIB runs: the kernel's first notification of one of the sender's routes, timed in the namespace.
     const watch = {};
     if (runner.kind === 'fib') {
@@ -274,7 +251,7 @@ export async function measure(key, n, { log = () => {}, hog = false } = {}) {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       collectEvents(w, watch);
-      await waitUntil(() => watch.listening, { timeout: 10_000, interval: 5, what: 'first-route watcher' });
+      await until(() => watch.listening, { timeout: 10_000, interval: 5, what: 'first-route watcher' });
     }
     const sender = pair.spawnIn(
       pair.sender,
@@ -294,18 +271,18 @@ export async function measure(key, n, { log = () => {}, hog = false } = {}) {
       }
     });
     const event = (name, timeout) =>
-      waitUntil(() => events[name], { timeout, interval: 5, what: `sender ${name}` });
+      until(() => events[name], { timeout, interval: 5, what: `sender ${name}`, failIf: exited });
     const established = await event('established', 60_000);
     log(`  ${key} ${n}: established`);
-    await waitUntil(async () => (await d.count()) >= n, { interval: 50, what: `${key}: ${n} routes` });
+    await until(async () => (await d.count()) >= n, { ...load, what: `${key}: ${n} routes` });
     const loaded = Date.now();
-    const rss = Object.fromEntries(d.processes.map((p) => [p.name, peakRssKb(pidOf(p))]));
+    const rss = Object.fromEntries(d.processes.map((p) => [p.name, procStatusKb(pidOf(p), 'VmHWM')]));
     log(`  ${key} ${n}: loaded in ${((loaded - established.t) / 1000).toFixed(2)} s`);
     if (runner.kind === 'fib')
-      await waitUntil(() => watch['first-route'], { timeout: 5000, interval: 5, what: 'first route' });
+      await until(() => watch['first-route'], { timeout: 5000, interval: 5, what: 'first route' });
     const dropAt = Date.now();
     sender.stdin.write('close\n');
-    await waitUntil(async () => (await d.count()) === 0, { interval: 50, what: `${key}: routes gone` });
+    await until(async () => (await d.count()) === 0, { ...load, what: `${key}: routes gone` });
     const gone = Date.now();
     return {
       daemon: key,
@@ -322,6 +299,6 @@ export async function measure(key, n, { log = () => {}, hog = false } = {}) {
     };
   } finally {
     stopHog();
-    pair.teardown();
+    await pair.teardown();
   }
 }

@@ -188,6 +188,7 @@ function topHelp(): string {
     'nodebgp: a per-node BGP daemon that advertises pod subnets and installs learned routes\n\n' +
     'Usage: nodebgp COMMAND [options]   (nodebgp COMMAND --help for details)\n\nCommands:\n' +
     names.map((n) => `  ${n.padEnd(w)}  ${COMMANDS[n].summary}`).join('\n') +
+    // bin/nodebgp runs `lab` (a source checkout's lab runner) itself: the daemon does not carry labs/.
     `\n  ${'lab'.padEnd(w)}  containerlab topologies in network namespaces: lab up|down|status|exec|wait|ping-matrix` +
     '\n\nExit codes: 0 ok, 1 error, 2 usage.\n'
   );
@@ -198,20 +199,6 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(topHelp());
     return name === undefined ? 2 : 0;
-  }
-  if (name === 'lab') {
-    // The lab runner has its own grammar (`lab exec LAB NODE -- CMD...`), so it gets the raw arguments. It is
-    // loaded only when asked for: the daemon never needs it.
-    let lab: typeof import('../../labs/cli.js');
-    try {
-      lab = await import('../../labs/cli.js');
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-      // The container image ships the daemon without the lab runner (it drives FRR in namespaces).
-      io.err('nodebgp lab: the lab runner is not installed here; run it from a clone of the repository\n');
-      return 1;
-    }
-    return lab.labMain([...rest]);
   }
   const cmd = COMMANDS[name];
   if (!cmd) {

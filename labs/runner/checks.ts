@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { inNs, run, sleep } from './sh.js';
+import { inNs, tryRun, until } from '../../toolkit/index.js';
 import { vtysh } from './frr.js';
 import { controlSocket, type LabState, type NodeState } from './state.js';
 import { loadTopology } from './topology.js';
@@ -88,8 +88,8 @@ export interface KernelRoute {
 /** The main table (IPv4 and IPv6) of a namespace, as `ip -j route` prints it. */
 export async function kernelRoutes(ns: string): Promise<KernelRoute[]> {
   const [v4, v6] = await Promise.all([
-    run(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'main']),
-    run(['ip', '-n', ns, '-6', '-j', 'route', 'show', 'table', 'main']),
+    tryRun(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'main']),
+    tryRun(['ip', '-n', ns, '-6', '-j', 'route', 'show', 'table', 'main']),
   ]);
   const parse = (t: string): KernelRoute[] => (t.trim() ? (JSON.parse(t) as KernelRoute[]) : []);
   return [...(v4.code === 0 ? parse(v4.stdout) : []), ...(v6.code === 0 ? parse(v6.stdout) : [])];
@@ -106,7 +106,7 @@ export async function podAddresses(state: LabState): Promise<PodAddresses[]> {
   const out: PodAddresses[] = [];
   for (const n of state.nodes)
     for (const pod of n.podNamespaces) {
-      const r = await run(['ip', '-n', pod, '-j', 'addr', 'show', 'dev', 'eth0']);
+      const r = await tryRun(['ip', '-n', pod, '-j', 'addr', 'show', 'dev', 'eth0']);
       const body =
         r.code === 0 ? (JSON.parse(r.stdout) as { addr_info: { local: string; scope: string }[] }[]) : [];
       const addresses = body.flatMap((l) =>
@@ -149,12 +149,12 @@ export async function readiness(state: LabState): Promise<Readiness> {
 
 /** Polls readiness until ready or timeout; resolves with the last readiness. */
 export async function waitReady(state: LabState, timeoutMs: number, pollMs = 250): Promise<Readiness> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await readiness(state);
-    if (r.ready || Date.now() > end) return r;
-    await sleep(pollMs);
-  }
+  let last: Readiness = { ready: false, missing: ['not checked yet'] };
+  await until(async () => (last = await readiness(state)).ready, {
+    timeout: timeoutMs,
+    interval: pollMs,
+  }).catch(() => undefined);
+  return last;
 }
 
 export interface PingResult {
@@ -174,14 +174,14 @@ export async function pingMatrix(state: LabState, count = 1): Promise<PingResult
       if (src.node === dst.node) continue;
       for (const address of dst.addresses)
         jobs.push(
-          run(inNs(src.pod, ['ping', '-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', address])).then(
-            (r) => ({
-              from: src.node,
-              to: dst.node,
-              address,
-              ok: r.code === 0,
-            }),
-          ),
+          tryRun(
+            inNs(src.pod, ['ping', '-n', '-q', '-c', String(count), '-i', '0.2', '-W', '1', address]),
+          ).then((r) => ({
+            from: src.node,
+            to: dst.node,
+            address,
+            ok: r.code === 0,
+          })),
         );
     }
   return Promise.all(jobs);

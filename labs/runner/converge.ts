@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { kernelRoutes, type KernelRoute } from './checks.js';
-import { sleep } from './sh.js';
+import { sleep } from '../../toolkit/index.js';
 import type { LabState } from './state.js';
 
 export type Tables = ReadonlyMap<string, readonly KernelRoute[]>;

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { frrPids, startFrr } from './frr.js';
 import { startNodebgp } from './lab.js';
-import { alive, inNs, run, sleep } from './sh.js';
+import { alive, destroyNamespacesSync, inNs, tryRun, until } from '../../toolkit/index.js';
 import { nodeState, type LabState } from './state.js';
 import { loadTopology, type LabNode } from './topology.js';
 
@@ -17,11 +17,11 @@ function labNode(state: LabState, name: string): LabNode {
 }
 
 async function waitGone(pids: readonly number[], ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (pids.some(alive)) {
-    if (Date.now() > end) throw new Error(`labs: processes ${pids.filter(alive).join(', ')} did not exit`);
-    await sleep(20);
-  }
+  await until(() => !pids.some(alive), {
+    what: `labs: processes ${pids.join(', ')} to exit`,
+    timeout: ms,
+    interval: 20,
+  });
 }
 
 /** Stops a node's FRR daemons with `signal` (SIGTERM: clean shutdown; SIGKILL: a crash). */
@@ -76,15 +76,7 @@ export async function startNodebgpAgain(state: LabState, node: string): Promise<
 /** Removes a node as if its machine vanished: its processes are killed, its namespaces (pods too) deleted. */
 export async function removeNode(state: LabState, node: string): Promise<void> {
   const st = nodeState(state, node);
-  for (const ns of [...st.podNamespaces, st.ns]) {
-    const pids = (await run(['ip', 'netns', 'pids', ns])).stdout
-      .split('\n')
-      .filter((p) => /^\d+$/.test(p.trim()))
-      .map(Number);
-    for (const p of pids) process.kill(p, 'SIGKILL');
-    await waitGone(pids);
-    await run(['ip', 'netns', 'delete', ns]);
-  }
+  destroyNamespacesSync([...st.podNamespaces, st.ns]);
 }
 
 export interface PingRun {
@@ -99,10 +91,9 @@ export async function continuousPing(
   count: number,
   intervalMs = 50,
 ): Promise<PingRun> {
-  const r = await run(
+  const r = await tryRun(
     inNs(ns, ['ping', '-n', '-q', '-i', String(intervalMs / 1000), '-c', String(count), '-W', '1', address]),
-    undefined,
-    count * intervalMs + 10_000,
+    { timeoutMs: count * intervalMs + 10_000 },
   );
   const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   return m ? { sent: Number(m[1]), received: Number(m[2]) } : { sent: count, received: 0 };

@@ -1,21 +1,21 @@
 /**
  * FRR inside one node's namespace. The container image runs FRR with /etc/frr/daemons and /etc/frr/frr.conf;
- * here every daemon gets its own vty/zserv/pid paths under the node's state directory (`--vty_socket`, `-z`,
- * `-i`), starts with an empty config (never the host's /etc/frr), and the bound frr.conf is then applied
+ * here the toolkit's FRR starter (toolkit/frr.ts) runs zebra and the daemons the bound `daemons` file enables,
+ * detached so they outlive `nodebgp lab up`, each with its own vty/zserv/pid/log paths under the node's
+ * state directory and an empty startup config (never the host's /etc/frr); the bound frr.conf is then applied
  * with `vtysh --vty_socket DIR -f frr.conf`, as the image's integrated config would be.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { inNs, must, run, sleep, alive } from './sh.js';
+import { readFileSync } from 'node:fs';
+import {
+  frrPids as instancePids,
+  inNs,
+  startFrr as startFrrInstance,
+  tryRun,
+  vtyshArgv,
+} from '../../toolkit/index.js';
 import { frrDir, type NodeState } from './state.js';
 import type { LabNode } from './topology.js';
 
-const FRR_BIN = '/usr/lib/frr';
-/**
- * FRR drops to this user; root cannot be used because the daemons insist that their user belongs to the
- * vty group (frrvty), which root is not on Debian. The node's FRR directory is handed to it.
- */
-const FRR_USER = 'frr';
 /** Daemons the runner can start (zebra always runs). */
 const SUPPORTED = ['bgpd', 'staticd'] as const;
 
@@ -24,7 +24,7 @@ export function bindFor(node: LabNode, target: string): string | undefined {
 }
 
 /** The daemons a `daemons` file switches on (`bgpd=yes`), limited to those the runner supports. */
-export function enabledDaemons(text: string): string[] {
+export function enabledDaemons(text: string): (typeof SUPPORTED)[number][] {
   const on = new Set<string>();
   for (const line of text.split('\n')) {
     const m = /^\s*([a-z0-9]+)\s*=\s*"?yes"?\s*$/.exec(line);
@@ -36,72 +36,23 @@ export function enabledDaemons(text: string): string[] {
   return SUPPORTED.filter((d) => on.has(d));
 }
 
-function daemonArgv(daemon: string, dir: string): string[] {
-  return [
-    join(FRR_BIN, daemon),
-    '-d',
-    '-u',
-    FRR_USER,
-    '-g',
-    FRR_USER,
-    '-P',
-    '0',
-    '-f',
-    join(dir, 'empty.conf'),
-    '--vty_socket',
-    dir,
-    '-z',
-    join(dir, 'zserv.api'),
-    '-i',
-    join(dir, `${daemon}.pid`),
-    '--log',
-    `file:${join(dir, `${daemon}.log`)}`,
-  ];
-}
-
-async function waitFor(path: string, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!existsSync(path)) {
-    if (Date.now() > end) throw new Error(`labs: ${what}: ${path} did not appear within ${ms} ms`);
-    await sleep(25);
-  }
-}
-
 /** Starts zebra and the enabled daemons in the node's namespace and applies the bound frr.conf. */
 export async function startFrr(node: LabNode, st: NodeState): Promise<void> {
   const conf = bindFor(node, '/etc/frr/frr.conf');
   const daemonsFile = bindFor(node, '/etc/frr/daemons');
   if (!conf) throw new Error(`labs: node ${node.name}: no bind for /etc/frr/frr.conf`);
-  const daemons = daemonsFile ? enabledDaemons(readFileSync(daemonsFile, 'utf8')) : ['bgpd'];
-  const dir = frrDir(st);
-  mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true });
-  writeFileSync(join(dir, 'empty.conf'), '');
-  await must(['chown', '-R', `${FRR_USER}:${FRR_USER}`, dir]);
-  await must(inNs(st.ns, daemonArgv('zebra', dir)));
-  await waitFor(join(dir, 'zserv.api'), `${node.name} zebra`);
-  for (const d of daemons) {
-    await must(inNs(st.ns, daemonArgv(d, dir)));
-    await waitFor(join(dir, `${d}.vty`), `${node.name} ${d}`);
-  }
-  await must(inNs(st.ns, ['vtysh', '--vty_socket', dir, '-f', conf]));
+  const daemons = daemonsFile ? enabledDaemons(readFileSync(daemonsFile, 'utf8')) : ['bgpd' as const];
+  await startFrrInstance({ ns: st.ns, dir: frrDir(st), daemons, apply: conf, detached: true });
 }
 
 /** Pids of the node's FRR daemons that are running. */
 export function frrPids(st: NodeState): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const d of ['zebra', ...SUPPORTED]) {
-    const file = join(frrDir(st), `${d}.pid`);
-    if (!existsSync(file)) continue;
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (pid > 0 && alive(pid)) out[d] = pid;
-  }
-  return out;
+  return instancePids(frrDir(st));
 }
 
 /** Runs one vtysh command against the node's FRR; resolves with stdout. */
 export async function vtysh(st: NodeState, command: string): Promise<string> {
-  const r = await run(inNs(st.ns, ['vtysh', '--vty_socket', frrDir(st), '-c', command]));
+  const r = await tryRun(inNs(st.ns, vtyshArgv(frrDir(st), [command])));
   if (r.code !== 0)
     throw new Error(`labs: ${st.name}: vtysh -c '${command}': ${r.stderr.trim() || r.stdout.trim()}`);
   return r.stdout;

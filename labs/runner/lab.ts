@@ -1,25 +1,43 @@
 /**
- * The namespace runner: brings a containerlab topology up without Docker and takes it down again.
+ * The namespace runner: brings a containerlab topology up without Docker and takes it down again. Each `up`
+ * is a run with a name of its own (state.ts), so one topology can be up several times on one machine.
  *
- * up:   state.json first (so a failed up can always be undone), then one namespace per node
- *       (`clab-<lab>-<node>`), a Linux bridge `br0` in each bridge node's namespace, one veth pair per link
- *       with the file's interface names (bridge-side ends enslaved to br0), each node's exec lines in order
- *       inside its namespace, then FRR (image contains "frr") or nodebgp (image contains "nodebgp").
- * down: every process in every namespace of the lab, the namespaces (pods included), the state directory.
- *       Idempotent; works after a failed up.
+ * up:   claims the run's state directory and writes state.json first (so a failed up can always be undone),
+ *       then one namespace per node (`clab-<run>-<node>`), a Linux bridge `br0` in each bridge node's
+ *       namespace, one veth pair per link with the file's interface names (bridge-side ends enslaved to br0),
+ *       each node's exec lines in order inside its namespace (pod namespaces renamed for the run), then FRR
+ *       (image contains "frr") or nodebgp (image contains "nodebgp").
+ * down: every process in every namespace of the run, the namespaces (pods included), the state directory.
+ *       Idempotent; works after a failed up, and from any process.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inNs, must, run, sleep, startDetached, alive } from './sh.js';
+import {
+  addVeth,
+  alive,
+  createNamespace,
+  destroyNamespaces,
+  inNs,
+  destroyNamespacesSync,
+  listNamespaces,
+  onExit,
+  run,
+  startLogged,
+  until,
+} from '../../toolkit/index.js';
 import { startFrr, bindFor } from './frr.js';
 import {
+  claimRun,
   controlSocket,
   frrDir,
   labDir,
+  listRuns,
+  newRunName,
   nodeNamespace,
+  podNamespace,
   readState,
-  stateRoot,
+  RUN_NAME,
   writeState,
   type LabState,
   type NodeState,
@@ -40,43 +58,88 @@ export function repoRoot(): string {
 export const NODEBGP_CONFIG_TARGET = '/etc/nodebgp/config.yaml';
 
 export interface UpOptions {
+  /** The run's name (default `<lab>-<4 random characters>`); refused when a run of that name is up. */
+  readonly name?: string;
+  /** Leave what was brought up when `up` fails (and when it is interrupted), to look at it. */
   readonly keepOnFailure?: boolean;
+  /**
+   * Take the run down when this process exits, also on SIGINT/SIGTERM (tests). Otherwise the run outlives the
+   * process once `up` has succeeded (the CLI): `lab down` finds it by its state.
+   */
+  readonly teardownOnExit?: boolean;
   readonly log?: (line: string) => void;
 }
 
-function planState(topo: Topology): LabState {
-  const dir = labDir(topo.name);
+function planState(topo: Topology, run: string, owner: number | undefined): LabState {
+  const dir = labDir(run);
   return {
-    name: topo.name,
+    name: run,
+    lab: topo.name,
     topologyFile: topo.file,
     createdAt: new Date().toISOString(),
+    ...(owner !== undefined ? { owner } : {}),
     nodes: topo.nodes.map((n) => ({
       name: n.name,
       role: n.role,
-      ns: nodeNamespace(topo.name, n.name),
-      podNamespaces: n.podNamespaces,
+      ns: nodeNamespace(run, n.name),
+      podNamespaces: n.podNamespaces.map((p) => podNamespace(topo.name, run, p)),
       dir: join(dir, n.name),
     })),
   };
 }
 
-/** Brings the lab up; on failure takes it down again unless keepOnFailure. */
+/**
+ * Claims a run name: the given one, or a fresh `<lab>-xxxx`. A name is taken when its state directory exists,
+ * or when a namespace already carries it (left by a run whose state was removed by hand).
+ */
+function claimName(topo: Topology, wanted: string | undefined): string {
+  const inUse = (run: string): boolean =>
+    [...listNamespaces()].some((ns) => ns.startsWith(`clab-${run}-`) || ns.startsWith(`${run}-`));
+  if (wanted !== undefined) {
+    if (!RUN_NAME.test(wanted))
+      throw new Error(`labs: run name '${wanted}' must be 1-32 characters of a-z, 0-9 and -`);
+    if (inUse(wanted) || !claimRun(wanted))
+      throw new Error(`labs: lab ${wanted} is already up (lab down ${wanted} first)`);
+    return wanted;
+  }
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const name = newRunName(topo.name);
+    if (!inUse(name) && claimRun(name)) return name;
+  }
+  throw new Error(`labs: no free run name for lab ${topo.name}`);
+}
+
+/** What each run this process owns needs to forget when it is taken down by `down` (its exit hook). */
+const exitHooks = new Map<string, () => void>();
+
+/**
+ * Brings a run of the topology up and returns its state. On failure it is taken down again (unless
+ * keepOnFailure), and so it is when the process is interrupted while bringing it up.
+ */
 export async function up(topo: Topology, opts: UpOptions = {}): Promise<LabState> {
   const log = opts.log ?? (() => {});
-  if (readState(topo.name))
-    throw new Error(`labs: lab ${topo.name} is already up (lab down ${topo.name} first)`);
-  const state = planState(topo);
+  const run = claimName(topo, opts.name);
+  const state = planState(topo, run, opts.teardownOnExit ? process.pid : undefined);
   writeState(state);
+  const forget = opts.keepOnFailure ? () => false : onExit(() => downSync(state));
+  exitHooks.set(run, forget);
   try {
     await createNodes(state, log);
-    await createLinks(topo, state);
-    for (const node of topo.nodes) await runExec(node, byName(state, node.name), log);
+    createLinks(topo, state);
+    const pods = new Map(
+      topo.nodes.flatMap((n) => n.podNamespaces.map((p) => [p, podNamespace(topo.name, run, p)])),
+    );
+    for (const node of topo.nodes) await runExec(node, byName(state, node.name), pods, log);
     for (const node of topo.nodes) await startNode(node, byName(state, node.name), log);
-    return state;
   } catch (e) {
-    if (!opts.keepOnFailure) await down(topo.name);
+    if (!opts.keepOnFailure) await down(run);
     throw e;
   }
+  if (!opts.teardownOnExit) {
+    forget();
+    exitHooks.delete(run);
+  }
+  return state;
 }
 
 const byName = (s: LabState, name: string): NodeState => s.nodes.find((n) => n.name === name) as NodeState;
@@ -85,46 +148,27 @@ async function createNodes(state: LabState, log: (l: string) => void): Promise<v
   for (const st of state.nodes) {
     mkdirSync(join(st.dir, 'bin'), { recursive: true });
     writeWrappers(st);
-    await must(['ip', 'netns', 'add', st.ns]);
-    await must(['ip', '-n', st.ns, 'link', 'set', 'lo', 'up']);
+    createNamespace(st.ns);
     if (st.role === 'bridge') {
-      await must(['ip', '-n', st.ns, 'link', 'add', 'br0', 'type', 'bridge']);
-      await must(['ip', '-n', st.ns, 'link', 'set', 'br0', 'up']);
+      await run(['ip', '-n', st.ns, 'link', 'add', BRIDGE, 'type', 'bridge']);
+      await run(['ip', '-n', st.ns, 'link', 'set', BRIDGE, 'up']);
     } else {
-      await must(inNs(st.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']));
-      await must(inNs(st.ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']));
+      await run(inNs(st.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']));
+      await run(inNs(st.ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']));
     }
     log(`node ${st.name}: namespace ${st.ns} (${st.role})`);
   }
 }
 
-async function createLinks(topo: Topology, state: LabState): Promise<void> {
-  for (const l of topo.links) {
-    const a = byName(state, l.a.node);
-    const b = byName(state, l.b.node);
-    await must([
-      'ip',
-      'link',
-      'add',
-      l.a.iface,
-      'netns',
-      a.ns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      l.b.iface,
-      'netns',
-      b.ns,
-    ]);
-    for (const [st, iface] of [
-      [a, l.a.iface],
-      [b, l.b.iface],
-    ] as const) {
-      if (st.role === 'bridge') await must(['ip', '-n', st.ns, 'link', 'set', iface, 'master', 'br0']);
-      await must(['ip', '-n', st.ns, 'link', 'set', iface, 'up']);
-    }
-  }
+/** A bridge node's Linux bridge, inside its namespace. */
+const BRIDGE = 'br0';
+
+function createLinks(topo: Topology, state: LabState): void {
+  const end = (ep: { node: string; iface: string }) => {
+    const st = byName(state, ep.node);
+    return { ns: st.ns, name: ep.iface, ...(st.role === 'bridge' ? { master: BRIDGE } : {}) };
+  };
+  for (const l of topo.links) addVeth(end(l.a), end(l.b));
 }
 
 /**
@@ -135,9 +179,16 @@ async function createLinks(topo: Topology, state: LabState): Promise<void> {
 const onHost = (argv: readonly string[]): boolean =>
   argv[0] === 'ip' && argv[1] === 'netns' && (argv[2] === 'add' || argv[2] === 'delete' || argv[2] === 'del');
 
-async function runExec(node: LabNode, st: NodeState, log: (l: string) => void): Promise<void> {
-  for (const argv of node.exec) {
-    await must(onHost(argv) ? argv : inNs(st.ns, argv));
+/** Runs a node's exec lines, with the file's pod namespace names replaced by the run's (`pods`). */
+async function runExec(
+  node: LabNode,
+  st: NodeState,
+  pods: ReadonlyMap<string, string>,
+  log: (l: string) => void,
+): Promise<void> {
+  for (const line of node.exec) {
+    const argv = line.map((word) => pods.get(word) ?? word);
+    await run(onHost(argv) ? argv : inNs(st.ns, argv));
     log(`node ${node.name}: ${argv.join(' ')}`);
   }
 }
@@ -160,16 +211,21 @@ export async function startNodebgp(node: LabNode, st: NodeState): Promise<number
   const sock = controlSocket(st);
   rmSync(sock, { force: true });
   const argv = inNs(st.ns, [process.execPath, bin, 'run', '--config', config, '--control-socket', sock]);
-  const pid = startDetached(argv, join(st.dir, 'nodebgp.log'), { ...process.env, ...node.env });
+  const child = startLogged(argv, join(st.dir, 'nodebgp.log'), {
+    env: { ...process.env, ...node.env },
+    detached: true,
+  });
+  const pid = child.pid as number;
   writeFileSync(join(st.dir, 'nodebgp.pid'), `${pid}\n`);
-  const end = Date.now() + 15_000;
-  while (!existsSync(sock)) {
-    if (!alive(pid))
-      throw new Error(`labs: node ${node.name}: nodebgp exited at start; see ${join(st.dir, 'nodebgp.log')}`);
-    if (Date.now() > end)
-      throw new Error(`labs: node ${node.name}: nodebgp control socket ${sock} did not appear`);
-    await sleep(50);
-  }
+  await until(() => existsSync(sock), {
+    what: `labs: node ${node.name}: nodebgp control socket ${sock}`,
+    timeout: 15_000,
+    interval: 50,
+    failIf: () =>
+      child.exitCode !== null || !alive(pid)
+        ? `nodebgp exited at start; see ${join(st.dir, 'nodebgp.log')}`
+        : undefined,
+  });
   return pid;
 }
 
@@ -202,59 +258,47 @@ export function labNamespaces(state: LabState): string[] {
   return [...state.nodes.flatMap((n) => n.podNamespaces), ...state.nodes.map((n) => n.ns)];
 }
 
-function otherLabs(lab: string): LabState[] {
-  const root = stateRoot();
-  if (!existsSync(root)) return [];
-  return readdirSync(root)
-    .filter((d) => d !== lab)
-    .flatMap((d) => readState(d) ?? []);
-}
-
-/** Takes the lab down: kills every process in its namespaces, deletes them and the state directory. */
-export async function down(lab: string): Promise<string[]> {
-  const state = readState(lab);
-  const existing = new Set(
-    (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]),
-  );
+/**
+ * Takes a run down: kills every process in its namespaces, deletes them and its state directory; returns the
+ * namespaces it deleted. Without a state (removed by hand) it still takes the node namespaces named like the
+ * run's (`clab-<run>-*`) that no other run's state claims (run "a" must not take "a-b"'s clab-a-b-n1).
+ */
+export async function down(run: string): Promise<string[]> {
+  const state = readState(run);
+  const existing = listNamespaces();
   const owned = state ? labNamespaces(state) : [];
-  // Without state.json (removed by hand), still catch namespaces named like ours (clab-<lab>-*), but never
-  // one that another lab's state claims (lab "a" must not take "a-b"'s clab-a-b-n1).
   if (!state) {
-    const others = new Set(otherLabs(lab).flatMap(labNamespaces));
-    for (const ns of existing) if (ns.startsWith(`clab-${lab}-`) && !others.has(ns)) owned.push(ns);
+    const others = new Set(
+      listRuns()
+        .filter((r) => r.name !== run)
+        .flatMap(labNamespaces),
+    );
+    for (const ns of existing) if (ns.startsWith(`clab-${run}-`) && !others.has(ns)) owned.push(ns);
   }
-  const present = owned.filter((ns) => existing.has(ns));
-  await killNamespaces(present);
-  for (const ns of present) await run(['ip', 'netns', 'delete', ns]);
-  rmSync(labDir(lab), { recursive: true, force: true });
-  return present;
+  const removed = await destroyNamespaces(
+    owned.filter((ns) => existing.has(ns)),
+    1500,
+  );
+  rmSync(labDir(run), { recursive: true, force: true });
+  exitHooks.get(run)?.();
+  exitHooks.delete(run);
+  return removed;
 }
 
-async function killNamespaces(namespaces: readonly string[]): Promise<void> {
-  const pidsOf = async (): Promise<number[]> => {
-    const all: number[] = [];
-    for (const ns of namespaces) {
-      const r = await run(['ip', 'netns', 'pids', ns]);
-      for (const p of r.stdout.split('\n')) if (/^\d+$/.test(p.trim())) all.push(Number(p));
-    }
-    return all.filter((p) => p !== process.pid);
-  };
-  for (const [signal, waitMs] of [
-    ['SIGTERM', 1500],
-    ['SIGKILL', 1000],
-  ] as const) {
-    const pids = await pidsOf();
-    if (pids.length === 0) return;
-    for (const p of pids) {
-      try {
-        process.kill(p, signal);
-      } catch {
-        /* already gone */
-      }
-    }
-    const end = Date.now() + waitMs;
-    while (Date.now() < end && (await pidsOf()).length > 0) await sleep(50);
-  }
+/** `down` for an exit handler: no grace period, synchronous. */
+function downSync(state: LabState): void {
+  destroyNamespacesSync(labNamespaces(state));
+  rmSync(labDir(state.name), { recursive: true, force: true });
+}
+
+/**
+ * Takes down the runs whose owner process is gone (a test run killed before its exit handler could run);
+ * returns their names. Runs without an owner (brought up by the CLI) are never touched.
+ */
+export async function downStale(): Promise<string[]> {
+  const stale = listRuns().filter((r) => r.owner !== undefined && r.owner !== process.pid && !alive(r.owner));
+  for (const r of stale) await down(r.name);
+  return stale.map((r) => r.name);
 }
 
 /** Runs argv in a node's namespace with its environment; resolves with the exit code (output inherited). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerStatus, RouteView } from '../../bgp/api.js';
-import { Lab, nodebgpAvailable, startFrr, startNodebgp, waitUntil } from './harness/index.js';
+import { Lab, nodebgpAvailable, startFrr, startNodebgp, until } from './harness/index.js';
 import type { Frr, Netns, Nodebgp } from './harness/index.js';
 
 const run = promisify(execFile);
@@ -88,30 +88,18 @@ async function cli<T>(i: Instance, ...args: string[]): Promise<T> {
   return JSON.parse(stdout) as T;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
 async function peerOf(i: Instance, address: string): Promise<PeerStatus | undefined> {
   return (await cli<PeerStatus[]>(i, 'neighbors')).find((p) => p.address === address);
 }
 
 const established = (i: Instance, other: Instance) =>
-  until(`${i.name} Established with ${other.name}`, async () => {
-    const p = await peerOf(i, other.address);
-    return p?.state === 'Established' ? p : undefined;
-  });
+  until(
+    async () => {
+      const p = await peerOf(i, other.address);
+      return p?.state === 'Established' ? p : undefined;
+    },
+    { what: `${i.name} Established with ${other.name}`, interval: 250 },
+  );
 
 const a = instance(1);
 const b = instance(2);
@@ -142,13 +130,16 @@ describe('nodebgp run: two instances on loopback', () => {
 
   it("each sees the other's podCIDRs in routes --json", async () => {
     const want = (i: Instance, n: number) =>
-      until(`${i.name} routes from node${n}`, async () => {
-        const routes = await cli<RouteView[]>(i, 'routes');
-        const got = routes.filter(
-          (r) => r.prefix === `10.244.${n}.0/24` || r.prefix === `fd00:244:${n}::/64`,
-        );
-        return got.length === 2 ? got : undefined;
-      });
+      until(
+        async () => {
+          const routes = await cli<RouteView[]>(i, 'routes');
+          const got = routes.filter(
+            (r) => r.prefix === `10.244.${n}.0/24` || r.prefix === `fd00:244:${n}::/64`,
+          );
+          return got.length === 2 ? got : undefined;
+        },
+        { what: `${i.name} routes from node${n}`, interval: 250 },
+      );
     const atA = await want(a, 2);
     expect(atA.every((r) => r.best && r.peer === b.address && r.asPath === String(b.asn))).toBe(true);
     expect(atA.find((r) => r.prefix === '10.244.2.0/24')?.nexthops).toEqual([b.nextHop]);
@@ -174,10 +165,13 @@ describe('nodebgp run: two instances on loopback', () => {
   it('a changed config file is applied without a signal, leaving the untouched session alone', async () => {
     const before = await established(a, b);
     writeConfig(a, [b]); // node3 removed from the file; no SIGHUP
-    await until('node1 to drop node3 after the file changed', async () => {
-      const peers = await cli<{ address: string }[]>(a, 'neighbors');
-      return peers.every((p) => p.address !== c.address) ? peers : undefined;
-    });
+    await until(
+      async () => {
+        const peers = await cli<{ address: string }[]>(a, 'neighbors');
+        return peers.every((p) => p.address !== c.address) ? peers : undefined;
+      },
+      { what: 'node1 to drop node3 after the file changed', interval: 250 },
+    );
     const after = await peerOf(a, b.address);
     expect(after?.state).toBe('Established');
     expect(after?.establishedCount).toBe(before.establishedCount);
@@ -187,10 +181,13 @@ describe('nodebgp run: two instances on loopback', () => {
   it('SIGTERM sends Cease; the other side records it', async () => {
     b.proc?.kill('SIGTERM');
     expect(await b.exit).toBe(0);
-    const down = await until('node1 to see node2 go down', async () => {
-      const p = await peerOf(a, b.address);
-      return p && p.state !== 'Established' ? p : undefined;
-    });
+    const down = await until(
+      async () => {
+        const p = await peerOf(a, b.address);
+        return p && p.state !== 'Established' ? p : undefined;
+      },
+      { what: 'node1 to see node2 go down', interval: 250 },
+    );
     // The transition's reason in node1's log: lastError/lastReason may already tell of the reconnect attempt
     // that followed (refused, node2 is gone) by the time a loaded machine asks.
     expect(down.state).not.toBe('Established');
@@ -281,11 +278,12 @@ describe.skipIf(!nodebgpAvailable())('imports that cannot hijack (static mode, r
     nsNb.ip(['route', 'get', address]).catch((err: Error) => `no route: ${err.message}`);
 
   it('installs the ToR’s own route and neither 0.0.0.0/1 nor 128.0.0.0/1 from anyone', async () => {
-    await waitUntil(
-      async () => (await nb.neighbors()).filter((p) => p.state === 'Established').length === 2,
-      { what: 'both FRR sessions Established', timeout: 30_000, interval: 200 },
-    );
-    await waitUntil(async () => (await kernel())['10.0.1.0/24'] === '10.81.1.1', {
+    await until(async () => (await nb.neighbors()).filter((p) => p.state === 'Established').length === 2, {
+      what: 'both FRR sessions Established',
+      timeout: 30_000,
+      interval: 200,
+    });
+    await until(async () => (await kernel())['10.0.1.0/24'] === '10.81.1.1', {
       what: 'the ToR’s 10.0.1.0/24 in the kernel',
       timeout: 20_000,
       interval: 200,

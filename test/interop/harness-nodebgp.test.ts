@@ -4,7 +4,7 @@
  * Skipped (with the reason in the test name) when bin/nodebgp has not been built.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, nodebgpAvailable, startFrr, startNodebgp, waitUntil } from './harness/index.js';
+import { Lab, nodebgpAvailable, startFrr, startNodebgp, until } from './harness/index.js';
 import type { Frr, Nodebgp } from './harness/index.js';
 
 const available = nodebgpAvailable();
@@ -47,15 +47,15 @@ describe.skipIf(!available)('harness: nodebgp launcher against FRR (needs npm ru
   });
 
   it('reaches Established and exchanges routes both ways', async () => {
-    await waitUntil(async () => (await nb.neighbors()).some((n) => n.state === 'Established'), {
+    await until(async () => (await nb.neighbors()).some((n) => n.state === 'Established'), {
       timeout: 60_000,
       what: `nodebgp Established with FRR (log: ${nb.daemon.logFile})`,
     });
-    const route = await waitUntil(async () => (await nb.routes()).find((r) => r.prefix === '10.0.1.0/24'), {
+    const route = await until(async () => (await nb.routes()).find((r) => r.prefix === '10.0.1.0/24'), {
       what: 'nodebgp learns 10.0.1.0/24 from FRR',
     });
     expect(route.asPath).toBe('65001');
-    await waitUntil(async () => (await frr.vtysh('show bgp ipv4 unicast 10.244.2.0/24')).includes('65002'), {
+    await until(async () => (await frr.vtysh('show bgp ipv4 unicast 10.244.2.0/24')).includes('65002'), {
       what: 'FRR learns 10.244.2.0/24 from nodebgp',
     });
   });

@@ -7,7 +7,7 @@
  *        └─────────────────────────────────────10.77.4.0/24─────────────────────────────────────┘
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, startBird, startExabgp, startFrr, startGobgp, waitUntil } from './harness/index.js';
+import { Lab, startBird, startExabgp, startFrr, startGobgp, until } from './harness/index.js';
 import type { Bird, Exabgp, Frr, Gobgp, Netns } from './harness/index.js';
 
 const lab = new Lab();
@@ -109,19 +109,19 @@ afterAll(async () => {
 
 describe('harness smoke: four reference daemons in namespaces', () => {
   it('establishes every session in the ring', async () => {
-    await waitUntil(async () => (await frr.neighborState('10.77.1.2')) === 'Established', {
+    await until(async () => (await frr.neighborState('10.77.1.2')) === 'Established', {
       timeout: 60_000,
       what: 'FRR–BIRD Established',
     });
-    await waitUntil(async () => (await frr.neighborState('10.77.4.2')) === 'Established', {
+    await until(async () => (await frr.neighborState('10.77.4.2')) === 'Established', {
       timeout: 60_000,
       what: 'FRR–ExaBGP Established',
     });
-    await waitUntil(async () => (await bird.protocolInfo('gobgp')).includes('Established'), {
+    await until(async () => (await bird.protocolInfo('gobgp')).includes('Established'), {
       timeout: 60_000,
       what: 'BIRD–GoBGP Established',
     });
-    await waitUntil(async () => (await gobgp.neighborState('10.77.3.2')) === 'established', {
+    await until(async () => (await gobgp.neighborState('10.77.3.2')) === 'established', {
       timeout: 60_000,
       what: 'GoBGP–ExaBGP Established',
     });
@@ -130,21 +130,18 @@ describe('harness smoke: four reference daemons in namespaces', () => {
   it('propagates routes around the ring and FRR installs them into its namespace kernel via zebra', async () => {
     await exa.command('announce route 10.4.0.0/24 next-hop self community [65004:1]');
     // BIRD learns FRR's network and GoBGP's route.
-    await waitUntil(async () => (await bird.birdc('show route 10.1.0.0/24')).includes('10.77.1.1'), {
+    await until(async () => (await bird.birdc('show route 10.1.0.0/24')).includes('10.77.1.1'), {
       what: 'BIRD has 10.1.0.0/24 from FRR',
     });
-    await waitUntil(async () => (await bird.birdc('show route 10.3.0.0/24')).includes('10.77.2.2'), {
+    await until(async () => (await bird.birdc('show route 10.3.0.0/24')).includes('10.77.2.2'), {
       what: 'BIRD has 10.3.0.0/24 from GoBGP',
     });
     // GoBGP learns ExaBGP's scripted route.
-    await waitUntil(
-      async () => (await gobgp.gobgp(['global', 'rib', '-a', 'ipv4'])).includes('10.4.0.0/24'),
-      {
-        what: 'GoBGP has 10.4.0.0/24 from ExaBGP',
-      },
-    );
+    await until(async () => (await gobgp.gobgp(['global', 'rib', '-a', 'ipv4'])).includes('10.4.0.0/24'), {
+      what: 'GoBGP has 10.4.0.0/24 from ExaBGP',
+    });
     // FRR installs BIRD's static route and ExaBGP's route in the kernel of its namespace.
-    const route2 = await waitUntil(
+    const route2 = await until(
       async () => {
         const out = await nsFrr.ip(['route', 'show', '10.2.0.0/24']);
         return out.includes('proto bgp') && out;
@@ -152,7 +149,7 @@ describe('harness smoke: four reference daemons in namespaces', () => {
       { what: 'kernel route 10.2.0.0/24 in the FRR namespace' },
     );
     expect(route2).toContain('via 10.77.1.2');
-    const route4 = await waitUntil(
+    const route4 = await until(
       async () => {
         const out = await nsFrr.ip(['route', 'show', '10.4.0.0/24']);
         return out.includes('proto bgp') && out;
@@ -164,7 +161,7 @@ describe('harness smoke: four reference daemons in namespaces', () => {
 
   it('removes a withdrawn route from FRR and from the FRR namespace kernel', async () => {
     await exa.command('withdraw route 10.4.0.0/24 next-hop self');
-    await waitUntil(
+    await until(
       async () => {
         const rib = await frr.vtyshJson<{ routes?: Record<string, unknown> }>('show bgp ipv4 unicast json');
         const path = rib.routes?.['10.4.0.0/24'] as { aspath?: { string?: string } }[] | undefined;
@@ -173,25 +170,22 @@ describe('harness smoke: four reference daemons in namespaces', () => {
       },
       { what: 'FRR drops the direct path to 10.4.0.0/24' },
     );
-    await waitUntil(
-      async () => !(await nsFrr.ip(['route', 'show', '10.4.0.0/24'])).includes('via 10.77.4.2'),
-      {
-        what: 'kernel route via ExaBGP gone',
-      },
-    );
+    await until(async () => !(await nsFrr.ip(['route', 'show', '10.4.0.0/24'])).includes('via 10.77.4.2'), {
+      what: 'kernel route via ExaBGP gone',
+    });
   });
 
   it('pausing a daemon (SIGSTOP) makes its peer drop the session on hold-timer expiry', async () => {
     bird.daemon.pause();
     try {
-      await waitUntil(async () => (await frr.neighborState('10.77.1.2')) !== 'Established', {
+      await until(async () => (await frr.neighborState('10.77.1.2')) !== 'Established', {
         timeout: 20_000,
         what: 'FRR notices BIRD is silent',
       });
     } finally {
       bird.daemon.resume();
     }
-    await waitUntil(async () => (await frr.neighborState('10.77.1.2')) === 'Established', {
+    await until(async () => (await frr.neighborState('10.77.1.2')) === 'Established', {
       timeout: 60_000,
       what: 'FRR–BIRD re-established',
     });

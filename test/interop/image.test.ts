@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { PeerStatus } from '../../bgp/api.js';
-import { Daemon, Lab, run, startFrr, waitUntil, type Frr, type Netns } from './harness/index.js';
+import { Daemon, Lab, run, startFrr, until, type Frr, type Netns } from './harness/index.js';
 import { REPO } from './harness/nodebgp.js';
 
 const execFileAsync = promisify(execFile);
@@ -134,7 +134,7 @@ describe.skipIf(skip !== undefined)(
       console.log(`image: ${tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s (log: ${log})`);
       const base = await imageScript(['base'], log);
       const size = async (name: string) =>
-        Number((await run('podman', ['image', 'inspect', '--format', '{{.Size}}', name])).trim());
+        Number((await run(['podman', 'image', 'inspect', '--format', '{{.Size}}', name])).trim());
       const [total, baseSize] = [await size(TAG), await size(base)];
       console.log(
         `image: ${(total / 1e6).toFixed(1)} MB, of which ${((total - baseSize) / 1e6).toFixed(1)} MB on top of ${base}`,
@@ -142,12 +142,12 @@ describe.skipIf(skip !== undefined)(
       expect(total - baseSize, 'bytes nodebgp adds to its Node.js base').toBeLessThan(100e6);
 
       image = JSON.parse(
-        await run('podman', ['image', 'inspect', '--format', '{{json .Config}}', TAG]),
+        await run(['podman', 'image', 'inspect', '--format', '{{json .Config}}', TAG]),
       ) as ImageConfig;
       env = Object.fromEntries(
         image.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
       );
-      root = (await run('podman', ['image', 'mount', TAG])).trim();
+      root = (await run(['podman', 'image', 'mount', TAG])).trim();
       lab.onTeardown(() => spawnSync('podman', ['image', 'unmount', TAG], { stdio: 'ignore' }));
 
       cfgDir = join(logDir, 'etc');
@@ -178,7 +178,7 @@ describe.skipIf(skip !== undefined)(
         logDir,
         nsImg.spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }),
       );
-      await waitUntil(async () => Array.isArray(await neighbors()), {
+      await until(async () => Array.isArray(await neighbors()), {
         timeout: 30_000,
         interval: 250,
         what: 'the control socket of the daemon in the image',
@@ -225,7 +225,7 @@ describe.skipIf(skip !== undefined)(
           '',
         ].join('\n'),
       });
-      const peer = await waitUntil(
+      const peer = await until(
         async () => (await neighbors()).find((n) => n.address === '10.77.0.1' && n.state === 'Established'),
         {
           timeout: 60_000,
@@ -234,7 +234,7 @@ describe.skipIf(skip !== undefined)(
         },
       );
       expect(peer.asn).toBe(65001);
-      const route = await waitUntil(
+      const route = await until(
         async () => {
           const routes = JSON.parse(await nsImg.ip(['-j', 'route', 'show', '10.0.1.0/24'])) as {
             gateway?: string;
@@ -245,12 +245,9 @@ describe.skipIf(skip !== undefined)(
         { what: "FRR's 10.0.1.0/24 in the image namespace's kernel table" },
       );
       expect(['nodebgp', '202']).toContain(String(route.protocol));
-      await waitUntil(
-        async () => (await frr.vtysh('show bgp ipv4 unicast 10.244.2.0/24')).includes('65002'),
-        {
-          what: 'FRR learns 10.244.2.0/24 from the image',
-        },
-      );
+      await until(async () => (await frr.vtysh('show bgp ipv4 unicast 10.244.2.0/24')).includes('65002'), {
+        what: 'FRR learns 10.244.2.0/24 from the image',
+      });
       expect(await readyz()).toBe('200 ok');
     });
 

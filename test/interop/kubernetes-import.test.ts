@@ -14,7 +14,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteView } from '../../bgp/api.js';
-import { startFrr, waitUntil, type Frr } from './harness/index.js';
+import { startFrr, until, type Frr } from './harness/index.js';
 import { NODEBGP_BIN } from './harness/nodebgp.js';
 import { CLUSTER_ASN, KubernetesLab } from './kubernetes/kubernetes-lab.js';
 
@@ -26,7 +26,7 @@ let k8s: KubernetesLab;
 let rogue: Frr | undefined;
 
 const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 60_000) =>
-  waitUntil(probe, { what, timeout, interval: 200 });
+  until(probe, { what, timeout, interval: 200 });
 
 describe.skipIf(!built)('Kubernetes: a podCIDR only from its own node', () => {
   beforeAll(async () => {

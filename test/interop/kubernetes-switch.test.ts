@@ -20,7 +20,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from './harness/index.js';
+import { until } from './harness/index.js';
 import { NODEBGP_BIN } from './harness/nodebgp.js';
 import { KubernetesLab, type ClusterNode } from './kubernetes/kubernetes-lab.js';
 
@@ -32,7 +32,7 @@ const CLUSTER_ID = '10.100.0.201';
 let k8s: KubernetesLab;
 
 const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 40_000) =>
-  waitUntil(probe, { what, timeout, interval: 200 });
+  until(probe, { what, timeout, interval: 200 });
 
 const podRoutes = (...ks: number[]) =>
   Object.fromEntries(ks.map((k) => [`10.244.${k}.0/24`, `10.100.0.${k}`]));

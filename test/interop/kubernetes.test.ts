@@ -16,7 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFrr, waitUntil, type Frr } from './harness/index.js';
+import { startFrr, until, type Frr } from './harness/index.js';
 import { NODEBGP_BIN } from './harness/nodebgp.js';
 import { CLUSTER_ASN, KubernetesLab, type ClusterNode } from './kubernetes/kubernetes-lab.js';
 
@@ -37,16 +37,16 @@ let k8s: KubernetesLab;
 let frr: Frr | undefined;
 let observer: Frr | undefined;
 
-const wait = <T>(what: string, probe: () => Promise<T | undefined | false>, timeout = 30_000) =>
-  waitUntil(probe, { what, timeout, interval: 200 });
-
 /** Waits until the node's kernel holds exactly these pod routes (prefix → gateway). */
 async function kernelIs(lab: KubernetesLab, node: ClusterNode, want: Record<string, string>): Promise<void> {
   let last: Record<string, string> = {};
-  await wait(`${node.name} kernel routes ${JSON.stringify(want)}`, async () => {
-    last = await lab.kernelRoutes(node);
-    return JSON.stringify(sorted(last)) === JSON.stringify(sorted(want));
-  }).catch((err: Error) => {
+  await until(
+    async () => {
+      last = await lab.kernelRoutes(node);
+      return JSON.stringify(sorted(last)) === JSON.stringify(sorted(want));
+    },
+    { what: `${node.name} kernel routes ${JSON.stringify(want)}`, timeout: 30_000, interval: 200 },
+  ).catch((err: Error) => {
     throw new Error(`${err.message}; kernel has ${JSON.stringify(last)}`);
   });
 }
@@ -81,28 +81,31 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     for (const k of [1, 2, 3]) {
       const node = k8s.node(k);
       const others = [1, 2, 3].filter((o) => o !== k);
-      await wait(
-        `${node.name} Established with ${others}`,
+      await until(
         async () =>
           JSON.stringify(await k8s.established(node)) === JSON.stringify(others.map((o) => `10.100.0.${o}`)),
+        { what: `${node.name} Established with ${others}`, timeout: 30_000, interval: 200 },
       );
       await kernelIs(k8s, node, podRoutes(...others));
     }
-    await wait('NetworkUnavailable=False on every node', async () => {
-      for (const k of [1, 2, 3]) {
-        const c = await k8s.apiCall<{ type: string; status: string; reason?: string }[]>(
-          'conditions',
-          `node-${k}`,
-        );
-        if (
-          !c.some(
-            (x) => x.type === 'NetworkUnavailable' && x.status === 'False' && x.reason === 'NodebgpIsUp',
+    await until(
+      async () => {
+        for (const k of [1, 2, 3]) {
+          const c = await k8s.apiCall<{ type: string; status: string; reason?: string }[]>(
+            'conditions',
+            `node-${k}`,
+          );
+          if (
+            !c.some(
+              (x) => x.type === 'NetworkUnavailable' && x.status === 'False' && x.reason === 'NodebgpIsUp',
+            )
           )
-        )
-          return false;
-      }
-      return true;
-    });
+            return false;
+        }
+        return true;
+      },
+      { what: 'NetworkUnavailable=False on every node', timeout: 30_000, interval: 200 },
+    );
     const patches = await k8s.apiCall<{ name: string; contentType: string }[]>('patches');
     expect(new Set(patches.map((p) => p.name))).toEqual(new Set(['node-1', 'node-2', 'node-3']));
     expect(patches.every((p) => p.contentType === 'application/strategic-merge-patch+json')).toBe(true);
@@ -124,18 +127,19 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     const t0 = Date.now();
     await k8s.addNode(4, { podCIDR: false });
     const n4 = await k8s.startNode(4, IMPORT);
-    const waiting = await wait(
-      'node-4 says it is waiting',
-      async () => (await k8s.status(n4)).kubernetes?.waiting,
-    );
+    const waiting = await until(async () => (await k8s.status(n4)).kubernetes?.waiting, {
+      what: 'node-4 says it is waiting',
+      timeout: 30_000,
+      interval: 200,
+    });
     expect(waiting).toMatch(/podCIDR/);
     expect(await k8s.neighbors(n4)).toEqual([]);
     await k8s.apiCall('setPodCIDRs', 'node-4', ['10.244.4.0/24']);
-    await wait(
-      'node-4 Established with 1..3',
+    await until(
       async () =>
         JSON.stringify(await k8s.established(n4)) ===
         JSON.stringify(['10.100.0.1', '10.100.0.2', '10.100.0.3']),
+      { what: 'node-4 Established with 1..3', timeout: 30_000, interval: 200 },
     );
     await kernelIs(k8s, n4, podRoutes(1, 2, 3));
     for (const k of [1, 2, 3])
@@ -148,9 +152,11 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     for (const k of [1, 2, 4]) {
       const node = k8s.node(k);
       await kernelIs(k8s, node, podRoutes(...[1, 2, 4].filter((o) => o !== k)));
-      await wait(`${node.name} has no session with node-3`, async () =>
-        (await k8s.neighbors(node)).every((p) => p.address !== '10.100.0.3'),
-      );
+      await until(async () => (await k8s.neighbors(node)).every((p) => p.address !== '10.100.0.3'), {
+        what: `${node.name} has no session with node-3`,
+        timeout: 30_000,
+        interval: 200,
+      });
     }
     await k8s.node(3).daemon.stop();
     console.log(`scenario b (leave): ${Date.now() - t1} ms`);
@@ -161,11 +167,13 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     const live = [1, 2, 4].map((k) => k8s.node(k));
     const before = await Promise.all(live.map((n) => k8s.kernelRoutes(n)));
     await k8s.apiCall('down');
-    await wait('every node sees the API away', async () =>
-      (await Promise.all(live.map((n) => k8s.status(n)))).every((s) => s.kubernetes?.connected === false),
+    await until(
+      async () =>
+        (await Promise.all(live.map((n) => k8s.status(n)))).every((s) => s.kubernetes?.connected === false),
+      { what: 'every node sees the API away', timeout: 30_000, interval: 200 },
     );
-    const until = Date.now() + API_DOWN_MS;
-    while (Date.now() < until) {
+    const end = Date.now() + API_DOWN_MS;
+    while (Date.now() < end) {
       for (const [i, n] of live.entries()) {
         expect(await k8s.kernelRoutes(n)).toEqual(before[i]);
         expect((await k8s.established(n)).length).toBe(2);
@@ -173,15 +181,19 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
       await new Promise((r) => setTimeout(r, 2000));
     }
     await k8s.apiCall('up');
-    await wait('every node reconnected', async () =>
-      (await Promise.all(live.map((n) => k8s.status(n)))).every((s) => s.kubernetes?.connected === true),
+    await until(
+      async () =>
+        (await Promise.all(live.map((n) => k8s.status(n)))).every((s) => s.kubernetes?.connected === true),
+      { what: 'every node reconnected', timeout: 30_000, interval: 200 },
     );
     // A change made after the outage reaches everyone: the watches really resumed.
     await k8s.addNode(5);
     for (const n of live)
-      await wait(`${n.name} configured a peer for node-5`, async () =>
-        (await k8s.neighbors(n)).some((p) => p.address === '10.100.0.5'),
-      );
+      await until(async () => (await k8s.neighbors(n)).some((p) => p.address === '10.100.0.5'), {
+        what: `${n.name} configured a peer for node-5`,
+        timeout: 30_000,
+        interval: 200,
+      });
     await k8s.apiCall('deleteNode', 'node-5');
     for (const [i, n] of live.entries()) expect(await k8s.kernelRoutes(n)).toEqual(before[i]);
     console.log(`scenario d: ${Date.now() - t0} ms`);
@@ -211,13 +223,18 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
         'nodebgp.io/peers': JSON.stringify([{ address: '10.100.0.100', asn: 65100, holdTime: 9 }]),
       },
     });
-    await wait('node-1 Established with the ToR', async () =>
-      (await k8s.established(n1)).includes('10.100.0.100'),
-    );
-    await wait('FRR has node-1’s podCIDR', async () => {
-      const rib = await frr!.vtyshJson<{ routes?: Record<string, unknown> }>('show bgp ipv4 unicast json');
-      return rib.routes?.['10.244.1.0/24'] !== undefined;
+    await until(async () => (await k8s.established(n1)).includes('10.100.0.100'), {
+      what: 'node-1 Established with the ToR',
+      timeout: 30_000,
+      interval: 200,
     });
+    await until(
+      async () => {
+        const rib = await frr!.vtyshJson<{ routes?: Record<string, unknown> }>('show bgp ipv4 unicast json');
+        return rib.routes?.['10.244.1.0/24'] !== undefined;
+      },
+      { what: 'FRR has node-1’s podCIDR', timeout: 30_000, interval: 200 },
+    );
     await kernelIs(k8s, n1, { ...podRoutes(2, 4), '10.200.0.0/24': '10.100.0.100' });
     console.log(`scenario f: ${Date.now() - t0} ms`);
   }, 60_000);
@@ -248,26 +265,35 @@ describe.skipIf(!built)('Kubernetes node source, real processes', () => {
     await k8s.apiCall('setMeta', 'node-1', { labels: { [RR_LABEL]: CLUSTER_ID } });
     const [n1, n2, n4] = [1, 2, 4].map((k) => k8s.node(k));
     for (const client of [n2, n4])
-      await wait(`${client.name} peers only with the reflector`, async () => {
-        const peers = await k8s.neighbors(client);
-        return peers.length === 1 && peers[0].address === '10.100.0.1' && peers[0].state === 'Established';
-      });
-    await wait('the reflector has both clients Established', async () => {
-      const up = await k8s.established(n1);
-      return up.includes('10.100.0.2') && up.includes('10.100.0.4');
-    });
+      await until(
+        async () => {
+          const peers = await k8s.neighbors(client);
+          return peers.length === 1 && peers[0].address === '10.100.0.1' && peers[0].state === 'Established';
+        },
+        { what: `${client.name} peers only with the reflector`, timeout: 30_000, interval: 200 },
+      );
+    await until(
+      async () => {
+        const up = await k8s.established(n1);
+        return up.includes('10.100.0.2') && up.includes('10.100.0.4');
+      },
+      { what: 'the reflector has both clients Established', timeout: 30_000, interval: 200 },
+    );
     // The reflector also passes on what it learned from the ToR (scenario f), next hop unchanged.
     const tor = { '10.200.0.0/24': '10.100.0.100' };
     await kernelIs(k8s, n2, { ...podRoutes(1, 4), ...tor });
     await kernelIs(k8s, n4, { ...podRoutes(1, 2), ...tor });
     const viaReflector = (await k8s.routes(n2)).find((r) => r.prefix === '10.244.4.0/24' && r.best);
     expect(viaReflector).toMatchObject({ peer: '10.100.0.1', nexthops: ['10.100.0.4'] });
-    const reflected = await wait('the observer has node-2’s podCIDR, reflected', async () => {
-      const r = await observer!.vtyshJson<{ paths?: ReflectedPath[] }>(
-        'show bgp ipv4 unicast 10.244.2.0/24 json',
-      );
-      return r.paths?.[0];
-    });
+    const reflected = await until(
+      async () => {
+        const r = await observer!.vtyshJson<{ paths?: ReflectedPath[] }>(
+          'show bgp ipv4 unicast 10.244.2.0/24 json',
+        );
+        return r.paths?.[0];
+      },
+      { what: 'the observer has node-2’s podCIDR, reflected', timeout: 30_000, interval: 200 },
+    );
     expect(reflected.originatorId).toBe('10.100.0.2');
     expect(reflected.clusterList?.list).toEqual([CLUSTER_ID]);
     console.log(`scenario e: ${Date.now() - t0} ms`);

@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PeerStatus } from '../../bgp/api.js';
-import { Lab, nodebgpAvailable, startFrr, startNodebgp, waitUntil } from './harness/index.js';
+import { Lab, nodebgpAvailable, startFrr, startNodebgp, until } from './harness/index.js';
 import type { Frr, Netns, Nodebgp } from './harness/index.js';
 
 const SCRIPT = join(import.meta.dirname, 'malformed', 'scripted-peer.mjs');
@@ -142,16 +142,16 @@ async function neighbor(address: string): Promise<PeerStatus | undefined> {
 
 /** Run the scripted peer until nodebgp sends a NOTIFICATION; retried while nodebgp refuses the connection. */
 async function expectNotification(pre: readonly Buffer[], post: readonly Buffer[]): Promise<PeerEvent> {
-  return waitUntil(
+  return until(
     async () => {
       const s = new Scripted(nsPeer, pre, post);
       try {
-        await waitUntil(() => s.has('closed') || s.notification() !== undefined, {
+        await until(() => s.has('closed') || s.notification() !== undefined, {
           timeout: 10_000,
           interval: 20,
           what: 'scripted session ends',
         });
-        await waitUntil(() => s.has('closed'), { timeout: 2000, interval: 20, what: 'close' }).catch(() => 0);
+        await until(() => s.has('closed'), { timeout: 2000, interval: 20, what: 'close' }).catch(() => 0);
         return s.notification();
       } finally {
         await s.end();
@@ -166,12 +166,11 @@ async function expectTreatAsWithdraw(bad: Buffer, badPrefix: string): Promise<vo
   const before = (await neighbor(SCRIPTED))?.attributeErrors ?? 0;
   const s = new Scripted(nsPeer, [open(), KEEPALIVE], [bad, good(CONTROL)]);
   try {
-    await waitUntil(() => s.has('sent'), { timeout: 20_000, what: 'scripted session up and UPDATEs sent' });
-    await waitUntil(
-      async () => (await nb.routes()).some((r) => r.prefix === CONTROL && r.peer === SCRIPTED),
-      { what: `${CONTROL} (sent after the bad UPDATE) installed` },
-    );
-    const n = await waitUntil(
+    await until(() => s.has('sent'), { timeout: 20_000, what: 'scripted session up and UPDATEs sent' });
+    await until(async () => (await nb.routes()).some((r) => r.prefix === CONTROL && r.peer === SCRIPTED), {
+      what: `${CONTROL} (sent after the bad UPDATE) installed`,
+    });
+    const n = await until(
       async () => {
         const x = await neighbor(SCRIPTED);
         return x && x.attributeErrors > before ? x : undefined;
@@ -220,7 +219,7 @@ describe.skipIf(!available)('nodebgp against malformed messages (needs npm run b
       ],
       kernel: { enabled: false },
     });
-    frrBaseline = await waitUntil(
+    frrBaseline = await until(
       async () => {
         const n = await neighbor(FRR_ADDR);
         return n?.state === 'Established' ? n : undefined;
@@ -330,8 +329,8 @@ describe.skipIf(!available)('nodebgp against malformed messages (needs npm run b
       [update([origin(0), asPath([SCRIPTED_AS, 65002, 65100]), nextHop(SCRIPTED)], [prefix])],
     );
     try {
-      await waitUntil(() => s.has('sent'), { timeout: 20_000, what: 'scripted session up and UPDATE sent' });
-      const r = await waitUntil(async () => (await nb.routes()).find((x) => x.prefix === prefix), {
+      await until(() => s.has('sent'), { timeout: 20_000, what: 'scripted session up and UPDATE sent' });
+      const r = await until(async () => (await nb.routes()).find((x) => x.prefix === prefix), {
         what: `${prefix} in the RIB as ineligible`,
       });
       expect(r.best).toBe(false);

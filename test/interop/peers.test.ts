@@ -18,7 +18,7 @@ import {
   startFrr,
   startGobgp,
   startNodebgp,
-  waitUntil,
+  until,
 } from './harness/index.js';
 import type { Bird, Gobgp, Netns, Nodebgp } from './harness/index.js';
 
@@ -106,7 +106,7 @@ const frrKind: PeerKind = {
         const bgpd = spawnBgpd(ns, dir);
         frr = new Frr(ns, dir, bgpd, frr.zebra, undefined);
         const f = frr;
-        await waitUntil(async () => (await f.vtysh('show bgp summary')) !== undefined, {
+        await until(async () => (await f.vtysh('show bgp summary')) !== undefined, {
           timeout: 15_000,
           interval: 100,
           what: 'bgpd vty after restart',
@@ -255,20 +255,20 @@ describe.skipIf(!available).each([frrKind, birdKind, gobgpKind])('nodebgp agains
   });
 
   it('establishes the session (both views)', async () => {
-    await waitUntil(established, { timeout: 30_000, what: `nodebgp Established with ${kind.name}` });
-    await waitUntil(() => peer.established(), { timeout: 15_000, what: `${kind.name} sees Established` });
+    await until(established, { timeout: 30_000, what: `nodebgp Established with ${kind.name}` });
+    await until(() => peer.established(), { timeout: 15_000, what: `${kind.name} sees Established` });
   });
 
   it("learns the peer's IPv4 and IPv6 prefixes with the right next hops", async () => {
-    const r4 = await waitUntil(async () => (await peerRoutes(V4))[0], { what: `${V4} from ${kind.name}` });
+    const r4 = await until(async () => (await peerRoutes(V4))[0], { what: `${V4} from ${kind.name}` });
     expect(r4.nexthops).toContain(peerAddr);
     expect(r4.asPath).toBe('65001');
-    const r6 = await waitUntil(async () => (await peerRoutes(V6))[0], { what: `${V6} from ${kind.name}` });
+    const r6 = await until(async () => (await peerRoutes(V6))[0], { what: `${V6} from ${kind.name}` });
     expect(r6.nexthops).toContain(peerAddr6);
   });
 
   it('advertises both pod CIDRs into the peer RIB', async () => {
-    await waitUntil(
+    await until(
       async () => {
         const o = await peer.ours();
         return o.v4 && o.v6;
@@ -279,7 +279,7 @@ describe.skipIf(!available).each([frrKind, birdKind, gobgpKind])('nodebgp agains
 
   it('removes a route the peer withdraws', async () => {
     await peer.withdraw4();
-    await waitUntil(async () => (await peerRoutes(V4)).length === 0, { what: `${V4} withdrawn` });
+    await until(async () => (await peerRoutes(V4)).length === 0, { what: `${V4} withdrawn` });
     expect((await peerRoutes(V6)).length).toBe(1);
   });
 
@@ -290,7 +290,7 @@ describe.skipIf(!available).each([frrKind, birdKind, gobgpKind])('nodebgp agains
     peer.pause();
     let down: PeerStatus;
     try {
-      down = await waitUntil(
+      down = await until(
         async () => {
           const n = await neighbor();
           return n && n.state !== 'Established' ? n : undefined;
@@ -303,29 +303,29 @@ describe.skipIf(!available).each([frrKind, birdKind, gobgpKind])('nodebgp agains
       const byError = /hold timer expired/i.test(down.lastError ?? '');
       expect(byReason || byError, `lastReason=${down.lastReason} lastError=${down.lastError}`).toBe(true);
       expect(took).toBeLessThan(9_000);
-      await waitUntil(async () => (await peerRoutes(V6)).length === 0, {
+      await until(async () => (await peerRoutes(V6)).length === 0, {
         what: `${kind.name}'s routes flushed`,
       });
     } finally {
       peer.resume();
     }
-    await waitUntil(established, { timeout: 30_000, what: `re-established with ${kind.name} after resume` });
+    await until(established, { timeout: 30_000, what: `re-established with ${kind.name} after resume` });
   });
 
   it('re-establishes after a peer restart and relearns its routes', async () => {
-    const before = await waitUntil(established, { timeout: 30_000, what: 'Established before restart' });
+    const before = await until(established, { timeout: 30_000, what: 'Established before restart' });
     await peer.restart();
-    await waitUntil(
+    await until(
       async () => {
         const n = await established();
         return n && n.establishedCount > before.establishedCount;
       },
       { timeout: 40_000, what: `re-established with restarted ${kind.name}` },
     );
-    await waitUntil(async () => (await peerRoutes(V4)).length === 1 && (await peerRoutes(V6)).length === 1, {
+    await until(async () => (await peerRoutes(V4)).length === 1 && (await peerRoutes(V6)).length === 1, {
       timeout: 20_000,
       what: `${kind.name}'s routes back after restart`,
     });
-    await waitUntil(() => peer.established(), { timeout: 15_000, what: `${kind.name} sees Established` });
+    await until(() => peer.established(), { timeout: 15_000, what: `${kind.name} sees Established` });
   });
 });

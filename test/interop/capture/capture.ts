@@ -12,15 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon } from '../harness/daemon.js';
-import {
-  Lab,
-  startBird,
-  startExabgp,
-  startFrr,
-  startGobgp,
-  waitUntil,
-  type Netns,
-} from '../harness/index.js';
+import { Lab, startBird, startExabgp, startFrr, startGobgp, until, type Netns } from '../harness/index.js';
 import { inspect, type Inspected } from './inspect.js';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
@@ -364,7 +356,7 @@ async function captureOne(key: string, speaker: Speaker): Promise<void> {
         { stdio: ['ignore', 'pipe', 'pipe'] },
       ),
     );
-    await waitUntil(() => listener.log().includes('listening'), { what: 'capture listener' });
+    await until(() => listener.log().includes('listening'), { what: 'capture listener' });
     const daemon = await speaker.start(nsD, join(dir, key));
     const read = (): { hex: string; seen: Inspected }[] =>
       readFileSync(recording, 'utf8')
@@ -375,12 +367,12 @@ async function captureOne(key: string, speaker: Speaker): Promise<void> {
           return { hex, seen: inspect(hex, speaker.fourOctetAs) };
         });
     const announced = (): Set<string> => new Set(read().flatMap((m) => m.seen.prefixes));
-    await waitUntil(() => [...SCENARIO.ipv4, ...SCENARIO.ipv6].every((p) => announced().has(p)), {
+    await until(() => [...SCENARIO.ipv4, ...SCENARIO.ipv6].every((p) => announced().has(p)), {
       timeout: 60_000,
       what: `${key}: every configured prefix announced`,
     });
     await daemon.withdraw();
-    await waitUntil(() => read().some((m) => m.seen.withdrawn.includes(SCENARIO.withdraw)), {
+    await until(() => read().some((m) => m.seen.withdrawn.includes(SCENARIO.withdraw)), {
       timeout: 30_000,
       what: `${key}: ${SCENARIO.withdraw} withdrawn`,
     });

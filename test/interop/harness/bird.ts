@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon } from './daemon.js';
-import { waitUntil, type Netns } from './netns.js';
+import { until, type Netns } from '../../../toolkit/index.js';
 
 export class Bird {
   readonly socket: string;
@@ -54,7 +54,7 @@ export async function startBird(ns: Netns, dir: string, config: string): Promise
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const bird = new Bird(ns, dir, new Daemon('bird', ns, dir, proc));
-  await waitUntil(
+  await until(
     async () => {
       return (await bird.birdc('show status')).includes('Daemon is up');
     },

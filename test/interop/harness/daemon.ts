@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signal, waitUntil, type Netns } from './netns.js';
+import { procStatusKb, signal, until, type Netns } from '../../../toolkit/index.js';
 
 export class Daemon {
   readonly exited: Promise<number | null>;
@@ -57,7 +57,7 @@ export class Daemon {
     if (!this.running) return;
     signal(this.pid, 'SIGCONT');
     signal(this.pid, 'SIGTERM');
-    await waitUntil(() => !this.running, { timeout: graceMs, interval: 20, what: `${this.name} exit` }).catch(
+    await until(() => !this.running, { timeout: graceMs, interval: 20, what: `${this.name} exit` }).catch(
       () => this.kill(),
     );
     await this.exited;
@@ -79,10 +79,4 @@ export class Daemon {
   peakRssKb(): number {
     return procStatusKb(this.pid, 'VmHWM');
   }
-}
-
-export function procStatusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-  return m ? Number(m[1]) : 0;
 }

@@ -10,7 +10,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon } from './daemon.js';
-import { waitUntil, type Netns } from './netns.js';
+import { until, type Netns } from '../../../toolkit/index.js';
 
 export interface ExabgpOptions {
   /** Accept incoming connections on this address (exabgp.tcp.bind); default: connect only. */
@@ -69,7 +69,7 @@ export async function startExabgp(
   const proc = ns.spawn('exabgp', [conf], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const exa = new Exabgp(ns, dir, new Daemon('exabgp', ns, dir, proc), commandFile);
   // ExaBGP has no query socket here; it is up once it has parsed the config and started the process.
-  await waitUntil(
+  await until(
     () => {
       return /harness|loaded|new peer|Connected|welcome/i.test(exa.daemon.log());
     },

@@ -1,17 +1,16 @@
 /**
- * FRR 8.4 in a network namespace: zebra (+ staticd if asked) + bgpd run in the foreground as root, each with its
- * own pid file, vty socket directory and zserv socket in a per-instance directory, so several FRR instances
- * run at once. zebra is started in the namespace, so bgpd's routes land in that namespace's kernel table.
+ * FRR 8.4 in a network namespace for the interop tests: the toolkit's FRR starter (toolkit/frr.ts) with each
+ * daemon wrapped in a Daemon (stop, kill, pause, log). zebra (+ staticd if asked) + bgpd, each with its own
+ * pid file, vty socket and log in the instance directory, so several FRR instances run at once.
  *
  *   const frr = await startFrr(ns, lab.tempDir('frr'), { bgpd: 'router bgp 65001\n …' });
  *   await frr.vtysh('show bgp summary');
  *   const rib = await frr.vtyshJson<…>('show bgp ipv4 unicast json');
  */
-import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { startFrr as startFrrInstance, vtysh, type FrrDaemon, type Netns } from '../../../toolkit/index.js';
 import { Daemon } from './daemon.js';
-import { waitUntil, type Netns } from './netns.js';
+
+export { frrArgs } from '../../../toolkit/index.js';
 
 export interface FrrOptions {
   /** bgpd.conf text (router bgp …). */
@@ -36,9 +35,7 @@ export class Frr {
 
   /** Run vtysh commands (each `-c`), return the output. */
   vtysh(...commands: string[]): Promise<string> {
-    const args = ['--vty_socket', this.dir];
-    for (const c of commands) args.push('-c', c);
-    return this.ns.exec('vtysh', args);
+    return vtysh(this.ns.name, this.dir, ...commands);
   }
 
   async vtyshJson<T>(command: string): Promise<T> {
@@ -70,83 +67,23 @@ export class Frr {
   }
 }
 
-/** The command line of one FRR daemon `name` of the instance in `dir` (also used to restart one alone). */
-export function frrArgs(dir: string, name: string, zserv: string): string[] {
-  return [
-    // FRR drops to user frr; as root it would demand membership of group frrvty (privs_init), so the
-    // instance directory is handed to frr instead.
-    '-u',
-    'frr',
-    '-g',
-    'frr',
-    '-P',
-    '0',
-    '--vty_socket',
-    dir,
-    '-z',
-    zserv,
-    '-i',
-    join(dir, `${name}.pid`),
-    '-f',
-    join(dir, `${name}.conf`),
-    '--log',
-    'stdout',
-  ];
-}
-
 export async function startFrr(ns: Netns, dir: string, options: FrrOptions): Promise<Frr> {
-  mkdirSync(dir, { recursive: true });
-  chownSync(dir, frrIds().uid, frrIds().gid);
   const hostname = options.hostname ?? ns.name;
-  const zserv = join(dir, 'zserv.api');
   const withZebra = options.withZebra ?? true;
-  let zebra: Daemon | undefined;
-  let staticd: Daemon | undefined;
-  const stdio = ['ignore', 'pipe', 'pipe'] as const;
-  if (withZebra) {
-    writeFileSync(join(dir, 'zebra.conf'), options.zebra ?? `hostname ${hostname}\n`);
-    zebra = new Daemon(
-      'zebra',
-      ns,
-      dir,
-      ns.spawn('/usr/lib/frr/zebra', frrArgs(dir, 'zebra', zserv), { stdio: [...stdio] }),
-    );
-    const z = zebra;
-    await waitUntil(() => existsSync(zserv), {
-      timeout: 10_000,
-      interval: 25,
-      what: 'zebra zserv socket',
-      failIf: () => (z.running ? undefined : `zebra exited: ${z.log().slice(-2000)}`),
-    });
-  }
-  if (options.staticd !== undefined) {
-    writeFileSync(join(dir, 'staticd.conf'), `hostname ${hostname}\n${options.staticd}`);
-    staticd = new Daemon(
-      'staticd',
-      ns,
-      dir,
-      ns.spawn('/usr/lib/frr/staticd', frrArgs(dir, 'staticd', zserv), { stdio: [...stdio] }),
-    );
-  }
-  writeFileSync(join(dir, 'bgpd.conf'), `hostname ${hostname}\n${options.bgpd}`);
-  const bgpArgs = frrArgs(dir, 'bgpd', zserv);
-  if (!withZebra) bgpArgs.push('-Z');
-  const bgpd = new Daemon('bgpd', ns, dir, ns.spawn('/usr/lib/frr/bgpd', bgpArgs, { stdio: [...stdio] }));
-  const frr = new Frr(ns, dir, bgpd, zebra, staticd);
-  await waitUntil(async () => (await frr.vtysh('show bgp summary')) !== undefined, {
-    timeout: 15_000,
-    interval: 100,
-    what: 'bgpd vty',
-    failIf: () => (bgpd.running ? undefined : `bgpd exited: ${bgpd.log().slice(-2000)}`),
+  const frr = await startFrrInstance({
+    ns: ns.name,
+    dir,
+    zebra: withZebra,
+    daemons: options.staticd !== undefined ? ['staticd', 'bgpd'] : ['bgpd'],
+    configs: {
+      zebra: options.zebra ?? `hostname ${hostname}\n`,
+      staticd: `hostname ${hostname}\n${options.staticd ?? ''}`,
+      bgpd: `hostname ${hostname}\n${options.bgpd}`,
+    },
   });
-  return frr;
-}
-
-let ids: { uid: number; gid: number } | undefined;
-function frrIds(): { uid: number; gid: number } {
-  ids ??= {
-    uid: Number(execFileSync('id', ['-u', 'frr'], { encoding: 'utf8' }).trim()),
-    gid: Number(execFileSync('id', ['-g', 'frr'], { encoding: 'utf8' }).trim()),
+  const daemon = (name: FrrDaemon): Daemon | undefined => {
+    const proc = frr.processes.get(name);
+    return proc && new Daemon(name, ns, dir, proc);
   };
-  return ids;
+  return new Frr(ns, dir, daemon('bgpd') as Daemon, daemon('zebra'), daemon('staticd'));
 }

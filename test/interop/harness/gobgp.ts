@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon } from './daemon.js';
-import { waitUntil, type Netns } from './netns.js';
+import { until, type Netns } from '../../../toolkit/index.js';
 
 export interface GobgpNeighbor {
   readonly conf: { readonly neighbor_address: string; readonly peer_asn?: number };
@@ -85,7 +85,7 @@ export async function startGobgp(
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const g = new Gobgp(ns, dir, new Daemon('gobgpd', ns, dir, proc), apiPort);
-  await waitUntil(
+  await until(
     async () => {
       return (await g.gobgp(['global'])).includes('AS');
     },

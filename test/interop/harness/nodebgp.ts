@@ -3,14 +3,14 @@
  * runs in the namespace with its own control socket, and `cli()` runs `bin/nodebgp <cmd> --json --socket PATH`.
  *
  *   const nb = await startNodebgp(ns, lab.tempDir('nb'), { asn: 65002, routerId: '10.77.0.2', … });
- *   await waitUntil(async () => (await nb.neighbors()).find((n) => n.state === 'Established'));
+ *   await until(async () => (await nb.neighbors()).find((n) => n.state === 'Established'));
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { PeerStatus, RouteView } from '../../../bgp/api.js';
 import { Daemon } from './daemon.js';
-import { run, waitUntil, type Netns } from './netns.js';
+import { run, until, type Netns } from '../../../toolkit/index.js';
 
 export const REPO = join(import.meta.dirname, '..', '..', '..');
 export const NODEBGP_BIN = join(REPO, 'bin', 'nodebgp');
@@ -51,7 +51,7 @@ export class Nodebgp {
 
   /** `bin/nodebgp <args…> --json --socket PATH`, parsed. The control socket is a file: no namespace exec. */
   async cli<T>(args: readonly string[]): Promise<T> {
-    const out = await run(process.execPath, [NODEBGP_BIN, ...args, '--json', '--socket', this.socket]);
+    const out = await run([process.execPath, NODEBGP_BIN, ...args, '--json', '--socket', this.socket]);
     return JSON.parse(out) as T;
   }
 
@@ -107,7 +107,7 @@ export async function startNodebgp(ns: Netns, dir: string, given: NodebgpConfig)
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const nb = new Nodebgp(ns, dir, new Daemon('nodebgp', ns, dir, proc), socket, configFile);
-  await waitUntil(
+  await until(
     async () => {
       return Array.isArray(await nb.neighbors());
     },
@@ -123,6 +123,6 @@ export async function startNodebgp(ns: Netns, dir: string, given: NodebgpConfig)
 
 /** `nodebgpCli(socket, args)` without an instance object (e.g. for a daemon started elsewhere). */
 export async function nodebgpCli<T>(socket: string, args: readonly string[]): Promise<T> {
-  const out = await run(process.execPath, [NODEBGP_BIN, ...args, '--json', '--socket', socket]);
+  const out = await run([process.execPath, NODEBGP_BIN, ...args, '--json', '--socket', socket]);
   return JSON.parse(out) as T;
 }

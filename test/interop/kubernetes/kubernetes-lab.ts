@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import type { PeerStatus, RouteView } from '../../../bgp/api.js';
 import type { StatusView } from '../../../daemon/views.js';
-import { Daemon, Lab, NODEBGP_BIN, run, waitUntil, type Netns } from '../harness/index.js';
+import { Daemon, Lab, NODEBGP_BIN, run, until, type Netns } from '../harness/index.js';
 import { REPO } from '../harness/nodebgp.js';
 
 export const API_ADDRESS = '10.100.0.254';
@@ -57,7 +57,8 @@ export class KubernetesLab {
   async startApiServer(): Promise<void> {
     const ns = this.attach('api', API_ADDRESS);
     const out = join(this.lab.tempDir('api'), 'apiserver-driver.mjs');
-    await run(join(REPO, 'node_modules', '.bin', 'esbuild'), [
+    await run([
+      join(REPO, 'node_modules', '.bin', 'esbuild'),
       join(REPO, 'test', 'interop', 'kubernetes', 'apiserver-driver.ts'),
       '--bundle',
       '--platform=node',
@@ -135,7 +136,7 @@ export class KubernetesLab {
     });
     const node: ClusterNode = { name, address, ns, daemon: new Daemon('nodebgp', ns, dir, proc), socket };
     this.nodes.set(name, node);
-    await waitUntil(async () => Array.isArray(await this.neighbors(node)), {
+    await until(async () => Array.isArray(await this.neighbors(node)), {
       timeout: 20_000,
       what: `${name} control socket`,
       failIf: () => (node.daemon.running ? undefined : `${name} exited: ${node.daemon.log().slice(-2000)}`),
@@ -150,7 +151,7 @@ export class KubernetesLab {
   }
 
   async cli<T>(node: ClusterNode, args: readonly string[]): Promise<T> {
-    const out = await run(process.execPath, [NODEBGP_BIN, ...args, '--json', '--socket', node.socket]);
+    const out = await run([process.execPath, NODEBGP_BIN, ...args, '--json', '--socket', node.socket]);
     return JSON.parse(out) as T;
   }
 

@@ -17,7 +17,7 @@ import {
   stopFrr,
   stopNodebgp,
 } from '../../../labs/runner/faults.js';
-import type { LabState } from '../../../labs/runner/state.js';
+import { nodeState, type LabState } from '../../../labs/runner/state.js';
 import { expectAllPings, expectEstablished, expectKernel, gateways, labDown, labUp } from './support.js';
 
 const HOLD_MS = 9000;
@@ -124,7 +124,7 @@ describe('labs/leaf-spine', () => {
   });
 
   it('a spine stops: traffic keeps flowing over the other spine', async () => {
-    const ping = continuousPing('leaf-spine-n1-pod1', '10.244.3.10', 80);
+    const ping = continuousPing(nodeState(state, 'n1').podNamespaces[0], '10.244.3.10', 80);
     await new Promise((r) => setTimeout(r, 500));
     const c = await measureConvergence(
       state,

@@ -1,7 +1,8 @@
 /**
- * Shared steps of the labs interop tests: bring a topology up with the namespace runner (after clearing any
- * leftover from an earlier run), check sessions, kernel tables and pod pings, and take it down leaving
- * nothing behind.
+ * Shared steps of the labs interop tests: bring a topology up with the namespace runner as a run of this
+ * test process (its own names, taken down when the process exits, even on SIGINT; runs left by a test
+ * process that was killed are cleared first), check sessions, kernel tables and pod pings, and take it down
+ * leaving nothing behind.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +15,8 @@ import {
   waitReady,
   type KernelRoute,
 } from '../../../labs/runner/checks.js';
-import { down, repoRoot, up } from '../../../labs/runner/lab.js';
-import { run } from '../../../labs/runner/sh.js';
+import { down, downStale, repoRoot, up } from '../../../labs/runner/lab.js';
+import { tryRun } from '../../../toolkit/index.js';
 import { labDir, nodeState, type LabState } from '../../../labs/runner/state.js';
 import { loadTopology } from '../../../labs/runner/topology.js';
 
@@ -28,34 +29,38 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * bin/nodebgp runs the compiled daemon: build it when dist/ is missing or older than the daemon's sources.
- * Type errors elsewhere in the tree do not stop the build (tsc still emits); a missing entry point does.
+ * bin/nodebgp runs the compiled daemon and lab runner: build them when dist/ is missing or older than the
+ * sources. Type errors elsewhere in the tree do not stop the build (tsc still emits); a missing entry point does.
  */
 export async function ensureBuilt(): Promise<void> {
   const root = repoRoot();
-  const entry = join(root, 'dist', 'daemon', 'cli', 'main.js');
-  const sources = Math.max(...['bgp', 'routing', 'daemon'].map((d) => newestMtime(join(root, d))));
-  if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
-  const r = await run([join(root, 'node_modules', '.bin', 'tsc'), '-p', join(root, 'tsconfig.json')]);
-  if (!existsSync(entry)) throw new Error(`labs: building the daemon failed:\n${r.stdout}${r.stderr}`);
+  const entries = [join(root, 'dist', 'daemon', 'cli', 'main.js'), join(root, 'dist', 'labs', 'cli.js')];
+  const dirs = ['ip', 'bgp', 'routing', 'daemon', 'labs', 'toolkit'];
+  const sources = Math.max(...dirs.map((d) => newestMtime(join(root, d))));
+  if (entries.every((e) => existsSync(e) && statSync(e).mtimeMs >= sources)) return;
+  const r = await tryRun([join(root, 'node_modules', '.bin', 'tsc'), '-p', join(root, 'tsconfig.json')], {
+    timeoutMs: 180_000,
+  });
+  for (const e of entries)
+    if (!existsSync(e)) throw new Error(`labs: building ${e} failed:\n${r.stdout}${r.stderr}`);
 }
 
 export async function labUp(name: string, readyTimeoutMs = 60_000): Promise<LabState> {
   await ensureBuilt();
-  await down(name);
+  await downStale();
   const topo = loadTopology(join(repoRoot(), 'labs', name, `${name}.clab.yml`));
   const started = Date.now();
-  const state = await up(topo);
+  const state = await up(topo, { teardownOnExit: true });
   const ready = await waitReady(state, readyTimeoutMs);
   expect(ready.missing).toEqual([]);
-  console.log(`[labs] ${name}: up and ready in ${Date.now() - started} ms`);
+  console.log(`[labs] ${name}: up as ${state.name} and ready in ${Date.now() - started} ms`);
   return state;
 }
 
 /** Down, then prove nothing is left: no namespace of the lab, no process in one, no state directory. */
 export async function labDown(state: LabState): Promise<void> {
   await down(state.name);
-  const list = (await run(['ip', 'netns', 'list'])).stdout;
+  const list = (await tryRun(['ip', 'netns', 'list'])).stdout;
   for (const n of state.nodes) {
     expect(list).not.toContain(n.ns);
     for (const p of n.podNamespaces) expect(list).not.toContain(p);

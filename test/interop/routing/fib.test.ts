@@ -1,13 +1,15 @@
 /**
- * The Fib against the real kernel, each test in its own throwaway namespace (see netns.ts). What is
+ * The Fib against the real kernel, each test in its own throwaway namespace (the toolkit's Lab). What is
  * asserted is what a user would see: routes in `ip route`, statuses in `fib.entries()`, events.
  */
-import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Netns, FibDriver, RouteJson, buildDistIfStale, v4key } from './netns.js';
+import { Lab, until, type Netns } from '../../../toolkit/index.js';
+import { key4 } from '../../support/prefix.js';
+import { FibDriver, RouteJson, buildDistIfStale } from './fib-driver.js';
 
 interface EntryView {
   prefix: string;
@@ -18,6 +20,7 @@ interface EntryView {
   stale?: boolean;
 }
 
+const lab = new Lab();
 let cleanup: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
   for (const f of cleanup.reverse()) await f();
@@ -25,10 +28,11 @@ afterEach(async () => {
 });
 
 beforeAll(() => buildDistIfStale(), 120_000);
+afterAll(() => lab.teardown());
 
 function setup(...addrs: string[]): Netns {
-  const ns = new Netns();
-  cleanup.push(() => ns.destroy());
+  const ns = lab.namespace('fib');
+  cleanup.push(() => lab.remove(ns));
   ns.veth('v0', 'v1', ...(addrs.length ? addrs : ['10.0.0.1/24']));
   return ns;
 }
@@ -41,7 +45,7 @@ async function fibIn(ns: Netns, opts: Record<string, unknown> = {}): Promise<Fib
 }
 
 const ours = (ns: Netns, ...args: string[]): RouteJson[] =>
-  ns.json<RouteJson>('route', 'show', 'proto', '202', ...args);
+  ns.ipJson<RouteJson>('route', 'show', 'proto', '202', ...args);
 const entry = async (fib: FibDriver, prefix: string): Promise<EntryView | undefined> =>
   (await fib.call<EntryView[]>('entries')).find((e) => e.prefix === prefix);
 
@@ -49,17 +53,17 @@ describe('Fib on the kernel', () => {
   it('installs, replaces and deletes a route, tagged proto 202 metric 20', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.2.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.2', dev: 'v0', metric: 20 }]);
     expect(await entry(fib, '10.244.2.0/24')).toMatchObject({
       status: 'installed',
       kernel: { nexthops: ['10.0.0.2%v0'] },
     });
-    await fib.call('set', v4key('10.244.2.0/24'), ['10.0.0.3']);
+    await fib.call('set', key4('10.244.2.0/24'), ['10.0.0.3']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.2.0/24', gateway: '10.0.0.3' }]);
-    await fib.call('set', v4key('10.244.2.0/24'), null);
+    await fib.call('set', key4('10.244.2.0/24'), null);
     await fib.call('flushed');
     expect(ours(ns)).toEqual([]);
     expect(await fib.call('entries')).toEqual([]);
@@ -69,10 +73,10 @@ describe('Fib on the kernel', () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
     const t0 = Date.now();
-    await fib.call('setRange', v4key('11.0.0.0/24'), 100_000, 256, ['10.0.0.2']);
+    await fib.call('setRange', key4('11.0.0.0/24'), 100_000, 256, ['10.0.0.2']);
     await fib.call('flushed');
     const ms = Date.now() - t0;
-    expect(ns.ip('route', 'show', 'proto', '202').trim().split('\n')).toHaveLength(100_000);
+    expect(ns.ipSync('route', 'show', 'proto', '202').trim().split('\n')).toHaveLength(100_000);
     expect(await fib.call('stats')).toMatchObject({
       wanted: 100_000,
       installed: 100_000,
@@ -81,17 +85,17 @@ describe('Fib on the kernel', () => {
     });
     console.log(`100,000 routes installed in ${ms} ms`);
     await fib.call('close', { removeRoutes: true });
-    expect(ns.ip('route', 'show', 'proto', '202')).toBe('');
+    expect(ns.ipSync('route', 'show', 'proto', '202')).toBe('');
   });
 
   it('installs ECMP as one multipath route and replaces the set atomically', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.3.0/24'), ['10.0.0.2', '10.0.0.3']);
+    await fib.call('set', key4('10.244.3.0/24'), ['10.0.0.2', '10.0.0.3']);
     await fib.call('flushed');
     const [r] = ours(ns);
     expect(r.nexthops?.map((n) => n.gateway).sort()).toEqual(['10.0.0.2', '10.0.0.3']);
-    await fib.call('set', v4key('10.244.3.0/24'), ['10.0.0.4', '10.0.0.2', '10.0.0.3']);
+    await fib.call('set', key4('10.244.3.0/24'), ['10.0.0.4', '10.0.0.2', '10.0.0.3']);
     await fib.call('flushed');
     const routes = ours(ns);
     expect(routes).toHaveLength(1);
@@ -101,26 +105,21 @@ describe('Fib on the kernel', () => {
   it('puts back a route that someone deletes with `ip route del`', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.4.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.4.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
-    ns.ip('route', 'del', '10.244.4.0/24');
-    await FibDriver.until(
-      'route re-asserted',
-      () => ours(ns),
-      (r) => r.length === 1,
-    );
-    await FibDriver.until(
-      'event',
-      () => fib.events.some((e) => e.type === 'route-reasserted' && e.prefix === '10.244.4.0/24'),
-      (x) => x,
-    );
+    ns.ipSync('route', 'del', '10.244.4.0/24');
+    await until(() => ours(ns).length === 1, { what: 'route re-asserted', timeout: 10_000 });
+    await until(() => fib.events.some((e) => e.type === 'route-reasserted' && e.prefix === '10.244.4.0/24'), {
+      what: 'event',
+      timeout: 10_000,
+    });
   });
 
   it('after SIGKILL, adopts wanted identical routes without rewriting them and releases stale ones', async () => {
     const ns = setup('10.0.0.1/24');
     const first = await fibIn(ns);
     for (const p of ['10.244.5.0/24', '10.244.6.0/24', '10.244.7.0/24'])
-      await first.call('set', v4key(p), ['10.0.0.2']);
+      await first.call('set', key4(p), ['10.0.0.2']);
     await first.call('flushed');
     await first.kill('SIGKILL');
     expect(ours(ns)).toHaveLength(3);
@@ -136,8 +135,8 @@ describe('Fib on the kernel', () => {
     await new Promise((r) => setTimeout(r, 200));
     const second = new FibDriver(ns);
     cleanup.push(() => second.kill());
-    await second.call('set', v4key('10.244.5.0/24'), ['10.0.0.2']);
-    await second.call('set', v4key('10.244.8.0/24'), ['10.0.0.2']);
+    await second.call('set', key4('10.244.5.0/24'), ['10.0.0.2']);
+    await second.call('set', key4('10.244.8.0/24'), ['10.0.0.2']);
     await second.call('start');
     await second.call('flushed');
     expect(second.events.find((e) => e.type === 'started')).toMatchObject({ adopted: 1, stale: 2 });
@@ -162,28 +161,26 @@ describe('Fib on the kernel', () => {
   it('withdraws routes whose next-hop interface goes down and reinstalls them when it comes back', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.9.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.9.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
-    ns.ip('link', 'set', 'v0', 'down');
-    await FibDriver.until(
-      'unresolvable',
-      () => entry(fib, '10.244.9.0/24'),
-      (e) => e?.status === 'unresolvable',
-    );
+    ns.ipSync('link', 'set', 'v0', 'down');
+    await until(async () => (await entry(fib, '10.244.9.0/24'))?.status === 'unresolvable', {
+      what: 'unresolvable',
+      timeout: 10_000,
+    });
     expect(ours(ns)).toEqual([]);
-    ns.ip('link', 'set', 'v0', 'up');
-    await FibDriver.until(
-      'reinstalled',
-      () => entry(fib, '10.244.9.0/24'),
-      (e) => e?.status === 'installed',
-    );
+    ns.ipSync('link', 'set', 'v0', 'up');
+    await until(async () => (await entry(fib, '10.244.9.0/24'))?.status === 'installed', {
+      what: 'reinstalled',
+      timeout: 10_000,
+    });
     expect(ours(ns)).toMatchObject([{ dst: '10.244.9.0/24', gateway: '10.0.0.2' }]);
   });
 
   it('reports an unreachable next hop and installs nothing', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.10.0/24'), ['10.9.9.9']);
+    await fib.call('set', key4('10.244.10.0/24'), ['10.9.9.9']);
     await fib.call('flushed');
     expect(await entry(fib, '10.244.10.0/24')).toMatchObject({ status: 'unresolvable', kernel: null });
     expect((await entry(fib, '10.244.10.0/24'))?.error).toMatch(/10\.9\.9\.9.*not reachable/);
@@ -192,19 +189,15 @@ describe('Fib on the kernel', () => {
 
   it('resolves a next hop recursively through another route to its connected gateway', async () => {
     const ns = setup('10.0.0.1/24');
-    ns.ip('route', 'add', '10.50.0.0/16', 'via', '10.0.0.3', 'proto', 'static');
+    ns.ipSync('route', 'add', '10.50.0.0/16', 'via', '10.0.0.3', 'proto', 'static');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.11.0/24'), ['10.50.1.1']);
+    await fib.call('set', key4('10.244.11.0/24'), ['10.50.1.1']);
     await fib.call('flushed');
     expect(ours(ns)).toMatchObject([{ dst: '10.244.11.0/24', gateway: '10.0.0.3', dev: 'v0' }]);
     // The covering route moves: the next hop follows.
-    ns.ip('route', 'replace', '10.50.0.0/16', 'via', '10.0.0.4', 'proto', 'static');
-    await FibDriver.until(
-      're-resolved',
-      () => ours(ns),
-      (r) => r[0]?.gateway === '10.0.0.4',
-    );
-    expect(ns.json<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([
+    ns.ipSync('route', 'replace', '10.50.0.0/16', 'via', '10.0.0.4', 'proto', 'static');
+    await until(() => ours(ns)[0]?.gateway === '10.0.0.4', { what: 're-resolved', timeout: 10_000 });
+    expect(ns.ipJson<RouteJson>('route', 'show', 'proto', 'static')).toMatchObject([
       { dst: '10.50.0.0/16', gateway: '10.0.0.4' },
     ]);
   });
@@ -216,7 +209,7 @@ describe('Fib on the kernel', () => {
     await fib.call('set', 'fd00:244:2::/64', ['fe80::2%v0']);
     await fib.call('set', 'fd00:244:3::/64', ['fe80::2']);
     await fib.call('flushed');
-    const routes = ns.json<RouteJson>('-6', 'route', 'show', 'proto', '202');
+    const routes = ns.ipJson<RouteJson>('-6', 'route', 'show', 'proto', '202');
     expect(routes).toMatchObject([
       { dst: 'fd00:244:1::/64', gateway: 'fd00::2', dev: 'v0', metric: 20 },
       { dst: 'fd00:244:2::/64', gateway: 'fe80::2', dev: 'v0', metric: 20 },
@@ -227,13 +220,13 @@ describe('Fib on the kernel', () => {
   it('installs blackhole routes for our own prefixes and removes those left out later', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('setBlackholes', [v4key('10.244.1.0/24'), v4key('10.244.100.0/24')], 'blackhole', 4000);
+    await fib.call('setBlackholes', [key4('10.244.1.0/24'), key4('10.244.100.0/24')], 'blackhole', 4000);
     await fib.call('flushed');
     expect(ours(ns, 'type', 'blackhole').map((r) => [r.dst, r.metric])).toEqual([
       ['10.244.1.0/24', 4000],
       ['10.244.100.0/24', 4000],
     ]);
-    await fib.call('setBlackholes', [v4key('10.244.1.0/24')], 'blackhole', 4000);
+    await fib.call('setBlackholes', [key4('10.244.1.0/24')], 'blackhole', 4000);
     await fib.call('flushed');
     expect(ours(ns).map((r) => r.dst)).toEqual(['10.244.1.0/24']);
   });
@@ -241,10 +234,10 @@ describe('Fib on the kernel', () => {
   it('reports a kernel write failure with its errno and retries until the next hop works', async () => {
     // The address is there but without its prefix route: we call 10.1.0.2 connected, the kernel refuses it.
     const ns = setup('10.0.0.1/24');
-    ns.ip('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
+    ns.ipSync('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.12.0/24'), ['10.1.0.2']);
-    await fib.call('set', v4key('10.244.13.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.12.0/24'), ['10.1.0.2']);
+    await fib.call('set', key4('10.244.13.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     const failed = await entry(fib, '10.244.12.0/24');
     expect(failed).toMatchObject({ status: 'failed', kernel: null });
@@ -255,12 +248,11 @@ describe('Fib on the kernel', () => {
       retryInMs: 1000,
     });
     expect(await entry(fib, '10.244.13.0/24')).toMatchObject({ status: 'installed' });
-    ns.ip('route', 'add', '10.1.0.0/24', 'dev', 'v0');
-    await FibDriver.until(
-      'installed after retry',
-      () => entry(fib, '10.244.12.0/24'),
-      (e) => e?.status === 'installed',
-    );
+    ns.ipSync('route', 'add', '10.1.0.0/24', 'dev', 'v0');
+    await until(async () => (await entry(fib, '10.244.12.0/24'))?.status === 'installed', {
+      what: 'installed after retry',
+      timeout: 10_000,
+    });
     expect(
       ours(ns)
         .map((r) => r.dst)
@@ -272,7 +264,7 @@ describe('Fib on the kernel', () => {
     // Only the last message of a batch asks for an ack; a refused one is answered with its own sequence
     // number. Refused here: every 7th route, and a run around where the first 64 KiB batch ends.
     const ns = setup('10.0.0.1/24');
-    ns.ip('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
+    ns.ipSync('addr', 'add', '10.1.0.1/24', 'dev', 'v0', 'noprefixroute');
     const fib = await fibIn(ns);
     const n = 3000;
     const refused = (i: number): boolean => i % 7 === 3 || (i >= 950 && i < 980);
@@ -281,7 +273,7 @@ describe('Fib on the kernel', () => {
     const good = ['10.0.0.2'];
     const bad = ['10.1.0.2'];
     for (let i = 0; i < n; i++) {
-      prefixes.push(v4key('12.0.0.0/24') + i * 256 * 64);
+      prefixes.push(key4(`12.${i >> 8}.${i & 255}.0/24`));
       nexthops.push(refused(i) ? bad : good);
     }
     await fib.call('setMany', prefixes, nexthops);
@@ -300,7 +292,7 @@ describe('Fib on the kernel', () => {
     // that (exit 134). The monitor thread reads them as they come.
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.15.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.15.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     const dir = mkdtempSync(join(tmpdir(), 'nbr-flood-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -315,25 +307,24 @@ describe('Fib on the kernel', () => {
     );
     expect(await flood).toBe(0);
     await busy;
-    expect(ns.ip('route', 'show', 'proto', 'static').trim().split('\n')).toHaveLength(20_000);
+    expect(ns.ipSync('route', 'show', 'proto', 'static').trim().split('\n')).toHaveLength(20_000);
     // Still alive, and still listening: our route deleted by hand comes back.
-    ns.ip('route', 'del', '10.244.15.0/24', 'proto', '202');
-    await FibDriver.until(
-      're-asserted',
-      () => Promise.resolve(ours(ns)),
-      (r) => r.some((x) => x.dst === '10.244.15.0/24'),
-    );
+    ns.ipSync('route', 'del', '10.244.15.0/24', 'proto', '202');
+    await until(() => ours(ns).some((x) => x.dst === '10.244.15.0/24'), {
+      what: 're-asserted',
+      timeout: 10_000,
+    });
     expect(fib.events.filter((e) => e.type === 'fault')).toEqual([]);
   });
 
   it('never touches a route of another protocol at the same prefix and metric', async () => {
     const ns = setup('10.0.0.1/24');
-    ns.ip('route', 'add', '10.244.14.0/24', 'via', '10.0.0.9', 'proto', 'static', 'metric', '20');
+    ns.ipSync('route', 'add', '10.244.14.0/24', 'via', '10.0.0.9', 'proto', 'static', 'metric', '20');
     const fib = await fibIn(ns);
-    await fib.call('set', v4key('10.244.14.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.14.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect((await entry(fib, '10.244.14.0/24'))?.error).toMatch(/EEXIST/);
-    expect(ns.json<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([
+    expect(ns.ipJson<RouteJson>('route', 'show', '10.244.14.0/24')).toMatchObject([
       { gateway: '10.0.0.9', protocol: 'static' },
     ]);
   });

@@ -4,12 +4,14 @@
  * now be survived, reported and caught up with a dump. Another program here is `ip -batch` adding 50,000
  * routes to table 100 while the Fib is subscribed and its main thread is busy, as BGP work keeps it.
  */
-import { describe, it, expect, beforeAll, afterEach } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Netns, FibDriver, RouteJson, buildDistIfStale, v4key } from './netns.js';
+import { Lab, deleteNamespaces, until, type Netns } from '../../../toolkit/index.js';
+import { key4 } from '../../support/prefix.js';
+import { FibDriver, RouteJson, buildDistIfStale } from './fib-driver.js';
 
 let cleanup: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -17,23 +19,25 @@ afterEach(async () => {
   cleanup = [];
 });
 
+const lab = new Lab();
 beforeAll(() => buildDistIfStale(), 120_000);
+afterAll(() => lab.teardown());
 
 const ours = (ns: Netns): string[] =>
   ns
-    .json<RouteJson>('route', 'show', 'proto', '202')
+    .ipJson<RouteJson>('route', 'show', 'proto', '202')
     .map((r) => r.dst)
     .sort();
 const OURS = ['10.244.20.0/24', '10.244.21.0/24', '10.244.22.0/24'];
 
 async function setup(opts: Record<string, unknown>): Promise<{ ns: Netns; fib: FibDriver }> {
-  const ns = new Netns();
-  cleanup.push(() => ns.destroy());
+  const ns = lab.namespace('tr');
+  cleanup.push(() => lab.remove(ns));
   ns.veth('v0', 'v1', '10.0.0.1/24');
   const fib = new FibDriver(ns, opts);
   cleanup.push(() => fib.kill());
   await fib.call('start');
-  for (const p of OURS) await fib.call('set', v4key(p), ['10.0.0.2']);
+  for (const p of OURS) await fib.call('set', key4(p), ['10.0.0.2']);
   await fib.call('flushed');
   expect(ours(ns)).toEqual(OURS);
   return { ns, fib };
@@ -63,18 +67,21 @@ async function burst(ns: Netns, fib: FibDriver, base: number, busyMs: number): P
 
 /** After the burst: alive, our three routes back in the kernel, and still listening. */
 async function stillRight(ns: Netns, fib: FibDriver): Promise<void> {
-  await FibDriver.until(
-    'our routes back after the burst',
-    () => ours(ns),
-    (r) => r.length === OURS.length,
-    20_000,
+  await until(
+    async () => {
+      const r = await ours(ns);
+      return r.length === OURS.length ? r : undefined;
+    },
+    { what: 'our routes back after the burst', timeout: 20_000 },
   );
   expect(ours(ns)).toEqual(OURS);
-  ns.ip('route', 'del', '10.244.22.0/24', 'proto', '202');
-  await FibDriver.until(
-    're-asserted after the burst',
-    () => ours(ns),
-    (r) => r.includes('10.244.22.0/24'),
+  ns.ipSync('route', 'del', '10.244.22.0/24', 'proto', '202');
+  await until(
+    async () => {
+      const r = await ours(ns);
+      return r.includes('10.244.22.0/24') ? r : undefined;
+    },
+    { what: 're-asserted after the burst', timeout: 10_000 },
   );
   expect(await fib.call('stats')).toMatchObject({ wanted: 3, installed: 3, failed: 0 });
 }
@@ -90,7 +97,7 @@ describe('netlink transport on the kernel', () => {
     await burst(ns, fib, 110, 0);
     await stillRight(ns, fib);
     expect(overruns(fib)).toBeGreaterThan(0);
-    expect(ns.ip('route', 'show', 'table', '100').trim().split('\n')).toHaveLength(100_000);
+    expect(ns.ipSync('route', 'show', 'table', '100').trim().split('\n')).toHaveLength(100_000);
     expect(fib.events.filter((e) => e.type === 'fault')).toEqual([]);
   });
 
@@ -107,27 +114,30 @@ describe('netlink transport on the kernel', () => {
     const { ns, fib } = await setup({});
     expect(await fib.call<number>('closeNetlinkSockets')).toBeGreaterThanOrEqual(2);
     // Meanwhile one of ours is deleted: the new monitor socket cannot have seen it, the catch-up dump does.
-    ns.ip('route', 'del', '10.244.20.0/24', 'proto', '202');
-    await FibDriver.until(
-      'a fault reported for the closed socket',
-      () => fib.events.filter((e) => e.type === 'fault'),
-      (f) => f.length > 0,
-      30_000,
+    ns.ipSync('route', 'del', '10.244.20.0/24', 'proto', '202');
+    await until(
+      async () => {
+        const f = await fib.events.filter((e) => e.type === 'fault');
+        return f.length > 0 ? f : undefined;
+      },
+      { what: 'a fault reported for the closed socket', timeout: 30_000 },
     );
-    await FibDriver.until(
-      'caught up by a dump',
-      () => ours(ns),
-      (r) => r.length === OURS.length,
-      30_000,
+    await until(
+      async () => {
+        const r = await ours(ns);
+        return r.length === OURS.length ? r : undefined;
+      },
+      { what: 'caught up by a dump', timeout: 30_000 },
     );
     // And writes go through the writer's new socket.
-    await fib.call('set', v4key('10.244.23.0/24'), ['10.0.0.2']);
+    await fib.call('set', key4('10.244.23.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
-    await FibDriver.until(
-      'a new route through the new writer socket',
-      async () => (await fib.call<{ installed: number }>('stats')).installed,
-      (n) => n === 4,
-      30_000,
+    await until(
+      async () => {
+        const n = await (await fib.call<{ installed: number }>('stats')).installed;
+        return n === 4 ? n : undefined;
+      },
+      { what: 'a new route through the new writer socket', timeout: 30_000 },
     );
     expect(ours(ns)).toEqual([...OURS, '10.244.23.0/24']);
   });
@@ -135,8 +145,8 @@ describe('netlink transport on the kernel', () => {
   it('survives its namespace being deleted and closes cleanly afterwards', async () => {
     const { ns, fib } = await setup({});
     // `ip netns del` removes the name; the namespace lives on while the Fib's process is in it.
-    ns.destroy();
-    await fib.call('set', v4key('10.244.24.0/24'), ['10.0.0.2']);
+    deleteNamespaces([ns.name]);
+    await fib.call('set', key4('10.244.24.0/24'), ['10.0.0.2']);
     await fib.call('flushed');
     expect(await fib.call('stats')).toMatchObject({ wanted: 4, installed: 4 });
     await fib.call('close', { removeRoutes: true });

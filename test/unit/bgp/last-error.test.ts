@@ -48,12 +48,12 @@ describe('the last error beside a session', () => {
     const b = await start('127.0.0.2', 65002, '10.0.0.2');
     // A connects before B knows it: B closes the connection at once.
     a.addPeer(cfg('127.0.0.2', 65002, b, '127.0.0.1'));
-    await until(() => status(a).lastError !== undefined, 5000, 'the closed attempt');
+    await until(() => status(a).lastError !== undefined, { timeout: 5000, what: 'the closed attempt' });
     expect(status(a)).toMatchObject({ state: 'Idle', establishedCount: 0 });
     expect(status(a).lastError).toMatch(/^tcp: /); // down now: the error says why
     b.addPeer(cfg('127.0.0.1', 65001, a, '127.0.0.2', { passive: true }));
     clock.advance(1000); // A's damped restart (connectRetryTime 1 s)
-    await until(() => status(a).state === 'Established', 5000, 'Established');
+    await until(() => status(a).state === 'Established', { timeout: 5000, what: 'Established' });
     expect(status(a)).toMatchObject({ state: 'Established', establishedCount: 1 });
     expect(status(a).lastError).toBeUndefined();
   });
@@ -65,16 +65,19 @@ describe('the last error beside a session', () => {
     a.addPeer(cfg('127.0.0.2', 65002, b, '127.0.0.1'));
     const passive = cfg('127.0.0.1', 65001, a, '127.0.0.2', { passive: true });
     b.addPeer(passive);
-    await until(() => status(a).state === 'Established', 5000, 'Established');
+    await until(() => status(a).state === 'Established', { timeout: 5000, what: 'Established' });
     b.removePeer('127.0.0.1'); // Cease 6/3: A's session goes down
-    await until(() => status(a).state === 'Idle', 5000, 'A down');
+    await until(() => status(a).state === 'Idle', { timeout: 5000, what: 'A down' });
     expect(status(a).lastError).toBe('received 6/3 Cease / Peer De-configured');
     clock.advance(1000); // A retries: B, without A configured, closes the connection
-    await until(() => (status(a).lastError ?? '').startsWith('tcp: '), 5000, 'the refused retry');
+    await until(() => (status(a).lastError ?? '').startsWith('tcp: '), {
+      timeout: 5000,
+      what: 'the refused retry',
+    });
     expect(status(a).state).toBe('Idle');
     b.addPeer(passive);
     clock.advance(2000); // the second damped restart (doubled)
-    await until(() => status(a).state === 'Established', 5000, 'back up');
+    await until(() => status(a).state === 'Established', { timeout: 5000, what: 'back up' });
     expect(status(a)).toMatchObject({
       establishedCount: 2,
       lastError: 'received 6/3 Cease / Peer De-configured',

@@ -56,7 +56,7 @@ describe("a peer's deadlines, on a virtual clock", () => {
   it('one real timer per peer, armed for the earliest of the FSM timers and the End-of-RIB fallback', async () => {
     const { sp, clock, port } = await virtualSpeaker();
     await established(port, { holdTime: 3 });
-    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
     const t0 = clock.now();
     // Keepalive (1 s), hold (3 s) and End-of-RIB fallback (10 s) pending: one timer, for the keepalive.
     expect(clock.armed()).toEqual([t0 + 1000]);
@@ -68,7 +68,7 @@ describe("a peer's deadlines, on a virtual clock", () => {
     sp.on('end-of-rib', (p) => eor.push(p));
     // Hold time 0: no keepalives and no hold timer, so only the fallback is pending.
     await established(port, { holdTime: 0 });
-    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
     expect(clock.armed()).toEqual([clock.now() + END_OF_RIB_FALLBACK_MS]);
     clock.advance(END_OF_RIB_FALLBACK_MS - 1);
     expect(eor).toEqual([]);
@@ -84,17 +84,17 @@ describe("a peer's deadlines, on a virtual clock", () => {
     const { sp, clock, port } = await virtualSpeaker();
     const gr = { code: 64 as const, restarting: false, notification: false, restartTime: 120, families: [] };
     await established(port, { holdTime: 0, capabilities: [...rawOpen().capabilities, gr] });
-    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
     expect(clock.armed()).toEqual([]);
   });
 
   it('removePeer: Cease 6/3, disposed after the flush delay, a socket left half-open cut after the close grace', async () => {
     const { sp, clock, port } = await virtualSpeaker();
     const raw = await established(port, { holdTime: 0 }, true);
-    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
     const t0 = clock.now();
     sp.removePeer('127.0.0.3');
-    await until(() => raw.ended, 5000, 'our FIN');
+    await until(() => raw.ended, { timeout: 5000, what: 'our FIN' });
     expect(raw.notification()).toEqual([6, 3]);
     // The dispose delay first, then the close grace of the socket the peer keeps open: still one timer.
     expect(clock.armed()).toEqual([t0 + STOP_FLUSH_MS]);
@@ -106,17 +106,20 @@ describe("a peer's deadlines, on a virtual clock", () => {
     expect(raw.closed).toBe(false);
     clock.advance(CLOSE_GRACE_MS - STOP_FLUSH_MS);
     // Destroyed: octets from the half-open peer are answered with a reset.
-    await until(() => raw.closed || (raw.socket.write(encodeKeepalive()) && false), 5000, 'a reset');
+    await until(() => raw.closed || (raw.socket.write(encodeKeepalive()) && false), {
+      timeout: 5000,
+      what: 'a reset',
+    });
     expect(clock.armed()).toEqual([]);
   });
 
   it('stop() resolves once the peers are disposed, after the flush delay of virtual time', async () => {
     const { sp, clock, port } = await virtualSpeaker();
     const raw = await established(port, { holdTime: 0 });
-    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
     let done = false;
     const stopped = sp.stop('maintenance').then(() => (done = true));
-    await until(() => raw.notification() !== undefined, 5000, 'the Cease');
+    await until(() => raw.notification() !== undefined, { timeout: 5000, what: 'the Cease' });
     expect(raw.notification()).toEqual([6, 2]);
     await new Promise((r) => setImmediate(r));
     expect(done).toBe(false);

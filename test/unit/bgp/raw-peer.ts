@@ -3,15 +3,9 @@ import net from 'node:net';
 import { messageLength } from '../../../bgp/wire/header.js';
 import { MESSAGE_NOTIFICATION, TYPE_OFFSET } from '../../../bgp/wire/iana.js';
 import type { OpenMessage } from '../../../bgp/wire/types.js';
+import { until } from '../../../toolkit/index.js';
 
-/** Resolve when `pred` holds (polled every 10 ms of real time: IO, never a protocol timer). */
-export async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until };
 
 export class RawPeer {
   readonly received: Buffer[] = [];
@@ -57,7 +51,7 @@ export class RawPeer {
   }
 
   async waitFor(type: number): Promise<void> {
-    await until(() => this.types().includes(type), 5000, `message type ${type}`);
+    await until(() => this.types().includes(type), { timeout: 5000, what: `message type ${type}` });
   }
 }
 

@@ -85,7 +85,10 @@ describe('route-reflector clients changed in place', () => {
     c2.addPeer(cfg('127.0.0.1', r, '127.0.0.3', { passive: true }));
     c1.setAdvertisements([{ prefix: key('10.244.21.0/24'), nextHop: '192.0.2.21' }]);
     c2.setAdvertisements([{ prefix: key('10.244.22.0/24'), nextHop: '192.0.2.22' }]);
-    await until(() => [r, c1, c2].every(up) && r.routes().length === 2, 8000, 'mesh up, R has both');
+    await until(() => [r, c1, c2].every(up) && r.routes().length === 2, {
+      timeout: 8000,
+      what: 'mesh up, R has both',
+    });
     await new Promise((resolve) => setImmediate(resolve)); // R's export pass of that turn has run
     // Plain iBGP: R reflects nothing (RFC 4271 §9.1.3 split horizon).
     expect(sent(r, '127.0.0.2')).toEqual([]);
@@ -96,7 +99,10 @@ describe('route-reflector clients changed in place', () => {
 
     r.updatePeer({ ...toC1, routeReflectorClient: true });
     // RFC 4456 §6: a client's routes go to every peer, and a non-client's go to the clients.
-    await until(() => fib1.has('10.244.22.0/24') && fib2.has('10.244.21.0/24'), 5000, 'reflected both ways');
+    await until(() => fib1.has('10.244.22.0/24') && fib2.has('10.244.21.0/24'), {
+      timeout: 5000,
+      what: 'reflected both ways',
+    });
     expect(fib1.get('10.244.22.0/24')).toEqual(['192.0.2.22']);
     expect(fib2.get('10.244.21.0/24')).toEqual(['192.0.2.21']);
     // RFC 4456 §8: ORIGINATOR_ID of the originator, our CLUSTER_ID (the router id) in CLUSTER_LIST.
@@ -107,11 +113,10 @@ describe('route-reflector clients changed in place', () => {
     expect(sent(r, '127.0.0.3')).toEqual(['10.244.21.0/24']);
 
     r.updatePeer({ ...toC1, routeReflectorClient: false });
-    await until(
-      () => !fib1.has('10.244.22.0/24') && !fib2.has('10.244.21.0/24'),
-      5000,
-      'withdrawn both ways',
-    );
+    await until(() => !fib1.has('10.244.22.0/24') && !fib2.has('10.244.21.0/24'), {
+      timeout: 5000,
+      what: 'withdrawn both ways',
+    });
     expect(sent(r, '127.0.0.2')).toEqual([]);
 
     // No session was reset on the way: no transition anywhere, every session still the first one.

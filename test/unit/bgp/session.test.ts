@@ -6,7 +6,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
 import type { PeerConfig } from '../../../bgp/api.js';
-import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
+import { key } from '../../support/prefix.js';
 import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
 import { encodeOpen } from '../../../bgp/wire/open.js';
 import { encodeUpdates } from '../../../bgp/wire/update-encode.js';
@@ -27,12 +27,6 @@ const RawPeer = {
     return raw;
   },
 };
-
-function key(text: string): PrefixKey {
-  const k = parsePrefix(text);
-  if (k instanceof Error) throw k;
-  return k;
-}
 
 async function speakerWithRawPeer(over: Partial<PeerConfig> = {}): Promise<{ sp: Speaker; port: number }> {
   const sp = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 } });
@@ -60,7 +54,7 @@ describe('the session shell against a raw peer', () => {
       raw.socket.write(Buffer.of(b));
       await new Promise((r) => setImmediate(r));
     }
-    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    await until(() => sp.peers()[0]!.state === 'Established', { what: 'Established', timeout: 5000 });
     expect(raw.types().slice(0, 2)).toEqual([1, 4]);
   });
 
@@ -70,7 +64,7 @@ describe('the session shell against a raw peer', () => {
     raw.socket.write(encodeOpen(open({ myAs: 65099, capabilities: [{ code: 65, asn: 65099 }] })));
     await raw.waitFor(3);
     expect(raw.notification()).toEqual([2, 2]);
-    await until(() => raw.closed, 5000, 'close');
+    await until(() => raw.closed, { what: 'close', timeout: 5000 });
     expect(sp.peers()[0]).toMatchObject({ lastReason: 'open-error' });
     expect(sp.peers()[0]!.lastError).toContain('sent 2/2');
   });
@@ -90,17 +84,16 @@ describe('the session shell against a raw peer', () => {
     good.socket.write(encodeOpen(open({ myAs: 65004, bgpId: '10.0.0.4', capabilities: [] })));
     await good.waitFor(1);
     good.socket.write(encodeKeepalive());
-    await until(
-      () => sp.peers().find((p) => p.address === '127.0.0.4')?.state === 'Established',
-      5000,
-      'good peer up',
-    );
+    await until(() => sp.peers().find((p) => p.address === '127.0.0.4')?.state === 'Established', {
+      what: 'good peer up',
+      timeout: 5000,
+    });
 
     const bad = await RawPeer.connect(port, '127.0.0.3');
     bad.socket.write(Buffer.alloc(40, 0x42));
     await bad.waitFor(3);
     expect(bad.notification()).toEqual([1, 1]);
-    await until(() => bad.closed, 5000, 'close');
+    await until(() => bad.closed, { what: 'close', timeout: 5000 });
     expect(sp.peers().find((p) => p.address === '127.0.0.4')?.state).toBe('Established');
     expect(sp.peers().find((p) => p.address === '127.0.0.3')?.lastReason).toBe('header-error');
   });
@@ -139,7 +132,7 @@ describe('the session shell against a raw peer', () => {
       ctx,
     );
     raw.socket.write(update!);
-    await until(() => sp.routes().length === 2, 5000, 'routes');
+    await until(() => sp.routes().length === 2, { what: 'routes', timeout: 5000 });
     // Withdrawn Routes Length pointing past the end of the message: 3/1 Malformed Attribute List.
     const broken = Buffer.from(encodeKeepalive());
     const body = Buffer.of(0x00, 0x50, 0x00, 0x00);
@@ -147,7 +140,7 @@ describe('the session shell against a raw peer', () => {
     raw.socket.write(msg);
     await raw.waitFor(3);
     expect(raw.notification()).toEqual([3, 1]);
-    await until(() => sp.routes().length === 0, 5000, 'routes withdrawn');
+    await until(() => sp.routes().length === 0, { what: 'routes withdrawn', timeout: 5000 });
     expect(sp.peers()[0]!.lastReason).toBe('update-error');
   });
 
@@ -165,7 +158,10 @@ describe('the session shell against a raw peer', () => {
     expect(bad[attrStart + 1]).toBe(1);
     bad[attrStart + 3] = 7;
     raw.socket.write(bad);
-    await until(() => sp.peers()[0]!.attributeErrors === 1, 5000, 'attribute error counted');
+    await until(() => sp.peers()[0]!.attributeErrors === 1, {
+      what: 'attribute error counted',
+      timeout: 5000,
+    });
     expect(sp.peers()[0]!.state).toBe('Established');
     expect(sp.routes()).toHaveLength(0); // treat-as-withdraw
   });
@@ -175,7 +171,7 @@ describe('the session shell against a raw peer', () => {
     const logs: string[] = [];
     sp.on('log', (e) => logs.push(e.event));
     const raw = await RawPeer.connect(port, '127.0.0.9');
-    await until(() => raw.closed, 5000, 'close');
+    await until(() => raw.closed, { what: 'close', timeout: 5000 });
     expect(raw.received).toEqual([]);
     expect(logs).toContain('connection-refused');
   });
@@ -183,7 +179,7 @@ describe('the session shell against a raw peer', () => {
   it('a second connection while Established gets Cease 6/5 and the first stays', async () => {
     const { sp, port } = await speakerWithRawPeer();
     const first = await established(port);
-    await until(() => sp.peers()[0]!.state === 'Established', 5000, 'Established');
+    await until(() => sp.peers()[0]!.state === 'Established', { what: 'Established', timeout: 5000 });
     const second = await RawPeer.connect(port, '127.0.0.3');
     await second.waitFor(3);
     expect(second.notification()).toEqual([6, 5]);
@@ -194,7 +190,10 @@ describe('the session shell against a raw peer', () => {
   it('keepalives flow and the hold timer is respected on the real clock shell', async () => {
     const { sp, port } = await speakerWithRawPeer();
     const raw = await established(port);
-    await until(() => raw.types().filter((t) => t === 4).length >= 2, 3000, 'a keepalive after 1 s');
+    await until(() => raw.types().filter((t) => t === 4).length >= 2, {
+      what: 'a keepalive after 1 s',
+      timeout: 3000,
+    });
     expect(sp.peers()[0]!.state).toBe('Established');
   });
 
@@ -216,7 +215,10 @@ describe('the session shell against a raw peer', () => {
       connectRetryTime: 1,
       localAddress: '127.0.0.2',
     });
-    await until(() => states.filter((x) => x === 'Connect:idle-hold-expired').length >= 1, 5000, 'a retry');
+    await until(() => states.filter((x) => x === 'Connect:idle-hold-expired').length >= 1, {
+      what: 'a retry',
+      timeout: 5000,
+    });
     expect(states.slice(0, 3)).toEqual(['Connect:start', 'Idle:connect-failed', 'Connect:idle-hold-expired']);
     expect(sp.peers()[0]!.lastError).toBe('tcp: ECONNREFUSED');
   });

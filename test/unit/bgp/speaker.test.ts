@@ -8,19 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker } from '../../../bgp/speaker.js';
 import { survivor } from '../../../bgp/collision.js';
 import type { LocRibChanges, PeerConfig, PeerStateEvent, SpeakerConfig } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
+import { key } from '../../support/prefix.js';
+import { until } from '../../../toolkit/index.js';
 
 const NH = '192.0.2.1';
 const running: Speaker[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop('test over')));
 });
-
-function key(text: string): PrefixKey {
-  const k = parsePrefix(text);
-  if (k instanceof Error) throw k;
-  return k;
-}
 
 async function speaker(
   address: string,
@@ -39,14 +35,6 @@ function port(s: Speaker): number {
 }
 
 /** Resolve when `pred` holds, checking on every event and every 20 ms. */
-async function until(pred: () => boolean, ms = 8000, what = 'condition'): Promise<void> {
-  const start = Date.now();
-  while (!pred()) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function state(s: Speaker, peer: string): string | undefined {
   return s.peers().find((p) => p.address === peer)?.state;
 }
@@ -86,11 +74,10 @@ async function pair(
   const fibB = fib(b);
   a.addPeer(peerCfg('127.0.0.2', asnB, port(b), '127.0.0.1', overA));
   b.addPeer(peerCfg('127.0.0.1', asnA, port(a), '127.0.0.2', { passive: true, ...overB }));
-  await until(
-    () => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established',
-    8000,
-    'Established',
-  );
+  await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', {
+    what: 'Established',
+    timeout: 8000,
+  });
   return { a, b, fibA, fibB };
 }
 
@@ -104,7 +91,7 @@ describe('two speakers over loopback', () => {
       { prefix: key('10.244.9.0/24'), nextHop: NH },
       { prefix: key('fd00:1::/64'), nextHop: 'fd00::1' },
     ]);
-    await until(() => fibB.size === 3, 5000, 'routes at B');
+    await until(() => fibB.size === 3, { what: 'routes at B', timeout: 5000 });
     expect(fibB.get('10.244.1.0/24')).toEqual([NH]);
     expect(fibB.get('fd00:1::/64')).toEqual(['fd00::1']);
     const route = b.routes({ prefix: key('10.244.1.0/24') })[0]!;
@@ -123,10 +110,10 @@ describe('two speakers over loopback', () => {
       { prefix: key('10.244.1.0/24'), nextHop: NH },
       { prefix: key('fd00:1::/64'), nextHop: 'fd00::1' },
     ]);
-    await until(() => fibB.size === 2, 5000, 'withdrawal at B');
+    await until(() => fibB.size === 2, { what: 'withdrawal at B', timeout: 5000 });
     expect(fibB.has('10.244.9.0/24')).toBe(false);
     a.setAdvertisements([]);
-    await until(() => fibB.size === 0, 5000, 'everything withdrawn');
+    await until(() => fibB.size === 0, { what: 'everything withdrawn', timeout: 5000 });
 
     const st = b.peers()[0]!;
     expect(st).toMatchObject({
@@ -142,7 +129,7 @@ describe('two speakers over loopback', () => {
   it('iBGP: routes learned, AS path empty, local-pref sent', async () => {
     const { a, b, fibA } = await pair(65000, 65000);
     b.setAdvertisements([{ prefix: key('10.244.2.0/24'), nextHop: NH }]);
-    await until(() => fibA.size === 1, 5000, 'route at A');
+    await until(() => fibA.size === 1, { what: 'route at A', timeout: 5000 });
     const r = a.routes({ prefix: key('10.244.2.0/24') })[0]!;
     expect(r).toMatchObject({ asPath: '', localPref: 100, nexthops: [NH] });
   });
@@ -152,7 +139,7 @@ describe('two speakers over loopback', () => {
     const logs: string[] = [];
     a.on('log', (e) => logs.push(e.event));
     a.setAdvertisements([{ prefix: key('fd00:2::/64') }, { prefix: key('10.244.3.0/24'), nextHop: NH }]);
-    await until(() => fibB.size === 1, 5000, 'IPv4 route at B');
+    await until(() => fibB.size === 1, { what: 'IPv4 route at B', timeout: 5000 });
     await new Promise((r) => setTimeout(r, 100));
     expect([...fibB.keys()]).toEqual(['10.244.3.0/24']);
     expect(logs.filter((e) => e === 'no-usable-next-hop')).toHaveLength(1);
@@ -161,12 +148,12 @@ describe('two speakers over loopback', () => {
   it('peer down flushes its routes; stop sends Cease 6/2', async () => {
     const { a, b, fibB } = await pair(65001, 65002);
     a.setAdvertisements([{ prefix: key('10.244.4.0/24'), nextHop: NH }]);
-    await until(() => fibB.size === 1, 5000, 'route at B');
+    await until(() => fibB.size === 1, { what: 'route at B', timeout: 5000 });
     const events: PeerStateEvent[] = [];
     b.on('peer-state', (e) => events.push(e));
     await a.stop('maintenance');
-    await until(() => fibB.size === 0, 5000, 'routes flushed at B');
-    await until(() => b.peers()[0]!.state !== 'Established', 5000, 'B down');
+    await until(() => fibB.size === 0, { what: 'routes flushed at B', timeout: 5000 });
+    await until(() => b.peers()[0]!.state !== 'Established', { what: 'B down', timeout: 5000 });
     expect(events[0]).toMatchObject({ from: 'Established', to: 'Idle', reason: 'notification-received' });
     expect(b.peers()[0]!.lastError).toContain('6/2');
   });
@@ -174,10 +161,10 @@ describe('two speakers over loopback', () => {
   it('removePeer sends Cease 6/3 and withdraws its routes', async () => {
     const { a, b, fibB } = await pair(65001, 65002);
     a.setAdvertisements([{ prefix: key('10.244.5.0/24'), nextHop: NH }]);
-    await until(() => fibB.size === 1, 5000, 'route at B');
+    await until(() => fibB.size === 1, { what: 'route at B', timeout: 5000 });
     b.removePeer('127.0.0.1');
     expect(fibB.size).toBe(0);
-    await until(() => a.peers()[0]!.state !== 'Established', 5000, 'A sees the Cease');
+    await until(() => a.peers()[0]!.state !== 'Established', { what: 'A sees the Cease', timeout: 5000 });
     expect(a.peers()[0]!.lastError).toContain('received 6/3');
   });
 
@@ -191,10 +178,10 @@ describe('two speakers over loopback', () => {
     b.addPeer(peerCfg('127.0.0.3', 65002, port(c), '127.0.0.2'));
     c.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.3', { passive: true }));
     a.setAdvertisements([{ prefix: key('10.244.6.0/24'), nextHop: NH }]);
-    await until(() => fibC.size === 1, 8000, 'route at C');
+    await until(() => fibC.size === 1, { what: 'route at C', timeout: 8000 });
     expect(c.routes()[0]).toMatchObject({ asPath: '65001', nexthops: [NH] });
     await a.stop();
-    await until(() => fibC.size === 0, 8000, 'withdrawn at C');
+    await until(() => fibC.size === 0, { what: 'withdrawn at C', timeout: 8000 });
   });
 
   it('collision: both sides connect at once, exactly one session survives', async () => {
@@ -209,11 +196,10 @@ describe('two speakers over loopback', () => {
       });
     a.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.1'));
     b.addPeer(peerCfg('127.0.0.1', 65001, port(a), '127.0.0.2'));
-    await until(
-      () => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established',
-      8000,
-      'Established',
-    );
+    await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', {
+      what: 'Established',
+      timeout: 8000,
+    });
     await new Promise((r) => setTimeout(r, 500));
     expect(state(a, '127.0.0.2')).toBe('Established');
     expect(state(b, '127.0.0.1')).toBe('Established');
@@ -228,7 +214,7 @@ describe('two speakers over loopback', () => {
     expect(b.peers()[0]!.lastError).toBeUndefined();
     const fibB = fib(b);
     a.setAdvertisements([{ prefix: key('10.244.7.0/24'), nextHop: NH }]);
-    await until(() => fibB.size === 1, 5000, 'route over the surviving session');
+    await until(() => fibB.size === 1, { what: 'route over the surviving session', timeout: 5000 });
   });
 
   it('updatePeer: a description change keeps the session, a hold-time change resets it with Cease 6/6', async () => {
@@ -237,22 +223,24 @@ describe('two speakers over loopback', () => {
     a.updatePeer({ ...cfg, description: 'rack 7' });
     expect(a.peers()[0]).toMatchObject({ state: 'Established', description: 'rack 7', establishedCount: 1 });
     a.updatePeer({ ...cfg, holdTime: 6 });
-    await until(() => (b.peers()[0]!.lastError ?? '').includes('received 6/6'), 5000, 'B sees Cease 6/6');
-    await until(
-      () => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established',
-      8000,
-      'back up',
-    );
+    await until(() => (b.peers()[0]!.lastError ?? '').includes('received 6/6'), {
+      what: 'B sees Cease 6/6',
+      timeout: 5000,
+    });
+    await until(() => state(a, '127.0.0.2') === 'Established' && state(b, '127.0.0.1') === 'Established', {
+      what: 'back up',
+      timeout: 8000,
+    });
     expect(a.peers()[0]!.holdTime).toBe(3); // min(6, 3 from B)
   });
 
   it('route refresh: the peer re-sends its table, bracketed by BoRR/EoRR, and nothing is lost', async () => {
     const { a, b, fibB } = await pair(65001, 65002);
     a.setAdvertisements([{ prefix: key('10.244.8.0/24'), nextHop: NH }]);
-    await until(() => fibB.size === 1, 5000, 'route at B');
+    await until(() => fibB.size === 1, { what: 'route at B', timeout: 5000 });
     const before = b.peers()[0]!.updatesIn;
     expect(b.requestRefresh('127.0.0.1')).toBe(true);
-    await until(() => b.peers()[0]!.updatesIn > before, 5000, 'the refreshed table');
+    await until(() => b.peers()[0]!.updatesIn > before, { what: 'the refreshed table', timeout: 5000 });
     await new Promise((r) => setTimeout(r, 100));
     expect(fibB.size).toBe(1);
     expect(b.routes()).toHaveLength(1);
@@ -262,7 +250,7 @@ describe('two speakers over loopback', () => {
     const one: Partial<PeerConfig> = { families: ['ipv4-unicast'] };
     const { a, b, fibB } = await pair(65001, 65002, one, one);
     a.setAdvertisements([{ prefix: key('10.244.11.0/24'), nextHop: NH }]);
-    await until(() => fibB.size === 1, 5000, 'route at B');
+    await until(() => fibB.size === 1, { what: 'route at B', timeout: 5000 });
     expect(b.requestRefresh('127.0.0.1')).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
     expect(fibB.size).toBe(1); // re-sent between BoRR and EoRR: not stale
@@ -277,16 +265,15 @@ describe('two speakers over loopback', () => {
     const fibB = fib(b);
     a.addPeer({ address: '::1', asn: 65002, port: port(b), holdTime: 3, connectRetryTime: 1 });
     b.addPeer({ address: '::1', asn: 65001, port: port(a), holdTime: 3, passive: true });
-    await until(
-      () => state(a, '::1') === 'Established' && state(b, '::1') === 'Established',
-      8000,
-      'Established',
-    );
+    await until(() => state(a, '::1') === 'Established' && state(b, '::1') === 'Established', {
+      what: 'Established',
+      timeout: 8000,
+    });
     a.setAdvertisements([
       { prefix: key('10.244.10.0/24'), nextHop: NH },
       { prefix: key('fd00:10::/64'), nextHop: 'fd00::10' },
     ]);
-    await until(() => fibB.size === 2, 5000, 'routes at B');
+    await until(() => fibB.size === 2, { what: 'routes at B', timeout: 5000 });
     expect(fibB.get('fd00:10::/64')).toEqual(['fd00::10']);
     expect(fibB.get('10.244.10.0/24')).toEqual([NH]);
   });
@@ -301,12 +288,12 @@ describe('packing', () => {
     }));
     const before = b.peers()[0]!.updatesIn;
     a.setAdvertisements(ads);
-    await until(() => fibB.size === 5000, 8000, '5,000 routes at B');
+    await until(() => fibB.size === 5000, { what: '5,000 routes at B', timeout: 8000 });
     const updates = b.peers()[0]!.updatesIn - before;
     expect(updates).toBeLessThanOrEqual(20); // ~1,000 /24s fit in one 4,096-octet UPDATE
     expect(a.peers()[0]!.advertised).toBe(5000);
     a.setAdvertisements([]);
-    await until(() => fibB.size === 0, 8000, 'all withdrawn');
+    await until(() => fibB.size === 0, { what: 'all withdrawn', timeout: 8000 });
     expect(b.peers()[0]!.updatesIn - before - updates).toBeLessThanOrEqual(20);
   });
 });

@@ -3,14 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchConfigFile, type ConfigWatcher } from '../../../daemon/config-watch.js';
-
-const until = async (cond: () => boolean, ms = 3000) => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
+import { until } from '../../../toolkit/index.js';
 
 describe('config file watch', () => {
   let dir: string;
@@ -30,11 +23,11 @@ describe('config file watch', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(reloads).toBe(0);
     writeFileSync(file, 'asn: 2\n');
-    await until(() => reloads === 1);
+    await until(() => reloads === 1, { timeout: 3000 });
     // An editor's save: a new file renamed over the old one.
     writeFileSync(join(dir, '.config.yaml.swp'), 'asn: 3\n');
     renameSync(join(dir, '.config.yaml.swp'), file);
-    await until(() => reloads === 2);
+    await until(() => reloads === 2, { timeout: 3000 });
     await new Promise((r) => setTimeout(r, 200));
     expect(reloads).toBe(2);
   });
@@ -53,6 +46,6 @@ describe('config file watch', () => {
     watcher = watchConfigFile(join(dir, 'config.yaml'), () => reloads++, 50);
     symlinkSync('..2026_11_23_v2', join(dir, '..data_tmp'));
     renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    await until(() => reloads === 1);
+    await until(() => reloads === 1, { timeout: 3000 });
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parsePrefix } from '../../../ip/prefix.js';
+import { key } from '../../support/prefix.js';
 import { ConfigError, configPath, loadConfig, parseConfig } from '../../../daemon/config.js';
 
 const BASE = `asn: 65002
@@ -27,7 +27,7 @@ describe('config', () => {
     expect(c.asn).toBe(65002);
     expect(c.routerId).toBe('10.77.0.2');
     expect(c.listen).toEqual({ address: '10.77.0.2', port: 179 });
-    expect(c.node.podCIDRs).toEqual([parsePrefix('10.244.2.0/24'), parsePrefix('fd00:244:2::/64')]);
+    expect(c.node.podCIDRs).toEqual([key('10.244.2.0/24'), key('fd00:244:2::/64')]);
     expect(c.peers).toEqual([
       {
         address: '10.77.0.1',

@@ -1,19 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { Advertisement, PeerConfig, SpeakerConfig } from '../../../bgp/api.js';
-import { parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
-import { validatePeerConfig } from '../../../bgp/peer-config.js';
 import { ConfigError, parseConfig, type DaemonConfig } from '../../../daemon/config.js';
 import { advertisements, Daemon, importAllowed, type DaemonOptions } from '../../../daemon/daemon.js';
-import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';
+import type { Engines } from '../../../daemon/deps.js';
 import { createLogger } from '../../../daemon/log.js';
-
-const P = (t: string): PrefixKey => {
-  const k = parsePrefix(t);
-  if (k instanceof Error) throw k;
-  return k;
-};
+import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
+import { key } from '../../support/prefix.js';
 
 const CONFIG = `asn: 65002
 node: { address: 10.77.0.2, address6: "fd00:77::2", podCIDRs: [10.244.2.0/24, fd00:244:2::/64] }
@@ -22,75 +14,6 @@ peers:
   - { address: 10.77.0.3, asn: 65003 }
 kernel: { enabled: true, staleGraceSeconds: 600 }
 `;
-
-class FakeSpeaker extends EventEmitter implements SpeakerLike {
-  calls: string[] = [];
-  ads: readonly Advertisement[] = [];
-  constructor(readonly config: SpeakerConfig) {
-    super();
-  }
-  start() {
-    this.calls.push('start');
-  }
-  stop(reason: string) {
-    this.calls.push(`stop ${reason}`);
-  }
-  addPeer(p: PeerConfig) {
-    // As the real Speaker: an invalid peer throws, naming the field.
-    const invalid = validatePeerConfig(p);
-    if (invalid !== undefined) throw new Error(`peer ${p.address}: ${invalid}`);
-    this.calls.push(`add ${p.address}`);
-  }
-  removePeer(a: string) {
-    this.calls.push(`remove ${a}`);
-  }
-  updatePeer(p: PeerConfig) {
-    this.calls.push(`update ${p.address} holdTime=${p.holdTime}`);
-  }
-  setAdvertisements(ads: readonly Advertisement[]) {
-    this.ads = ads;
-    this.calls.push(`advertise ${ads.length}`);
-  }
-  peers() {
-    return [];
-  }
-  routes() {
-    return [];
-  }
-  adjRibIn() {
-    return [];
-  }
-  adjRibOut() {
-    return [];
-  }
-}
-
-class FakeFib implements FibLike {
-  calls: string[] = [];
-  sets: [PrefixKey[], (readonly string[] | null)[]][] = [];
-  constructor(readonly options: FibOptions) {}
-  start() {
-    this.calls.push('start');
-  }
-  setMany(prefixes: readonly PrefixKey[], nexthops: readonly (readonly string[] | null)[]) {
-    this.sets.push([[...prefixes], [...nexthops]]);
-  }
-  setBlackholes() {
-    this.calls.push('blackholes');
-  }
-  releaseStale() {
-    this.calls.push('releaseStale');
-  }
-  entries() {
-    return [];
-  }
-  stats() {
-    return {};
-  }
-  close(o: { removeRoutes: boolean }) {
-    this.calls.push(`close removeRoutes=${o.removeRoutes}`);
-  }
-}
 
 function setup(text = CONFIG, options: DaemonOptions = {}) {
   let speaker: FakeSpeaker | undefined;
@@ -116,8 +39,8 @@ describe('Daemon', () => {
     });
     expect(speaker.calls).toEqual(['start', 'add 10.77.0.1', 'add 10.77.0.3', 'advertise 2']);
     expect(speaker.ads).toEqual([
-      { prefix: P('10.244.2.0/24'), nextHop: '10.77.0.2' },
-      { prefix: P('fd00:244:2::/64'), nextHop: 'fd00:77::2' },
+      { prefix: key('10.244.2.0/24'), nextHop: '10.77.0.2' },
+      { prefix: key('fd00:244:2::/64'), nextHop: 'fd00:77::2' },
     ]);
     expect(fib?.options).toMatchObject({ table: 254, metric: 20, protocol: 202 });
   });
@@ -126,12 +49,12 @@ describe('Daemon', () => {
     const { daemon, speaker, fib } = setup();
     await daemon.start();
     speaker.emit('loc-rib', {
-      prefixes: [P('10.0.1.0/24'), P('10.244.2.0/24'), P('10.244.2.128/25'), P('2001:db8:1::/48')],
+      prefixes: [key('10.0.1.0/24'), key('10.244.2.0/24'), key('10.244.2.128/25'), key('2001:db8:1::/48')],
       nexthops: [['10.77.0.1'], ['10.77.0.1'], ['10.77.0.1'], null],
     });
     expect(fib?.sets).toEqual([
       [
-        [P('10.0.1.0/24'), P('2001:db8:1::/48')],
+        [key('10.0.1.0/24'), key('2001:db8:1::/48')],
         [['10.77.0.1'], null],
       ],
     ]);
@@ -141,21 +64,21 @@ describe('Daemon', () => {
     const c = parseConfig(CONFIG, 'x');
     // No rules at all: nothing is accepted, not even half the Internet's worth of prefixes.
     for (const p of ['10.0.1.0/24', '0.0.0.0/1', '128.0.0.0/1', '0.0.0.0/0'])
-      expect(importAllowed(c, '10.77.0.1', P(p))).toBe(false);
+      expect(importAllowed(c, '10.77.0.1', key(p))).toBe(false);
     const allow = parseConfig(
       CONFIG.replace('{ address: 10.77.0.3, asn: 65003 }', '{ address: 10.77.0.3, asn: 65003, import: [] }') +
         'importPrefixes: [10.244.0.0/16, { prefix: "fd00:244::/48", le: 64 }]\n',
       'x',
     );
-    expect(importAllowed(allow, '10.77.0.1', P('10.244.3.0/24'))).toBe(true);
-    expect(importAllowed(allow, '10.77.0.1', P('fd00:244:0:9::/64'))).toBe(true);
-    expect(importAllowed(allow, '10.77.0.1', P('fd00:244:0:9::/80'))).toBe(false);
-    expect(importAllowed(allow, '10.77.0.1', P('10.244.2.0/24'))).toBe(false);
-    expect(importAllowed(allow, '10.77.0.1', P('10.244.2.128/25'))).toBe(false);
-    expect(importAllowed(allow, '10.77.0.1', P('10.0.1.0/24'))).toBe(false);
-    expect(importAllowed(allow, '10.77.0.1', P('0.0.0.0/1'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', key('10.244.3.0/24'))).toBe(true);
+    expect(importAllowed(allow, '10.77.0.1', key('fd00:244:0:9::/64'))).toBe(true);
+    expect(importAllowed(allow, '10.77.0.1', key('fd00:244:0:9::/80'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', key('10.244.2.0/24'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', key('10.244.2.128/25'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', key('10.0.1.0/24'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.1', key('0.0.0.0/1'))).toBe(false);
     // `import: []` on a peer: nothing from it, whatever importPrefixes says.
-    expect(importAllowed(allow, '10.77.0.3', P('10.244.3.0/24'))).toBe(false);
+    expect(importAllowed(allow, '10.77.0.3', key('10.244.3.0/24'))).toBe(false);
     const own = parseConfig(
       CONFIG.replace(
         '{ address: 10.77.0.1, asn: 65001 }',
@@ -163,12 +86,12 @@ describe('Daemon', () => {
       ),
       'x',
     );
-    expect(importAllowed(own, '10.77.0.1', P('0.0.0.0/1'))).toBe(true);
-    expect(importAllowed(own, '10.77.0.1', P('0.0.0.0/0'))).toBe(true);
-    expect(importAllowed(own, '10.77.0.3', P('0.0.0.0/1'))).toBe(false);
+    expect(importAllowed(own, '10.77.0.1', key('0.0.0.0/1'))).toBe(true);
+    expect(importAllowed(own, '10.77.0.1', key('0.0.0.0/0'))).toBe(true);
+    expect(importAllowed(own, '10.77.0.3', key('0.0.0.0/1'))).toBe(false);
     expect(own.peers[0]).not.toHaveProperty('import');
     expect(advertisements(parseConfig(CONFIG.replace('address6: "fd00:77::2", ', ''), 'x'))[1]).toEqual({
-      prefix: P('fd00:244:2::/64'),
+      prefix: key('fd00:244:2::/64'),
     });
   });
 

@@ -2,99 +2,22 @@
  * Kubernetes mode of the daemon: a real ClusterController against the fake API server, a fake Speaker and
  * Fib. Peers, advertisements and the Node's NetworkUnavailable condition follow the Node objects.
  */
-import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Advertisement, PeerConfig, PeerStatus, SpeakerConfig } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix, type PrefixKey } from '../../../ip/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
 import { ClusterFeed } from '../../../daemon/cluster-feed.js';
 import { parseConfig, withNodeIdentity } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';
-import type { Engines, FibLike, FibOptions, SpeakerLike } from '../../../daemon/deps.js';
+import type { Engines } from '../../../daemon/deps.js';
 import { ClusterController, kubernetesSchema } from '../../../daemon/kubernetes/index.js';
 import { createLogger } from '../../../daemon/log.js';
 import { statusText } from '../../../daemon/cli/format.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
 
-const P = (t: string): PrefixKey => {
-  const k = parsePrefix(t);
-  if (k instanceof Error) throw k;
-  return k;
-};
-
-class FakeSpeaker extends EventEmitter implements SpeakerLike {
-  calls: string[] = [];
-  ads: readonly Advertisement[] = [];
-  established = new Set<string>();
-  constructor(readonly config: SpeakerConfig) {
-    super();
-  }
-  start() {}
-  stop() {}
-  addPeer(p: PeerConfig) {
-    this.calls.push(`add ${p.address}${p.passive ? ' passive' : ''}`);
-  }
-  removePeer(a: string) {
-    this.calls.push(`remove ${a}`);
-  }
-  updatePeer(p: PeerConfig) {
-    this.calls.push(`update ${p.address}${p.routeReflectorClient ? ' rr-client' : ''}`);
-  }
-  setAdvertisements(ads: readonly Advertisement[]) {
-    this.ads = ads;
-  }
-  requestRefresh(peer: string) {
-    this.calls.push(`refresh ${peer}`);
-  }
-  setClusterId(id: string | undefined) {
-    this.calls.push(`cluster-id ${id}`);
-  }
-  peers(): PeerStatus[] {
-    return [...this.established].map((address) => ({
-      address,
-      asn: 64512,
-      state: 'Established' as const,
-      since: 0,
-      received: 0,
-      accepted: 0,
-      advertised: 0,
-    })) as unknown as PeerStatus[];
-  }
-  routes() {
-    return [];
-  }
-  adjRibIn() {
-    return [];
-  }
-  adjRibOut() {
-    return [];
-  }
-}
-
-class FakeFib implements FibLike {
-  sets: PrefixKey[][] = [];
-  blackholes: string[][] = [];
-  constructor(readonly options: FibOptions) {}
-  start() {}
-  setMany(prefixes: readonly PrefixKey[]) {
-    this.sets.push([...prefixes]);
-  }
-  setBlackholes(prefixes: readonly PrefixKey[]) {
-    this.blackholes.push(prefixes.map(formatPrefix));
-  }
-  releaseStale() {}
-  entries() {
-    return [];
-  }
-  stats() {
-    return {};
-  }
-  close() {}
-  flushed() {
-    return Promise.resolve();
-  }
-}
+import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
+import { key } from '../../support/prefix.js';
+import { until } from '../../../toolkit/index.js';
 
 const RR_LABEL = 'node-restriction.kubernetes.io/nodebgp-route-reflector';
 
@@ -116,14 +39,6 @@ afterEach(async () => {
   cluster = undefined;
   await server.close();
 });
-
-async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 async function startDaemon(text = CONFIG) {
   const config = parseConfig(text, 'c.yaml');
@@ -166,11 +81,13 @@ describe('Daemon in Kubernetes mode', () => {
       routerId: '10.0.0.1',
       listen: { address: '10.0.0.1' },
     });
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.2.0/24'), {} as never, '10.0.0.2')).toBe(true);
-    expect(speaker.config.importFilter?.('10.0.0.2', P('10.244.1.0/24'), {} as never, '10.0.0.2')).toBe(
+    expect(speaker.config.importFilter?.('10.0.0.2', key('10.244.2.0/24'), {} as never, '10.0.0.2')).toBe(
+      true,
+    );
+    expect(speaker.config.importFilter?.('10.0.0.2', key('10.244.1.0/24'), {} as never, '10.0.0.2')).toBe(
       false,
     );
-    expect(speaker.calls).toEqual(['add 10.0.0.2']);
+    expect(speaker.peerCalls()).toEqual(['add 10.0.0.2']);
     expect(speaker.ads.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([
       ['10.244.1.0/24', '10.0.0.1'],
     ]);
@@ -187,12 +104,15 @@ describe('Daemon in Kubernetes mode', () => {
     const { fib } = await startDaemon(
       CONFIG.replace('staleGraceSeconds: 600', 'staleGraceSeconds: 600, blackholePodCIDRs: true'),
     );
-    expect(fib.blackholes.at(-1)).toEqual(['10.244.1.0/24']);
+    expect(fib.blackholes.at(-1)?.prefixes.map(formatPrefix)).toEqual(['10.244.1.0/24']);
     server.modifyNode('node-a', (n) => {
       n.spec = { podCIDR: '10.244.9.0/24', podCIDRs: ['10.244.9.0/24', 'fd00:244:9::/64'] };
     });
-    await until('blackholes follow the Node', () => fib.blackholes.at(-1)?.[0] === '10.244.9.0/24');
-    expect(fib.blackholes.at(-1)).toEqual(['10.244.9.0/24', 'fd00:244:9::/64']);
+    await until(() => fib.blackholes.at(-1)?.prefixes.map(formatPrefix)[0] === '10.244.9.0/24', {
+      what: 'blackholes follow the Node',
+      timeout: 3000,
+    });
+    expect(fib.blackholes.at(-1)?.prefixes.map(formatPrefix)).toEqual(['10.244.9.0/24', 'fd00:244:9::/64']);
   });
 
   it('labelled a reflector after start, reflects with the label’s cluster id, not its router id', async () => {
@@ -204,7 +124,10 @@ describe('Daemon in Kubernetes mode', () => {
     server.modifyNode('node-a', (n) => {
       n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.9.9.9' } };
     });
-    await until('client session', () => speaker.calls.includes('update 10.0.0.2 rr-client'));
+    await until(() => speaker.calls.includes('update 10.0.0.2 rr-client'), {
+      what: 'client session',
+      timeout: 3000,
+    });
     // The id is set before the session becomes a client session, so nothing is reflected with another.
     expect(speaker.calls.slice(0, 2)).toEqual(['cluster-id 10.9.9.9', 'update 10.0.0.2 rr-client']);
     expect(daemon.status().kubernetes?.routeReflectorClusterId).toBe('10.9.9.9');
@@ -220,13 +143,16 @@ describe('Daemon in Kubernetes mode', () => {
     server.modifyNode('node-c', (n) => {
       n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.0.0.201' } };
     });
-    await until('retiring', () => lines.some((l) => l.includes('"k8s-peer-retiring"')));
+    await until(() => lines.some((l) => l.includes('"k8s-peer-retiring"')), {
+      what: 'retiring',
+      timeout: 3000,
+    });
     await new Promise((r) => setTimeout(r, 1500));
     // The reflector session is not up yet: the mesh session to node-b stays.
     expect(speaker.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
     speaker.established.add('10.0.0.3');
     speaker.emit('end-of-rib', '10.0.0.3');
-    await until('node-b retired', () => speaker.calls.includes('remove 10.0.0.2'), 5000);
+    await until(() => speaker.calls.includes('remove 10.0.0.2'), { what: 'node-b retired', timeout: 5000 });
     expect(lines.find((l) => l.includes('"k8s-peer-retired"'))).toMatch(/"why":"reflected"/);
   });
 
@@ -235,7 +161,7 @@ describe('Daemon in Kubernetes mode', () => {
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
     const { speaker, lines } = await startDaemon();
     server.deleteNode('node-b');
-    await until('removed', () => speaker.calls.includes('remove 10.0.0.2'));
+    await until(() => speaker.calls.includes('remove 10.0.0.2'), { what: 'removed', timeout: 3000 });
     expect(lines.some((l) => l.includes('"k8s-peer-retiring"'))).toBe(false);
   });
 
@@ -245,11 +171,14 @@ describe('Daemon in Kubernetes mode', () => {
     const { speaker } = await startDaemon();
     speaker.established.add('10.0.0.2');
     server.addNode(makeNode('node-c', { internalIPs: ['10.0.0.3'] }));
-    await until('node-c added', () => speaker.calls.some((c) => c.startsWith('add 10.0.0.3')));
+    await until(() => speaker.calls.some((c) => c.startsWith('add 10.0.0.3')), {
+      what: 'node-c added',
+      timeout: 3000,
+    });
     server.modifyNode('node-c', (n) => (n.spec = { podCIDR: '10.244.3.0/24', podCIDRs: ['10.244.3.0/24'] }));
-    await until('refresh', () => speaker.calls.includes('refresh 10.0.0.2'));
+    await until(() => speaker.calls.includes('refresh 10.0.0.2'), { what: 'refresh', timeout: 3000 });
     server.deleteNode('node-b');
-    await until('node-b removed', () => speaker.calls.includes('remove 10.0.0.2'));
+    await until(() => speaker.calls.includes('remove 10.0.0.2'), { what: 'node-b removed', timeout: 3000 });
   });
 
   it('sets NetworkUnavailable=False once every peer has sent End-of-RIB and the FIB flushed', async () => {
@@ -259,7 +188,7 @@ describe('Daemon in Kubernetes mode', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(server.patches).toEqual([]);
     speaker.emit('end-of-rib', '10.0.0.2');
-    await until('patched', () => inPlace() === 1);
+    await until(() => inPlace() === 1, { what: 'patched', timeout: 3000 });
     expect(server.patches).toHaveLength(1);
     expect(server.patches[0]).toMatchObject({
       name: 'node-a',
@@ -273,7 +202,10 @@ describe('Daemon in Kubernetes mode', () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
     const { daemon, speaker } = await startDaemon();
     await server.close();
-    await until('disconnected', () => daemon.status().kubernetes?.connected === false);
+    await until(() => daemon.status().kubernetes?.connected === false, {
+      what: 'disconnected',
+      timeout: 3000,
+    });
     const text = statusText(daemon.status());
     expect(text).toMatch(/Kubernetes: +node node-a, API not connected, 1 nodes seen/);
     expect(text).toMatch(/Last error: /);

@@ -2,21 +2,15 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Advertisement } from '../../../bgp/api.js';
-import { formatPrefix, parsePrefix } from '../../../ip/prefix.js';
+import { formatPrefix } from '../../../ip/prefix.js';
+import { key4 } from '../../support/prefix.js';
 import { ClusterController, type ClusterControllerEvents } from '../../../daemon/kubernetes/cluster.js';
 import { kubernetesSchema } from '../../../daemon/kubernetes/schema.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
+import { until } from '../../../toolkit/index.js';
 
 let server: FakeApiServer;
 let cluster: ClusterController | undefined;
-
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function start(config: unknown = {}, staticPodCIDRs?: number[]) {
   const kc = new KubeConfig();
@@ -58,12 +52,12 @@ describe('ClusterController', () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
     const { c, peers, ads, policies } = start();
-    await until('first peers', () => peers.length === 1 && ads.length === 1);
+    await until(() => peers.length === 1 && ads.length === 1, { what: 'first peers', timeout: 5000 });
     expect(policies).toEqual([1]);
     expect(peers[0]!.add.map((p) => p.address)).toEqual(['10.0.0.2']);
     expect(ads[0]!.map((a) => [formatPrefix(a.prefix), a.nextHop])).toEqual([['10.244.1.0/24', '10.0.0.1']]);
     expect(c.routerId).toBe('10.0.0.1');
-    const p2 = parsePrefix('10.244.2.0/24') as number;
+    const p2 = key4('10.244.2.0/24');
     expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] }, '10.0.0.2')).toBe(true);
 
     // node-b becomes a route reflector: the session is updated, not re-created
@@ -73,11 +67,11 @@ describe('ClusterController', () => {
         'node-restriction.kubernetes.io/nodebgp-route-reflector': '10.0.0.2',
       };
     });
-    await until('reflector', () => peers.length === 2);
+    await until(() => peers.length === 2, { what: 'reflector', timeout: 5000 });
     expect(peers[1]!.update.map((p) => p.description)).toEqual(['route-reflector node-b']);
 
     server.deleteNode('node-b');
-    await until('leave', () => peers.length === 3);
+    await until(() => peers.length === 3, { what: 'leave', timeout: 5000 });
     expect(peers[2]!.remove).toEqual(['10.0.0.2']);
     expect(c.policy.importFilter('10.0.0.2', p2, { asPath: [] }, '10.0.0.2')).toBe(false);
     // Becoming a reflector changes the import policy too (reflected paths are judged by their originator).
@@ -97,7 +91,7 @@ describe('ClusterController', () => {
       }),
     );
     const { problems, ads } = start();
-    await until('advertisements', () => ads.length === 1);
+    await until(() => ads.length === 1, { what: 'advertisements', timeout: 5000 });
     expect(problems).toHaveLength(1);
     expect(problems[0]![0]).toMatch(
       /^node node-a: annotation nodebgp.io\/peers: \[0\]\.asn: expected an AS number/,
@@ -108,7 +102,7 @@ describe('ClusterController', () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
     const { c, peers, ads } = start();
-    await until('first peers', () => peers.length === 1 && server.openWatches === 1);
+    await until(() => peers.length === 1 && server.openWatches === 1, { what: 'first peers', timeout: 5000 });
     await server.close();
     await new Promise((r) => setTimeout(r, 250));
     expect(c.connected).toBe(false);
@@ -119,9 +113,9 @@ describe('ClusterController', () => {
 
   it('advertises the static podCIDRs when podCIDRFromNode is false', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
-    const own = parsePrefix('10.99.0.0/24') as number;
+    const own = key4('10.99.0.0/24');
     const { ads } = start({ podCIDRFromNode: false }, [own]);
-    await until('advertisements', () => ads.length === 1);
+    await until(() => ads.length === 1, { what: 'advertisements', timeout: 5000 });
     expect(ads[0]).toEqual([{ prefix: own, nextHop: '10.0.0.1' }]);
   });
 });

@@ -7,6 +7,7 @@ import { formatPrefix } from '../../../ip/prefix.js';
 import { NodeSource, type NodeSourceEvents } from '../../../daemon/kubernetes/node-source.js';
 import type { NodeView } from '../../../daemon/kubernetes/node-view.js';
 import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
+import { until } from '../../../toolkit/index.js';
 
 let server: FakeApiServer;
 let source: NodeSource | undefined;
@@ -35,14 +36,6 @@ function startSource(nodeName = 'node-a', listPageSize?: number): { source: Node
   return { source: s, seen };
 }
 
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const names = (list: NodeView[] | undefined) => (list ?? []).map((n) => n.name);
 const last = <T>(xs: T[]): T | undefined => xs[xs.length - 1];
 
@@ -67,7 +60,7 @@ describe('NodeSource', () => {
     );
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
     const { seen } = startSource();
-    await until('self', () => seen.self.length > 0);
+    await until(() => seen.self.length > 0, { what: 'self', timeout: 5000 });
     const self = seen.self[0]!;
     expect(self.podCIDRs.map(formatPrefix)).toEqual(['10.244.1.0/24', 'fd00:244:1::/64']);
     expect(self.internalIPs).toEqual(['192.0.2.1', '2001:db8::1']);
@@ -82,19 +75,19 @@ describe('NodeSource', () => {
     node.spec = { podCIDR: '10.244.7.0/24' };
     server.addNode(node);
     const { seen } = startSource();
-    await until('self', () => seen.self.length > 0);
+    await until(() => seen.self.length > 0, { what: 'self', timeout: 5000 });
     expect(seen.self[0]!.podCIDRs.map(formatPrefix)).toEqual(['10.244.7.0/24']);
   });
 
   it('reports waiting until a podCIDR is assigned, then emits self with it', async () => {
     server.addNode(makeNode('node-a', { internalIPs: ['192.0.2.1'] }));
     const { seen } = startSource();
-    await until('waiting', () => seen.waiting.length > 0);
+    await until(() => seen.waiting.length > 0, { what: 'waiting', timeout: 5000 });
     expect(seen.waiting[0]!.reason).toBe('node node-a has no spec.podCIDRs yet');
     server.modifyNode('node-a', (n) => {
       n.spec = { podCIDR: '10.244.3.0/24', podCIDRs: ['10.244.3.0/24'] };
     });
-    await until('self with a podCIDR', () => last(seen.self)?.podCIDRs.length === 1);
+    await until(() => last(seen.self)?.podCIDRs.length === 1, { what: 'self with a podCIDR', timeout: 5000 });
     expect(last(seen.self)!.podCIDRs.map(formatPrefix)).toEqual(['10.244.3.0/24']);
     expect(seen.waiting).toHaveLength(1);
   });
@@ -102,7 +95,7 @@ describe('NodeSource', () => {
   it('reports a missing own node as waiting', async () => {
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
     const { seen } = startSource();
-    await until('waiting', () => seen.waiting.length > 0);
+    await until(() => seen.waiting.length > 0, { what: 'waiting', timeout: 5000 });
     expect(seen.waiting[0]!.reason).toBe('node node-a not found');
     expect(seen.self).toEqual([]);
   });
@@ -110,16 +103,16 @@ describe('NodeSource', () => {
   it('emits nodes when a node joins and leaves, and stays quiet on changes it does not use', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
     const { seen } = startSource();
-    await until('first nodes', () => seen.nodes.length === 1);
-    await until('watch open', () => server.openWatches === 1);
+    await until(() => seen.nodes.length === 1, { what: 'first nodes', timeout: 5000 });
+    await until(() => server.openWatches === 1, { what: 'watch open', timeout: 5000 });
     server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['192.0.2.3'] }));
-    await until('join', () => seen.nodes.length === 2);
+    await until(() => seen.nodes.length === 2, { what: 'join', timeout: 5000 });
     expect(names(seen.nodes[1])).toEqual(['node-a', 'node-c']);
     server.modifyNode('node-c', (n) => {
       n.status!.conditions = [{ type: 'Ready', status: 'False' }];
     });
     server.deleteNode('node-c');
-    await until('leave', () => seen.nodes.length === 3);
+    await until(() => seen.nodes.length === 3, { what: 'leave', timeout: 5000 });
     expect(names(seen.nodes[2])).toEqual(['node-a']);
     expect(seen.self).toHaveLength(1);
   });
@@ -128,27 +121,30 @@ describe('NodeSource', () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
     const { source: s, seen } = startSource();
-    await until('watch open', () => server.openWatches === 1 && seen.nodes.length === 1);
+    await until(() => server.openWatches === 1 && seen.nodes.length === 1, {
+      what: 'watch open',
+      timeout: 5000,
+    });
     server.compact();
     server.errorWatches(410, 'Expired');
     const listsBefore = server.requests.filter((r) => r.query.watch === undefined).length;
-    await until(
-      'relist',
-      () => server.requests.filter((r) => r.query.watch === undefined).length > listsBefore,
-    );
-    await until('rewatch', () => server.openWatches === 1);
+    await until(() => server.requests.filter((r) => r.query.watch === undefined).length > listsBefore, {
+      what: 'relist',
+      timeout: 5000,
+    });
+    await until(() => server.openWatches === 1, { what: 'rewatch', timeout: 5000 });
     expect(names(s.nodes)).toEqual(['node-a', 'node-b']);
     expect(seen.nodes).toHaveLength(1); // the relist found the same nodes: nothing to say
     expect(seen.disconnected).toEqual([]);
     server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['192.0.2.3'] }));
-    await until('event after relist', () => seen.nodes.length === 2);
+    await until(() => seen.nodes.length === 2, { what: 'event after relist', timeout: 5000 });
   });
 
   it('relists after a plain HTTP 410 to the watch request', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
     server.failNext('watch', 410);
     const { seen } = startSource();
-    await until('watch open', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'watch open', timeout: 5000 });
     const lists = server.requests.filter((r) => r.query.watch === undefined);
     expect(lists.length).toBe(2);
     expect(seen.self).toHaveLength(1);
@@ -159,7 +155,7 @@ describe('NodeSource', () => {
     server.failNext('list', 503, 2);
     server.failNext('watch', 500);
     const { seen } = startSource();
-    await until('watch open', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'watch open', timeout: 5000 });
     expect(seen.disconnected.length).toBeGreaterThanOrEqual(1);
     expect(seen.disconnected[0]!.reason).toContain('503');
     expect(seen.self).toHaveLength(1);
@@ -169,10 +165,13 @@ describe('NodeSource', () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['192.0.2.2'] }));
     const { source: s, seen } = startSource();
-    await until('watch open', () => server.openWatches === 1 && seen.nodes.length === 1);
+    await until(() => server.openWatches === 1 && seen.nodes.length === 1, {
+      what: 'watch open',
+      timeout: 5000,
+    });
     const rv = s.lastResourceVersion;
     await server.close();
-    await until('disconnected', () => seen.disconnected.length === 1);
+    await until(() => seen.disconnected.length === 1, { what: 'disconnected', timeout: 5000 });
     await new Promise((r) => setTimeout(r, 300)); // several failed retries
     expect(seen.nodes).toHaveLength(1);
     expect(seen.self).toHaveLength(1);
@@ -180,8 +179,8 @@ describe('NodeSource', () => {
     server.addNode(makeNode('node-c', { podCIDRs: ['10.244.3.0/24'], internalIPs: ['192.0.2.3'] }));
     const before = server.requests.length;
     await server.listen(); // the same port
-    await until('reconnected', () => seen.connected.length === 2);
-    await until('node-c seen', () => seen.nodes.length === 2);
+    await until(() => seen.connected.length === 2, { what: 'reconnected', timeout: 5000 });
+    await until(() => seen.nodes.length === 2, { what: 'node-c seen', timeout: 5000 });
     expect(names(last(seen.nodes))).toEqual(['node-a', 'node-b', 'node-c']);
     const after = server.requests.slice(before);
     expect(after[0]!.query).toMatchObject({ watch: 'true', resourceVersion: rv });
@@ -191,9 +190,9 @@ describe('NodeSource', () => {
   it('rewatches after an abrupt disconnect without emitting anything', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
     const { seen } = startSource();
-    await until('watch open', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'watch open', timeout: 5000 });
     server.dropWatches();
-    await until('rewatch', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'rewatch', timeout: 5000 });
     expect(seen.nodes).toHaveLength(1);
     expect(seen.self).toHaveLength(1);
   });
@@ -201,12 +200,13 @@ describe('NodeSource', () => {
   it('advances the resourceVersion on BOOKMARK and watches from it next time', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
     const { source: s } = startSource();
-    await until('watch open', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'watch open', timeout: 5000 });
     const rv = server.bookmark();
-    await until('bookmark applied', () => s.lastResourceVersion === rv);
+    await until(() => s.lastResourceVersion === rv, { what: 'bookmark applied', timeout: 5000 });
     server.dropWatches();
-    await until('rewatch from the bookmark', () =>
-      server.requests.some((r) => r.query.watch === 'true' && r.query.resourceVersion === rv),
+    await until(
+      () => server.requests.some((r) => r.query.watch === 'true' && r.query.resourceVersion === rv),
+      { what: 'rewatch from the bookmark', timeout: 5000 },
     );
     expect(server.requests.find((r) => r.query.watch === 'true')!.query.allowWatchBookmarks).toBe('true');
   });
@@ -214,17 +214,17 @@ describe('NodeSource', () => {
   it('backs off and rewatches (no relist) after a non-410 ERROR event', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['192.0.2.1'] }));
     const { source: s, seen } = startSource();
-    await until('watch open', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'watch open', timeout: 5000 });
     const rv = s.lastResourceVersion;
     const before = server.requests.length;
     server.errorWatches(500, 'InternalError', 'etcd is unhappy');
-    await until('disconnected', () => seen.disconnected.length === 1);
+    await until(() => seen.disconnected.length === 1, { what: 'disconnected', timeout: 5000 });
     expect(seen.disconnected[0]!.reason).toBe('watch nodes: 500 InternalError: etcd is unhappy');
-    await until('rewatch', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'rewatch', timeout: 5000 });
     const after = server.requests.slice(before);
     expect(after.every((r) => r.query.watch === 'true' && r.query.resourceVersion === rv)).toBe(true);
     expect(after[0]!.query.timeoutSeconds).toMatch(/^\d+$/);
-    await until('connected again', () => seen.connected.length === 2);
+    await until(() => seen.connected.length === 2, { what: 'connected again', timeout: 5000 });
   });
 
   it('lists in pages and gets one consistent snapshot', async () => {
@@ -233,7 +233,7 @@ describe('NodeSource', () => {
         makeNode(`node-${n}`, { podCIDRs: [`10.244.${i}.0/24`], internalIPs: [`192.0.2.${i + 1}`] }),
       );
     const { seen } = startSource('node-a', 2);
-    await until('nodes', () => seen.nodes.length === 1);
+    await until(() => seen.nodes.length === 1, { what: 'nodes', timeout: 5000 });
     expect(names(seen.nodes[0])).toEqual(['node-a', 'node-b', 'node-c', 'node-d', 'node-e']);
     const lists = server.requests.filter((r) => r.query.watch === undefined);
     expect(lists.map((r) => r.query.continue ?? '')).toEqual(['', 'c1', 'c2']);
@@ -245,7 +245,7 @@ describe('NodeSource', () => {
     server.failNext('watch', 410, 3);
     const started = Date.now();
     startSource();
-    await until('watch open', () => server.openWatches === 1);
+    await until(() => server.openWatches === 1, { what: 'watch open', timeout: 5000 });
     expect(server.requests.filter((r) => r.query.watch === undefined)).toHaveLength(4);
     // first relist at once, then ~20 ms and ~40 ms (±20 %)
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);

@@ -8,11 +8,12 @@ import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
 import type { PrefixKey } from '../../../../ip/prefix.js';
-import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
+import { key } from '../../../support/prefix.js';
+import { announce, attrs, LOCAL_ASN, peer, ROUTER_ID, withdraw } from './helpers.js';
 
-const P1 = p('10.244.1.0/24');
-const P2 = p('10.244.2.0/24');
-const P6 = p('fd00:244:1::/64');
+const P1 = key('10.244.1.0/24');
+const P2 = key('10.244.2.0/24');
+const P6 = key('fd00:244:1::/64');
 const CLUSTER = '10.255.0.1';
 
 const client1 = peer('10.0.0.11', LOCAL_ASN, { routeReflectorClient: true, localAddress: '10.0.0.1' });
@@ -243,7 +244,7 @@ describe('Adj-RIB-Out: pending, packing, withdrawals', () => {
     const { rib, outs } = setup(tor, nonClient1);
     const a = attrs({ path: [65001] });
     const b = attrs({ path: [65001, 65002] });
-    const many = Array.from({ length: 300 }, (_, i) => p(`10.${i >> 8}.${i & 255}.0/24`));
+    const many = Array.from({ length: 300 }, (_, i) => key(`10.${i >> 8}.${i & 255}.0/24`));
     rib.applyUpdate(tor.address, announce(a, '192.0.2.1', many.slice(0, 100)), 0);
     rib.applyUpdate(tor.address, announce(a, '192.0.2.1', many.slice(100, 200)), 0);
     rib.applyUpdate(tor.address, announce(b, '192.0.2.1', [...many.slice(200), P6]), 0);

@@ -10,9 +10,10 @@ import type { DecisionStep } from '../../../../bgp/rib/decision.js';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
-import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID } from './helpers.js';
+import { key } from '../../../support/prefix.js';
+import { announce, attrs, LOCAL_ASN, peer, ROUTER_ID } from './helpers.js';
 
-const PREFIX = p('10.244.1.0/24');
+const PREFIX = key('10.244.1.0/24');
 
 /** A learned path (`peer`), or one we originate (`peer: 'local'`). */
 interface Offer {

@@ -1,18 +1,12 @@
 /** Builders for RIB tests: peers, frozen (interned-like) attributes, UPDATE messages. */
 import { AFI_IPV4, AFI_IPV6 } from '../../../../bgp/prefix.js';
-import { parsePrefix, type PrefixKey } from '../../../../ip/prefix.js';
+import type { PrefixKey } from '../../../../ip/prefix.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { NlriBlock, PathAttributes, ReachBlock, UpdateMessage } from '../../../../bgp/wire/types.js';
 import { MESSAGE_UPDATE } from '../../../../bgp/wire/iana.js';
 
 export const LOCAL_ASN = 65000;
 export const ROUTER_ID = '10.0.0.1';
-
-export function p(text: string): PrefixKey {
-  const key = parsePrefix(text);
-  if (key instanceof Error) throw key;
-  return key;
-}
 
 export function peer(address: string, asn: number, extra: Partial<RibPeer> = {}): RibPeer {
   return {

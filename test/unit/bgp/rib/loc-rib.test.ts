@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
-import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
+import { key } from '../../../support/prefix.js';
+import { announce, attrs, LOCAL_ASN, peer, ROUTER_ID, withdraw } from './helpers.js';
 import { formatPathAttributes } from '../../../../bgp/wire/attributes.js';
 import {
   COMMUNITY_NO_ADVERTISE,
@@ -8,9 +9,9 @@ import {
   COMMUNITY_NO_EXPORT_SUBCONFED,
 } from '../../../../bgp/wire/iana.js';
 
-const P1 = p('10.244.1.0/24');
-const P2 = p('10.244.2.0/24');
-const P6 = p('fd00:244:1::/64');
+const P1 = key('10.244.1.0/24');
+const P2 = key('10.244.2.0/24');
+const P6 = key('fd00:244:1::/64');
 
 function rib(importFilter?: ConstructorParameters<typeof LocRib>[0]['importFilter']): LocRib {
   return new LocRib({ localAsn: LOCAL_ASN, routerId: ROUTER_ID, clusterId: '10.255.0.1', importFilter });

@@ -10,7 +10,9 @@ import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import type { RibPeer } from '../../../../bgp/rib/peer.js';
 import type { PrefixKey } from '../../../../ip/prefix.js';
 import type { PathAttributes } from '../../../../bgp/wire/types.js';
-import { announce, attrs, LOCAL_ASN, p, peer, ROUTER_ID, withdraw } from './helpers.js';
+// `key` is this file's comparison key below, so the prefix helper goes by `prefix` here.
+import { key as prefix } from '../../../support/prefix.js';
+import { announce, attrs, LOCAL_ASN, peer, ROUTER_ID, withdraw } from './helpers.js';
 
 const PEERS: RibPeer[] = [
   peer('192.0.2.1', 65001),
@@ -19,7 +21,12 @@ const PEERS: RibPeer[] = [
   peer('10.0.0.2', LOCAL_ASN, { bgpId: '10.0.0.2' }),
   peer('10.0.0.10', LOCAL_ASN, { bgpId: '10.0.0.3', routeReflectorClient: true }),
 ];
-const PREFIXES: PrefixKey[] = [p('10.244.0.0/24'), p('10.244.1.0/24'), p('10.0.0.0/8'), p('fd00:244::/64')];
+const PREFIXES: PrefixKey[] = [
+  prefix('10.244.0.0/24'),
+  prefix('10.244.1.0/24'),
+  prefix('10.0.0.0/8'),
+  prefix('fd00:244::/64'),
+];
 const NEXT_HOPS = ['192.0.2.1', '192.0.2.9', '10.0.0.2'];
 
 /** A pool of interned attributes; the eBGP ones start with the sending peer's AS (set at announce time). */

@@ -1,6 +1,6 @@
 /** Interning (AttributeCache), encoder rules (order, Extended Length, splitting) and byte-exact re-encoding. */
 import { describe, expect, it } from 'vitest';
-import { parsePrefix } from '../../../../ip/prefix.js';
+import { key, key4 } from '../../../support/prefix.js';
 import {
   AttributeCache,
   asPathContains,
@@ -38,7 +38,7 @@ describe('AttributeCache', () => {
     const other = A.mpReach6.replace('fd00000100000000', 'fd00000200000000');
     const b = decodeUpdate(updateHex({ attrs: `${A.origin} ${other} ${A.asPath}` }), CTX4, cache);
     expect(b.attributes).toBe(a.attributes);
-    expect(b.reach[0]!.prefixes).toEqual([parsePrefix('fd00:2::/64')]);
+    expect(b.reach[0]!.prefixes).toEqual([key('fd00:2::/64')]);
   });
   it('keys by the context flags that change meaning', () => {
     const cache = new AttributeCache();
@@ -82,7 +82,7 @@ describe('encoding rules', () => {
   const reach = {
     afi: 1 as const,
     safi: 1,
-    prefixes: [parsePrefix('10.0.0.0/24') as number],
+    prefixes: [key4('10.0.0.0/24')],
     nextHop: '192.0.2.1',
   };
   it('uses Extended Length only past 255 octets', () => {
@@ -155,10 +155,8 @@ describe('IPv4 unicast in MP attributes', () => {
         80 0f 07 0001 01 18 0a0100                  # MP_UNREACH_NLRI IPv4 unicast`,
     });
     const d = decodeUpdate(bytes);
-    expect(d.reach).toEqual([
-      { afi: 1, safi: 1, prefixes: [parsePrefix('10.0.0.0/24')], nextHop: '192.0.2.1' },
-    ]);
-    expect(d.withdrawn).toEqual([{ afi: 1, safi: 1, prefixes: [parsePrefix('10.1.0.0/24')] }]);
+    expect(d.reach).toEqual([{ afi: 1, safi: 1, prefixes: [key('10.0.0.0/24')], nextHop: '192.0.2.1' }]);
+    expect(d.withdrawn).toEqual([{ afi: 1, safi: 1, prefixes: [key('10.1.0.0/24')] }]);
     expect(encodeUpdate(d, CTX4).toString('hex')).toBe(bytes.toString('hex'));
   });
 });

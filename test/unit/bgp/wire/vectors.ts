@@ -2,15 +2,9 @@
  * Golden vectors: (name, context, value, annotated bytes). Bytes are commented per field; shapes follow the RFC
  * diagrams. Used by golden.test.ts (three ways) and framing.test.ts (as a stream).
  */
-import { parsePrefix, type PrefixKey } from '../../../../ip/prefix.js';
+import { key } from '../../../support/prefix.js';
 import type { CodecContext, Message } from '../../../../bgp/wire/index.js';
 import { CTX2, CTX4, CTX4_IBGP, MARKER } from './helpers.js';
-
-function p(text: string): PrefixKey {
-  const key = parsePrefix(text);
-  if (key instanceof Error) throw key;
-  return key;
-}
 
 export interface Vector {
   readonly name: string;
@@ -169,7 +163,7 @@ export const VECTORS: Vector[] = [
         {
           afi: 1,
           safi: 1,
-          prefixes: [p('10.0.0.0/24'), p('10.1.0.0/16'), p('0.0.0.0/0'), p('192.0.2.1/32')],
+          prefixes: [key('10.0.0.0/24'), key('10.1.0.0/16'), key('0.0.0.0/0'), key('192.0.2.1/32')],
           nextHop: '192.0.2.1',
         },
       ],
@@ -202,7 +196,7 @@ export const VECTORS: Vector[] = [
     ctx: CTX4,
     value: {
       type: 2,
-      withdrawn: [{ afi: 1, safi: 1, prefixes: [p('10.0.0.0/24'), p('10.1.0.0/16')] }],
+      withdrawn: [{ afi: 1, safi: 1, prefixes: [key('10.0.0.0/24'), key('10.1.0.0/16')] }],
       reach: [],
       attributes: null,
       issues: NO_ISSUES,
@@ -253,7 +247,7 @@ export const VECTORS: Vector[] = [
         {
           afi: 2,
           safi: 1,
-          prefixes: [p('fd00:1::/64'), p('2001:db8::/32')],
+          prefixes: [key('fd00:1::/64'), key('2001:db8::/32')],
           nextHop: '2001:db8::1',
           linkLocalNextHop: 'fe80::1',
         },
@@ -290,7 +284,7 @@ export const VECTORS: Vector[] = [
     ctx: CTX4,
     value: {
       type: 2,
-      withdrawn: [{ afi: 2, safi: 1, prefixes: [p('fd00:1::/64')] }],
+      withdrawn: [{ afi: 2, safi: 1, prefixes: [key('fd00:1::/64')] }],
       reach: [],
       attributes: null,
       issues: NO_ISSUES,
@@ -306,7 +300,7 @@ export const VECTORS: Vector[] = [
     value: {
       type: 2,
       withdrawn: [],
-      reach: [{ afi: 1, safi: 1, prefixes: [p('10.0.0.0/24')], nextHop: '2001:db8::1' }],
+      reach: [{ afi: 1, safi: 1, prefixes: [key('10.0.0.0/24')], nextHop: '2001:db8::1' }],
       attributes: { origin: 0, asPath: [{ type: 2, asns: [65001] }] },
       issues: NO_ISSUES,
     },
@@ -328,7 +322,7 @@ export const VECTORS: Vector[] = [
     value: {
       type: 2,
       withdrawn: [],
-      reach: [{ afi: 1, safi: 1, prefixes: [p('10.0.0.0/24')], nextHop: '192.0.2.1' }],
+      reach: [{ afi: 1, safi: 1, prefixes: [key('10.0.0.0/24')], nextHop: '192.0.2.1' }],
       attributes: {
         origin: 0,
         asPath: [{ type: 2, asns: [65001, 4200000000] }],
@@ -355,7 +349,7 @@ export const VECTORS: Vector[] = [
     value: {
       type: 2,
       withdrawn: [],
-      reach: [{ afi: 1, safi: 1, prefixes: [p('10.2.0.0/24')], nextHop: '10.0.0.1' }],
+      reach: [{ afi: 1, safi: 1, prefixes: [key('10.2.0.0/24')], nextHop: '10.0.0.1' }],
       attributes: {
         origin: 0,
         asPath: [

@@ -1,18 +1,16 @@
 /**
- * Throwaway network namespaces and a Fib running inside one, for the routing interop tests.
- *
- * Every namespace is named `nbr-<pid>-<n>` (unique per run) and deleted by `destroy()`, which the tests call
- * in `finally`/`afterEach`; deleting a namespace takes its veths and routes with it.
+ * A Fib running inside a network namespace, for the routing interop tests. The namespaces come from the
+ * toolkit (`Lab`: names unique to the run, torn down even when the run is interrupted).
  */
-import { execFileSync, spawn, spawnSync, ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Netns } from '../../../toolkit/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
-let counter = 0;
 
 /** Compile routing/ into dist/ unless dist/routing is newer than every source file. */
 export function buildDistIfStale(): void {
@@ -28,46 +26,6 @@ export function buildDistIfStale(): void {
   execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(here, 'tsconfig.build.json')], {
     stdio: 'inherit',
   });
-}
-
-export class Netns {
-  readonly name = `nbr-${process.pid}-${counter++}`;
-
-  constructor() {
-    execFileSync('ip', ['netns', 'add', this.name]);
-    this.ip('link', 'set', 'lo', 'up');
-  }
-
-  /** `ip -n <ns> …`; throws with iproute2's message on failure. */
-  ip(...args: string[]): string {
-    return execFileSync('ip', ['-n', this.name, ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      maxBuffer: 1 << 30,
-    });
-  }
-
-  /** `ip -n <ns> -j …` parsed. */
-  json<T = Record<string, unknown>>(...args: string[]): T[] {
-    const out = execFileSync('ip', ['-j', '-n', this.name, ...args], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 30,
-    });
-    return out.trim() ? (JSON.parse(out) as T[]) : [];
-  }
-
-  /** A veth pair inside the namespace, both ends up; `addr` (e.g. 10.0.0.1/24) on the first. */
-  veth(a: string, b: string, ...addrs: string[]): void {
-    this.ip('link', 'add', a, 'type', 'veth', 'peer', 'name', b);
-    this.ip('link', 'set', a, 'up');
-    this.ip('link', 'set', b, 'up');
-    for (const addr of addrs)
-      this.ip('addr', 'add', addr, 'dev', a, ...(addr.includes(':') ? ['nodad'] : []));
-  }
-
-  destroy(): void {
-    spawnSync('ip', ['netns', 'del', this.name]);
-  }
 }
 
 export interface RouteJson {
@@ -130,22 +88,6 @@ export class FibDriver {
     });
   }
 
-  /** Poll until `pred` holds (kernel state changes asynchronously). */
-  static async until<T>(
-    what: string,
-    fn: () => T | Promise<T>,
-    pred: (v: T) => boolean,
-    timeoutMs = 10_000,
-  ): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (pred(v)) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
   /** The driver's exit code once it has exited (null: killed by a signal). */
   exited(): Promise<number | null> {
     return new Promise((resolve) => {
@@ -162,11 +104,4 @@ export class FibDriver {
       this.child.kill(signal);
     });
   }
-}
-
-/** nodebgp's IPv4 key for a dotted prefix: address * 64 + length. */
-export function v4key(text: string): number {
-  const [a, len] = text.split('/');
-  const n = a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
-  return n * 64 + Number(len);
 }
