@@ -17,16 +17,41 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['**/bgp/**', '**/routing/**', '**/daemon/**', '**/labs/**', '**/bfd/**'] },
+        { patterns: ['**/bgp/**', '**/routing/**', '**/daemon/**', '**/labs/**', '**/bfd/**', '**/sys/**'] },
       ],
     },
   },
   {
     files: ['bgp/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/routing/**', '**/daemon/**'] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/routing/**', '**/daemon/**', '**/sys/**', '**/bfd/**'] },
+      ],
+    },
   },
   {
     files: ['routing/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/bgp/**', '**/daemon/**'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/bgp/**', '**/daemon/**', '**/bfd/**'] }] },
+  },
+  {
+    // sys/: Linux socket calls through koffi (TCP-MD5, TTLs, recvmsg); a leaf beside ip/, which it may use.
+    files: ['sys/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/bgp/**', '**/bfd/**', '**/routing/**', '**/daemon/**', '**/labs/**'] },
+      ],
+    },
+  },
+  {
+    // bfd/: the BFD library (RFC 5880/5881/5883), on ip/ and sys/ only.
+    files: ['bfd/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/bgp/**', '**/routing/**', '**/daemon/**', '**/labs/**'] },
+      ],
+    },
   },
 );
