@@ -27,6 +27,12 @@ export function validatePeerConfig(c: PeerConfig): string | undefined {
   if (c.localAddressIpv6 !== undefined && !c.localAddressIpv6.includes(':'))
     return `localAddressIpv6 "${c.localAddressIpv6}" is not IPv6`;
   if (!intIn(c.ttl, 1, 255)) return `ttl ${c.ttl} must be 1..255`;
+  if (!intIn(c.ttlSecurity, 1, 254)) return `ttlSecurity ${c.ttlSecurity} must be 1..254 hops`;
+  if (c.ttl !== undefined && c.ttlSecurity !== undefined)
+    return 'ttl and ttlSecurity exclude each other (ttlSecurity sends TTL 255)';
+  // The value itself is never put into a message.
+  if (c.password !== undefined && (c.password === '' || Buffer.byteLength(c.password) > 80))
+    return 'password must be 1..80 bytes';
   // RFC 4724 §3: the Restart Time is 12 bits.
   if (!intIn(c.gracefulRestartTime, 0, 4095))
     return `gracefulRestartTime ${c.gracefulRestartTime} must be 0..4095`;

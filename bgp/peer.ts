@@ -26,6 +26,7 @@ import { describeNotification, encodeNotification } from './wire/notification.js
 import { encodeRouteRefresh } from './wire/route-refresh.js';
 import { encodeEndOfRib, encodeUpdates, encodeWithdrawals } from './wire/update-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from './wire/types.js';
+import type { Transport } from './transport.js';
 
 /** What a peer needs from its speaker. */
 export interface PeerContext {
@@ -33,6 +34,7 @@ export interface PeerContext {
   readonly locRib: LocRib;
   readonly cache: AttributeCache;
   readonly clock: () => number;
+  readonly transport?: Transport;
   locRibChanged(changes: LocRibChanges): void;
   peerState(e: PeerStateEvent): void;
   endOfRib(peer: string): void;
@@ -150,6 +152,7 @@ export class Peer {
         clock: this.ctx.clock,
         cache: this.ctx.cache,
         counters: this.counters,
+        ...(this.ctx.transport !== undefined ? { transport: this.ctx.transport } : {}),
       },
       {
         state: (from, to, reason, s) => this.onState(from, to, reason, s),

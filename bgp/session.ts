@@ -7,7 +7,7 @@
  * NOTIFICATION (through the codec's `toNotification`), a socket error becomes `TcpConnectionFails`.
  * Writes of one batch are coalesced (cork, then uncork on the next tick).
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { canonicalAddress } from '../ip/address.js';
 import {
   initialState,
@@ -31,6 +31,7 @@ import { decodeRouteRefresh } from './wire/route-refresh.js';
 import { decodeUpdate } from './wire/update.js';
 import { AttributeCache } from './wire/cache.js';
 import type { NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from './wire/types.js';
+import { nodeTransport, type Transport } from './transport.js';
 
 const HEADER = 19;
 const EMPTY_UPDATE: UpdateMessage = { type: 2, withdrawn: [], reach: [], attributes: null, issues: [] };
@@ -68,6 +69,8 @@ export interface SessionOptions {
   readonly cache?: AttributeCache;
   /** Counters to add to (shared by the sessions of one peer); default: the session's own. */
   readonly counters?: SessionCounters;
+  /** Where connections come from (transport.ts); default plain `node:net`. */
+  readonly transport?: Transport;
 }
 
 export interface SessionCounters {
@@ -247,7 +250,7 @@ export class Session {
 
   private connect(): void {
     this.close();
-    const socket = net.connect({
+    const socket = (this.opts.transport ?? nodeTransport).connect({
       host: this.opts.peerAddress,
       port: this.opts.port ?? 179,
       ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),

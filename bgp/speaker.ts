@@ -14,11 +14,12 @@
  * peer's is decoded and shown; routes are NOT yet kept across a peer's restart (a session going down withdraws
  * its routes at once).
  *
- * Not available from Node's `net` module, so not implemented: TCP MD5 signatures (RFC 2385) and IP TTL
- * (`PeerConfig.ttl`, GTSM) — the setting is accepted and ignored (logged once per peer).
+ * TCP-MD5 (RFC 2385), `ttl` and GTSM (RFC 5082, `ttlSecurity`) are the transport's (transport.ts): the
+ * speaker hands each peer's options to `Transport.setPeerOptions`. The default `node:net` transport cannot
+ * apply them and says so (logged as `peer-socket-options`); the daemon injects the Linux one.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { canonicalAddress } from '../ip/address.js';
 import type {
   Advertisement,
@@ -40,6 +41,7 @@ import { LocRib } from './rib/index.js';
 import { socketAddress, type LogLevel } from './session.js';
 import { AttributeCache } from './wire/cache.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
+import { nodeTransport, peerSocketOptions, type Listener, type Transport } from './transport.js';
 
 /** How long `stop()` / `removePeer()` give sockets to flush their Cease before resolving. */
 const STOP_FLUSH_MS = 200;
@@ -48,7 +50,7 @@ const STOP_FLUSH_MS = 200;
 export class Speaker extends EventEmitter {
   private readonly locRib: LocRib;
   private readonly peersByAddress = new Map<string, Peer>();
-  private server: net.Server | undefined;
+  private server: Listener | undefined;
   private flushScheduled = false;
   private readonly cache = new AttributeCache();
   private readonly ctx: PeerContext;
@@ -56,10 +58,12 @@ export class Speaker extends EventEmitter {
 
   /**
    * @param clock milliseconds since the epoch (tests may inject one); read only by the shells.
+   * @param transport where TCP connections come from (transport.ts); default plain `node:net`.
    */
   constructor(
     readonly config: SpeakerConfig,
     private readonly clock: () => number = Date.now,
+    private readonly transport: Transport = nodeTransport,
   ) {
     super();
     this.locRib = new LocRib({
@@ -73,6 +77,7 @@ export class Speaker extends EventEmitter {
       locRib: this.locRib,
       cache: this.cache,
       clock,
+      transport,
       locRibChanged: (changes) => this.emit('loc-rib', changes),
       peerState: (e) => this.emit('peer-state', e),
       endOfRib: (peer) => this.emit('end-of-rib', peer),
@@ -103,16 +108,13 @@ export class Speaker extends EventEmitter {
     this.running = true;
     const listen = this.config.listen;
     if (listen !== false) {
-      const server = net.createServer((socket) => this.accept(socket));
-      server.on('error', (err) => this.log('error', 'listener-error', { error: err.message }));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: listen.address, port: listen.port }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      this.server = server;
+      this.server = await this.transport.listen(
+        { host: listen.address, port: listen.port },
+        {
+          connection: (socket) => this.accept(socket),
+          error: (err) => this.log('error', 'listener-error', { error: err.message }),
+        },
+      );
       this.log('info', 'listening', { ...this.address() });
     }
     for (const p of this.peersByAddress.values()) p.start();
@@ -120,8 +122,7 @@ export class Speaker extends EventEmitter {
 
   /** The address actually listened on (with the real port when `listen.port` was 0). */
   address(): { address: string; port: number } | undefined {
-    const a = this.server?.address();
-    return a !== null && typeof a === 'object' ? { address: a.address, port: a.port } : undefined;
+    return this.server?.address();
   }
 
   /** Cease 6/2 Administrative Shutdown (with `reason` as the RFC 9003 shutdown communication) to every peer. */
@@ -131,8 +132,7 @@ export class Speaker extends EventEmitter {
     for (const p of this.peersByAddress.values()) p.stop(CEASE_ADMINISTRATIVE_SHUTDOWN, data, 'admin-down');
     const server = this.server;
     this.server = undefined;
-    const closed =
-      server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    const closed = server === undefined ? Promise.resolve() : server.close();
     await delay(STOP_FLUSH_MS);
     for (const p of this.peersByAddress.values()) p.dispose();
     await closed;
@@ -146,8 +146,9 @@ export class Speaker extends EventEmitter {
     if (invalid !== undefined) throw new Error(`peer ${cfg.address}: ${invalid}`);
     const address = normalize(cfg.address);
     if (this.peersByAddress.has(address)) throw new Error(`peer ${cfg.address} already exists`);
-    if (cfg.ttl !== undefined && cfg.ttl !== 1 && cfg.ttl !== 255)
-      this.log('warn', 'ttl-unsupported', { peer: cfg.address, ttl: cfg.ttl });
+    const failed = this.transport.setPeerOptions?.(address, peerSocketOptions(cfg));
+    if (failed !== undefined)
+      this.log('error', 'peer-socket-options', { peer: address, error: failed.message });
     const peer = new Peer({ ...cfg, address }, this.ctx);
     this.peersByAddress.set(address, peer);
     this.log('info', 'peer-added', { peer: address, asn: cfg.asn });
@@ -160,6 +161,7 @@ export class Speaker extends EventEmitter {
     const peer = this.peersByAddress.get(key);
     if (peer === undefined) return;
     this.peersByAddress.delete(key);
+    this.transport.setPeerOptions?.(key, undefined);
     peer.stop(CEASE_PEER_DECONFIGURED, undefined, 'peer-deconfigured');
     const t = setTimeout(() => peer.dispose(), STOP_FLUSH_MS);
     t.unref?.();
@@ -188,6 +190,20 @@ export class Speaker extends EventEmitter {
     peer.stop(CEASE_OTHER_CONFIGURATION_CHANGE, undefined, 'config-changed');
     peer.dispose();
     this.addPeer(cfg);
+  }
+
+  /**
+   * Take a session down now for a reason found outside BGP — e.g. `bfd-down` when BFD declares the path dead
+   * (RFC 5882 §4.3) — with Cease 6/4 Administrative Reset: its routes are withdrawn at once and the session
+   * restarts on its own (connect retry with back-off). False when the peer is unknown or already down.
+   */
+  resetPeer(address: string, reason: string): boolean {
+    const peer = this.peersByAddress.get(normalize(address));
+    if (peer === undefined || peer.main.state.state === 'Idle') return false;
+    this.log('warn', 'peer-reset', { peer: peer.address, reason });
+    peer.extra?.feed({ type: 'AutomaticStop', reason });
+    peer.main.feed({ type: 'AutomaticStop', reason });
+    return true;
   }
 
   peers(): PeerStatus[] {
@@ -279,6 +295,8 @@ function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
     'localAddressIpv4',
     'localAddressIpv6',
     'ttl',
+    'ttlSecurity',
+    'password',
     'routeReflectorClient',
     'gracefulRestartTime',
   ];
