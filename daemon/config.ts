@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { PeerConfig } from '../bgp/api.js';
 import { kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
+import { peerSecurityShape, type BfdSettings } from './security-schema.js';
 import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
 import { canonicalAddress as canonical, isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
 
@@ -56,6 +57,8 @@ const peerSchema = z.strictObject({
   passive: z.boolean('expected true or false').optional(),
   localAddress: ipAddress.optional(),
   ttl: ranged(1, 255).optional(),
+  /** ttlSecurity, password, passwordFile, bfd (security-schema.ts). */
+  ...peerSecurityShape,
   description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
   routeReflectorClient: z.boolean('expected true or false').optional(),
   families: z.array(family, 'expected a list').min(1, 'must name at least one family').optional(),
@@ -139,6 +142,18 @@ const configSchema = z
       });
     const seen = new Map<string, number>();
     c.peers.forEach((p, i) => {
+      if (p.ttl !== undefined && p.ttlSecurity !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'ttlSecurity'],
+          message: 'is not allowed with ttl (ttlSecurity sends TTL 255): set one of them',
+        });
+      if (p.password !== undefined && p.passwordFile !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'passwordFile'],
+          message: 'is not allowed with password: set one of them',
+        });
       const key = canonicalAddress(p.address);
       const first = seen.get(key);
       if (first !== undefined)
@@ -167,7 +182,7 @@ export interface DaemonConfig {
     readonly address6?: string;
     readonly podCIDRs: readonly PrefixKey[];
   };
-  readonly peers: readonly PeerConfig[];
+  readonly peers: readonly DaemonPeer[];
   /** Allow-list: a received route is accepted only inside one of these; undefined = everything. */
   readonly importPrefixes?: readonly PrefixKey[];
   readonly kernel: Parsed['kernel'];
@@ -180,6 +195,15 @@ export interface DaemonConfig {
   /** The file it came from (for messages and the control socket's /config). */
   readonly source: string;
 }
+
+/**
+ * A peer as the daemon holds it: the speaker's PeerConfig plus what the daemon applies around the session —
+ * BFD, and a password kept in a file (a mounted Secret) that is read when the peer is configured.
+ */
+export type DaemonPeer = PeerConfig & { readonly bfd?: BfdSettings; readonly passwordFile?: string };
+
+/** Fields whose values are secrets: never printed, in an error or anywhere else. */
+const SECRET_FIELDS = new Set(['password']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -302,6 +326,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   const where = formatPath(issue.path);
   const value = valueAt(raw, issue.path);
+  if (SECRET_FIELDS.has(String(issue.path.at(-1))))
+    return `${where}: ${value === undefined ? 'is required' : `(value hidden) is not allowed: ${issue.message}`}`;
   if (issue.code === 'custom' && issue.message.startsWith('is ')) return `${where}: ${issue.message}`;
   if (value === undefined) return `${where}: is required`;
   const why = issue.message.startsWith('Invalid input')
@@ -336,12 +362,25 @@ export function withNodeIdentity(c: DaemonConfig, routerId: string, address: str
   };
 }
 
-/** The configuration as JSON for `GET /config`: prefixes as text. */
+/** The configuration as JSON for `GET /config`: prefixes as text, passwords hidden. */
 export function configView(c: DaemonConfig): Record<string, unknown> {
   const text = (keys: readonly PrefixKey[] | undefined) => keys?.map((k) => formatPrefixText(k));
   return {
     ...c,
+    peers: c.peers.map(hideSecrets),
+    ...(c.kubernetes !== undefined ? { kubernetes: hideKubernetesSecrets(c.kubernetes) } : {}),
     node: { ...c.node, podCIDRs: text(c.node.podCIDRs) },
     importPrefixes: text(c.importPrefixes),
   };
 }
+
+/** A peer with its password replaced by a marker that says one is set. */
+export function hideSecrets<T extends { readonly password?: string }>(p: T): T {
+  return p.password === undefined ? p : { ...p, password: HIDDEN };
+}
+
+function hideKubernetesSecrets(k: KubernetesConfig): KubernetesConfig {
+  return { ...k, peers: k.peers.map(hideSecrets) };
+}
+
+export const HIDDEN = '(set, hidden)';

@@ -358,6 +358,10 @@ export class Daemon implements ControlSource, ClusterSink {
   config(): unknown {
     return configView(this.cfg);
   }
+
+  bfd() {
+    return this.speaker.bfdView?.() ?? { enabled: false, sessions: [], discards: {} };
+  }
 }
 
 function samePeer(a: PeerConfig, b: PeerConfig): boolean {

@@ -5,6 +5,7 @@
 import type { Advertisement, PeerConfig, PeerStatus, RouteView, SpeakerConfig } from '../bgp/api.js';
 import type { PrefixKey } from '../ip/prefix.js';
 import type { SpeakerEventSource } from './log.js';
+import type { BfdView } from './views.js';
 
 export interface SpeakerLike extends SpeakerEventSource {
   start(): unknown;
@@ -21,6 +22,8 @@ export interface SpeakerLike extends SpeakerEventSource {
   adjRibOut(peer: string): readonly RouteView[];
   /** Ask the peer to send its routes again (ROUTE-REFRESH), e.g. after the import policy changed. */
   requestRefresh?(peer: string): unknown;
+  /** BFD sessions (daemon/peering.ts), when the speaker runs them. */
+  bfdView?(): BfdView;
 }
 
 export interface FibEntryLike {

@@ -31,6 +31,7 @@ import {
   type PeerDiff,
   type PeerPlanOptions,
 } from './peers.js';
+import type { DaemonPeer } from '../config.js';
 import { createClusterPolicy, type ClusterPolicy, type PolicyContext } from './policy.js';
 import type { KubernetesConfig } from './schema.js';
 import { NodeStatusReporter } from './status.js';
@@ -80,9 +81,19 @@ export function planCluster(
     routeReflectorClusterId: config.routeReflector?.clusterId,
     peerAnnotation: config.peerAnnotation,
     externalPeers: config.peers,
-    nodePeerDefaults: defaults,
+    nodePeerDefaults: {
+      ...defaults,
+      ...(config.meshPasswordFile !== undefined ? { passwordFile: config.meshPasswordFile } : {}),
+    },
   };
-  const { peers, problems } = desiredPeers(self, nodes, opts);
+  const planned = desiredPeers(self, nodes, opts);
+  const problems = planned.problems;
+  // kubernetes.bfd: the default for every cluster peer that sets none of its own.
+  const bfd = config.bfd;
+  const peers: DaemonPeer[] =
+    bfd === undefined
+      ? planned.peers
+      : planned.peers.map((p: DaemonPeer) => (p.bfd !== undefined ? p : { ...p, bfd }));
   const asnOf = new Map(peers.map((p) => [p.address, p.asn]));
   const policy: PolicyContext = {
     localAsn: asn,

@@ -39,7 +39,7 @@ export interface PeerPlanOptions {
   readonly nodePeerDefaults?: Pick<
     PeerConfig,
     'holdTime' | 'keepaliveTime' | 'connectRetryTime' | 'gracefulRestartTime'
-  >;
+  > & { readonly passwordFile?: string };
 }
 
 export interface PeerPlan {
