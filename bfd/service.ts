@@ -33,12 +33,13 @@ export interface BfdServiceEvents {
 }
 
 const RESTART_MS = 1000;
+const EMPTY: EngineSnapshot = { sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 };
 
 export class BfdService extends EventEmitter {
   private readonly configs = new Map<string, BfdPeerConfig>();
   private worker: Worker | undefined;
   private engine: BfdEngine | undefined;
-  private latest: EngineSnapshot = { sessions: [], discards: {} };
+  private latest: EngineSnapshot = EMPTY;
   private closing = false;
   private restart: NodeJS.Timeout | undefined;
 
@@ -145,7 +146,7 @@ export class BfdService extends EventEmitter {
       this.worker = undefined;
       if (this.closing) return;
       this.emit('problem', `bfd: worker exited (code ${code}); restarting in ${RESTART_MS} ms`);
-      this.latest = { sessions: [], discards: {} };
+      this.latest = EMPTY;
       this.restart = setTimeout(() => {
         this.restart = undefined;
         if (!this.closing && this.configs.size > 0) this.startWorker();

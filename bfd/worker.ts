@@ -18,6 +18,7 @@ const engine = new BfdEngine({
     post({ type: 'snapshot', snapshot: engine.snapshot() });
   },
   onError: (message) => post({ type: 'error', message }),
+  priority: { realtime: 10, nice: -10 },
   ...(setup.listen !== undefined ? { listen: setup.listen } : {}),
   ...(setup.ports !== undefined ? { ports: setup.ports } : {}),
 });

@@ -123,7 +123,9 @@ function route(source: ControlSource, url: URL): unknown {
     case '/config':
       return source.config();
     case '/bfd':
-      return source.bfd?.() ?? { enabled: false, sessions: [], discards: {} };
+      return (
+        source.bfd?.() ?? { enabled: false, sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 }
+      );
     default:
       return undefined;
   }

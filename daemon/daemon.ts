@@ -360,7 +360,15 @@ export class Daemon implements ControlSource, ClusterSink {
   }
 
   bfd() {
-    return this.speaker.bfdView?.() ?? { enabled: false, sessions: [], discards: {} };
+    return (
+      this.speaker.bfdView?.() ?? {
+        enabled: false,
+        sessions: [],
+        discards: {},
+        timerLateMaxMs: 0,
+        timerLate50ms: 0,
+      }
+    );
   }
 }
 

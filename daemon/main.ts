@@ -220,7 +220,8 @@ function controlProxy(r: Run): ControlSource {
     fib: () => r.daemon?.fib() ?? { enabled: false, entries: [] },
     status: () => r.daemon?.status() ?? startingStatus(r),
     config: () => r.daemon?.config() ?? configView(r.config),
-    bfd: () => r.daemon?.bfd() ?? { enabled: false, sessions: [], discards: {} },
+    bfd: () =>
+      r.daemon?.bfd() ?? { enabled: false, sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 },
   };
 }
 

@@ -148,15 +148,18 @@ export class PeeringSpeaker implements SpeakerLike {
 
   /** `nodebgp bfd`: every session with its timers, state, last diagnostic and counters. */
   bfdView(): BfdView {
-    const snap = this.bfd?.snapshot() ?? { sessions: [], discards: {} };
+    const snap = this.bfd?.snapshot();
     return {
       enabled: this.bfdPeers.size > 0,
-      sessions: snap.sessions.map((s) => ({
+      timerLateMaxMs: snap?.timerLateMaxMs ?? 0,
+      timerLate50ms: snap?.timerLate50ms ?? 0,
+      ...(snap?.scheduling !== undefined ? { scheduling: snap.scheduling } : {}),
+      sessions: (snap?.sessions ?? []).map((s) => ({
         ...s,
         localDiagText: diagText(s.localDiag),
         remoteDiagText: diagText(s.remoteDiag),
       })),
-      discards: snap.discards,
+      discards: snap?.discards ?? {},
     };
   }
 

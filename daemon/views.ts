@@ -36,6 +36,11 @@ export interface BfdView {
   })[];
   /** Received packets that matched no session or failed a check (RFC 5880 §6.8.6), by reason. */
   readonly discards: Readonly<Record<string, number>>;
+  /** How late the BFD thread's timer fired at worst (ms), and how often by over 50 ms: a starved thread. */
+  readonly timerLateMaxMs: number;
+  readonly timerLate50ms: number;
+  /** The BFD thread's scheduling when raised: `SCHED_RR 10` or `nice -10`. */
+  readonly scheduling?: string;
 }
 
 export type FibStatus = 'installed' | 'pending' | 'failed' | 'unresolvable';

@@ -76,6 +76,12 @@ export interface Libc {
   close(fd: number): number;
   /** 0 when there is no such interface. */
   if_nametoindex(name: string): number;
+  /** The calling thread's id (a worker thread's own, for per-thread scheduling). */
+  gettid(): number;
+  /** PRIO_PROCESS (0) with a thread id sets that thread's nice value; -1 and errno on failure. */
+  setpriority(which: number, who: number, prio: number): number;
+  /** sched_setscheduler(tid, policy, &{ sched_priority }): a thread's scheduling policy. */
+  sched_setscheduler(tid: number, policy: number, param: Buffer): number;
   errno(): number;
   /** Native memory that stays put (for structures holding pointers, such as msghdr). */
   alloc(length: number): { readonly address: bigint; readonly bytes: Buffer; free(): void };
@@ -134,6 +140,9 @@ function load(): Libc | Error {
     fcntl: f('int fcntl(int, int, int)'),
     close: f('int close(int)'),
     if_nametoindex: f('unsigned int if_nametoindex(const char *)'),
+    gettid: f('int gettid(void)'),
+    setpriority: f('int setpriority(int, unsigned int, int)'),
+    sched_setscheduler: f('int sched_setscheduler(int, int, const void *)'),
   };
   return {
     ...(fns as unknown as Omit<Libc, 'errno' | 'alloc' | 'poll'>),

@@ -97,9 +97,12 @@ export function bfdTable(v: BfdView): string {
     rows,
   );
   const d = Object.entries(v.discards).filter(([, n]) => n > 0);
-  return d.length === 0
-    ? out
-    : `${out}\nDiscarded before any session: ${d.map(([k, n]) => `${k} ${n}`).join(', ')}\n`;
+  const notes = [
+    d.length > 0 ? `Discarded before any session: ${d.map(([k, n]) => `${k} ${n}`).join(', ')}` : '',
+    `BFD thread: timer late by ${v.timerLateMaxMs} ms at worst, ${v.timerLate50ms} times over 50 ms` +
+      (v.scheduling !== undefined ? ` (${v.scheduling})` : ''),
+  ].filter(Boolean);
+  return `${out}\n${notes.join('\n')}\n`;
 }
 
 /** vtysh status codes: `*` valid, `>` best, `=` multipath; an ineligible path has no `*`. */
