@@ -209,3 +209,35 @@ describe('PeeringSpeaker', () => {
     await s.stop('test');
   });
 });
+
+describe('Kubernetes mode: BFD default and the mesh password file', () => {
+  it('gives every cluster peer kubernetes.bfd unless it sets its own, and mesh sessions the password file', async () => {
+    const { planCluster } = await import('../../../daemon/kubernetes/cluster.js');
+    const { kubernetesSchema } = await import('../../../daemon/kubernetes/schema.js');
+    const node = (name: string, ip: string) => ({
+      name,
+      podCIDRs: [],
+      internalIPs: [ip],
+      labels: {},
+      annotations: {},
+    });
+    const config = kubernetesSchema.parse({
+      bfd: { minRx: 100, minTx: 100 },
+      meshPasswordFile: '/etc/nodebgp/secrets/mesh',
+      peers: [
+        { address: '192.0.2.1', asn: 65001, password: SECRET },
+        { address: '192.0.2.2', asn: 65001, bfd: { minRx: 500, minTx: 500, multiplier: 5 } },
+      ],
+    });
+    const self = node('a', '10.0.0.1');
+    const plan = planCluster(self, [self, node('b', '10.0.0.2')], config, 65000);
+    const by = new Map(plan.peers.map((p) => [p.address, p as unknown as Record<string, unknown>]));
+    expect(by.get('10.0.0.2')).toMatchObject({
+      bfd: { minRx: 100, minTx: 100, multiplier: 3 },
+      passwordFile: '/etc/nodebgp/secrets/mesh',
+    });
+    expect(by.get('192.0.2.1')).toMatchObject({ password: SECRET, bfd: { minRx: 100 } });
+    expect(by.get('192.0.2.1')!.passwordFile).toBeUndefined();
+    expect(by.get('192.0.2.2')).toMatchObject({ bfd: { minRx: 500, multiplier: 5 } });
+  });
+});
