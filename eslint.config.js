@@ -25,6 +25,7 @@ export default tseslint.config(
             '**/daemon/**',
             '**/labs/**',
             '**/bfd/**',
+            '**/sys/**',
             '**/toolkit/**',
           ],
         },
@@ -34,13 +35,19 @@ export default tseslint.config(
   {
     files: ['bgp/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/routing/**', '**/daemon/**', '**/toolkit/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/routing/**', '**/daemon/**', '**/sys/**', '**/bfd/**', '**/toolkit/**'] },
+      ],
     },
   },
   {
     files: ['routing/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/bgp/**', '**/daemon/**', '**/toolkit/**'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/bgp/**', '**/daemon/**', '**/bfd/**', '**/toolkit/**'] },
+      ],
     },
   },
   {
@@ -49,11 +56,51 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/labs/**', '**/toolkit/**'] }] },
   },
   {
+    // sys/: Linux socket calls through koffi (TCP-MD5, TTLs, recvmsg); a leaf beside ip/, which it may use.
+    files: ['sys/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/bgp/**',
+            '**/bfd/**',
+            '**/routing/**',
+            '**/daemon/**',
+            '**/labs/**',
+            '**/toolkit/**',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // bfd/: the BFD library (RFC 5880/5881/5883), on ip/ and sys/ only.
+    files: ['bfd/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/bgp/**', '**/routing/**', '**/daemon/**', '**/labs/**', '**/toolkit/**'] },
+      ],
+    },
+  },
+  {
     files: ['toolkit/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['**/ip/**', '**/bgp/**', '**/routing/**', '**/daemon/**', '**/labs/**', '**/test/**'] },
+        {
+          patterns: [
+            '**/ip/**',
+            '**/bgp/**',
+            '**/routing/**',
+            '**/daemon/**',
+            '**/labs/**',
+            '**/test/**',
+            '**/sys/**',
+            '**/bfd/**',
+          ],
+        },
       ],
     },
   },

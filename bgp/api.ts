@@ -54,7 +54,12 @@ export type TransitionReason =
   | 'update-error'
   | 'route-refresh-error'
   /** An unexpected message for the state (RFC 6608). */
-  | 'fsm-error';
+  | 'fsm-error'
+  /** `Speaker.resetPeer`: a reason found outside BGP (ResetReason). */
+  | ResetReason;
+
+/** Why `Speaker.resetPeer` takes a session down: BFD declared the path dead (RFC 5882 §4.3). */
+export type ResetReason = 'bfd-down';
 
 export interface PeerConfig {
   /** The peer's address (IPv4 or IPv6); also the peer's identity in every API call. */
@@ -78,8 +83,15 @@ export interface PeerConfig {
    */
   readonly localAddressIpv6?: string;
   readonly localAddressIpv4?: string;
-  /** IP TTL for the session: 1 for directly connected eBGP (default), up to 255 for multihop. */
+  /** IP TTL of what we send on the session (1..255, e.g. more than 1 for multihop eBGP); default the system's. */
   readonly ttl?: number;
+  /**
+   * RFC 5082 GTSM: the peer is at most this many hops away (1 = directly connected). We send TTL 255 and the
+   * kernel drops every segment from the peer that arrives with a TTL below 256 - hops. Excludes `ttl`.
+   */
+  readonly ttlSecurity?: number;
+  /** RFC 2385 TCP-MD5 password (1..80 bytes) shared with the peer. Never logged, never shown. */
+  readonly password?: string;
   /** RFC 4456: this peer is a route-reflector client of ours. */
   readonly routeReflectorClient?: boolean;
   /** Families to negotiate (default both). */

@@ -3,7 +3,7 @@
  * `log(level, event, fields)` in the session, the peer and the speaker is checked against it, so an event is
  * spelled one way and always carries the same fields — what a log pipeline or an alert can rely on.
  */
-import type { SessionState, TransitionReason } from './api.js';
+import type { ResetReason, SessionState, TransitionReason } from './api.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -31,8 +31,10 @@ export interface SpeakerLogFields {
   'peer-removed': OfPeer;
   /** `updatePeer` changed `routeReflectorClient` on a running iBGP session: Adj-RIB-Outs re-evaluated. */
   'route-reflector-client': OfPeer & { readonly client: boolean };
-  /** `PeerConfig.ttl` other than 1 or 255: not settable through Node's `net`, ignored. */
-  'ttl-unsupported': OfPeer & { readonly ttl: number };
+  /** The transport could not give the peer's sockets their password or TTLs (transport.ts). */
+  'peer-socket-options': OfPeer & { readonly error: string };
+  /** `resetPeer`: a session taken down for a reason found outside BGP (e.g. BFD). */
+  'peer-reset': OfPeer & { readonly reason: ResetReason };
   'connection-refused': {
     readonly remote: string;
     readonly remotePort?: number;

@@ -30,6 +30,7 @@ type IntegerField =
   | 'keepaliveTime'
   | 'connectRetryTime'
   | 'ttl'
+  | 'ttlSecurity'
   | 'gracefulRestartTime';
 
 export const PEER_INTEGER_RULES: { readonly [K in IntegerField]: IntegerRule } = {
@@ -48,6 +49,8 @@ export const PEER_INTEGER_RULES: { readonly [K in IntegerField]: IntegerRule } =
   keepaliveTime: { ranges: [[0, Math.floor(MAX_HOLD_TIME / 3)]], what: 'seconds' },
   connectRetryTime: { ranges: [[1, 65535]], what: 'seconds' },
   ttl: { ranges: [[1, 255]], what: 'an integer' },
+  // RFC 5082 GTSM: packets from up to this many hops away (TTL 255 sent, at least 256 - hops accepted).
+  ttlSecurity: { ranges: [[1, 254]], what: 'hops' },
   // RFC 4724 §3: the Restart Time is 12 bits.
   gracefulRestartTime: { ranges: [[0, MAX_RESTART_TIME]], what: 'seconds' },
 };
@@ -83,6 +86,7 @@ export function peerFieldProblem(field: keyof PeerConfig, value: unknown): strin
     case 'keepaliveTime':
     case 'connectRetryTime':
     case 'ttl':
+    case 'ttlSecurity':
     case 'gracefulRestartTime':
       return typeof value === 'number'
         ? integerProblem(PEER_INTEGER_RULES[field], value)
@@ -96,6 +100,13 @@ export function peerFieldProblem(field: keyof PeerConfig, value: unknown): strin
       return typeof value === 'string' ? addressProblem(value, 6) : 'expected an IPv6 address';
     case 'families':
       return Array.isArray(value) ? familiesProblem(value as string[]) : 'expected a list';
+    // RFC 2385: the key is at most 80 bytes (TCP_MD5SIG_MAXKEYLEN). The value itself is never in a message.
+    case 'password':
+      if (typeof value !== 'string') return 'expected text';
+      if (value === '') return 'must not be empty';
+      return Buffer.byteLength(value) <= 80
+        ? undefined
+        : 'must be at most 80 bytes (the kernel limit for TCP-MD5)';
     case 'passive':
     case 'routeReflectorClient':
     case 'description':
@@ -118,9 +129,14 @@ const CHECKED: readonly (keyof PeerConfig)[] = [
   'localAddressIpv4',
   'localAddressIpv6',
   'ttl',
+  'ttlSecurity',
   'gracefulRestartTime',
   'families',
+  'password',
 ];
+
+/** Fields whose value must never appear in a message (logs, CLI, errors). */
+const SECRET: ReadonlySet<keyof PeerConfig> = new Set(['password']);
 
 /**
  * Why `c` is unusable — `holdTime 2 is not allowed: must be 0 or 3..65535` — or undefined. `Speaker.addPeer`
@@ -131,8 +147,13 @@ export function validatePeerConfig(c: PeerConfig): string | undefined {
   for (const field of CHECKED) {
     const value: unknown = c[field];
     const why = peerFieldProblem(field, value);
-    if (why !== undefined) return `${field} ${show(value)} is not allowed: ${why}`;
+    if (why !== undefined)
+      return SECRET.has(field)
+        ? `${field} is not allowed: ${why}`
+        : `${field} ${show(value)} is not allowed: ${why}`;
   }
+  if (c.ttl !== undefined && c.ttlSecurity !== undefined)
+    return 'ttl and ttlSecurity exclude each other (ttlSecurity sends TTL 255)';
   return undefined;
 }
 

@@ -31,6 +31,7 @@ import { encodeNotification } from './wire/notification.js';
 import { encodeRouteRefresh } from './wire/route-refresh.js';
 import { encodeEndOfRib, encodeUpdates, encodeWithdrawals } from './wire/update-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from './wire/types.js';
+import type { Transport } from './transport.js';
 import {
   BGP_PORT,
   CEASE_CONNECTION_REJECTED,
@@ -46,6 +47,7 @@ export interface PeerContext {
   readonly locRib: LocRib;
   readonly cache: AttributeCache;
   readonly clock: Clock;
+  readonly transport?: Transport;
   locRibChanged(changes: LocRibChanges): void;
   peerState(e: PeerStateEvent): void;
   endOfRib(peer: string): void;
@@ -196,6 +198,7 @@ export class Peer {
         timers: this.timers,
         cache: this.ctx.cache,
         counters: this.counters,
+        ...(this.ctx.transport !== undefined ? { transport: this.ctx.transport } : {}),
       },
       {
         state: (change, s) => this.onState(change, s),

@@ -8,7 +8,7 @@
  * NOTIFICATION (through the codec's `toNotification`), a socket error becomes `TcpConnectionFails`.
  * Writes of one batch are coalesced (cork, then uncork on the next tick).
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { canonicalAddress } from '../ip/address.js';
 import {
   initialState,
@@ -33,6 +33,7 @@ import { decodeOpen, encodeOpen, validateOpen, type OpenExpectations } from './w
 import { decodeRouteRefresh } from './wire/route-refresh.js';
 import { decodeUpdate } from './wire/update.js';
 import { AttributeCache } from './wire/cache.js';
+import { nodeTransport, type Transport } from './transport.js';
 import { systemClock, TimerList, type Clock } from './clock.js';
 import type {
   KeepaliveMessage,
@@ -97,6 +98,8 @@ export interface SessionOptions {
   readonly cache?: AttributeCache;
   /** Counters to add to (shared by the sessions of one peer); default: the session's own. */
   readonly counters?: SessionCounters;
+  /** Where connections come from (transport.ts); default plain `node:net`. */
+  readonly transport?: Transport;
 }
 
 export interface SessionCounters {
@@ -275,7 +278,7 @@ export class Session {
 
   private connect(): void {
     this.close();
-    const socket = net.connect({
+    const socket = (this.opts.transport ?? nodeTransport).connect({
       host: this.opts.peerAddress,
       port: this.opts.port ?? BGP_PORT,
       ...(this.opts.localAddress !== undefined ? { localAddress: this.opts.localAddress } : {}),

@@ -14,16 +14,18 @@
  * peer's is decoded and shown; routes are NOT yet kept across a peer's restart (a session going down withdraws
  * its routes at once).
  *
- * Not available from Node's `net` module, so not implemented: TCP MD5 signatures (RFC 2385) and IP TTL
- * (`PeerConfig.ttl`, GTSM) — the setting is accepted and ignored (logged once per peer).
+ * TCP-MD5 (RFC 2385), `ttl` and GTSM (RFC 5082, `ttlSecurity`) are the transport's (transport.ts): the
+ * speaker hands each peer's options to `Transport.setPeerOptions`. The default `node:net` transport cannot
+ * apply them and says so (logged as `peer-socket-options`); the daemon injects the Linux one.
  */
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
+import type net from 'node:net';
 import { canonicalAddress } from '../ip/address.js';
 import type {
   Advertisement,
   PeerConfig,
   PeerStatus,
+  ResetReason,
   RouteView,
   SpeakerConfig,
   SpeakerEvents,
@@ -37,6 +39,7 @@ import { logRecord, type SpeakerLog } from './log-events.js';
 import { AttributeCache } from './wire/cache.js';
 import { clockOf, systemClock, type Clock } from './clock.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
+import { nodeTransport, peerSocketOptions, type Listener, type Transport } from './transport.js';
 import {
   CEASE_ADMINISTRATIVE_SHUTDOWN,
   CEASE_OTHER_CONFIGURATION_CHANGE,
@@ -50,7 +53,7 @@ export const STOP_FLUSH_MS = 200;
 export class Speaker extends EventEmitter {
   private readonly locRib: LocRib;
   private readonly peersByAddress = new Map<string, Peer>();
-  private server: net.Server | undefined;
+  private server: Listener | undefined;
   private flushScheduled = false;
   private readonly cache = new AttributeCache();
   private readonly ctx: PeerContext;
@@ -60,10 +63,12 @@ export class Speaker extends EventEmitter {
   /**
    * @param clock the shells' time (default the system clock): a `Clock` (bgp/clock.ts), whose `wakeAt` each
    *   peer's one timer uses — tests inject a virtual one — or just a `() => number` read with real timers.
+   * @param transport where TCP connections come from (transport.ts); default plain `node:net`.
    */
   constructor(
     readonly config: SpeakerConfig,
     clock: Clock | (() => number) = systemClock,
+    private readonly transport: Transport = nodeTransport,
   ) {
     super();
     this.clock = typeof clock === 'function' ? clockOf(clock) : clock;
@@ -78,6 +83,7 @@ export class Speaker extends EventEmitter {
       locRib: this.locRib,
       cache: this.cache,
       clock: this.clock,
+      transport,
       locRibChanged: (changes) => this.emit('loc-rib', changes),
       peerState: (e) => this.emit('peer-state', e),
       endOfRib: (peer) => this.emit('end-of-rib', peer),
@@ -108,16 +114,13 @@ export class Speaker extends EventEmitter {
     this.running = true;
     const listen = this.config.listen;
     if (listen !== false) {
-      const server = net.createServer((socket) => this.accept(socket));
-      server.on('error', (err) => this.log('error', 'listener-error', { error: err.message }));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: listen.address, port: listen.port }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      this.server = server;
+      this.server = await this.transport.listen(
+        { host: listen.address, port: listen.port },
+        {
+          connection: (socket) => this.accept(socket),
+          error: (err) => this.log('error', 'listener-error', { error: err.message }),
+        },
+      );
       this.log('info', 'listening', { ...this.address() });
     }
     for (const p of this.peersByAddress.values()) p.start();
@@ -125,8 +128,7 @@ export class Speaker extends EventEmitter {
 
   /** The address actually listened on (with the real port when `listen.port` was 0). */
   address(): { address: string; port: number } | undefined {
-    const a = this.server?.address();
-    return a !== null && typeof a === 'object' ? { address: a.address, port: a.port } : undefined;
+    return this.server?.address();
   }
 
   /** Cease 6/2 Administrative Shutdown (with `reason` as the RFC 9003 shutdown communication) to every peer. */
@@ -138,8 +140,7 @@ export class Speaker extends EventEmitter {
     );
     const server = this.server;
     this.server = undefined;
-    const closed =
-      server === undefined ? Promise.resolve() : new Promise<void>((r) => server.close(() => r()));
+    const closed = server === undefined ? Promise.resolve() : server.close();
     await Promise.all([...retired, closed]);
   }
 
@@ -151,8 +152,9 @@ export class Speaker extends EventEmitter {
     if (invalid !== undefined) throw new Error(`peer ${cfg.address}: ${invalid}`);
     const address = normalize(cfg.address);
     if (this.peersByAddress.has(address)) throw new Error(`peer ${cfg.address} already exists`);
-    if (cfg.ttl !== undefined && cfg.ttl !== 1 && cfg.ttl !== 255)
-      this.log('warn', 'ttl-unsupported', { peer: cfg.address, ttl: cfg.ttl });
+    const failed = this.transport.setPeerOptions?.(address, peerSocketOptions(cfg));
+    if (failed !== undefined)
+      this.log('error', 'peer-socket-options', { peer: address, error: failed.message });
     const peer = new Peer({ ...cfg, address }, this.ctx);
     this.peersByAddress.set(address, peer);
     this.log('info', 'peer-added', { peer: address, asn: cfg.asn });
@@ -165,6 +167,7 @@ export class Speaker extends EventEmitter {
     const peer = this.peersByAddress.get(key);
     if (peer === undefined) return;
     this.peersByAddress.delete(key);
+    this.transport.setPeerOptions?.(key, undefined);
     void peer.retire(CEASE_PEER_DECONFIGURED, undefined, 'peer-deconfigured', STOP_FLUSH_MS);
     const changes = this.locRib.removePeer(key);
     if (changes.prefixes.length > 0) this.emit('loc-rib', changes);
@@ -205,6 +208,20 @@ export class Speaker extends EventEmitter {
    */
   setClusterId(clusterId: string | undefined): void {
     this.locRib.setClusterId(clusterId);
+  }
+
+  /**
+   * Take a session down now for a reason found outside BGP — e.g. `bfd-down` when BFD declares the path dead
+   * (RFC 5882 §4.3) — with Cease 6/4 Administrative Reset: its routes are withdrawn at once and the session
+   * restarts on its own (connect retry with back-off). False when the peer is unknown or already down.
+   */
+  resetPeer(address: string, reason: ResetReason): boolean {
+    const peer = this.peersByAddress.get(normalize(address));
+    if (peer === undefined || peer.main.state.state === 'Idle') return false;
+    this.log('warn', 'peer-reset', { peer: peer.address, reason });
+    peer.extra?.feed({ type: 'AutomaticStop', reason });
+    peer.main.feed({ type: 'AutomaticStop', reason });
+    return true;
   }
 
   peers(): PeerStatus[] {
@@ -296,6 +313,8 @@ function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
     'localAddressIpv4',
     'localAddressIpv6',
     'ttl',
+    'ttlSecurity',
+    'password',
     'gracefulRestartTime',
   ];
   if (keys.some((k) => a[k] !== b[k])) return true;

@@ -11,6 +11,7 @@ import type { PeerConfig } from '../bgp/api.js';
 import { PEER_FAMILIES, PEER_INTEGER_RULES, peerFieldProblem } from '../bgp/peer-config.js';
 import { ipAddress, kubernetesSchema, type KubernetesConfig } from './kubernetes/schema.js';
 import { formatRule, importRulesSchema, type ImportRule } from './import-rules.js';
+import { peerSecurityShape, type BfdSettings } from './security-schema.js';
 import { formatPrefix as formatPrefixText, parsePrefix, type PrefixKey } from '../ip/prefix.js';
 import { canonicalAddress as canonical, parseIpv4 } from '../ip/address.js';
 import { KERNEL_DEFAULTS } from '../routing/defaults.js';
@@ -68,6 +69,8 @@ const peerSchema = z.strictObject({
   passive: z.boolean('expected true or false').optional(),
   localAddress: ipAddress.optional(),
   ttl: peerInteger('ttl').optional(),
+  /** ttlSecurity, password, passwordFile, bfd (security-schema.ts). */
+  ...peerSecurityShape,
   description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
   routeReflectorClient: z.boolean('expected true or false').optional(),
   families: peerRule('families', z.array(family, 'expected a list')).optional(),
@@ -151,6 +154,18 @@ const configSchema = z
       });
     const seen = new Map<string, number>();
     c.peers.forEach((p, i) => {
+      if (p.ttl !== undefined && p.ttlSecurity !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'ttlSecurity'],
+          message: 'is not allowed with ttl (ttlSecurity sends TTL 255): set one of them',
+        });
+      if (p.password !== undefined && p.passwordFile !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'passwordFile'],
+          message: 'is not allowed with password: set one of them',
+        });
       const key = canonicalAddress(p.address);
       const first = seen.get(key);
       if (first !== undefined)
@@ -179,8 +194,8 @@ export interface DaemonConfig {
     readonly address6?: string;
     readonly podCIDRs: readonly PrefixKey[];
   };
-  /** The speaker's peers, without their import rules (those are in `peerImport`). */
-  readonly peers: readonly PeerConfig[];
+  /** The speaker's peers (with their BFD and password-file settings), without their import rules. */
+  readonly peers: readonly DaemonPeer[];
   /** `peers[].import`, by canonical peer address. */
   readonly peerImport: ReadonlyMap<string, readonly ImportRule[]>;
   /** The import rules of peers without their own; with neither, nothing is accepted from a peer. */
@@ -195,6 +210,15 @@ export interface DaemonConfig {
   /** The file it came from (for messages and the control socket's /config). */
   readonly source: string;
 }
+
+/**
+ * A peer as the daemon holds it: the speaker's PeerConfig plus what the daemon applies around the session —
+ * BFD, and a password kept in a file (a mounted Secret) that is read when the peer is configured.
+ */
+export type DaemonPeer = PeerConfig & { readonly bfd?: BfdSettings; readonly passwordFile?: string };
+
+/** Fields whose values are secrets: never printed, in an error or anywhere else. */
+const SECRET_FIELDS = new Set(['password']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -320,6 +344,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   const where = formatPath(issue.path);
   const value = valueAt(raw, issue.path);
+  if (SECRET_FIELDS.has(String(issue.path.at(-1))))
+    return `${where}: ${value === undefined ? 'is required' : `(value hidden) is not allowed: ${issue.message}`}`;
   if (issue.code === 'custom' && issue.message.startsWith('is ')) return `${where}: ${issue.message}`;
   if (value === undefined) return `${where}: is required`;
   const why = issue.message.startsWith('Invalid input')
@@ -354,18 +380,31 @@ export function withNodeIdentity(c: DaemonConfig, routerId: string, address: str
   };
 }
 
-/** The configuration as JSON for `GET /config`: prefixes as text, each peer with its import rules. */
+/** The configuration as JSON for `GET /config`: prefixes as text, each peer with its import rules, passwords hidden. */
 export function configView(c: DaemonConfig): Record<string, unknown> {
   const text = (keys: readonly PrefixKey[] | undefined) => keys?.map((k) => formatPrefixText(k));
   const rules = (rs: readonly ImportRule[] | undefined) => rs?.map((r) => formatRule(r, formatPrefixText));
   const { peerImport, ...rest } = c;
   return {
     ...rest,
+    ...(c.kubernetes !== undefined ? { kubernetes: hideKubernetesSecrets(c.kubernetes) } : {}),
     node: { ...c.node, podCIDRs: text(c.node.podCIDRs) },
     peers: c.peers.map((p) => {
       const own = peerImport.get(p.address);
-      return own === undefined ? p : { ...p, import: rules(own) };
+      const shown = hideSecrets(p);
+      return own === undefined ? shown : { ...shown, import: rules(own) };
     }),
     importPrefixes: rules(c.importPrefixes),
   };
 }
+
+/** A peer with its password replaced by a marker that says one is set. */
+export function hideSecrets<T extends { readonly password?: string }>(p: T): T {
+  return p.password === undefined ? p : { ...p, password: HIDDEN };
+}
+
+function hideKubernetesSecrets(k: KubernetesConfig): KubernetesConfig {
+  return { ...k, peers: k.peers.map(hideSecrets) };
+}
+
+export const HIDDEN = '(set, hidden)';

@@ -7,7 +7,8 @@
  *   GET /adj-rib-out?peer=       RouteView[] sent to the peer
  *   GET /fib                     FibView: wanted vs kernel
  *   GET /status                  StatusView
- *   GET /config                  the validated configuration
+ *   GET /config                  the validated configuration (passwords hidden)
+ *   GET /bfd                     BfdView: BFD sessions, timers, counters
  *
  * The socket is created with mode 0660 in a directory we create (0750); a socket file left by a crash is
  * replaced, but only after checking that nobody answers on it.
@@ -121,6 +122,10 @@ function route(source: ControlSource, url: URL): unknown {
       return source.status();
     case '/config':
       return source.config();
+    case '/bfd':
+      return (
+        source.bfd?.() ?? { enabled: false, sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 }
+      );
     default:
       return undefined;
   }

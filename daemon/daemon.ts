@@ -558,6 +558,18 @@ export class Daemon implements ControlSource, ClusterSink {
   config(): unknown {
     return configView(this.cfg);
   }
+
+  bfd() {
+    return (
+      this.speaker.bfdView?.() ?? {
+        enabled: false,
+        sessions: [],
+        discards: {},
+        timerLateMaxMs: 0,
+        timerLate50ms: 0,
+      }
+    );
+  }
 }
 
 /** A peer's address as the speaker names it. */

@@ -6,6 +6,7 @@ import type { Advertisement, PeerConfig, PeerStatus, RouteView, SpeakerConfig } 
 import type { PrefixKey } from '../ip/prefix.js';
 import type { FibOptions as RoutingFibOptions } from '../routing/index.js';
 import type { SpeakerEventSource } from './log.js';
+import type { BfdView } from './views.js';
 
 export interface SpeakerLike extends SpeakerEventSource {
   start(): unknown;
@@ -24,6 +25,8 @@ export interface SpeakerLike extends SpeakerEventSource {
   requestRefresh?(peer: string): unknown;
   /** RFC 4456 CLUSTER_ID from now on (undefined: the router id): this node became, or stopped being, a reflector. */
   setClusterId?(clusterId: string | undefined): unknown;
+  /** BFD sessions (daemon/peering.ts), when the speaker runs them. */
+  bfdView?(): BfdView;
 }
 
 export interface FibEntryLike {

@@ -14,7 +14,9 @@
  * so a supervisor restarts it with the reason in the log (never a silent crash loop).
  */
 import { Speaker } from '../bgp/speaker.js';
+import { BfdService } from '../bfd/service.js';
 import { Fib, NetlinkBackend } from '../routing/index.js';
+import { linuxTcpTransport } from '../sys/tcp.js';
 import { ClusterFeed } from './cluster-feed.js';
 import { watchConfigFile, type ConfigWatcher } from './config-watch.js';
 import {
@@ -33,11 +35,20 @@ import { sessionsNotReady, startHealthServer, type HealthServer } from './health
 import type { ClusterController } from './kubernetes/index.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { PeeringSpeaker } from './peering.js';
 import { NotFound, type ControlSource, type StatusView } from './views.js';
 
-/** The real Speaker and Fib. */
+/**
+ * The real Speaker and Fib. The speaker runs on the Linux transport (TCP-MD5, TTL, GTSM) with BFD on a worker
+ * thread (daemon/peering.ts); where Linux sockets cannot be had (not Linux, no koffi) it runs on plain
+ * node:net, and a peer that asks for a password, a TTL or BFD is told so in the log.
+ */
 export const realEngines: Engines = {
-  createSpeaker: (c) => new Speaker(c),
+  createSpeaker: (c) => {
+    const transport = linuxTcpTransport();
+    if (transport instanceof Error) return new Speaker(c);
+    return new PeeringSpeaker(c, { transport, createBfd: () => new BfdService() });
+  },
   createFib: (o) => new Fib({ ...o, backend: new NetlinkBackend() }),
 };
 
@@ -222,6 +233,8 @@ function controlProxy(r: Run): ControlSource {
     fib: () => r.daemon?.fib() ?? { enabled: false, entries: [] },
     status: () => r.daemon?.status() ?? startingStatus(r),
     config: () => r.daemon?.config() ?? configView(r.config),
+    bfd: () =>
+      r.daemon?.bfd() ?? { enabled: false, sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 },
   };
 }
 

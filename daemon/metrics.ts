@@ -18,6 +18,9 @@
  *                                                   the FIB flushed), "peer" (a session Established → the
  *                                                   routes it sent before its End-of-RIB are in the kernel)
  *   nodebgp_kubernetes_api_connected                1 while the node watch is up
+ *   nodebgp_bfd_session_state{peer}                 RFC 5880 state: 0 AdminDown, 1 Down, 2 Init, 3 Up
+ *   nodebgp_bfd_session_down_total{peer}            BFD Up → Down transitions (each one took BGP down)
+ *   nodebgp_bfd_packets_{received,sent}_total{peer}
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PeerStatus, SessionState } from '../bgp/api.js';
@@ -50,6 +53,16 @@ export interface MetricsOptions {
 
 type PeerCounterName = 'messagesIn' | 'messagesOut' | 'updatesIn' | 'updatesOut' | 'establishedCount';
 
+/** A peer's BFD session as daemon/peering.ts adds it to PeerStatus. */
+interface PeerBfd {
+  readonly state: string;
+  readonly downCount: number;
+  readonly rx: number;
+  readonly tx: number;
+}
+
+const BFD_STATE_VALUE: Readonly<Record<string, number>> = { AdminDown: 0, Down: 1, Init: 2, Up: 3 };
+
 export interface Metrics {
   readonly registry: Registry;
   readonly sessionState: Gauge<'peer'>;
@@ -65,8 +78,12 @@ export interface Metrics {
   readonly reconcileDuration: Histogram;
   readonly convergence: Histogram<'phase'>;
   readonly kubernetesConnected: Gauge;
+  readonly bfdSessionState: Gauge<'peer'>;
+  readonly bfdDowns: Counter<'peer'>;
+  readonly bfdReceived: Counter<'peer'>;
+  readonly bfdSent: Counter<'peer'>;
   /** Sets every peer and FIB series from the speaker's and the FIB's own numbers; drops peers not listed. */
-  updateFromStatus(peers: readonly PeerStatus[], fib?: FibStats): void;
+  updateFromStatus(peers: readonly (PeerStatus & { readonly bfd?: PeerBfd })[], fib?: FibStats): void;
   /** Deletes every series of one peer. */
   removePeer(peer: string): void;
   /** The text exposition format. */
@@ -126,6 +143,13 @@ function createHandles(registry: Registry): Handles {
       help: '1 while the watch of Node objects is connected to the API server',
       registers,
     }),
+    bfdSessionState: peerGauge(
+      'nodebgp_bfd_session_state',
+      'BFD session state (0 AdminDown, 1 Down, 2 Init, 3 Up)',
+    ),
+    bfdDowns: peerCounter('nodebgp_bfd_session_down_total', 'BFD sessions that went from Up to Down'),
+    bfdReceived: peerCounter('nodebgp_bfd_packets_received_total', 'BFD Control packets received'),
+    bfdSent: peerCounter('nodebgp_bfd_packets_sent_total', 'BFD Control packets sent'),
   };
 }
 
@@ -146,6 +170,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     handles.prefixesAccepted,
     handles.prefixesAdvertised,
     ...counters.map(([, c]) => c),
+    handles.bfdSessionState,
+    handles.bfdDowns,
+    handles.bfdReceived,
+    handles.bfdSent,
   ];
   const sync = new CounterSync();
   const known = new Set<string>();
@@ -156,7 +184,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     known.delete(peer);
   };
 
-  const updateFromStatus = (peers: readonly PeerStatus[], fib?: FibStats): void => {
+  const updateFromStatus: Metrics['updateFromStatus'] = (peers, fib) => {
     const present = new Set<string>();
     for (const p of peers) {
       const labels = { peer: p.address };
@@ -167,6 +195,13 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       handles.prefixesAccepted.set(labels, p.accepted);
       handles.prefixesAdvertised.set(labels, p.advertised);
       for (const [field, counter] of counters) sync.set(counter, p.address, field, p[field]);
+      const bfd = p.bfd;
+      if (bfd !== undefined && bfd.state in BFD_STATE_VALUE) {
+        handles.bfdSessionState.set(labels, BFD_STATE_VALUE[bfd.state]!);
+        sync.set(handles.bfdDowns, p.address, 'bfdDowns', bfd.downCount);
+        sync.set(handles.bfdReceived, p.address, 'bfdRx', bfd.rx);
+        sync.set(handles.bfdSent, p.address, 'bfdTx', bfd.tx);
+      }
     }
     for (const peer of [...known]) if (!present.has(peer)) removePeer(peer);
     if (fib !== undefined)

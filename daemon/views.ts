@@ -5,6 +5,43 @@
 import type { PeerStatus, RouteView } from '../bgp/api.js';
 
 export type { PeerStatus, RouteView } from '../bgp/api.js';
+import type { BfdSessionView } from '../bfd/manager.js';
+
+/** A peer's BFD session as `nodebgp neighbors` shows it. */
+export interface NeighborBfd {
+  /** RFC 5880 state (AdminDown, Down, Init, Up), or `starting` before the BFD worker has reported. */
+  readonly state: string;
+  readonly remoteState: string;
+  /** Why it last went down, in words ('' when it never did). */
+  readonly diag: string;
+  readonly downCount: number;
+  readonly rx: number;
+  readonly tx: number;
+}
+
+/** `GET /neighbors`: the speaker's PeerStatus, its BFD session, and for a peer that is down a likely why. */
+export type NeighborStatus = PeerStatus & {
+  readonly bfd?: NeighborBfd;
+  /** E.g. "no answer: 3 connection attempts timed out: TCP-MD5 signature mismatch?" */
+  readonly hint?: string;
+};
+
+/** `GET /bfd`. */
+export interface BfdView {
+  /** Some peer has `bfd` configured. */
+  readonly enabled: boolean;
+  readonly sessions: readonly (BfdSessionView & {
+    readonly localDiagText: string;
+    readonly remoteDiagText: string;
+  })[];
+  /** Received packets that matched no session or failed a check (RFC 5880 §6.8.6), by reason. */
+  readonly discards: Readonly<Record<string, number>>;
+  /** How late the BFD thread's timer fired at worst (ms), and how often by over 50 ms: a starved thread. */
+  readonly timerLateMaxMs: number;
+  readonly timerLate50ms: number;
+  /** The BFD thread's scheduling when raised: `SCHED_RR 10` or `nice -10`. */
+  readonly scheduling?: string;
+}
 
 export type FibStatus = 'installed' | 'pending' | 'failed' | 'unresolvable';
 
@@ -76,11 +113,12 @@ export class NotFound extends Error {}
 
 /** The daemon's side of the control socket; a fake one in tests. */
 export interface ControlSource {
-  neighbors(): readonly PeerStatus[];
+  neighbors(): readonly NeighborStatus[];
   routes(): readonly RouteView[];
   adjRibIn(peer: string): readonly RouteView[];
   adjRibOut(peer: string): readonly RouteView[];
   fib(): FibView;
   status(): StatusView;
   config(): unknown;
+  bfd?(): BfdView;
 }

@@ -2,7 +2,7 @@
  * The CLI's tables, laid out the way operators of gobgp, birdc and vtysh expect: aligned columns, a header,
  * `*>` for the best path, durations as `00:12:04` or `3d02h`.
  */
-import type { FibEntryView, FibView, PeerStatus, RouteView, StatusView } from '../views.js';
+import type { BfdView, FibEntryView, FibView, NeighborStatus, RouteView, StatusView } from '../views.js';
 
 /** Left-aligned columns two spaces apart; the last column is never padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -26,25 +26,83 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(days / 7)}w${days % 7}d`;
 }
 
-/** Down: the error and the transition reason. Up: only a past error worth knowing (the last reason is routine). */
-function neighborNote(p: PeerStatus): string {
+/**
+ * Down: why the peer may be silent (a TCP-MD5 or TTL-security guess), the error and the transition reason.
+ * Up: only a past error worth knowing (the last reason is routine).
+ */
+function neighborNote(p: NeighborStatus): string {
   if (p.state === 'Established') return p.lastError ? `last: ${p.lastError}` : '';
-  return [p.lastError, p.lastReason].filter(Boolean).join('; ');
+  return [p.hint, p.lastError, p.lastReason].filter(Boolean).join('; ');
 }
 
-export function neighborsTable(peers: readonly PeerStatus[], now = Date.now()): string {
+/** `Up`, or `Down (control detection time expired)`; `-` without BFD. */
+function bfdCell(p: NeighborStatus): string {
+  if (p.bfd === undefined) return '-';
+  return p.bfd.state !== 'Up' && p.bfd.diag !== '' ? `${p.bfd.state} (${p.bfd.diag})` : p.bfd.state;
+}
+
+export function neighborsTable(peers: readonly NeighborStatus[], now = Date.now()): string {
   if (peers.length === 0) return 'No peers configured.\n';
+  const withBfd = peers.some((p) => p.bfd !== undefined);
   const rows = peers.map((p) => [
     p.description ? `${p.address} (${p.description})` : p.address,
     String(p.asn),
     p.state,
     formatDuration(now - p.since),
+    ...(withBfd ? [bfdCell(p)] : []),
     String(p.received),
     String(p.accepted),
     String(p.advertised),
     neighborNote(p),
   ]);
-  return table(['Peer', 'AS', 'State', 'Up/Down', 'Rcvd', 'Accepted', 'Adv', 'Last error/reason'], rows);
+  const head = ['Peer', 'AS', 'State', 'Up/Down', ...(withBfd ? ['BFD'] : []), 'Rcvd', 'Accepted', 'Adv'];
+  return table([...head, 'Last error/reason'], rows);
+}
+
+/** Microseconds as `100ms` or `1.5s`. */
+function interval(us: number): string {
+  return us >= 1_000_000 ? `${us / 1_000_000}s` : `${Math.round(us / 1000)}ms`;
+}
+
+/** `nodebgp bfd`: one row per session (birdc `show bfd sessions`, vtysh `show bfd peers brief`). */
+export function bfdTable(v: BfdView): string {
+  if (!v.enabled && v.sessions.length === 0) return 'No BFD sessions (set bfd: on a peer).\n';
+  const rows = v.sessions.map((s) => [
+    s.peer + (s.multihop ? ' (multihop)' : ''),
+    s.state,
+    s.remoteState,
+    formatDuration(s.sinceMs),
+    `${interval(s.txInterval)}/${interval(s.detectionTime)}`,
+    `${interval(s.desiredMinTx)}/${interval(s.requiredMinRx)} x${s.detectMult}`,
+    `${interval(s.remoteDesiredMinTx)}/${interval(s.remoteMinRx)} x${s.remoteDetectMult}`,
+    `${s.rx}/${s.tx}`,
+    String(s.discarded),
+    String(s.downCount),
+    s.localDiag === 0 ? '' : s.localDiagText,
+  ]);
+  const out = table(
+    [
+      'Peer',
+      'State',
+      'Remote',
+      'Since',
+      'Tx/Detect',
+      'Local tx/rx',
+      'Remote tx/rx',
+      'Rx/Tx pkts',
+      'Discarded',
+      'Downs',
+      'Last diagnostic',
+    ],
+    rows,
+  );
+  const d = Object.entries(v.discards).filter(([, n]) => n > 0);
+  const notes = [
+    d.length > 0 ? `Discarded before any session: ${d.map(([k, n]) => `${k} ${n}`).join(', ')}` : '',
+    `BFD thread: timer late by ${v.timerLateMaxMs} ms at worst, ${v.timerLate50ms} times over 50 ms` +
+      (v.scheduling !== undefined ? ` (${v.scheduling})` : ''),
+  ].filter(Boolean);
+  return `${out}\n${notes.join('\n')}\n`;
 }
 
 /** vtysh status codes: `*` valid, `>` best, `=` multipath; an ineligible path has no `*`. */

@@ -5,8 +5,8 @@
 import { parseArgs } from 'node:util';
 import { ClientError, get, socketPath } from '../client.js';
 import { ConfigError, loadConfig } from '../config.js';
-import type { FibView, PeerStatus, RouteView, StatusView } from '../views.js';
-import { fibTable, neighborsTable, ribTable, routesTable, statusText } from './format.js';
+import type { BfdView, FibView, NeighborStatus, RouteView, StatusView } from '../views.js';
+import { bfdTable, fibTable, neighborsTable, ribTable, routesTable, statusText } from './format.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -96,8 +96,8 @@ const COMMANDS: Record<string, Command> = {
       return code;
     },
   },
-  neighbors: show<PeerStatus[]>(
-    'BGP peers: state, up/down time, prefixes received/accepted/advertised, last error',
+  neighbors: show<NeighborStatus[]>(
+    'BGP peers: state, up/down time, BFD, prefixes received/accepted/advertised, last error',
     `nodebgp neighbors [--json] [--socket PATH]\n\n${JSON_HELP}${SOCKET_HELP}`,
     () => '/neighbors',
     (peers) => ({ json: peers, text: neighborsTable(peers) }),
@@ -142,6 +142,12 @@ const COMMANDS: Record<string, Command> = {
     `nodebgp fib [--json] [--socket PATH]\n\n${JSON_HELP}${SOCKET_HELP}`,
     () => '/fib',
     (fib) => ({ json: fib.entries, text: fibTable(fib) }),
+  ),
+  bfd: show<BfdView>(
+    'BFD sessions: state, timers, last diagnostic, counters',
+    `nodebgp bfd [--json] [--socket PATH]\n\nTx/Detect: our interval between packets and the time after which a silent peer is down.\n${JSON_HELP}${SOCKET_HELP}`,
+    () => '/bfd',
+    (v) => ({ json: v, text: bfdTable(v) }),
   ),
   status: show<StatusView>(
     'node, pod CIDRs, sessions and kernel routes on one screen',

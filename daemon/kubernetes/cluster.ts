@@ -32,6 +32,7 @@ import {
   type PeerDiff,
   type PeerPlanOptions,
 } from './peers.js';
+import type { DaemonPeer } from '../config.js';
 import { createClusterPolicy, type ClusterPolicy, type PodCIDROwner, type PolicyContext } from './policy.js';
 import type { KubernetesConfig } from './schema.js';
 import { NodeStatusReporter } from './status.js';
@@ -97,9 +98,19 @@ export function planCluster(
     routeReflector: config.routeReflector,
     peerAnnotation: config.peerAnnotation,
     externalPeers: config.peers,
-    nodePeerDefaults: defaults,
+    nodePeerDefaults: {
+      ...defaults,
+      ...(config.meshPasswordFile !== undefined ? { passwordFile: config.meshPasswordFile } : {}),
+    },
   };
-  const { peers, imports, problems } = desiredPeers(self, nodes, opts);
+  const planned = desiredPeers(self, nodes, opts);
+  const { imports, problems } = planned;
+  // kubernetes.bfd: the default for every cluster peer that sets none of its own.
+  const bfd = config.bfd;
+  const peers: DaemonPeer[] =
+    bfd === undefined
+      ? planned.peers
+      : planned.peers.map((p: DaemonPeer) => (p.bfd !== undefined ? p : { ...p, bfd }));
   const asnOf = new Map(peers.map((p) => [canonicalAddress(p.address), p.asn]));
   const others = nodes.filter((n) => n.name !== self.name);
   const owners: PodCIDROwner[] = others.flatMap((n) => {

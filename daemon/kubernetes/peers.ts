@@ -42,7 +42,7 @@ export interface PeerPlanOptions {
   readonly nodePeerDefaults?: Pick<
     PeerConfig,
     'holdTime' | 'keepaliveTime' | 'connectRetryTime' | 'gracefulRestartTime'
-  >;
+  > & { readonly passwordFile?: string };
 }
 
 /** `kubernetes.routeReflector` (schema.ts). */

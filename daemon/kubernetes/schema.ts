@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { importRuleSchema, importRulesSchema, prefixLength, type ImportRule } from '../import-rules.js';
 import { canonicalAddress, parseAddress, parseIpv4 } from '../../ip/address.js';
+import { bfdSchema, passwordFileSchema, peerSecurityShape, ttlSecuritySchema } from '../security-schema.js';
 
 /**
  * The label that makes a node a route reflector (its value: the RFC 4456 CLUSTER_ID). The
@@ -59,6 +60,10 @@ export const annotationPeerSchema = z.strictObject({
   description: z.string('expected text').max(200, 'must be at most 200 characters').optional(),
   /** What this peer may give us (replaces `importPrefixes` for it); `[]`: nothing. */
   import: importRulesSchema.optional(),
+  ttlSecurity: ttlSecuritySchema.optional(),
+  bfd: bfdSchema.optional(),
+  /** A password in an annotation would be readable by anyone who can read Nodes: only a file path here. */
+  passwordFile: passwordFileSchema.optional(),
 });
 export const annotationPeersSchema = z.array(annotationPeerSchema, 'expected a JSON list of peers');
 export type AnnotationPeer = z.output<typeof annotationPeerSchema>;
@@ -68,6 +73,7 @@ export const externalPeerSchema = annotationPeerSchema.extend({
   /** Label equality match (all must hold), like a Pod's nodeSelector; absent = every node. */
   nodeSelector: z.record(z.string(), z.string('expected a label value')).optional(),
   gracefulRestartTime: ranged(0, 4095, 'seconds').optional(),
+  ...peerSecurityShape,
 });
 export type ExternalPeer = z.output<typeof externalPeerSchema>;
 
@@ -151,6 +157,10 @@ export const kubernetesSchema = z.strictObject({
     .default({ initialMs: 500, maxMs: 30_000 }),
   /** Set the Node's NetworkUnavailable condition to False once routes are in place. */
   setNetworkCondition: z.boolean('expected true or false').default(true),
+  /** BFD for every cluster peer (node-to-node and external) that does not set its own. */
+  bfd: bfdSchema.optional(),
+  /** TCP-MD5 password for the node-to-node sessions, from a file (a Secret mounted into the pod). */
+  meshPasswordFile: passwordFileSchema.optional(),
 });
 
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;
