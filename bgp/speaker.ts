@@ -210,6 +210,11 @@ export class Speaker extends EventEmitter {
     this.locRib.setClusterId(clusterId);
   }
 
+  /** The CLUSTER_ID in use: the one set, else the router id. */
+  get clusterId(): string {
+    return this.locRib.clusterId;
+  }
+
   /**
    * Take a session down now for a reason found outside BGP — e.g. `bfd-down` when BFD declares the path dead
    * (RFC 5882 §4.3) — with Cease 6/4 Administrative Reset: its routes are withdrawn at once and the session

@@ -319,13 +319,13 @@ export class Daemon implements ControlSource, ClusterSink {
       { event: 'k8s-cluster-id', clusterId: clusterId ?? null },
       clusterId === undefined ? 'not a route reflector' : `route reflector, cluster id ${clusterId}`,
     );
-    this.speaker.setClusterId?.(clusterId);
+    this.speaker.setClusterId(clusterId);
   }
 
   /** Routes refused under the old import policy may pass now: ask Established peers to send them again. */
   policyChanged(): void {
     for (const p of this.speaker.peers())
-      if (p.state === 'Established') this.speaker.requestRefresh?.(p.address);
+      if (p.state === 'Established') this.speaker.requestRefresh(p.address);
   }
 
   /** Routing's events as log fields: failures and unresolvable next hops are warnings. */
@@ -449,7 +449,7 @@ export class Daemon implements ControlSource, ClusterSink {
             { event: 'reload-import-changed', peer: p.address },
             `peer ${p.address}: import rules changed`,
           );
-          this.speaker.requestRefresh?.(p.address);
+          this.speaker.requestRefresh(p.address);
         }
     }
     // In Kubernetes mode the advertisements follow the Node, not the file.

@@ -22,9 +22,9 @@ export interface SpeakerLike extends SpeakerEventSource {
   adjRibIn(peer: string): readonly RouteView[];
   adjRibOut(peer: string): readonly RouteView[];
   /** Ask the peer to send its routes again (ROUTE-REFRESH), e.g. after the import policy changed. */
-  requestRefresh?(peer: string): unknown;
+  requestRefresh(peer: string): unknown;
   /** RFC 4456 CLUSTER_ID from now on (undefined: the router id): this node became, or stopped being, a reflector. */
-  setClusterId?(clusterId: string | undefined): unknown;
+  setClusterId(clusterId: string | undefined): unknown;
   /** BFD sessions (daemon/peering.ts), when the speaker runs them. */
   bfdView?(): BfdView;
 }

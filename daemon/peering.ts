@@ -133,6 +133,10 @@ export class PeeringSpeaker implements SpeakerLike {
     return this.inner.requestRefresh(peer);
   }
 
+  setClusterId(clusterId: string | undefined): void {
+    this.inner.setClusterId(clusterId);
+  }
+
   /** The speaker's view of each peer, with its BFD session and, when it is down, why it may be silent. */
   peers(): NeighborStatus[] {
     const sessions = new Map((this.bfd?.snapshot().sessions ?? []).map((s) => [s.peer, s]));

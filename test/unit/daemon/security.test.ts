@@ -208,6 +208,18 @@ describe('PeeringSpeaker', () => {
     expect(logs.join('\n')).not.toContain(SECRET);
     await s.stop('test');
   });
+
+  it('passes a new route-reflector cluster id through to the speaker it wraps', async () => {
+    // Kubernetes mode sets it when a reflector label appears; a wrapper that dropped it reflected routes with
+    // the router id as CLUSTER_ID.
+    const s = new PeeringSpeaker({ asn: 65001, routerId: '10.0.0.1', listen: false });
+    expect(s.inner.clusterId).toBe('10.0.0.1');
+    s.setClusterId('10.0.0.201');
+    expect(s.inner.clusterId).toBe('10.0.0.201');
+    s.setClusterId(undefined);
+    expect(s.inner.clusterId).toBe('10.0.0.1');
+    await s.stop('test');
+  });
 });
 
 describe('Kubernetes mode: BFD default and the mesh password file', () => {
