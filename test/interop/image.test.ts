@@ -166,6 +166,8 @@ describe.skipIf(skip !== undefined)(
           listen: { address: '10.77.0.2', port: 179 },
           node: { address: '10.77.0.2', podCIDRs: ['10.244.2.0/24'] },
           peers: [{ address: '10.77.0.1', asn: 65001, holdTime: 9 }],
+          // Without an import policy nothing learned is accepted (docs/config.md): take FRR's route.
+          importPrefixes: [{ prefix: '10.0.1.0/24' }],
           kernel: { enabled: true },
           health: { address: '127.0.0.1', port: 9179 },
           controlSocket: '/run/nodebgp/nodebgp.sock',
