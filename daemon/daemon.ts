@@ -15,7 +15,7 @@ import type { Engines, FibLike, SpeakerLike } from './deps.js';
 import { BLACKHOLE_METRIC } from '../routing/defaults.js';
 import type { FibEvent } from '../routing/api.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
-import { retireStep, type Retiring } from './retire.js';
+import { clusterIdStep, retireStep, type PendingClusterId, type Retiring } from './retire.js';
 import { NotFound, type ControlSource, type FibView, type StatusView } from './views.js';
 
 export const VERSION = '0.1.0';
@@ -107,6 +107,8 @@ export class Daemon implements ControlSource, ClusterSink {
   /** Sessions the cluster no longer wants, kept until the reflectors carry their routes (retire.ts). */
   private readonly retiring = new Map<string, Retiring>();
   private retireTimer: NodeJS.Timeout | undefined;
+  private pendingClusterId: PendingClusterId | undefined;
+  private clusterIdTimer: NodeJS.Timeout | undefined;
   private staleReleased = false;
 
   private readonly feed: ClusterFeed | undefined;
@@ -313,13 +315,52 @@ export class Daemon implements ControlSource, ClusterSink {
     this.setBlackholes();
   }
 
-  /** We became a route reflector (or stopped being one, or the label's cluster id changed). */
+  /**
+   * We became a route reflector (or stopped being one, or the label's cluster id changed). The new id waits
+   * for our client sessions (daemon/retire.ts, clusterIdStep): taken at once, it would make us drop the routes
+   * another reflector of the cluster reflected to us before our clients have sent theirs.
+   */
   clusterIdChanged(clusterId: string | undefined): void {
-    this.log.info(
-      { event: 'k8s-cluster-id', clusterId: clusterId ?? null },
-      clusterId === undefined ? 'not a route reflector' : `route reflector, cluster id ${clusterId}`,
-    );
-    this.speaker.setClusterId(clusterId);
+    this.pendingClusterId = { clusterId, since: this.now() };
+    if (!this.checkClusterId() && this.clusterIdTimer === undefined) {
+      this.log.info(
+        { event: 'k8s-cluster-id-pending', clusterId: clusterId ?? null },
+        `route reflector: cluster id ${clusterId} taken once every client session has sent its routes`,
+      );
+      this.clusterIdTimer = setInterval(() => this.checkClusterId(), 200);
+      this.clusterIdTimer.unref();
+    }
+  }
+
+  /** Takes the pending cluster id when its time has come; true when there is none left pending. */
+  private checkClusterId(): boolean {
+    const pending = this.pendingClusterId;
+    if (pending === undefined) return true;
+    const state = new Map(this.speaker.peers().map((p) => [key(p.address), p.state]));
+    const clients = [...(this.feed?.peers.values() ?? [])].filter((p) => p.routeReflectorClient === true);
+    const clientsUp = clients.every((p) => {
+      const a = key(p.address);
+      return state.get(a) === 'Established' && this.eorSeen.has(a);
+    });
+    const step = clusterIdStep(pending, clientsUp, this.now());
+    if (step === 'wait') return false;
+    this.pendingClusterId = undefined;
+    if (this.clusterIdTimer !== undefined) clearInterval(this.clusterIdTimer);
+    this.clusterIdTimer = undefined;
+    const id = pending.clusterId;
+    const fields = {
+      event: 'k8s-cluster-id',
+      clusterId: id ?? null,
+      ...(step === 'give-up' ? { gaveUp: true } : {}),
+    };
+    if (id === undefined) this.log.info(fields, 'not a route reflector');
+    else if (step === 'give-up')
+      this.log.warn(fields, `route reflector, cluster id ${id} (not every client session came up in time)`);
+    else this.log.info(fields, `route reflector, cluster id ${id}`);
+    this.speaker.setClusterId(id);
+    // Routes already received are checked against the new id (CLUSTER_LIST loops) when sent again.
+    if (this.speaker.peers().length > 0) this.policyChanged();
+    return true;
   }
 
   /** Routes refused under the old import policy may pass now: ask Established peers to send them again. */
@@ -483,6 +524,7 @@ export class Daemon implements ControlSource, ClusterSink {
   /** SIGTERM: Cease to every peer, then our kernel routes go (no graceful restart to keep them for). */
   async stop(): Promise<void> {
     clearInterval(this.retireTimer);
+    clearInterval(this.clusterIdTimer);
     this.routesInPlaceSent = true;
     await this.speaker.stop('shutdown');
     if (this.kernel) await this.kernel.close({ removeRoutes: true });

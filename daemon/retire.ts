@@ -59,3 +59,28 @@ export function retireStep(state: Retiring, seen: RetireObservation, now: number
   if (now - readySince >= SETTLE_MS) return { action: 'remove', why: 'reflected', uncovered: [] };
   return { action: 'keep', state: { since: state.since, reflectorsUpSince: upSince, readySince } };
 }
+
+/**
+ * Make-before-break for a node that becomes a route reflector (or changes its cluster id). RFC 4456 §8: a
+ * route whose CLUSTER_LIST holds our own CLUSTER_ID is ignored. A second reflector of the same cluster therefore
+ * drops, the moment it takes the id, every route the first one reflected to it — which until its own client
+ * sessions are up and have sent their tables are its only paths to the other nodes' pods (measured: its kernel
+ * lost two pod routes and a ping while the switch ran). So the new id is taken only once every client session
+ * is Established and has sent End-of-RIB, or after CLUSTER_ID_GIVE_UP_MS; leaving the reflector role (no id) is
+ * taken at once.
+ */
+export const CLUSTER_ID_GIVE_UP_MS = 30_000;
+
+export interface PendingClusterId {
+  readonly clusterId: string | undefined;
+  readonly since: number;
+}
+
+export function clusterIdStep(
+  pending: PendingClusterId,
+  clientsUp: boolean,
+  now: number,
+): 'apply' | 'wait' | 'give-up' {
+  if (pending.clusterId === undefined || clientsUp) return 'apply';
+  return now - pending.since >= CLUSTER_ID_GIVE_UP_MS ? 'give-up' : 'wait';
+}

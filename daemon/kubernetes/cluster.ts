@@ -286,10 +286,6 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
         this.emit('log', { level: 'warn', event: 'k8s-peer-config', problem });
       this.emit('problems', plan.problems);
     }
-    if (clusterId !== this.clusterIdSeen) {
-      this.clusterIdSeen = clusterId;
-      this.emit('clusterId', clusterId);
-    }
     const diff = diffPeers(this.peers, plan.peers);
     this.peers = plan.peers;
     if (diff.add.length + diff.remove.length + diff.update.length > 0)
@@ -298,6 +294,12 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
         all: plan.peers,
         ...roles(self, this.source.nodes, diff, plan, this.opts.config),
       });
+    // After the peers, in the same turn (before any export): the daemon takes the id once it knows the
+    // client sessions it waits for (daemon/retire.ts, clusterIdStep).
+    if (clusterId !== this.clusterIdSeen) {
+      this.clusterIdSeen = clusterId;
+      this.emit('clusterId', clusterId);
+    }
     const advertised = JSON.stringify(plan.advertisements);
     if (advertised !== this.advertised) {
       this.advertised = advertised;

@@ -120,6 +120,8 @@ describe('Daemon in Kubernetes mode', () => {
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
     const { speaker, daemon } = await startDaemon();
     expect(speaker.config.clusterId).toBeUndefined();
+    speaker.established.add('10.0.0.2');
+    speaker.emit('end-of-rib', '10.0.0.2');
     speaker.calls = [];
     server.modifyNode('node-a', (n) => {
       n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.9.9.9' } };
@@ -128,9 +130,48 @@ describe('Daemon in Kubernetes mode', () => {
       what: 'client session',
       timeout: 3000,
     });
-    // The id is set before the session becomes a client session, so nothing is reflected with another.
-    expect(speaker.calls.slice(0, 2)).toEqual(['cluster-id 10.9.9.9', 'update 10.0.0.2 rr-client']);
+    // The id is set in the same turn as the session becomes a client session (its client is up already),
+    // before the export pass, so nothing is reflected with another.
+    expect(speaker.calls.slice(0, 2)).toEqual(['update 10.0.0.2 rr-client', 'cluster-id 10.9.9.9']);
     expect(daemon.status().kubernetes?.routeReflectorClusterId).toBe('10.9.9.9');
+  });
+
+  it('a second reflector takes the cluster id only once its client sessions have sent their routes', async () => {
+    // node-c reflects already; node-a joins it with the same cluster id. Taken at once, the id would make
+    // node-a drop everything node-c reflected to it (its own id in CLUSTER_LIST) before node-b, its new
+    // client, has sent a route: node-b's pods unreachable from node-a meanwhile.
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    server.addNode(
+      makeNode('node-c', {
+        podCIDRs: ['10.244.3.0/24'],
+        internalIPs: ['10.0.0.3'],
+        labels: { [RR_LABEL]: '10.0.0.201' },
+      }),
+    );
+    const { speaker, lines } = await startDaemon();
+    expect(speaker.peerCalls()).toEqual(['add 10.0.0.3']);
+    speaker.established.add('10.0.0.3');
+    speaker.emit('end-of-rib', '10.0.0.3');
+    speaker.calls = [];
+    server.modifyNode('node-a', (n) => {
+      n.metadata = { ...n.metadata, labels: { [RR_LABEL]: '10.0.0.201' } };
+    });
+    await until(() => speaker.calls.includes('add 10.0.0.2'), { what: 'client session', timeout: 3000 });
+    await until(() => lines.some((l) => l.includes('"k8s-cluster-id-pending"')), {
+      what: 'pending',
+      timeout: 3000,
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    expect(speaker.calls.filter((c) => c.startsWith('cluster-id'))).toEqual([]);
+    speaker.established.add('10.0.0.2');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(speaker.calls.filter((c) => c.startsWith('cluster-id'))).toEqual([]); // no End-of-RIB yet
+    speaker.emit('end-of-rib', '10.0.0.2');
+    await until(() => speaker.calls.includes('cluster-id 10.0.0.201'), { what: 'id taken', timeout: 3000 });
+    // …and the routes already received are checked against it: sent again on request.
+    const after = speaker.calls.slice(speaker.calls.indexOf('cluster-id 10.0.0.201'));
+    expect(after).toEqual(expect.arrayContaining(['refresh 10.0.0.3', 'refresh 10.0.0.2']));
   });
 
   it('mesh → reflector: keeps the old mesh session until the reflector is up with End-of-RIB', async () => {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { GIVE_UP_MS, retireStep, SETTLE_MS, type Retiring } from '../../../daemon/retire.js';
+import {
+  CLUSTER_ID_GIVE_UP_MS,
+  clusterIdStep,
+  GIVE_UP_MS,
+  retireStep,
+  SETTLE_MS,
+  type Retiring,
+} from '../../../daemon/retire.js';
 
 /** Feeds observations at the given times; returns the time of removal and why, or undefined. */
 function run(seen: (t: number) => { reflectorsUp: boolean; uncovered: string[] }, until: number) {
@@ -37,5 +44,15 @@ describe('retireStep (make-before-break)', () => {
       why: 'gave-up',
       uncovered: ['10.244.3.0/24'],
     });
+  });
+});
+
+describe('clusterIdStep (a new reflector waits for its clients)', () => {
+  const pending = { clusterId: '10.0.0.201', since: 1000 };
+  it('takes the id once the clients are up, gives up after CLUSTER_ID_GIVE_UP_MS, drops it at once', () => {
+    expect(clusterIdStep(pending, false, 1000 + CLUSTER_ID_GIVE_UP_MS - 1)).toBe('wait');
+    expect(clusterIdStep(pending, true, 1001)).toBe('apply');
+    expect(clusterIdStep(pending, false, 1000 + CLUSTER_ID_GIVE_UP_MS)).toBe('give-up');
+    expect(clusterIdStep({ clusterId: undefined, since: 1000 }, false, 1000)).toBe('apply');
   });
 });
