@@ -55,6 +55,11 @@ export type TransitionReason =
   | 'route-refresh-error'
   /** An unexpected message for the state (RFC 6608). */
   | 'fsm-error'
+  /**
+   * An exception of ours while handling the peer's message (a bug, not the peer's error): this session only is
+   * reset with Cease 6/4 and a Shutdown Communication saying so; it restarts on its own.
+   */
+  | 'internal-error'
   /** `Speaker.resetPeer`: a reason found outside BGP (ResetReason). */
   | ResetReason;
 

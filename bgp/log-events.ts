@@ -63,6 +63,16 @@ export interface SpeakerLogFields {
   };
   /** An owner's callback threw while the session executed an FSM action. */
   'handler-error': OfPeer & { readonly action: string; readonly error: string };
+  /**
+   * An exception while handling one received message: the session is reset (Cease 6/4), the others are not.
+   * `bytes` is the message's first octets in hex (at most FAULT_BYTES_LOGGED).
+   */
+  'message-failed': OfPeer & {
+    readonly messageType: number;
+    readonly length: number;
+    readonly bytes: string;
+    readonly error: string;
+  };
   /** The TCP connection failed or was closed; `reason` is the socket's error code or words. */
   'tcp-failed': OfPeer & { readonly reason: string };
   'notification-sent': NotificationFields;
