@@ -168,6 +168,15 @@ export interface PeerStatus {
   readonly updatesOut: number;
   /** Established sessions since start. */
   readonly establishedCount: number;
+  /**
+   * Octets written to the session's socket that it has not yet sent; export to the peer pauses at
+   * `OUTPUT_HIGH_WATER_BYTES` (out-queue.ts) and resumes when the socket drains.
+   */
+  readonly outputQueued?: number;
+  /** Prefixes waiting in the Adj-RIB-Out to be (re-)sent (a prefix may count twice until compacted). */
+  readonly exportPending?: number;
+  /** ROUTE-REFRESH requests from the peer folded into one already waiting (out-queue.ts). */
+  readonly refreshesCoalesced?: number;
   /** RFC 7606 attribute errors handled without a reset. */
   readonly attributeErrors: number;
   readonly capabilities?: readonly string[];

@@ -23,6 +23,7 @@ import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
 import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
 import { Session, type SessionCounters } from './session.js';
+import { EXPORT_SLICE_PREFIXES, ExportPacer } from './out-queue.js';
 import { localCapabilities, survivor } from './collision.js';
 import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
@@ -39,6 +40,7 @@ import {
   MESSAGE_ROUTE_REFRESH,
   ROUTE_REFRESH_BORR,
   ROUTE_REFRESH_EORR,
+  SAFI_UNICAST,
 } from './wire/iana.js';
 
 /** What a peer needs from its speaker. */
@@ -65,11 +67,14 @@ export const END_OF_RIB_FALLBACK_MS = 10_000;
 /** The deadlines of the peer's own in its timer list (its sessions add theirs, keyed by session and socket). */
 const EOR_FALLBACK = 'end-of-rib';
 const DISPOSE = 'dispose';
+const REFRESH = 'route-refresh';
 
 export class Peer {
   main: Session;
   extra: Session | undefined;
   private adjRibOut: AdjRibOut | undefined;
+  /** Export pacing of the Established session (out-queue.ts): slices, high-water mark, refreshes owed. */
+  private pacer: ExportPacer | undefined;
   private ribPeer: RibPeer | undefined;
   /** Families whose End-of-RIB the peer has yet to send (initial table), undefined once reported. */
   private eorPending: Set<number> | undefined;
@@ -205,6 +210,9 @@ export class Peer {
         established: (n, s) => this.onEstablished(n, s),
         down: (reason) => this.onDown(reason),
         message: (m) => this.onMessage(m),
+        drain: (d) => {
+          if (d === this.main) this.ctx.scheduleFlush();
+        },
         open: (open, s) => this.onOpen(open.bgpId, s),
         log: this.ctx.log,
       },
@@ -290,9 +298,9 @@ export class Peer {
     this.warned.clear();
     this.ctx.locRib.addPeer(ribPeer);
     this.adjRibOut = new AdjRibOut(ribPeer, this.ctx.locRib, { exportFilter: this.ctx.config.exportFilter });
-    // RFC 4724 §2: our initial table, then End-of-RIB per family.
+    // RFC 4724 §2: our initial table, then End-of-RIB per family (sent by `flush` once the table is out).
+    this.pacer = new ExportPacer(n.families.map((f) => f.afi));
     this.flush();
-    s.send(n.families.map((f) => encodeEndOfRib(f.afi, f.safi)));
     this.waitForEndOfRib(n);
   }
 
@@ -315,6 +323,8 @@ export class Peer {
   private onDown(reason: TransitionReason): void {
     this.adjRibOut?.close();
     this.adjRibOut = undefined;
+    this.pacer = undefined;
+    this.timers.clear(REFRESH);
     this.ribPeer = undefined;
     this.eorPending = undefined;
     this.timers.clear(EOR_FALLBACK);
@@ -352,14 +362,23 @@ export class Peer {
       this.ctx.scheduleFlush();
       return;
     }
-    // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced.
-    if (this.adjRibOut === undefined || !hasFamily(n, m.afi, m.safi)) return;
-    if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_BORR })], 0);
-    this.adjRibOut.resendAll(m.afi);
-    this.flush();
-    if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_EORR })], 0);
+    // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced — through
+    // the pacer: coalesced (one waiting per family), rate-limited, and sent in slices by `flush`.
+    if (this.adjRibOut === undefined || this.pacer === undefined || !hasFamily(n, m.afi, m.safi)) return;
+    this.pacer.request(m.afi);
+    this.ctx.scheduleFlush();
+  }
+
+  /** Start the refreshes that are due (BoRR, then everything of the family pending again); arm the next one. */
+  private startRefreshes(pacer: ExportPacer, out: AdjRibOut, n: Negotiated): void {
+    for (const afi of pacer.due(this.now())) {
+      if (n.enhancedRouteRefresh)
+        this.main.send([encodeRouteRefresh({ afi, safi: SAFI_UNICAST, subtype: ROUTE_REFRESH_BORR })], 0);
+      out.resendAll(afi === AFI_IPV6 ? AFI_IPV6 : AFI_IPV4);
+    }
+    const next = pacer.nextDue();
+    if (next === undefined) this.timers.clear(REFRESH);
+    else this.timers.set(REFRESH, next, () => this.ctx.scheduleFlush());
   }
 
   /**
@@ -389,13 +408,46 @@ export class Peer {
 
   // ---- Export ---------------------------------------------------------------------------------------------
 
-  /** Send what the Adj-RIB-Out has pending, packed into as few UPDATEs as fit. */
+  /**
+   * One slice of export (out-queue.ts): nothing while the socket holds more than the high-water mark (the
+   * session's 'drain' asks for a pass again); else at most EXPORT_SLICE_PREFIXES pending prefixes packed into
+   * as few UPDATEs as fit, and another pass next turn if more wait. Once nothing waits: the End-of-RIB and
+   * EoRR owed.
+   */
   flush(): void {
     const out = this.adjRibOut;
+    const pacer = this.pacer;
     const n = this.main.negotiated;
-    if (out === undefined || n === undefined || !out.hasPending || this.main.state.state !== 'Established')
+    if (
+      out === undefined ||
+      pacer === undefined ||
+      n === undefined ||
+      this.main.state.state !== 'Established'
+    )
       return;
-    const pending = out.takePending();
+    if (ExportPacer.paused(this.main.backlog)) return;
+    this.startRefreshes(pacer, out, n);
+    if (out.hasPending) {
+      this.sendSlice(out, n);
+      if (out.hasPending) {
+        if (!ExportPacer.paused(this.main.backlog)) this.ctx.scheduleFlush();
+        return;
+      }
+    }
+    const owed = pacer.drained();
+    const markers: Buffer[] = [];
+    for (const f of n.families)
+      if (owed.endOfRib.includes(f.afi)) markers.push(encodeEndOfRib(f.afi, f.safi));
+    if (n.enhancedRouteRefresh)
+      for (const afi of owed.endOfRefresh)
+        markers.push(encodeRouteRefresh({ afi, safi: SAFI_UNICAST, subtype: ROUTE_REFRESH_EORR }));
+    if (markers.length > 0) this.main.send(markers, owed.endOfRib.length);
+    if (owed.endOfRefresh.length > 0) this.startRefreshes(pacer, out, n);
+    if (out.hasPending) this.ctx.scheduleFlush();
+  }
+
+  private sendSlice(out: AdjRibOut, n: Negotiated): void {
+    const pending = out.takePending(EXPORT_SLICE_PREFIXES);
     const ctx = codecContext(n);
     const buffers: Buffer[] = [];
     try {
@@ -467,6 +519,9 @@ export class Peer {
       advertised: this.adjRibOut?.advertisedCount ?? 0,
       ...this.counters,
       establishedCount: this.establishedCount,
+      outputQueued: s.backlog,
+      exportPending: this.adjRibOut?.pendingCount ?? 0,
+      refreshesCoalesced: this.pacer?.coalesced ?? 0,
     };
   }
 }

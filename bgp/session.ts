@@ -75,6 +75,8 @@ export interface SessionHandlers {
   established?(negotiated: Negotiated, s: Session): void;
   down?(reason: TransitionReason, s: Session): void;
   message?(m: UpdateMessage | RouteRefreshMessage, s: Session): void;
+  /** The socket sent everything it held after a write had to queue ('drain'): export may go on. */
+  drain?(s: Session): void;
   /**
    * An acceptable OPEN arrived in OpenSent (RFC 4271 §6.8): return false to dump this connection as the
    * loser of a connection collision (the FSM then sends Cease 6/7).
@@ -190,6 +192,14 @@ export class Session {
     this.attach(socket, false);
     this.feed({ type: 'TcpConnectionConfirmed' });
     if (this.fsm.state !== 'OpenSent') this.dropSocket(socket); // the FSM did not take it (e.g. Idle)
+  }
+
+  /**
+   * Octets written but not yet handed to the kernel (the socket's `writableLength`): the owner pauses export
+   * above its high-water mark and resumes on `drain` (out-queue.ts).
+   */
+  get backlog(): number {
+    return this.socket?.writableLength ?? 0;
   }
 
   /** Send encoded messages (UPDATEs, ROUTE-REFRESH) in one coalesced write; only in Established. */
@@ -311,6 +321,9 @@ export class Session {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.socket === socket) this.lost(socket, err.code ?? err.message);
     });
+    socket.on('drain', () => {
+      if (this.socket === socket) this.handlers.drain?.(this);
+    });
     socket.on('close', () => {
       if (this.socket === socket) this.lost(socket, 'connection closed by peer');
     });
@@ -374,6 +387,8 @@ export class Session {
         s.uncork();
       });
     }
+    // false = queued in user space beyond the socket's own mark; 'drain' follows, and the owner's export
+    // watches `backlog` against its high-water mark rather than each write's answer.
     s.write(b);
     this.counters.messagesOut++;
   }

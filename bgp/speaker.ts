@@ -7,6 +7,10 @@
  * event-loop turn (`setImmediate`) encodes each peer's pending changes into as few UPDATEs as fit. So a burst
  * of UPDATEs read in one socket chunk costs one export pass, never one per prefix.
  *
+ * Output is bounded per peer (out-queue.ts): the export pass looks at a slice of each peer's pending prefixes
+ * per turn, skips a peer whose socket holds more than the high-water mark until it drains, and answers
+ * ROUTE-REFRESH coalesced and rate-limited — one slow or hostile peer never delays another's KEEPALIVEs.
+ *
  * End-of-RIB ('end-of-rib' event): emitted when the peer sent End-of-RIB for every negotiated family; for a
  * peer that does not announce graceful restart, also after at most 10 s of Established without it.
  *
