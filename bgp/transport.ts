@@ -6,7 +6,7 @@
  *
  * The contract, for any implementation:
  *   - `connect` returns at once a `net.Socket` that emits 'connect' once the connection is established and
- *     'error' (then 'close') when it fails; it never throws for a network failure.
+ *     'error' (then 'close') when it fails; it never throws for a network failure. No 'data' before 'connect'.
  *   - `listen` resolves once bound, and hands every accepted connection to `connection`.
  *   - the sockets are `net.Socket`s in every other respect: `write()` answers false once it queues in user
  *     space, `writableLength` counts what is queued and 'drain' follows — the speaker's export to a peer
