@@ -44,6 +44,8 @@ export interface SpeakerLogFields {
   // ---- one peer -----------------------------------------------------------------------------------------
   /** A connection closed before its OPEN: the session is Established (Cease 6/5) or stopped. */
   'connection-rejected': OfPeer & { readonly state: SessionState; readonly why?: 'stopped' };
+  /** An accepted connection that had sent no OPEN gave way to a newer one from the peer's address. */
+  'connection-replaced': OfPeer & { readonly state: SessionState };
   /** RFC 4271 §6.8: which of two connections survived. */
   collision: OfPeer & { readonly remoteId: string; readonly kept: 'new' | 'existing' };
   'peer-state': OfPeer & {
@@ -89,9 +91,17 @@ export interface SpeakerLogFields {
 
 export type SpeakerLogEvent = keyof SpeakerLogFields;
 
+/**
+ * Every record may carry `suppressed`: how many records of the same event and source were held back since the
+ * last one let through (the events a peer can repeat at will are rate-limited, log-rate.ts).
+ */
+export interface Suppressed {
+  readonly suppressed?: number;
+}
+
 /** One log record as the speaker emits it: `{ level, event, ...fields }`, discriminated by `event`. */
 export type SpeakerLogRecord = {
-  [E in SpeakerLogEvent]: { readonly level: LogLevel; readonly event: E } & SpeakerLogFields[E];
+  [E in SpeakerLogEvent]: { readonly level: LogLevel; readonly event: E } & SpeakerLogFields[E] & Suppressed;
 }[SpeakerLogEvent];
 
 /** The one `log()` of the library's shells. */
@@ -105,7 +115,7 @@ export type SpeakerLog = <E extends SpeakerLogEvent>(
 export function logRecord<E extends SpeakerLogEvent>(
   level: LogLevel,
   event: E,
-  fields: SpeakerLogFields[E],
+  fields: SpeakerLogFields[E] & Suppressed,
 ): SpeakerLogRecord {
   return { ...fields, level, event } as unknown as SpeakerLogRecord;
 }

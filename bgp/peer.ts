@@ -151,19 +151,29 @@ export class Peer {
     return this.timers.clock.now();
   }
 
-  /** A connection from this peer's address arrived. */
+  /**
+   * A connection from this peer's address arrived. At most two connections live per peer: the session and one
+   * in collision (§6.8). A connection that sends no OPEN cannot keep a real one out: an accepted connection
+   * still in OpenSent (no OPEN from it yet) gives way to a newer one, and loses to any connection whose OPEN
+   * arrives (`onOpen`). What is refused is destroyed at once (the NOTIFICATION, if any, written first), so a
+   * flood holds no descriptors.
+   */
   incoming(socket: net.Socket): void {
     const main = this.main.state.state;
+    if (this.extra !== undefined && silentInbound(this.extra)) {
+      this.ctx.log('info', 'connection-replaced', { peer: this.address, state: this.extra.state.state });
+      this.dropExtra();
+    }
     if (main === 'Established' || this.extra !== undefined) {
       // §6.8: "a connection collision with an existing BGP connection that is in the Established state causes
       // closing of the newly created connection" — before any OPEN; RFC 4486 subcode 5 says why.
       this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main });
-      socket.end(encodeNotification({ code: ERR_CEASE, subcode: CEASE_CONNECTION_REJECTED }));
+      refuse(socket, encodeNotification({ code: ERR_CEASE, subcode: CEASE_CONNECTION_REJECTED }));
       return;
     }
     if (main === 'Idle' && !this.main.state.autoRestart) {
       this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main, why: 'stopped' });
-      socket.destroy();
+      refuse(socket);
       return;
     }
     if (main === 'Idle') this.main.feed({ type: 'AutomaticStart_with_PassiveTcpEstablishment' });
@@ -173,6 +183,13 @@ export class Peer {
     this.extra = extra;
     extra.start(true);
     extra.accept(socket);
+  }
+
+  /** Drop the connection in collision without a word (it sent nothing we could answer). */
+  private dropExtra(): void {
+    const extra = this.extra;
+    this.extra = undefined;
+    extra?.dispose();
   }
 
   // ---- Sessions -------------------------------------------------------------------------------------------
@@ -219,13 +236,26 @@ export class Peer {
     );
   }
 
-  /** §6.8 at the arrival of an OPEN on `s`: false = dump `s`. */
+  /**
+   * §6.8 at the arrival of an OPEN on `s`: false = dump `s`. An accepted connection that has sent no OPEN
+   * (OpenSent) is no collision — its BGP Identifier is unknown, and it may not be the peer at all: the
+   * connection with an OPEN wins and the silent one is dumped. Against our own connection in OpenSent the
+   * identifiers decide, the peer's being the one on its address.
+   */
   private onOpen(remoteId: string, s: Session): boolean {
     const other = s === this.main ? this.extra : this.main;
     if (other === undefined) return true;
     const st = other.state.state;
     if (st === 'Idle' || st === 'Active' || st === 'Connect') return true;
     if (st === 'Established') return false;
+    if (silentInbound(other)) {
+      this.ctx.log('info', 'collision', { peer: this.address, remoteId, kept: 'new' });
+      if (other === this.extra) {
+        other.feed({ type: 'OpenCollisionDump' });
+        this.dropExtra();
+      } else this.promote(s);
+      return true;
+    }
     const keep = survivor(
       {
         localId: this.ctx.config.routerId,
@@ -524,6 +554,17 @@ export class Peer {
       refreshesCoalesced: this.pacer?.coalesced ?? 0,
     };
   }
+}
+
+/** An accepted connection that has sent no OPEN yet. */
+function silentInbound(s: Session): boolean {
+  return s.state.state === 'OpenSent' && s.initiatedLocally === false;
+}
+
+/** Refuse a connection now: write the NOTIFICATION (into the kernel's buffer at once), then close the socket. */
+function refuse(socket: net.Socket, notification?: Uint8Array): void {
+  if (notification !== undefined && !socket.destroyed) socket.write(notification);
+  socket.destroy();
 }
 
 function lastError(text: string | undefined): { lastError?: string } {

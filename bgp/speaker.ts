@@ -40,6 +40,7 @@ import type { PrefixKey } from '../ip/prefix.js';
 import { LocRib } from './rib/index.js';
 import { socketAddress } from './session.js';
 import { logRecord, type SpeakerLog } from './log-events.js';
+import { LogRate, RATE_LIMITED_EVENTS } from './log-rate.js';
 import { AttributeCache } from './wire/cache.js';
 import { clockOf, systemClock, type Clock } from './clock.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
@@ -298,8 +299,17 @@ export class Speaker extends EventEmitter {
     });
   }
 
+  private readonly logRate = new LogRate();
+
+  /** Events a peer can repeat at will are rate-limited per source (log-rate.ts): `suppressed` counts the rest. */
   private readonly log: SpeakerLog = (level, event, fields) => {
     if (this.listenerCount('log') === 0) return;
+    if (RATE_LIMITED_EVENTS.has(event)) {
+      const f = fields as { readonly peer?: string; readonly remote?: string };
+      const suppressed = this.logRate.admit(`${event} ${f.peer ?? f.remote ?? ''}`, this.clock.now());
+      if (suppressed === undefined) return;
+      if (suppressed > 0) return this.emit('log', logRecord(level, event, { ...fields, suppressed }));
+    }
     this.emit('log', logRecord(level, event, fields));
   };
 }
