@@ -168,6 +168,10 @@ export interface PeerStatus {
   readonly updatesOut: number;
   /** Established sessions since start. */
   readonly establishedCount: number;
+  /** §8.1.1 damping: milliseconds the session is still held in Idle (nothing restarts it meanwhile). */
+  readonly dampedFor?: number;
+  /** Flaps (Established sessions that went down) in the current damping sequence. */
+  readonly flaps?: number;
   /**
    * Octets written to the session's socket that it has not yet sent; export to the peer pauses at
    * `OUTPUT_HIGH_WATER_BYTES` (out-queue.ts) and resumes when the socket drains.

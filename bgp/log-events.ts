@@ -43,7 +43,9 @@ export interface SpeakerLogFields {
   'connection-accepted': OfPeer & { readonly remotePort?: number };
   // ---- one peer -----------------------------------------------------------------------------------------
   /** A connection closed before its OPEN: the session is Established (Cease 6/5) or stopped. */
-  'connection-rejected': OfPeer & { readonly state: SessionState; readonly why?: 'stopped' };
+  'connection-rejected': OfPeer & { readonly state: SessionState; readonly why?: 'stopped' | 'damped' };
+  /** §8.1.1: the session flapped again and is held in Idle (damping.ts). */
+  'peer-damped': OfPeer & { readonly flaps: number; readonly holdSeconds: number };
   /** An accepted connection that had sent no OPEN gave way to a newer one from the peer's address. */
   'connection-replaced': OfPeer & { readonly state: SessionState };
   /** RFC 4271 §6.8: which of two connections survived. */

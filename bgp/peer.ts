@@ -24,6 +24,7 @@ import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
 import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
 import { Session, type SessionCounters } from './session.js';
 import { EXPORT_SLICE_PREFIXES, ExportPacer } from './out-queue.js';
+import { Damping } from './damping.js';
 import { localCapabilities, survivor } from './collision.js';
 import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
@@ -68,6 +69,8 @@ export const END_OF_RIB_FALLBACK_MS = 10_000;
 const EOR_FALLBACK = 'end-of-rib';
 const DISPOSE = 'dispose';
 const REFRESH = 'route-refresh';
+/** Consecutive failures from which the FSM's back-off also holds back the peer's own connections. */
+const DAMP_INBOUND_FAILURES = 3;
 
 export class Peer {
   main: Session;
@@ -85,6 +88,8 @@ export class Peer {
   private readonly warned = new Set<string>();
   private status: { state: SessionState; since: number; reason?: TransitionReason };
   private readonly errors = new PeerErrors();
+  /** §8.1.1 DampPeerOscillations across this peer's sessions (damping.ts). */
+  private readonly damping = new Damping();
   readonly counters: SessionCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -176,6 +181,11 @@ export class Peer {
       refuse(socket);
       return;
     }
+    if (main === 'Idle' && this.heldBack()) {
+      this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main, why: 'damped' });
+      refuse(socket);
+      return;
+    }
     if (main === 'Idle') this.main.feed({ type: 'AutomaticStart_with_PassiveTcpEstablishment' });
     if (this.main.state.state === 'Active') return this.main.accept(socket);
     // Our own connection is under way (Connect, OpenSent, OpenConfirm): run both until an OPEN decides.
@@ -183,6 +193,18 @@ export class Peer {
     this.extra = extra;
     extra.start(true);
     extra.accept(socket);
+  }
+
+  /**
+   * Does the Idle session refuse inbound connections? While damped (a flapping peer), and while the FSM's own
+   * back-off runs after DAMP_INBOUND_FAILURES consecutive failures (a peer whose every attempt fails); after
+   * an ordinary single failure the peer's connection is taken at once, as before.
+   */
+  private heldBack(): boolean {
+    const now = this.now();
+    if (this.damping.remaining(now) > 0) return true;
+    const s = this.main.state;
+    return s.failures >= DAMP_INBOUND_FAILURES && (s.timers.idleHold ?? 0) > now;
   }
 
   /** Drop the connection in collision without a word (it sent nothing we could answer). */
@@ -301,6 +323,18 @@ export class Peer {
         if (this.extra === s) this.extra = undefined;
       }
       return;
+    }
+    if (to === 'Established') this.damping.up(this.now());
+    if (from === 'Established' && to === 'Idle') {
+      const until = this.damping.flap(this.now());
+      if (until > this.now()) {
+        s.holdIdle(until);
+        this.ctx.log('warn', 'peer-damped', {
+          peer: this.address,
+          flaps: this.damping.flaps(this.now()),
+          holdSeconds: Math.round((until - this.now()) / 1000),
+        });
+      }
     }
     const other = this.extra;
     this.errors.transition(change, other !== undefined && other.state.state !== 'Idle');
@@ -549,11 +583,18 @@ export class Peer {
       advertised: this.adjRibOut?.advertisedCount ?? 0,
       ...this.counters,
       establishedCount: this.establishedCount,
+      ...damped(this.damping, this.now()),
       outputQueued: s.backlog,
       exportPending: this.adjRibOut?.pendingCount ?? 0,
       refreshesCoalesced: this.pacer?.coalesced ?? 0,
     };
   }
+}
+
+function damped(d: Damping, now: number): { dampedFor?: number; flaps?: number } {
+  const left = d.remaining(now);
+  const flaps = d.flaps(now);
+  return { ...(left > 0 ? { dampedFor: left } : {}), ...(flaps > 0 ? { flaps } : {}) };
 }
 
 /** An accepted connection that has sent no OPEN yet. */

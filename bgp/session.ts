@@ -11,6 +11,7 @@
 import type net from 'node:net';
 import { canonicalAddress } from '../ip/address.js';
 import {
+  holdIdleUntil,
   initialState,
   nextDeadline,
   step,
@@ -185,6 +186,12 @@ export class Session {
       this.running = false;
     }
     this.arm();
+  }
+
+  /** Damping (damping.ts): in Idle, no automatic restart before `until` (ms on the session's clock). */
+  holdIdle(until: number): void {
+    this.fsm = holdIdleUntil(this.fsm, until);
+    if (!this.running) this.arm(); // inside a step, `feed` arms once the step is done
   }
 
   /** Hand an accepted connection to this session (TcpConnectionConfirmed). */
