@@ -3,6 +3,7 @@
  * `Speaker` in `speaker.ts` implements it. Everything here is plain data so it can be logged, compared and
  * sent over the control socket as JSON.
  */
+import type { MaxPrefixes } from './max-prefix.js';
 import type { PrefixKey } from '../ip/prefix.js';
 import type { PathAttributes } from './wire/types.js';
 import type { SpeakerLogRecord } from './log-events.js';
@@ -55,6 +56,8 @@ export type TransitionReason =
   | 'route-refresh-error'
   /** An unexpected message for the state (RFC 6608). */
   | 'fsm-error'
+  /** The peer gave more prefixes than `PeerConfig.maxPrefixes` allows: Cease 6/1 (RFC 4486). */
+  | 'max-prefixes'
   /**
    * An exception of ours while handling the peer's message (a bug, not the peer's error): this session only is
    * reset with Cease 6/4 and a Shutdown Communication saying so; it restarts on its own.
@@ -105,6 +108,11 @@ export interface PeerConfig {
   readonly description?: string;
   /** RFC 4724 graceful restart: advertise the capability with this restart time in seconds (0 = off). */
   readonly gracefulRestartTime?: number;
+  /**
+   * The most prefixes this peer may give us (max-prefix.ts): over it, Cease 6/1 and a restart after
+   * `restartAfter` seconds (default 60; 0 = stay down), or only a warning with `warningOnly`.
+   */
+  readonly maxPrefixes?: MaxPrefixes;
 }
 
 export interface SpeakerConfig {

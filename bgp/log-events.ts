@@ -44,6 +44,15 @@ export interface SpeakerLogFields {
   // ---- one peer -----------------------------------------------------------------------------------------
   /** A connection closed before its OPEN: the session is Established (Cease 6/5) or stopped. */
   'connection-rejected': OfPeer & { readonly state: SessionState; readonly why?: 'stopped' | 'damped' };
+  /**
+   * `PeerConfig.maxPrefixes`: the peer's prefixes reached 75 % of the limit (`threshold`), passed it with
+   * `warningOnly` (`over-warning`), or passed it and the session is reset with Cease 6/1 (`cease`).
+   */
+  'max-prefixes': OfPeer & {
+    readonly received: number;
+    readonly limit: number;
+    readonly action: 'threshold' | 'over-warning' | 'cease';
+  };
   /** §8.1.1: the session flapped again and is held in Idle (damping.ts). */
   'peer-damped': OfPeer & { readonly flaps: number; readonly holdSeconds: number };
   /** An accepted connection that had sent no OPEN gave way to a newer one from the peer's address. */

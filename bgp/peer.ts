@@ -25,6 +25,7 @@ import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
 import { Session, type SessionCounters } from './session.js';
 import { EXPORT_SLICE_PREFIXES, ExportPacer } from './out-queue.js';
 import { Damping } from './damping.js';
+import { DEFAULT_MAX_PREFIX_RESTART, MaxPrefixGuard, maxPrefixData } from './max-prefix.js';
 import { localCapabilities, survivor } from './collision.js';
 import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
@@ -37,6 +38,7 @@ import type { Transport } from './transport.js';
 import {
   BGP_PORT,
   CEASE_CONNECTION_REJECTED,
+  CEASE_MAXIMUM_PREFIXES_REACHED,
   ERR_CEASE,
   MESSAGE_ROUTE_REFRESH,
   ROUTE_REFRESH_BORR,
@@ -90,6 +92,10 @@ export class Peer {
   private readonly errors = new PeerErrors();
   /** §8.1.1 DampPeerOscillations across this peer's sessions (damping.ts). */
   private readonly damping = new Damping();
+  /** Max-prefix warnings given in this session (max-prefix.ts). */
+  private maxPrefixGuard = new MaxPrefixGuard();
+  /** After a max-prefix reset: no restart, and no inbound connection, before this (ms). */
+  private restartHold = 0;
   readonly counters: SessionCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -202,7 +208,7 @@ export class Peer {
    */
   private heldBack(): boolean {
     const now = this.now();
-    if (this.damping.remaining(now) > 0) return true;
+    if (this.damping.remaining(now) > 0 || this.restartHold > now) return true;
     const s = this.main.state;
     return s.failures >= DAMP_INBOUND_FAILURES && (s.timers.idleHold ?? 0) > now;
   }
@@ -259,10 +265,10 @@ export class Peer {
   }
 
   /**
-   * §6.8 at the arrival of an OPEN on `s`: false = dump `s`. An accepted connection that has sent no OPEN
-   * (OpenSent) is no collision — its BGP Identifier is unknown, and it may not be the peer at all: the
-   * connection with an OPEN wins and the silent one is dumped. Against our own connection in OpenSent the
-   * identifiers decide, the peer's being the one on its address.
+   * §6.8 at the arrival of an OPEN on `s`: false = dump `s`. Two connections the peer's address opened to us
+   * are no collision when one has sent no OPEN (OpenSent): its BGP Identifier is unknown and it may not be the
+   * peer at all, so the one with an OPEN wins and the silent one is dumped. Between ours and one of its (a
+   * real race: both sides connect at once) the identifiers decide, as the RFC says.
    */
   private onOpen(remoteId: string, s: Session): boolean {
     const other = s === this.main ? this.extra : this.main;
@@ -270,7 +276,7 @@ export class Peer {
     const st = other.state.state;
     if (st === 'Idle' || st === 'Active' || st === 'Connect') return true;
     if (st === 'Established') return false;
-    if (silentInbound(other)) {
+    if (silentInbound(other) && s.initiatedLocally === false) {
       this.ctx.log('info', 'collision', { peer: this.address, remoteId, kept: 'new' });
       if (other === this.extra) {
         other.feed({ type: 'OpenCollisionDump' });
@@ -324,7 +330,15 @@ export class Peer {
       }
       return;
     }
-    if (to === 'Established') this.damping.up(this.now());
+    if (to === 'Established') {
+      this.damping.up(this.now());
+      this.maxPrefixGuard = new MaxPrefixGuard();
+    }
+    if (to === 'Idle' && reason === 'max-prefixes') {
+      const after = this.config.maxPrefixes?.restartAfter ?? DEFAULT_MAX_PREFIX_RESTART;
+      this.restartHold = this.now() + after * 1000;
+      s.holdIdle(this.restartHold);
+    }
     if (from === 'Established' && to === 'Idle') {
       const until = this.damping.flap(this.now());
       if (until > this.now()) {
@@ -403,11 +417,33 @@ export class Peer {
     if (m.type === MESSAGE_ROUTE_REFRESH) return this.onRouteRefresh(m);
     const changes = this.ctx.locRib.applyUpdate(this.address, m, this.now());
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
+    if (this.config.maxPrefixes !== undefined && m.reach.length > 0) this.checkMaxPrefixes(m.reach[0]!);
     if (m.endOfRib !== undefined && this.eorPending !== undefined) {
       this.eorPending.delete(m.endOfRib.afi);
       if (this.eorPending.size === 0) this.endOfRibDone('end-of-rib');
     }
     this.ctx.scheduleFlush();
+  }
+
+  /** After an UPDATE that announced routes of `family`: the peer's prefixes against `maxPrefixes`. */
+  private checkMaxPrefixes(family: { readonly afi: number; readonly safi: number }): void {
+    const config = this.config.maxPrefixes;
+    const received = this.ctx.locRib.counts(this.address).received;
+    const verdict = this.maxPrefixGuard.check(config, received);
+    if (verdict === 'ok' || config === undefined) return;
+    const fields = { peer: this.address, received, limit: config.limit };
+    if (verdict !== 'cease') return this.ctx.log('warn', 'max-prefixes', { ...fields, action: verdict });
+    this.ctx.log('error', 'max-prefixes', { ...fields, action: verdict });
+    const data = maxPrefixData(family.afi, family.safi, config.limit);
+    // restartAfter 0: down until the configuration changes (ManualStop); else an automatic stop held in Idle.
+    if (config.restartAfter === 0) this.main.stop(CEASE_MAXIMUM_PREFIXES_REACHED, data, 'max-prefixes');
+    else
+      this.main.feed({
+        type: 'AutomaticStop',
+        subcode: CEASE_MAXIMUM_PREFIXES_REACHED,
+        data,
+        reason: 'max-prefixes',
+      });
   }
 
   /** RFC 2918 §4 / RFC 7313 §4. */
@@ -443,6 +479,14 @@ export class Peer {
     const next = pacer.nextDue();
     if (next === undefined) this.timers.clear(REFRESH);
     else this.timers.set(REFRESH, next, () => this.ctx.scheduleFlush());
+  }
+
+  /** The configuration changed in place: a session stopped for good by max-prefix starts again. */
+  reconfigured(): void {
+    const st = this.main.state;
+    if (st.state !== 'Idle' || st.autoRestart || st.lastReason !== 'max-prefixes') return;
+    this.restartHold = 0;
+    this.main.start();
   }
 
   /**

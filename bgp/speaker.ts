@@ -194,6 +194,7 @@ export class Speaker extends EventEmitter {
     if (peer === undefined) return this.addPeer(cfg);
     if (!sessionRelevantChange(peer.config, cfg)) {
       peer.config = { ...cfg, address: key };
+      peer.reconfigured();
       if (peer.setRouteReflectorClient(cfg.routeReflectorClient === true)) {
         this.log('info', 'route-reflector-client', { peer: key, client: cfg.routeReflectorClient === true });
         for (const p of this.peersByAddress.values()) p.reexport();

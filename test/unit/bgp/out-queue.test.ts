@@ -184,7 +184,7 @@ describe('a peer that stops reading and sends a refresh storm', () => {
     const view = () => sp.peers().find((p) => p.address === '127.0.0.3')!;
     await until(() => view().refreshesCoalesced! > 0 && view().outputQueued! >= OUTPUT_HIGH_WATER_BYTES, {
       what: 'export paused with refreshes coalesced',
-      timeout: 10_000,
+      timeout: 30_000,
     });
     // Paused: what sits in user space is the high-water mark plus at most one slice; nothing more is encoded.
     const stalled = view();
@@ -202,8 +202,8 @@ describe('a peer that stops reading and sends a refresh storm', () => {
     slow.socket.resume();
     await until(() => view().exportPending === 0 && view().outputQueued === 0, {
       what: 'export resumed and drained',
-      timeout: 20_000,
+      timeout: 30_000,
     });
     expect(view().state).toBe('Established');
-  }, 40_000);
+  }, 90_000);
 });
