@@ -3,6 +3,7 @@
  * `Speaker` in `speaker.ts` implements it. Everything here is plain data so it can be logged, compared and
  * sent over the control socket as JSON.
  */
+import type { MaxPrefixes } from './max-prefix.js';
 import type { PrefixKey } from '../ip/prefix.js';
 import type { PathAttributes } from './wire/types.js';
 import type { SpeakerLogRecord } from './log-events.js';
@@ -55,6 +56,13 @@ export type TransitionReason =
   | 'route-refresh-error'
   /** An unexpected message for the state (RFC 6608). */
   | 'fsm-error'
+  /** The peer gave more prefixes than `PeerConfig.maxPrefixes` allows: Cease 6/1 (RFC 4486). */
+  | 'max-prefixes'
+  /**
+   * An exception of ours while handling the peer's message (a bug, not the peer's error): this session only is
+   * reset with Cease 6/4 and a Shutdown Communication saying so; it restarts on its own.
+   */
+  | 'internal-error'
   /** `Speaker.resetPeer`: a reason found outside BGP (ResetReason). */
   | ResetReason;
 
@@ -100,6 +108,11 @@ export interface PeerConfig {
   readonly description?: string;
   /** RFC 4724 graceful restart: advertise the capability with this restart time in seconds (0 = off). */
   readonly gracefulRestartTime?: number;
+  /**
+   * The most prefixes this peer may give us (max-prefix.ts): over it, Cease 6/1 and a restart after
+   * `restartAfter` seconds (default 60; 0 = stay down), or only a warning with `warningOnly`.
+   */
+  readonly maxPrefixes?: MaxPrefixes;
 }
 
 export interface SpeakerConfig {
@@ -163,6 +176,19 @@ export interface PeerStatus {
   readonly updatesOut: number;
   /** Established sessions since start. */
   readonly establishedCount: number;
+  /** §8.1.1 damping: milliseconds the session is still held in Idle (nothing restarts it meanwhile). */
+  readonly dampedFor?: number;
+  /** Flaps (Established sessions that went down) in the current damping sequence. */
+  readonly flaps?: number;
+  /**
+   * Octets written to the session's socket that it has not yet sent; export to the peer pauses at
+   * `OUTPUT_HIGH_WATER_BYTES` (out-queue.ts) and resumes when the socket drains.
+   */
+  readonly outputQueued?: number;
+  /** Prefixes waiting in the Adj-RIB-Out to be (re-)sent (a prefix may count twice until compacted). */
+  readonly exportPending?: number;
+  /** ROUTE-REFRESH requests from the peer folded into one already waiting (out-queue.ts). */
+  readonly refreshesCoalesced?: number;
   /** RFC 7606 attribute errors handled without a reset. */
   readonly attributeErrors: number;
   readonly capabilities?: readonly string[];

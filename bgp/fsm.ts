@@ -201,6 +201,17 @@ const TIMER_EVENTS: Readonly<Record<TimerName, FsmEvent>> = {
   idleHold: { type: 'IdleHoldTimer_Expires' },
 };
 
+/**
+ * §8.1.1 DampPeerOscillations decided by the owner (damping.ts): an Idle FSM that would restart by itself
+ * does not before `until` (ms) — its IdleHoldTimer is moved out, never in. Any other state: unchanged.
+ */
+export function holdIdleUntil(s: FsmState, until: number): FsmState {
+  if (s.state !== 'Idle' || !s.autoRestart) return s;
+  const at = s.timers.idleHold;
+  if (at !== undefined && at >= until) return s;
+  return { ...s, timers: { ...s.timers, idleHold: until } };
+}
+
 /** The events of the timers due at `now`; feed them one by one (each step may stop the others). */
 export function timerEvents(s: FsmState, now: number): FsmEvent[] {
   return dueTimers(s.timers, now).map((name) => TIMER_EVENTS[name]);

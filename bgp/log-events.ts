@@ -43,7 +43,20 @@ export interface SpeakerLogFields {
   'connection-accepted': OfPeer & { readonly remotePort?: number };
   // ---- one peer -----------------------------------------------------------------------------------------
   /** A connection closed before its OPEN: the session is Established (Cease 6/5) or stopped. */
-  'connection-rejected': OfPeer & { readonly state: SessionState; readonly why?: 'stopped' };
+  'connection-rejected': OfPeer & { readonly state: SessionState; readonly why?: 'stopped' | 'damped' };
+  /**
+   * `PeerConfig.maxPrefixes`: the peer's prefixes reached 75 % of the limit (`threshold`), passed it with
+   * `warningOnly` (`over-warning`), or passed it and the session is reset with Cease 6/1 (`cease`).
+   */
+  'max-prefixes': OfPeer & {
+    readonly received: number;
+    readonly limit: number;
+    readonly action: 'threshold' | 'over-warning' | 'cease';
+  };
+  /** §8.1.1: the session flapped again and is held in Idle (damping.ts). */
+  'peer-damped': OfPeer & { readonly flaps: number; readonly holdSeconds: number };
+  /** An accepted connection that had sent no OPEN gave way to a newer one from the peer's address. */
+  'connection-replaced': OfPeer & { readonly state: SessionState };
   /** RFC 4271 §6.8: which of two connections survived. */
   collision: OfPeer & { readonly remoteId: string; readonly kept: 'new' | 'existing' };
   'peer-state': OfPeer & {
@@ -63,6 +76,16 @@ export interface SpeakerLogFields {
   };
   /** An owner's callback threw while the session executed an FSM action. */
   'handler-error': OfPeer & { readonly action: string; readonly error: string };
+  /**
+   * An exception while handling one received message: the session is reset (Cease 6/4), the others are not.
+   * `bytes` is the message's first octets in hex (at most FAULT_BYTES_LOGGED).
+   */
+  'message-failed': OfPeer & {
+    readonly messageType: number;
+    readonly length: number;
+    readonly bytes: string;
+    readonly error: string;
+  };
   /** The TCP connection failed or was closed; `reason` is the socket's error code or words. */
   'tcp-failed': OfPeer & { readonly reason: string };
   'notification-sent': NotificationFields;
@@ -79,9 +102,17 @@ export interface SpeakerLogFields {
 
 export type SpeakerLogEvent = keyof SpeakerLogFields;
 
+/**
+ * Every record may carry `suppressed`: how many records of the same event and source were held back since the
+ * last one let through (the events a peer can repeat at will are rate-limited, log-rate.ts).
+ */
+export interface Suppressed {
+  readonly suppressed?: number;
+}
+
 /** One log record as the speaker emits it: `{ level, event, ...fields }`, discriminated by `event`. */
 export type SpeakerLogRecord = {
-  [E in SpeakerLogEvent]: { readonly level: LogLevel; readonly event: E } & SpeakerLogFields[E];
+  [E in SpeakerLogEvent]: { readonly level: LogLevel; readonly event: E } & SpeakerLogFields[E] & Suppressed;
 }[SpeakerLogEvent];
 
 /** The one `log()` of the library's shells. */
@@ -95,7 +126,7 @@ export type SpeakerLog = <E extends SpeakerLogEvent>(
 export function logRecord<E extends SpeakerLogEvent>(
   level: LogLevel,
   event: E,
-  fields: SpeakerLogFields[E],
+  fields: SpeakerLogFields[E] & Suppressed,
 ): SpeakerLogRecord {
   return { ...fields, level, event } as unknown as SpeakerLogRecord;
 }

@@ -7,6 +7,7 @@
 import type { PeerConfig } from './api.js';
 import { isIpAddress, parseIpv4, parseIpv6 } from '../ip/address.js';
 import { MAX_AS, MAX_HOLD_TIME, MAX_RESTART_TIME, MIN_HOLD_TIME } from './wire/iana.js';
+import { maxPrefixesProblem } from './max-prefix.js';
 
 /** RFC 4271 §10: "The suggested default value for the HoldTime is 90 seconds." */
 export const DEFAULT_HOLD_TIME = 90;
@@ -107,6 +108,8 @@ export function peerFieldProblem(field: keyof PeerConfig, value: unknown): strin
       return Buffer.byteLength(value) <= 80
         ? undefined
         : 'must be at most 80 bytes (the kernel limit for TCP-MD5)';
+    case 'maxPrefixes':
+      return maxPrefixesProblem(value);
     case 'passive':
     case 'routeReflectorClient':
     case 'description':
@@ -133,6 +136,7 @@ const CHECKED: readonly (keyof PeerConfig)[] = [
   'gracefulRestartTime',
   'families',
   'password',
+  'maxPrefixes',
 ];
 
 /** Fields whose value must never appear in a message (logs, CLI, errors). */
@@ -160,5 +164,6 @@ export function validatePeerConfig(c: PeerConfig): string | undefined {
 function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(show).join(', ')}]`;
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
   return String(v);
 }

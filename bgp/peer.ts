@@ -23,6 +23,9 @@ import { codecContext, hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
 import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
 import { Session, type SessionCounters } from './session.js';
+import { EXPORT_SLICE_PREFIXES, ExportPacer } from './out-queue.js';
+import { Damping } from './damping.js';
+import { DEFAULT_MAX_PREFIX_RESTART, MaxPrefixGuard, maxPrefixData } from './max-prefix.js';
 import { localCapabilities, survivor } from './collision.js';
 import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
@@ -35,10 +38,12 @@ import type { Transport } from './transport.js';
 import {
   BGP_PORT,
   CEASE_CONNECTION_REJECTED,
+  CEASE_MAXIMUM_PREFIXES_REACHED,
   ERR_CEASE,
   MESSAGE_ROUTE_REFRESH,
   ROUTE_REFRESH_BORR,
   ROUTE_REFRESH_EORR,
+  SAFI_UNICAST,
 } from './wire/iana.js';
 
 /** What a peer needs from its speaker. */
@@ -65,11 +70,16 @@ export const END_OF_RIB_FALLBACK_MS = 10_000;
 /** The deadlines of the peer's own in its timer list (its sessions add theirs, keyed by session and socket). */
 const EOR_FALLBACK = 'end-of-rib';
 const DISPOSE = 'dispose';
+const REFRESH = 'route-refresh';
+/** Consecutive failures from which the FSM's back-off also holds back the peer's own connections. */
+const DAMP_INBOUND_FAILURES = 3;
 
 export class Peer {
   main: Session;
   extra: Session | undefined;
   private adjRibOut: AdjRibOut | undefined;
+  /** Export pacing of the Established session (out-queue.ts): slices, high-water mark, refreshes owed. */
+  private pacer: ExportPacer | undefined;
   private ribPeer: RibPeer | undefined;
   /** Families whose End-of-RIB the peer has yet to send (initial table), undefined once reported. */
   private eorPending: Set<number> | undefined;
@@ -80,6 +90,12 @@ export class Peer {
   private readonly warned = new Set<string>();
   private status: { state: SessionState; since: number; reason?: TransitionReason };
   private readonly errors = new PeerErrors();
+  /** §8.1.1 DampPeerOscillations across this peer's sessions (damping.ts). */
+  private readonly damping = new Damping();
+  /** Max-prefix warnings given in this session (max-prefix.ts). */
+  private maxPrefixGuard = new MaxPrefixGuard();
+  /** After a max-prefix reset: no restart, and no inbound connection, before this (ms). */
+  private restartHold = 0;
   readonly counters: SessionCounters = {
     messagesIn: 0,
     messagesOut: 0,
@@ -146,19 +162,34 @@ export class Peer {
     return this.timers.clock.now();
   }
 
-  /** A connection from this peer's address arrived. */
+  /**
+   * A connection from this peer's address arrived. At most two connections live per peer: the session and one
+   * in collision (§6.8). A connection that sends no OPEN cannot keep a real one out: an accepted connection
+   * still in OpenSent (no OPEN from it yet) gives way to a newer one, and loses to any connection whose OPEN
+   * arrives (`onOpen`). What is refused is destroyed at once (the NOTIFICATION, if any, written first), so a
+   * flood holds no descriptors.
+   */
   incoming(socket: net.Socket): void {
     const main = this.main.state.state;
+    if (this.extra !== undefined && silentInbound(this.extra)) {
+      this.ctx.log('info', 'connection-replaced', { peer: this.address, state: this.extra.state.state });
+      this.dropExtra();
+    }
     if (main === 'Established' || this.extra !== undefined) {
       // §6.8: "a connection collision with an existing BGP connection that is in the Established state causes
       // closing of the newly created connection" — before any OPEN; RFC 4486 subcode 5 says why.
       this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main });
-      socket.end(encodeNotification({ code: ERR_CEASE, subcode: CEASE_CONNECTION_REJECTED }));
+      refuse(socket, encodeNotification({ code: ERR_CEASE, subcode: CEASE_CONNECTION_REJECTED }));
       return;
     }
     if (main === 'Idle' && !this.main.state.autoRestart) {
       this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main, why: 'stopped' });
-      socket.destroy();
+      refuse(socket);
+      return;
+    }
+    if (main === 'Idle' && this.heldBack()) {
+      this.ctx.log('info', 'connection-rejected', { peer: this.address, state: main, why: 'damped' });
+      refuse(socket);
       return;
     }
     if (main === 'Idle') this.main.feed({ type: 'AutomaticStart_with_PassiveTcpEstablishment' });
@@ -168,6 +199,25 @@ export class Peer {
     this.extra = extra;
     extra.start(true);
     extra.accept(socket);
+  }
+
+  /**
+   * Does the Idle session refuse inbound connections? While damped (a flapping peer), and while the FSM's own
+   * back-off runs after DAMP_INBOUND_FAILURES consecutive failures (a peer whose every attempt fails); after
+   * an ordinary single failure the peer's connection is taken at once, as before.
+   */
+  private heldBack(): boolean {
+    const now = this.now();
+    if (this.damping.remaining(now) > 0 || this.restartHold > now) return true;
+    const s = this.main.state;
+    return s.failures >= DAMP_INBOUND_FAILURES && (s.timers.idleHold ?? 0) > now;
+  }
+
+  /** Drop the connection in collision without a word (it sent nothing we could answer). */
+  private dropExtra(): void {
+    const extra = this.extra;
+    this.extra = undefined;
+    extra?.dispose();
   }
 
   // ---- Sessions -------------------------------------------------------------------------------------------
@@ -205,19 +255,35 @@ export class Peer {
         established: (n, s) => this.onEstablished(n, s),
         down: (reason) => this.onDown(reason),
         message: (m) => this.onMessage(m),
+        drain: (d) => {
+          if (d === this.main) this.ctx.scheduleFlush();
+        },
         open: (open, s) => this.onOpen(open.bgpId, s),
         log: this.ctx.log,
       },
     );
   }
 
-  /** §6.8 at the arrival of an OPEN on `s`: false = dump `s`. */
+  /**
+   * §6.8 at the arrival of an OPEN on `s`: false = dump `s`. Two connections the peer's address opened to us
+   * are no collision when one has sent no OPEN (OpenSent): its BGP Identifier is unknown and it may not be the
+   * peer at all, so the one with an OPEN wins and the silent one is dumped. Between ours and one of its (a
+   * real race: both sides connect at once) the identifiers decide, as the RFC says.
+   */
   private onOpen(remoteId: string, s: Session): boolean {
     const other = s === this.main ? this.extra : this.main;
     if (other === undefined) return true;
     const st = other.state.state;
     if (st === 'Idle' || st === 'Active' || st === 'Connect') return true;
     if (st === 'Established') return false;
+    if (silentInbound(other) && s.initiatedLocally === false) {
+      this.ctx.log('info', 'collision', { peer: this.address, remoteId, kept: 'new' });
+      if (other === this.extra) {
+        other.feed({ type: 'OpenCollisionDump' });
+        this.dropExtra();
+      } else this.promote(s);
+      return true;
+    }
     const keep = survivor(
       {
         localId: this.ctx.config.routerId,
@@ -264,6 +330,26 @@ export class Peer {
       }
       return;
     }
+    if (to === 'Established') {
+      this.damping.up(this.now());
+      this.maxPrefixGuard = new MaxPrefixGuard();
+    }
+    if (to === 'Idle' && reason === 'max-prefixes') {
+      const after = this.config.maxPrefixes?.restartAfter ?? DEFAULT_MAX_PREFIX_RESTART;
+      this.restartHold = this.now() + after * 1000;
+      s.holdIdle(this.restartHold);
+    }
+    if (from === 'Established' && to === 'Idle') {
+      const until = this.damping.flap(this.now());
+      if (until > this.now()) {
+        s.holdIdle(until);
+        this.ctx.log('warn', 'peer-damped', {
+          peer: this.address,
+          flaps: this.damping.flaps(this.now()),
+          holdSeconds: Math.round((until - this.now()) / 1000),
+        });
+      }
+    }
     const other = this.extra;
     this.errors.transition(change, other !== undefined && other.state.state !== 'Idle');
     this.status = { state: to, since: this.now(), reason };
@@ -290,9 +376,9 @@ export class Peer {
     this.warned.clear();
     this.ctx.locRib.addPeer(ribPeer);
     this.adjRibOut = new AdjRibOut(ribPeer, this.ctx.locRib, { exportFilter: this.ctx.config.exportFilter });
-    // RFC 4724 §2: our initial table, then End-of-RIB per family.
+    // RFC 4724 §2: our initial table, then End-of-RIB per family (sent by `flush` once the table is out).
+    this.pacer = new ExportPacer(n.families.map((f) => f.afi));
     this.flush();
-    s.send(n.families.map((f) => encodeEndOfRib(f.afi, f.safi)));
     this.waitForEndOfRib(n);
   }
 
@@ -315,6 +401,8 @@ export class Peer {
   private onDown(reason: TransitionReason): void {
     this.adjRibOut?.close();
     this.adjRibOut = undefined;
+    this.pacer = undefined;
+    this.timers.clear(REFRESH);
     this.ribPeer = undefined;
     this.eorPending = undefined;
     this.timers.clear(EOR_FALLBACK);
@@ -329,11 +417,33 @@ export class Peer {
     if (m.type === MESSAGE_ROUTE_REFRESH) return this.onRouteRefresh(m);
     const changes = this.ctx.locRib.applyUpdate(this.address, m, this.now());
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
+    if (this.config.maxPrefixes !== undefined && m.reach.length > 0) this.checkMaxPrefixes(m.reach[0]!);
     if (m.endOfRib !== undefined && this.eorPending !== undefined) {
       this.eorPending.delete(m.endOfRib.afi);
       if (this.eorPending.size === 0) this.endOfRibDone('end-of-rib');
     }
     this.ctx.scheduleFlush();
+  }
+
+  /** After an UPDATE that announced routes of `family`: the peer's prefixes against `maxPrefixes`. */
+  private checkMaxPrefixes(family: { readonly afi: number; readonly safi: number }): void {
+    const config = this.config.maxPrefixes;
+    const received = this.ctx.locRib.counts(this.address).received;
+    const verdict = this.maxPrefixGuard.check(config, received);
+    if (verdict === 'ok' || config === undefined) return;
+    const fields = { peer: this.address, received, limit: config.limit };
+    if (verdict !== 'cease') return this.ctx.log('warn', 'max-prefixes', { ...fields, action: verdict });
+    this.ctx.log('error', 'max-prefixes', { ...fields, action: verdict });
+    const data = maxPrefixData(family.afi, family.safi, config.limit);
+    // restartAfter 0: down until the configuration changes (ManualStop); else an automatic stop held in Idle.
+    if (config.restartAfter === 0) this.main.stop(CEASE_MAXIMUM_PREFIXES_REACHED, data, 'max-prefixes');
+    else
+      this.main.feed({
+        type: 'AutomaticStop',
+        subcode: CEASE_MAXIMUM_PREFIXES_REACHED,
+        data,
+        reason: 'max-prefixes',
+      });
   }
 
   /** RFC 2918 §4 / RFC 7313 §4. */
@@ -352,14 +462,31 @@ export class Peer {
       this.ctx.scheduleFlush();
       return;
     }
-    // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced.
-    if (this.adjRibOut === undefined || !hasFamily(n, m.afi, m.safi)) return;
-    if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_BORR })], 0);
-    this.adjRibOut.resendAll(m.afi);
-    this.flush();
-    if (n.enhancedRouteRefresh)
-      this.main.send([encodeRouteRefresh({ afi: m.afi, safi: m.safi, subtype: ROUTE_REFRESH_EORR })], 0);
+    // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced — through
+    // the pacer: coalesced (one waiting per family), rate-limited, and sent in slices by `flush`.
+    if (this.adjRibOut === undefined || this.pacer === undefined || !hasFamily(n, m.afi, m.safi)) return;
+    this.pacer.request(m.afi);
+    this.ctx.scheduleFlush();
+  }
+
+  /** Start the refreshes that are due (BoRR, then everything of the family pending again); arm the next one. */
+  private startRefreshes(pacer: ExportPacer, out: AdjRibOut, n: Negotiated): void {
+    for (const afi of pacer.due(this.now())) {
+      if (n.enhancedRouteRefresh)
+        this.main.send([encodeRouteRefresh({ afi, safi: SAFI_UNICAST, subtype: ROUTE_REFRESH_BORR })], 0);
+      out.resendAll(afi === AFI_IPV6 ? AFI_IPV6 : AFI_IPV4);
+    }
+    const next = pacer.nextDue();
+    if (next === undefined) this.timers.clear(REFRESH);
+    else this.timers.set(REFRESH, next, () => this.ctx.scheduleFlush());
+  }
+
+  /** The configuration changed in place: a session stopped for good by max-prefix starts again. */
+  reconfigured(): void {
+    const st = this.main.state;
+    if (st.state !== 'Idle' || st.autoRestart || st.lastReason !== 'max-prefixes') return;
+    this.restartHold = 0;
+    this.main.start();
   }
 
   /**
@@ -389,13 +516,46 @@ export class Peer {
 
   // ---- Export ---------------------------------------------------------------------------------------------
 
-  /** Send what the Adj-RIB-Out has pending, packed into as few UPDATEs as fit. */
+  /**
+   * One slice of export (out-queue.ts): nothing while the socket holds more than the high-water mark (the
+   * session's 'drain' asks for a pass again); else at most EXPORT_SLICE_PREFIXES pending prefixes packed into
+   * as few UPDATEs as fit, and another pass next turn if more wait. Once nothing waits: the End-of-RIB and
+   * EoRR owed.
+   */
   flush(): void {
     const out = this.adjRibOut;
+    const pacer = this.pacer;
     const n = this.main.negotiated;
-    if (out === undefined || n === undefined || !out.hasPending || this.main.state.state !== 'Established')
+    if (
+      out === undefined ||
+      pacer === undefined ||
+      n === undefined ||
+      this.main.state.state !== 'Established'
+    )
       return;
-    const pending = out.takePending();
+    if (ExportPacer.paused(this.main.backlog)) return;
+    this.startRefreshes(pacer, out, n);
+    if (out.hasPending) {
+      this.sendSlice(out, n);
+      if (out.hasPending) {
+        if (!ExportPacer.paused(this.main.backlog)) this.ctx.scheduleFlush();
+        return;
+      }
+    }
+    const owed = pacer.drained();
+    const markers: Buffer[] = [];
+    for (const f of n.families)
+      if (owed.endOfRib.includes(f.afi)) markers.push(encodeEndOfRib(f.afi, f.safi));
+    if (n.enhancedRouteRefresh)
+      for (const afi of owed.endOfRefresh)
+        markers.push(encodeRouteRefresh({ afi, safi: SAFI_UNICAST, subtype: ROUTE_REFRESH_EORR }));
+    if (markers.length > 0) this.main.send(markers, owed.endOfRib.length);
+    if (owed.endOfRefresh.length > 0) this.startRefreshes(pacer, out, n);
+    if (out.hasPending) this.ctx.scheduleFlush();
+  }
+
+  private sendSlice(out: AdjRibOut, n: Negotiated): void {
+    const pending = out.takePending(EXPORT_SLICE_PREFIXES);
     const ctx = codecContext(n);
     const buffers: Buffer[] = [];
     try {
@@ -467,8 +627,29 @@ export class Peer {
       advertised: this.adjRibOut?.advertisedCount ?? 0,
       ...this.counters,
       establishedCount: this.establishedCount,
+      ...damped(this.damping, this.now()),
+      outputQueued: s.backlog,
+      exportPending: this.adjRibOut?.pendingCount ?? 0,
+      refreshesCoalesced: this.pacer?.coalesced ?? 0,
     };
   }
+}
+
+function damped(d: Damping, now: number): { dampedFor?: number; flaps?: number } {
+  const left = d.remaining(now);
+  const flaps = d.flaps(now);
+  return { ...(left > 0 ? { dampedFor: left } : {}), ...(flaps > 0 ? { flaps } : {}) };
+}
+
+/** An accepted connection that has sent no OPEN yet. */
+function silentInbound(s: Session): boolean {
+  return s.state.state === 'OpenSent' && s.initiatedLocally === false;
+}
+
+/** Refuse a connection now: write the NOTIFICATION (into the kernel's buffer at once), then close the socket. */
+function refuse(socket: net.Socket, notification?: Uint8Array): void {
+  if (notification !== undefined && !socket.destroyed) socket.write(notification);
+  socket.destroy();
 }
 
 function lastError(text: string | undefined): { lastError?: string } {

@@ -11,6 +11,7 @@
 import type net from 'node:net';
 import { canonicalAddress } from '../ip/address.js';
 import {
+  holdIdleUntil,
   initialState,
   nextDeadline,
   step,
@@ -28,10 +29,9 @@ import { codecContext } from './negotiate.js';
 import type { BgpError } from './wire/errors.js';
 import { messageLength } from './wire/header.js';
 import { encodeKeepalive } from './wire/keepalive.js';
-import { decodeNotification, encodeNotification, toNotification } from './wire/notification.js';
-import { decodeOpen, encodeOpen, validateOpen, type OpenExpectations } from './wire/open.js';
-import { decodeRouteRefresh } from './wire/route-refresh.js';
-import { decodeUpdate } from './wire/update.js';
+import { encodeNotification, encodeShutdownCommunication, toNotification } from './wire/notification.js';
+import { encodeOpen, validateOpen, type OpenExpectations } from './wire/open.js';
+import { decodeMessage } from './wire/index.js';
 import { AttributeCache } from './wire/cache.js';
 import { nodeTransport, type Transport } from './transport.js';
 import { systemClock, TimerList, type Clock } from './clock.js';
@@ -44,8 +44,8 @@ import type {
 } from './wire/types.js';
 import {
   BGP_PORT,
+  CEASE_ADMINISTRATIVE_RESET,
   ERR_OPEN_MESSAGE,
-  HEADER_LENGTH,
   MESSAGE_KEEPALIVE,
   MESSAGE_NOTIFICATION,
   MESSAGE_OPEN,
@@ -54,6 +54,7 @@ import {
   OPEN_UNSUPPORTED_VERSION_NUMBER,
   TYPE_OFFSET,
 } from './wire/iana.js';
+import type { CodecContext } from './wire/types.js';
 
 const EMPTY_UPDATE: UpdateMessage = {
   type: MESSAGE_UPDATE,
@@ -64,6 +65,10 @@ const EMPTY_UPDATE: UpdateMessage = {
 };
 /** How long a closing socket may take to flush its last NOTIFICATION before it is destroyed. */
 export const CLOSE_GRACE_MS = 2000;
+/** How many octets of a message that made the session fail are logged (as hex). */
+export const FAULT_BYTES_LOGGED = 64;
+/** The codec context before a session is negotiated (only UPDATE uses one, and only in Established). */
+const NO_CONTEXT: CodecContext = { fourOctetAs: false, ibgp: false };
 
 /** What the owner (the speaker's peer) is told. All optional; all called synchronously. */
 export interface SessionHandlers {
@@ -71,6 +76,8 @@ export interface SessionHandlers {
   established?(negotiated: Negotiated, s: Session): void;
   down?(reason: TransitionReason, s: Session): void;
   message?(m: UpdateMessage | RouteRefreshMessage, s: Session): void;
+  /** The socket sent everything it held after a write had to queue ('drain'): export may go on. */
+  drain?(s: Session): void;
   /**
    * An acceptable OPEN arrived in OpenSent (RFC 4271 §6.8): return false to dump this connection as the
    * loser of a connection collision (the FSM then sends Cease 6/7).
@@ -181,11 +188,25 @@ export class Session {
     this.arm();
   }
 
+  /** Damping (damping.ts): in Idle, no automatic restart before `until` (ms on the session's clock). */
+  holdIdle(until: number): void {
+    this.fsm = holdIdleUntil(this.fsm, until);
+    if (!this.running) this.arm(); // inside a step, `feed` arms once the step is done
+  }
+
   /** Hand an accepted connection to this session (TcpConnectionConfirmed). */
   accept(socket: net.Socket): void {
     this.attach(socket, false);
     this.feed({ type: 'TcpConnectionConfirmed' });
     if (this.fsm.state !== 'OpenSent') this.dropSocket(socket); // the FSM did not take it (e.g. Idle)
+  }
+
+  /**
+   * Octets written but not yet handed to the kernel (the socket's `writableLength`): the owner pauses export
+   * above its high-water mark and resumes on `drain` (out-queue.ts).
+   */
+  get backlog(): number {
+    return this.socket?.writableLength ?? 0;
   }
 
   /** Send encoded messages (UPDATEs, ROUTE-REFRESH) in one coalesced write; only in Established. */
@@ -221,8 +242,11 @@ export class Session {
         this.log('error', 'handler-error', {
           peer: this.opts.peerAddress,
           action: a.type,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
+        // The owner failed half-way through a received message (its routes may be half applied): this
+        // session, and only this one, is reset — run after the current event, as any event fed from a handler.
+        if (a.type === 'deliver') this.queue.push(internalErrorStop(a.message.type));
       }
     }
   }
@@ -304,6 +328,9 @@ export class Session {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.socket === socket) this.lost(socket, err.code ?? err.message);
     });
+    socket.on('drain', () => {
+      if (this.socket === socket) this.handlers.drain?.(this);
+    });
     socket.on('close', () => {
       if (this.socket === socket) this.lost(socket, 'connection closed by peer');
     });
@@ -367,6 +394,8 @@ export class Session {
         s.uncork();
       });
     }
+    // false = queued in user space beyond the socket's own mark; 'drain' follows, and the owner's export
+    // watches `backlog` against its high-water mark rather than each write's answer.
     s.write(b);
     this.counters.messagesOut++;
   }
@@ -388,9 +417,40 @@ export class Session {
       const message = this.inbox.subarray(off, off + len);
       off += len;
       this.counters.messagesIn++;
-      this.dispatch(message);
+      try {
+        this.dispatch(message);
+      } catch (err) {
+        // A bug of ours on this message, not an input error (the codec reports those as values): reset this
+        // session only. Nothing may escape a socket callback — it would be the whole process's uncaughtException.
+        this.fault(message, err);
+        break;
+      }
     }
     this.inbox = off >= this.inbox.length ? Buffer.alloc(0) : this.inbox.subarray(off);
+  }
+
+  /** An exception while handling `message`: log it with the message's first octets, reset the session. */
+  private fault(message: Buffer, err: unknown): void {
+    this.log('error', 'message-failed', {
+      peer: this.opts.peerAddress,
+      messageType: message[TYPE_OFFSET] ?? 0,
+      length: message.length,
+      bytes: message.subarray(0, FAULT_BYTES_LOGGED).toString('hex'),
+      error: errorText(err),
+    });
+    if (this.fsm.state === 'Idle') return; // already down (AutomaticStop in Idle would cancel the restart)
+    try {
+      this.feed(internalErrorStop(message[TYPE_OFFSET] ?? 0));
+    } catch (again) {
+      // Even the reset failed: drop the connection without a word rather than leave it half handled.
+      this.log('error', 'handler-error', {
+        peer: this.opts.peerAddress,
+        action: 'reset',
+        error: errorText(again),
+      });
+      const s = this.socket;
+      if (s !== undefined) this.lost(s, 'internal error');
+    }
   }
 
   private headerError(err: BgpError): void {
@@ -398,92 +458,83 @@ export class Session {
     this.feed({ type: 'BGPHeaderErr', notification: toNotification(err), reason: 'header-error' });
   }
 
+  /**
+   * Every message goes through the codec's one guarded entry point (`decodeMessage`, which turns a decoder
+   * exception into an error value); only an UPDATE outside Established is not decoded (the FSM refuses it).
+   */
   private dispatch(message: Buffer): void {
-    const body = message.subarray(HEADER_LENGTH);
-    switch (message[TYPE_OFFSET]) {
+    const type = message[TYPE_OFFSET];
+    const n = this.fsm.negotiated;
+    if (type === MESSAGE_UPDATE && (this.fsm.state !== 'Established' || n === undefined))
+      return this.feed({ type: 'UpdateMsg', update: EMPTY_UPDATE });
+    const r = decodeMessage(message, n !== undefined ? codecContext(n) : NO_CONTEXT, this.cache);
+    if (!r.ok) return this.decodeError(type, r.error);
+    const m = r.message;
+    switch (m.type) {
       case MESSAGE_OPEN:
-        return this.onOpen(body);
+        return this.onOpen(m);
       case MESSAGE_UPDATE:
-        return this.onUpdate(body);
-      case MESSAGE_NOTIFICATION: {
-        const n = decodeNotification(body);
+        return this.onUpdate(m);
+      case MESSAGE_NOTIFICATION:
         this.log('warn', 'notification-received', {
           peer: this.opts.peerAddress,
-          code: n.code,
-          subcode: n.subcode,
+          code: m.code,
+          subcode: m.subcode,
         });
         // RFC 4271 §8.1.2 event 24: a NOTIFICATION with "Unsupported Version Number" is NotifMsgVerErr.
         return this.feed(
-          n.code === ERR_OPEN_MESSAGE && n.subcode === OPEN_UNSUPPORTED_VERSION_NUMBER
-            ? { type: 'NotifMsgVerErr', notification: n }
-            : { type: 'NotifMsg', notification: n },
+          m.code === ERR_OPEN_MESSAGE && m.subcode === OPEN_UNSUPPORTED_VERSION_NUMBER
+            ? { type: 'NotifMsgVerErr', notification: m }
+            : { type: 'NotifMsg', notification: m },
         );
-      }
       case MESSAGE_KEEPALIVE:
         return this.feed({ type: 'KeepAliveMsg' });
-      case MESSAGE_ROUTE_REFRESH: {
-        const r = decodeRouteRefresh(body, message);
-        if (r.ok) return this.feed({ type: 'RouteRefreshMsg', message: r.message });
-        return this.feed({
-          type: 'RouteRefreshMsgErr',
-          notification: toNotification(r.error),
-          reason: 'route-refresh-error',
-        });
+      case MESSAGE_ROUTE_REFRESH:
+        return this.feed({ type: 'RouteRefreshMsg', message: m });
+      default: {
+        const never: never = m;
+        throw new Error(`unknown message ${JSON.stringify(never)}`);
       }
-      default:
-        // messageLength already refused unknown types; kept for the compiler.
-        return;
     }
   }
 
-  private onOpen(body: Buffer): void {
-    const r = decodeOpen(body);
-    if (!r.ok) {
-      this.log('warn', 'open-error', {
-        peer: this.opts.peerAddress,
-        code: r.error.code,
-        reason: r.error.reason,
-      });
-      return this.feed({
-        type: 'BGPOpenMsgErr',
-        notification: toNotification(r.error),
-        reason: 'open-error',
-      });
+  /** A message the codec refused: the FSM event of its type, which sends the NOTIFICATION the RFC prescribes. */
+  private decodeError(type: number | undefined, error: BgpError): void {
+    const fields = { peer: this.opts.peerAddress, code: error.code, reason: error.reason };
+    const notification = toNotification(error);
+    switch (type) {
+      case MESSAGE_OPEN:
+        this.log('warn', 'open-error', fields);
+        return this.feed({ type: 'BGPOpenMsgErr', notification, reason: 'open-error' });
+      case MESSAGE_UPDATE:
+        this.log('warn', 'update-error', fields);
+        return this.feed({ type: 'UpdateMsgErr', notification, reason: 'update-error' });
+      case MESSAGE_ROUTE_REFRESH:
+        return this.feed({ type: 'RouteRefreshMsgErr', notification, reason: 'route-refresh-error' });
+      default:
+        this.log('warn', 'header-error', fields);
+        return this.feed({ type: 'BGPHeaderErr', notification, reason: 'header-error' });
     }
+  }
+
+  private onOpen(open: OpenMessage): void {
     // Outside OpenSent an OPEN is unexpected whatever it says: the FSM answers with the RFC 6608 error.
-    if (this.fsm.state !== 'OpenSent') return this.feed({ type: 'BGPOpen', open: r.message });
-    const bad = validateOpen(r.message, this.opts.expect);
+    if (this.fsm.state !== 'OpenSent') return this.feed({ type: 'BGPOpen', open });
+    const bad = validateOpen(open, this.opts.expect);
     if (bad !== undefined) {
       this.log('warn', 'open-error', { peer: this.opts.peerAddress, code: bad.code, reason: bad.reason });
       return this.feed({ type: 'BGPOpenMsgErr', notification: toNotification(bad), reason: 'open-error' });
     }
-    if (this.handlers.open !== undefined && !this.handlers.open(r.message, this))
+    if (this.handlers.open !== undefined && !this.handlers.open(open, this))
       return this.feed({ type: 'OpenCollisionDump' });
-    this.feed({ type: 'BGPOpen', open: r.message });
+    this.feed({ type: 'BGPOpen', open });
   }
 
-  private onUpdate(body: Buffer): void {
-    const n = this.fsm.negotiated;
-    // Outside Established the FSM refuses any UPDATE (RFC 6608): no need to decode it.
-    if (this.fsm.state !== 'Established' || n === undefined)
-      return this.feed({ type: 'UpdateMsg', update: EMPTY_UPDATE });
-    const r = decodeUpdate(body, codecContext(n), this.cache);
-    if (!r.ok) {
-      this.log('warn', 'update-error', {
-        peer: this.opts.peerAddress,
-        code: r.error.code,
-        reason: r.error.reason,
-      });
-      return this.feed({
-        type: 'UpdateMsgErr',
-        notification: toNotification(r.error),
-        reason: 'update-error',
-      });
-    }
+  private onUpdate(update: UpdateMessage): void {
     this.counters.updatesIn++;
-    if (r.message.issues.length > 0) {
-      this.counters.attributeErrors += r.message.issues.length;
-      for (const i of r.message.issues)
+    if (update.issues.length > 0) {
+      this.counters.attributeErrors += update.issues.length;
+      for (const i of update.issues)
         this.log('warn', 'attribute-error', {
           peer: this.opts.peerAddress,
           action: i.action,
@@ -492,8 +543,26 @@ export class Session {
           reason: i.reason,
         });
     }
-    this.feed({ type: 'UpdateMsg', update: r.message });
+    this.feed({ type: 'UpdateMsg', update });
   }
+}
+
+/**
+ * The reset after an exception of ours while handling a message: Cease 6/4 Administrative Reset (no
+ * NOTIFICATION code says "internal error"; RFC 9003 lets its Shutdown Communication say it in words), and the
+ * session restarts on its own after the idle hold time.
+ */
+function internalErrorStop(messageType: number): FsmEvent {
+  return {
+    type: 'AutomaticStop',
+    subcode: CEASE_ADMINISTRATIVE_RESET,
+    data: encodeShutdownCommunication(`internal error handling a message of type ${messageType}`),
+    reason: 'internal-error',
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
 /** A socket's address in its one spelling (`::ffff:127.0.0.1` on a dual-stack socket → `127.0.0.1`). */

@@ -7,6 +7,10 @@
  * event-loop turn (`setImmediate`) encodes each peer's pending changes into as few UPDATEs as fit. So a burst
  * of UPDATEs read in one socket chunk costs one export pass, never one per prefix.
  *
+ * Output is bounded per peer (out-queue.ts): the export pass looks at a slice of each peer's pending prefixes
+ * per turn, skips a peer whose socket holds more than the high-water mark until it drains, and answers
+ * ROUTE-REFRESH coalesced and rate-limited — one slow or hostile peer never delays another's KEEPALIVEs.
+ *
  * End-of-RIB ('end-of-rib' event): emitted when the peer sent End-of-RIB for every negotiated family; for a
  * peer that does not announce graceful restart, also after at most 10 s of Established without it.
  *
@@ -36,6 +40,7 @@ import type { PrefixKey } from '../ip/prefix.js';
 import { LocRib } from './rib/index.js';
 import { socketAddress } from './session.js';
 import { logRecord, type SpeakerLog } from './log-events.js';
+import { LogRate, RATE_LIMITED_EVENTS } from './log-rate.js';
 import { AttributeCache } from './wire/cache.js';
 import { clockOf, systemClock, type Clock } from './clock.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
@@ -189,6 +194,7 @@ export class Speaker extends EventEmitter {
     if (peer === undefined) return this.addPeer(cfg);
     if (!sessionRelevantChange(peer.config, cfg)) {
       peer.config = { ...cfg, address: key };
+      peer.reconfigured();
       if (peer.setRouteReflectorClient(cfg.routeReflectorClient === true)) {
         this.log('info', 'route-reflector-client', { peer: key, client: cfg.routeReflectorClient === true });
         for (const p of this.peersByAddress.values()) p.reexport();
@@ -299,8 +305,17 @@ export class Speaker extends EventEmitter {
     });
   }
 
+  private readonly logRate = new LogRate();
+
+  /** Events a peer can repeat at will are rate-limited per source (log-rate.ts): `suppressed` counts the rest. */
   private readonly log: SpeakerLog = (level, event, fields) => {
     if (this.listenerCount('log') === 0) return;
+    if (RATE_LIMITED_EVENTS.has(event)) {
+      const f = fields as { readonly peer?: string; readonly remote?: string };
+      const suppressed = this.logRate.admit(`${event} ${f.peer ?? f.remote ?? ''}`, this.clock.now());
+      if (suppressed === undefined) return;
+      if (suppressed > 0) return this.emit('log', logRecord(level, event, { ...fields, suppressed }));
+    }
     this.emit('log', logRecord(level, event, fields));
   };
 }

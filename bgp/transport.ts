@@ -8,6 +8,9 @@
  *   - `connect` returns at once a `net.Socket` that emits 'connect' once the connection is established and
  *     'error' (then 'close') when it fails; it never throws for a network failure. No 'data' before 'connect'.
  *   - `listen` resolves once bound, and hands every accepted connection to `connection`.
+ *   - the sockets are `net.Socket`s in every other respect: `write()` answers false once it queues in user
+ *     space, `writableLength` counts what is queued and 'drain' follows — the speaker's export to a peer
+ *     pauses on that (out-queue.ts), so a transport must not buffer writes on its own.
  *   - `setPeerOptions(address, …)` is called when a peer is added or changed, before any of its connections,
  *     and with `undefined` when it is removed.
  */

@@ -1,7 +1,7 @@
 /**
  * The zod fragments for a peer's session security and failure detection, shared by the config file's peers
  * (config.ts) and the Kubernetes ones (kubernetes/schema.ts): TCP-MD5 password (RFC 2385), TTL security
- * (RFC 5082) and BFD (RFC 5880/5881/5883). Documented in docs/config.md.
+ * (RFC 5082), BFD (RFC 5880/5881/5883) and the max-prefix limit. Documented in docs/config.md.
  */
 import { z } from 'zod';
 import { peerFieldProblem } from '../bgp/peer-config.js';
@@ -38,10 +38,26 @@ export const bfdSchema = z.strictObject({
 });
 export type BfdSettings = z.output<typeof bfdSchema>;
 
+/**
+ * `maxPrefixes` (bgp/max-prefix.ts): the most prefixes a peer may give us; checked again by the library's own
+ * rule so the file and `Speaker.addPeer` accept the same values.
+ */
+export const maxPrefixesSchema = z
+  .strictObject({
+    limit: ranged(1, 4294967295, 'a number of prefixes'),
+    warningOnly: z.boolean('expected true or false').optional(),
+    restartAfter: ranged(0, 65535, 'seconds').optional(),
+  })
+  .superRefine((v, ctx) => {
+    const why = peerFieldProblem('maxPrefixes', v);
+    if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+  });
+
 /** The keys a peer entry gains. */
 export const peerSecurityShape = {
   ttlSecurity: ttlSecuritySchema.optional(),
   password: passwordSchema.optional(),
   passwordFile: passwordFileSchema.optional(),
   bfd: bfdSchema.optional(),
+  maxPrefixes: maxPrefixesSchema.optional(),
 };

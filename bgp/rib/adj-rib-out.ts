@@ -49,6 +49,8 @@ export class AdjRibOut {
    * outgrows the table.
    */
   private pending: PrefixKey[] = [];
+  /** `pending[0, cursor)` was taken by a sliced `takePending(limit)`; the rest waits. */
+  private cursor = 0;
   /** Per family (IPv4, IPv6): re-send even what the peer already has (route refresh). */
   private resend = [false, false];
   /** The last best path seen in `wanted()` and what it became: prefixes of one UPDATE come in a row. */
@@ -94,11 +96,22 @@ export class AdjRibOut {
       if (advertised.size === 0) return;
       for (const prefix of prefixes) if (advertised.has(prefix)) pending.push(prefix);
     } else for (const prefix of prefixes) pending.push(prefix);
-    if (pending.length > 2 * (this.locRib.size + this.advertised.size) + 4096) this.pending = dedupe(pending);
+    if (pending.length - this.cursor > 2 * (this.locRib.size + this.advertised.size) + 4096) this.compact();
+  }
+
+  /** Keep only what is still to take, each prefix once: memory in prefixes, never in changes. */
+  private compact(): void {
+    this.pending = dedupe(this.cursor === 0 ? this.pending : this.pending.slice(this.cursor));
+    this.cursor = 0;
   }
 
   get hasPending(): boolean {
-    return this.pending.length > 0;
+    return this.pending.length > this.cursor;
+  }
+
+  /** How many entries wait (a prefix may be counted more than once until compacted). */
+  get pendingCount(): number {
+    return this.pending.length - this.cursor;
   }
 
   get advertisedCount(): number {
@@ -106,7 +119,8 @@ export class AdjRibOut {
   }
 
   /**
-   * RFC 2918 ROUTE-REFRESH: send everything again (of one address family, or all) at the next `takePending()`.
+   * RFC 2918 ROUTE-REFRESH: send everything again (of one address family, or all) at the next `takePending()`
+   * calls, until the pending set is empty (a prefix that was already waiting may go out twice).
    * For RFC 7313 enhanced route refresh the speaker brackets that output with BoRR / EoRR.
    */
   resendAll(afi?: Afi): void {
@@ -130,17 +144,27 @@ export class AdjRibOut {
     this.lastFamily = -1;
   }
 
-  /** Compute what changed for this peer since the last call, grouped for packing; the pending set empties. */
-  takePending(): PendingUpdates {
+  /**
+   * Compute what changed for this peer since the last call, grouped for packing. With `limit`, at most that
+   * many pending entries are looked at (a slice of a long job: the rest stays for the next call, and a route
+   * refresh keeps re-sending until the pending set is empty); without, the pending set empties.
+   */
+  takePending(limit = Infinity): PendingUpdates {
     const groups = [new Map<OutPath, PrefixKey[]>(), new Map<OutPath, PrefixKey[]>()];
     const withdrawn: PrefixKey[][] = [[], []];
     const resend = this.resend;
-    const pending = resend[0] || resend[1] ? dedupe(this.pending) : this.pending;
-    this.pending = [];
-    this.resend = [false, false];
+    const pending = this.pending;
+    const from = this.cursor;
+    const to = Math.min(pending.length, from + limit);
+    if (to >= pending.length) {
+      this.pending = [];
+      this.cursor = 0;
+      this.resend = [false, false];
+    } else this.cursor = to;
     let lastOut: OutPath | undefined;
     let lastGroup: PrefixKey[] = [];
-    for (const prefix of pending) {
+    for (let i = from; i < to; i++) {
+      const prefix = pending[i]!;
       const family = isIpv4Key(prefix) ? 0 : 1;
       const out = this.wanted(prefix, family);
       const had = this.advertised.get(prefix);

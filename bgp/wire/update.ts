@@ -22,12 +22,15 @@
  * NOTIFICATION: one bad route should not reset a session carrying a full table.
  *
  * Choice: structural errors reset the session with 3/1 Malformed Attribute List — Withdrawn Routes Length or
- * Total Path Attribute Length past the message (RFC 4271 §6.3, which RFC 7606 keeps), a duplicate
- * MP_REACH/MP_UNREACH (RFC 7606 §3.g), and also an attribute header or value running past the attribute
- * section. For that last case RFC 7606 §4 asks for treat-as-withdraw, locating the NLRI through the Total
- * Path Attribute Length; we deliberately stay with the session reset: whatever follows the overrun is unread,
- * and an MP_UNREACH_NLRI hidden there would leave routes the peer withdrew installed, which is worse than
- * resetting a peer that sends self-inconsistent lengths.
+ * Total Path Attribute Length past the message (RFC 4271 §6.3, which RFC 7606 keeps) and a duplicate
+ * MP_REACH/MP_UNREACH (RFC 7606 §3.g).
+ *
+ * RFC 7606 §4: an attribute header or value running past the attribute section (the Total Path Attribute
+ * Length) is treat-as-withdraw: "the NLRI field MUST be located using the Total Path Attribute Length", and
+ * with it every IPv4 Withdrawn Route, every prefix of the NLRI field, and the prefixes of an MP_REACH_NLRI /
+ * MP_UNREACH_NLRI that ends before the fault all come back as withdrawn. An MP attribute hidden past the
+ * fault is unread (nothing can find it); an MP attribute before it that does not parse still resets the
+ * session (RFC 7606 §5.3: its prefixes cannot be located).
  */
 import type {
   AttributeIssue,
@@ -84,9 +87,14 @@ interface Scan {
   readonly mpUnreach: number;
   /** Record indexes of later duplicates (to discard). */
   readonly duplicates: number[];
+  /** RFC 7606 §4: an attribute overran the section here (type, or 0 for a cut header); records stop before it. */
+  readonly overrun?: { readonly attribute: number; readonly reason: string };
 }
 
-/** Walk the attribute headers of [start, end); a header or value past `end` is 3/1 (see the file comment). */
+/**
+ * Walk the attribute headers of [start, end); a header or value past `end` ends the walk with `overrun` (RFC
+ * 7606 §4, see the file comment).
+ */
 function scanAttributes(buf: Buffer, start: number, end: number): Scan | UpdateResult {
   const records: Records = [];
   const duplicates: number[] = [];
@@ -96,18 +104,25 @@ function scanAttributes(buf: Buffer, start: number, end: number): Scan | UpdateR
     seen.fill(0);
     stamp = 1;
   }
+  const overrun = (attribute: number, reason: string): Scan => ({
+    records,
+    mpReach,
+    mpUnreach,
+    duplicates,
+    overrun: { attribute, reason },
+  });
   for (let pos = start; pos < end; ) {
     if (pos + 3 > end)
-      return malformedList(`attribute header at ${pos - start} runs past the attribute section`);
+      return overrun(0, `attribute header at ${pos - start} runs past the attribute section`);
     const flags = buf[pos]!;
     const type = buf[pos + 1]!;
     const extended = (flags & iana.FLAG_EXTENDED_LENGTH) !== 0;
     if (extended && pos + 4 > end)
-      return malformedList(`attribute ${type} length runs past the attribute section`);
+      return overrun(type, `attribute ${type} length runs past the attribute section`);
     const len = extended ? (buf[pos + 2]! << 8) | buf[pos + 3]! : buf[pos + 2]!;
     const valueStart = pos + (extended ? 4 : 3);
     if (valueStart + len > end)
-      return malformedList(`attribute ${type} of ${len} octets runs past the attribute section`);
+      return overrun(type, `attribute ${type} of ${len} octets runs past the attribute section`);
     const index = records.length / STRIDE;
     records.push(pos, valueStart, valueStart + len, flags, type);
     if (seen[type] === stamp) {
@@ -343,6 +358,7 @@ export function decodeUpdate(body: Buffer, ctx: CodecContext, cache?: AttributeC
     return invalidNetwork('bad prefix in the NLRI field');
   const scan = scanAttributes(body, attrStart, attrEnd);
   if ('ok' in scan) return scan;
+  if (scan.overrun !== undefined) return overrunWithdraw(body, scan, scan.overrun, ctx, withdrawn4, nlri4);
   const section = attributesFor(body, attrStart, attrEnd, scan, ctx, cache);
   if (section.reset !== undefined) return { ok: false, error: section.reset };
   const mp = scan.mpReach < 0 && scan.mpUnreach < 0 ? undefined : decodeMp(body, scan, ctx);
@@ -351,6 +367,38 @@ export function decodeUpdate(body: Buffer, ctx: CodecContext, cache?: AttributeC
   const message = assemble(section, mp, withdrawn4, nlri4, scan.records.length / STRIDE);
   recordHints(message, scan, mp);
   return { ok: true, message };
+}
+
+/**
+ * RFC 7606 §4: the attribute section does not add up, so nothing in it is trusted but the MP attributes that
+ * end before the fault; every prefix the message names is withdrawn (see the file comment).
+ */
+function overrunWithdraw(
+  body: Buffer,
+  scan: Scan,
+  fault: NonNullable<Scan['overrun']>,
+  ctx: CodecContext,
+  withdrawn4: PrefixKey[],
+  nlri4: PrefixKey[],
+): UpdateResult {
+  const mp = scan.mpReach < 0 && scan.mpUnreach < 0 ? undefined : decodeMp(body, scan, ctx);
+  const mpReset = mp?.faults.find((f) => f.action === 'session-reset');
+  if (mpReset !== undefined) return { ok: false, error: mpReset.error };
+  const withdrawn: NlriBlock[] = [];
+  const ipv4 = withdrawn4.concat(nlri4);
+  if (ipv4.length > 0) withdrawn.push({ afi: iana.AFI_IPV4, safi: iana.SAFI_UNICAST, prefixes: ipv4 });
+  if (mp?.unreach !== undefined && mp.unreach.prefixes.length > 0) addWithdrawn(withdrawn, mp.unreach);
+  if (mp?.reach !== undefined && mp.reach.prefixes.length > 0) addWithdrawn(withdrawn, mp.reach);
+  const issues: AttributeIssue[] = [
+    {
+      attribute: fault.attribute,
+      action: 'treat-as-withdraw',
+      code: 'BGP_ERR_ATTRIBUTE_OVERRUN',
+      reason: fault.reason,
+    },
+  ];
+  for (const f of mp?.faults ?? []) issues.push(toIssue(f, 'attribute-discard'));
+  return { ok: true, message: { type: iana.MESSAGE_UPDATE, withdrawn, reach: [], attributes: null, issues } };
 }
 
 /** The RFC 7606 outcome of the whole UPDATE, and the message it leaves. */

@@ -35,6 +35,12 @@ function neighborNote(p: NeighborStatus): string {
   return [p.hint, p.lastError, p.lastReason].filter(Boolean).join('; ');
 }
 
+/** The FSM state, and while damped (RFC 4271 §8.1.1) the hold left and the flaps that earned it. */
+function stateCell(p: NeighborStatus): string {
+  if (p.dampedFor === undefined || p.dampedFor <= 0) return p.state;
+  return `${p.state} (damped ${formatDuration(p.dampedFor)}, ${p.flaps ?? 0} flaps)`;
+}
+
 /** `Up`, or `Down (control detection time expired)`; `-` without BFD. */
 function bfdCell(p: NeighborStatus): string {
   if (p.bfd === undefined) return '-';
@@ -47,7 +53,7 @@ export function neighborsTable(peers: readonly NeighborStatus[], now = Date.now(
   const rows = peers.map((p) => [
     p.description ? `${p.address} (${p.description})` : p.address,
     String(p.asn),
-    p.state,
+    stateCell(p),
     formatDuration(now - p.since),
     ...(withBfd ? [bfdCell(p)] : []),
     String(p.received),

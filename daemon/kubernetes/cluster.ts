@@ -101,6 +101,7 @@ export function planCluster(
     nodePeerDefaults: {
       ...defaults,
       ...(config.meshPasswordFile !== undefined ? { passwordFile: config.meshPasswordFile } : {}),
+      ...(config.meshMaxPrefixes !== undefined ? { maxPrefixes: config.meshMaxPrefixes } : {}),
     },
   };
   const planned = desiredPeers(self, nodes, opts);

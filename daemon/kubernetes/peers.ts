@@ -41,9 +41,16 @@ export interface PeerPlanOptions {
   /** Settings copied onto every node-to-node session (hold time, graceful restart, …). */
   readonly nodePeerDefaults?: Pick<
     PeerConfig,
-    'holdTime' | 'keepaliveTime' | 'connectRetryTime' | 'gracefulRestartTime'
+    'holdTime' | 'keepaliveTime' | 'connectRetryTime' | 'gracefulRestartTime' | 'maxPrefixes'
   > & { readonly passwordFile?: string };
 }
+
+/**
+ * The max-prefix limit of every node-to-node session unless `kubernetes.meshMaxPrefixes` says otherwise: a
+ * node announces its pod CIDRs, a reflector every node's — 20,000 is four times a 5,000-node dual-stack
+ * cluster's, and a runaway node is cut off (Cease 6/1) and retried after a minute.
+ */
+export const MESH_MAX_PREFIXES = { limit: 20_000, restartAfter: 60 } as const;
 
 /** `kubernetes.routeReflector` (schema.ts). */
 export interface RouteReflectorConfig {
@@ -140,6 +147,7 @@ function nodePeers(self: NodeView, nodes: readonly NodeView[], opts: PeerPlanOpt
       const theirs = addressOfFamily(other.internalIPs, family);
       if (mine === undefined || theirs === undefined) continue;
       out.push({
+        maxPrefixes: MESH_MAX_PREFIXES,
         ...opts.nodePeerDefaults,
         address: theirs,
         asn: opts.asn,

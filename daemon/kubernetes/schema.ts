@@ -8,7 +8,13 @@
 import { z } from 'zod';
 import { importRuleSchema, importRulesSchema, prefixLength, type ImportRule } from '../import-rules.js';
 import { canonicalAddress, parseAddress, parseIpv4 } from '../../ip/address.js';
-import { bfdSchema, passwordFileSchema, peerSecurityShape, ttlSecuritySchema } from '../security-schema.js';
+import {
+  bfdSchema,
+  maxPrefixesSchema,
+  passwordFileSchema,
+  peerSecurityShape,
+  ttlSecuritySchema,
+} from '../security-schema.js';
 
 /**
  * The label that makes a node a route reflector (its value: the RFC 4456 CLUSTER_ID). The
@@ -98,6 +104,8 @@ export const kubernetesSchema = z.strictObject({
   kubeconfig: z.string('expected a path').optional(),
   /** Automatic iBGP full mesh between all nodes (turned off by itself when a route reflector exists). */
   mesh: z.boolean('expected true or false').default(true),
+  /** The max-prefix limit of node-to-node sessions (default peers.ts MESH_MAX_PREFIXES). */
+  meshMaxPrefixes: maxPrefixesSchema.optional(),
   /**
    * Route reflectors: nodes labelled ROUTE_REFLECTOR_LABEL=<clusterId> (only that value counts when
    * `clusterId` is set), and the nodes named in `nodes` (with `clusterId`).

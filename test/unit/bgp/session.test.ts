@@ -166,6 +166,36 @@ describe('the session shell against a raw peer', () => {
     expect(sp.routes()).toHaveLength(0); // treat-as-withdraw
   });
 
+  it('RFC 7606 §4: an attribute overrunning the section withdraws the NLRI; the session stays up', async () => {
+    const { sp, port } = await speakerWithRawPeer();
+    const raw = await established(port);
+    const [update] = encodeUpdates(
+      { origin: 0, asPath: [{ type: 2, asns: [65003] }] },
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: [key('10.5.0.0/16')] },
+      { fourOctetAs: true, ibgp: false },
+    );
+    raw.socket.write(update!);
+    await until(() => sp.routes().length === 1, { what: 'route', timeout: 5000 });
+    // The same UPDATE with MED appended whose length (9) overruns the attribute section by 5 octets: the Total
+    // Path Attribute Length and the message length grow by the 7 octets added, the NLRI stays last.
+    const u = Buffer.from(update!);
+    const attrLenAt = 19 + 2;
+    const attrLen = u.readUInt16BE(attrLenAt);
+    const nlri = u.subarray(attrLenAt + 2 + attrLen);
+    const med = Buffer.from('8004090000', 'hex');
+    const attrsBytes = Buffer.concat([u.subarray(attrLenAt + 2, attrLenAt + 2 + attrLen), med]);
+    const body = Buffer.concat([
+      Buffer.of(0, 0, attrsBytes.length >> 8, attrsBytes.length & 0xff),
+      attrsBytes,
+      nlri,
+    ]);
+    const msg = Buffer.concat([u.subarray(0, 16), Buffer.of(0, 19 + body.length, 2), body]);
+    raw.socket.write(msg);
+    await until(() => sp.routes().length === 0, { what: 'route withdrawn', timeout: 5000 });
+    expect(sp.peers()[0]).toMatchObject({ state: 'Established', attributeErrors: 1 });
+    expect(raw.types()).not.toContain(3);
+  });
+
   it('a connection from an unknown address is closed without a word', async () => {
     const { sp, port } = await speakerWithRawPeer();
     const logs: string[] = [];

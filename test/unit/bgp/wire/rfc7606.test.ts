@@ -299,16 +299,52 @@ const CASES: Case[] = [
     nlri: NLRI,
     outcome: { reset: [3, 2], code: 'BGP_ERR_UNRECOGNIZED_WELL_KNOWN' },
   },
+  // ---- RFC 7606 §4: the attribute section does not add up → treat-as-withdraw, NLRI found by its length ----
   {
-    name: 'attribute length overruns the attribute section (3/1)',
+    name: 'attribute length overruns the attribute section (§4 → treat-as-withdraw)',
     attrs: `${A.origin} 40 02 09 02 01 0000fde9`,
-    outcome: { reset: [3, 1], code: 'BGP_ERR_MALFORMED_ATTRIBUTE_LIST' },
+    nlri: NLRI,
+    outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_ATTRIBUTE_OVERRUN', attribute: 2 },
   },
-  { name: 'attribute header cut short (3/1)', attrs: `${A.origin} 40 02`, outcome: { reset: [3, 1] } },
   {
-    name: 'extended length header cut short (3/1)',
+    name: 'last attribute overruns, withdrawn routes and NLRI both withdrawn (§4)',
+    withdrawn: '10 0a01',
+    attrs: `${OK4} 40 05 09 00000064`,
+    nlri: NLRI,
+    outcome: { withdraw: ['10.1.0.0/16', '10.0.0.0/24'], issue: 'BGP_ERR_ATTRIBUTE_OVERRUN', attribute: 5 },
+  },
+  {
+    name: 'attribute header cut short (§4 → treat-as-withdraw)',
+    attrs: `${A.origin} 40 02`,
+    nlri: NLRI,
+    outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_ATTRIBUTE_OVERRUN', attribute: 0 },
+  },
+  {
+    name: 'extended length header cut short (§4 → treat-as-withdraw)',
     attrs: `${A.origin} 50 02 00`,
-    outcome: { reset: [3, 1] },
+    nlri: NLRI,
+    outcome: { withdraw: ['10.0.0.0/24'], issue: 'BGP_ERR_ATTRIBUTE_OVERRUN', attribute: 2 },
+  },
+  {
+    name: 'overrun with nothing to withdraw: the UPDATE is dropped, the session stays',
+    attrs: `${A.origin} 40 02 09 02 01 0000fde9`,
+    outcome: { withdraw: [], issue: 'BGP_ERR_ATTRIBUTE_OVERRUN' },
+  },
+  {
+    name: 'MP_REACH_NLRI before the overrun: its prefixes are withdrawn too (§4)',
+    attrs: `${A.origin} ${A.asPath} 80 0e 1e 0002 01 10 20010db8000000000000000000000001 00 40 fd00000100000000 40 05 09 00000064`,
+    outcome: { withdraw: ['fd00:1::/64'], issue: 'BGP_ERR_ATTRIBUTE_OVERRUN', attribute: 5 },
+  },
+  {
+    name: 'MP_UNREACH_NLRI and IPv4 NLRI before the overrun: all withdrawn (§4)',
+    attrs: `80 0f 0c 0002 01 40 fd00000200000000 ${A.origin} 40 02 09 02 01 0000fde9`,
+    nlri: NLRI,
+    outcome: { withdraw: ['10.0.0.0/24', 'fd00:2::/64'], issue: 'BGP_ERR_ATTRIBUTE_OVERRUN' },
+  },
+  {
+    name: 'a malformed MP_REACH_NLRI before the overrun still resets (§5.3 → 3/9)',
+    attrs: `${A.origin} ${A.asPath} 80 0e 06 0002 01 20 0000 40 05 09 00000064`,
+    outcome: { reset: [3, 9] },
   },
   {
     name: 'NLRI prefix length 33 (3/10)',
