@@ -113,6 +113,11 @@ export interface PeerConfig {
    * `restartAfter` seconds (default 60; 0 = stay down), or only a warning with `warningOnly`.
    */
   readonly maxPrefixes?: MaxPrefixes;
+  /**
+   * RFC 4271 §8.1.1 DampPeerOscillations (damping.ts, default true): a session that keeps going down after it
+   * came up is held in Idle longer each time, and the peer's connections are refused while it is held.
+   */
+  readonly dampPeerOscillations?: boolean;
 }
 
 export interface SpeakerConfig {

@@ -112,6 +112,7 @@ export function peerFieldProblem(field: keyof PeerConfig, value: unknown): strin
       return maxPrefixesProblem(value);
     case 'passive':
     case 'routeReflectorClient':
+    case 'dampPeerOscillations':
     case 'description':
       return undefined;
     default: {

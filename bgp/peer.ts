@@ -202,13 +202,16 @@ export class Peer {
   }
 
   /**
-   * Does the Idle session refuse inbound connections? While damped (a flapping peer), and while the FSM's own
-   * back-off runs after DAMP_INBOUND_FAILURES consecutive failures (a peer whose every attempt fails); after
-   * an ordinary single failure the peer's connection is taken at once, as before.
+   * Does the Idle session refuse inbound connections? While held after a max-prefix reset; and, unless
+   * `dampPeerOscillations` is false, while damped (a flapping peer) and while the FSM's own back-off runs
+   * after DAMP_INBOUND_FAILURES consecutive failures (a peer whose every attempt fails). After an ordinary
+   * single failure the peer's connection is taken at once, as before.
    */
   private heldBack(): boolean {
     const now = this.now();
-    if (this.damping.remaining(now) > 0 || this.restartHold > now) return true;
+    if (this.restartHold > now) return true;
+    if (this.config.dampPeerOscillations === false) return false;
+    if (this.damping.remaining(now) > 0) return true;
     const s = this.main.state;
     return s.failures >= DAMP_INBOUND_FAILURES && (s.timers.idleHold ?? 0) > now;
   }
@@ -339,7 +342,7 @@ export class Peer {
       this.restartHold = this.now() + after * 1000;
       s.holdIdle(this.restartHold);
     }
-    if (from === 'Established' && to === 'Idle') {
+    if (from === 'Established' && to === 'Idle' && this.config.dampPeerOscillations !== false) {
       const until = this.damping.flap(this.now());
       if (until > this.now()) {
         s.holdIdle(until);

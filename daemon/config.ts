@@ -75,6 +75,7 @@ const peerSchema = z.strictObject({
   routeReflectorClient: z.boolean('expected true or false').optional(),
   families: peerRule('families', z.array(family, 'expected a list')).optional(),
   gracefulRestartTime: peerInteger('gracefulRestartTime').optional(),
+  dampPeerOscillations: z.boolean('expected true or false').optional(),
   /** What this peer may give us (replaces `importPrefixes` for it); `[]`: nothing. */
   import: importRulesSchema.optional(),
 });

@@ -215,7 +215,8 @@ describe.skipIf(!available)('nodebgp against malformed messages (needs npm run b
       node: { address: NB, podCIDRs: ['10.244.2.0/24'] },
       peers: [
         { address: FRR_ADDR, asn: 65001, holdTime: 6, passive: false },
-        { address: SCRIPTED, asn: SCRIPTED_AS, holdTime: 90, passive: true },
+        // One session per test, most of them reset on purpose: no damping of those flaps.
+        { address: SCRIPTED, asn: SCRIPTED_AS, holdTime: 90, passive: true, dampPeerOscillations: false },
       ],
       kernel: { enabled: false },
     });

@@ -131,4 +131,32 @@ describe('a flapping peer', () => {
     const table = neighborsTable([view() as NeighborStatus], Date.now());
     expect(table).toMatch(/Idle \(damped 00:00:0\d, 2 flaps\)/);
   });
+
+  it('with dampPeerOscillations false, every connection is taken at once', async () => {
+    const sp = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 } });
+    speakers.push(sp);
+    await sp.start();
+    sp.addPeer({
+      address: '127.0.0.3',
+      asn: 65003,
+      passive: true,
+      holdTime: 30,
+      dampPeerOscillations: false,
+    });
+    const port = sp.address()!.port;
+    const view = () => sp.peers()[0]!;
+    for (let i = 1; i <= 3; i++) {
+      const raw = await RawPeer.connect(port, '127.0.0.3');
+      sockets.push(raw.socket);
+      raw.socket.write(encodeOpen(open({ holdTime: 30 })));
+      raw.socket.write(encodeKeepalive());
+      await until(() => view().state === 'Established' && view().establishedCount === i, {
+        what: `session ${i}`,
+        timeout: 5000,
+      });
+      raw.socket.destroy();
+      await until(() => view().state === 'Idle', { what: 'down', timeout: 5000 });
+      expect(view().dampedFor).toBeUndefined();
+    }
+  });
 });
