@@ -2,7 +2,8 @@
  * `nodebgp run`: load the config, start the daemon, the control socket and the health endpoints, and handle
  * signals.
  *
- *   SIGTERM / SIGINT  Cease to every peer, remove our kernel routes, close the socket, exit 0
+ *   SIGTERM / SIGINT  with graceful restart: kernel routes left in place, sessions closed so that the peers keep
+ *                     our routes (RFC 8538); without: Cease to every peer, our kernel routes removed; exit 0
  *   SIGHUP            reload the config; peers added/removed/changed and pod CIDRs applied in place
  *
  * With `kubernetes.enabled` the Node source starts first; BGP starts once our Node has been seen with a
@@ -10,7 +11,8 @@
  * says what we wait for) and /readyz says 503. Once the routes learned at start are in the kernel, the Node's
  * NetworkUnavailable condition is set to False.
  *
- * An uncaught error is logged as `fatal` with its stack and the process exits 1 after the same cleanup,
+ * An uncaught error is logged as `fatal` with its stack and the process exits 1 after the same cleanup (so
+ * with graceful restart a bug leaves working routes behind, not a data-plane outage),
  * so a supervisor restarts it with the reason in the log (never a silent crash loop).
  */
 import { Speaker } from '../bgp/speaker.js';

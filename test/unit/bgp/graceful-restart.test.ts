@@ -37,9 +37,9 @@ describe('grCapability', () => {
       families: [{ afi: V4, safi: 1, forwarding: true }],
     });
     expect(grCapability({ restartTime: 0, restarting: false, forwarding: false }, [])).toBeUndefined();
-    expect(grCapability({ restartTime: 9999, restarting: false, forwarding: false }, [])?.restartTime).toBe(
-      4095,
-    );
+    expect(grCapability({ restartTime: 9999, restarting: false, forwarding: false }, [])).toMatchObject({
+      restartTime: 4095,
+    });
   });
 });
 
