@@ -121,4 +121,14 @@ export interface ControlSource {
   status(): StatusView;
   config(): unknown;
   bfd?(): BfdView;
+  /**
+   * Stop the daemon (answered before it stops). `withdraw`: RFC 8538 Hard Reset to every peer and our kernel
+   * routes removed (decommissioning); otherwise as SIGTERM.
+   */
+  shutdown?(o: { withdraw: boolean }): ShutdownView;
+}
+
+export interface ShutdownView {
+  readonly stopping: true;
+  readonly withdraw: boolean;
 }
