@@ -8,6 +8,8 @@ import { parseConfig } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';
 import type { Engines } from '../../../daemon/deps.js';
 import { createLogger } from '../../../daemon/log.js';
+import { grCell, neighborsTable, routesTable } from '../../../daemon/cli/format.js';
+import { createMetrics } from '../../../daemon/metrics.js';
 import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
 
 const BASE = `asn: 65002
@@ -131,5 +133,84 @@ describe('graceful restart in the daemon', () => {
     const { daemon, speaker } = setup(`${BASE}gracefulRestart: { restartTime: 120 }\n`);
     await daemon.start();
     expect(speaker.calls.some((c) => c.startsWith('begin-restart'))).toBe(false);
+  });
+});
+
+describe('graceful restart, visible', () => {
+  const base = {
+    address: '10.77.0.1',
+    asn: 65001,
+    state: 'Idle' as const,
+    since: Date.now(),
+    received: 0,
+    accepted: 0,
+    advertised: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    updatesIn: 0,
+    updatesOut: 0,
+    attributeErrors: 0,
+    establishedCount: 1,
+  };
+
+  it('nodebgp neighbors: a GR column with the state, stale paths and time left', () => {
+    const restarting = {
+      ...base,
+      gracefulRestart: {
+        restartTime: 120,
+        stale: 12,
+        state: 'restarting' as const,
+        timeLeft: 98,
+        restarts: 1,
+      },
+    };
+    const back = {
+      ...base,
+      address: '10.77.0.3',
+      state: 'Established' as const,
+      gracefulRestart: {
+        restartTime: 120,
+        peer: { restartTime: 90, restarting: false, notification: true, families: ['ipv4 F'] },
+        stale: 0,
+        restarts: 0,
+      },
+    };
+    expect(grCell(restarting)).toBe('restarting: 12 stale, 98s left');
+    expect(grCell(back)).toBe('120s N');
+    expect(grCell(base)).toBe('-');
+    const text = neighborsTable([restarting, back]);
+    expect(text.split('\n')[0]).toMatch(/Up\/Down\s+GR\s+Rcvd/);
+    expect(text).toContain('restarting: 12 stale, 98s left');
+  });
+
+  it('nodebgp routes marks stale paths with S', () => {
+    const r = {
+      prefix: '10.0.1.0/24',
+      nexthops: ['10.77.0.1'],
+      peer: '10.77.0.1',
+      asPath: '65001',
+      origin: 'igp' as const,
+      communities: [],
+      largeCommunities: [],
+      best: true,
+      multipath: false,
+      reason: 'stale, best: only path',
+      local: false,
+      stale: true as const,
+      age: 3,
+    };
+    expect(routesTable([r])).toMatch(/S\*> 10\.0\.1\.0\/24/);
+    expect(routesTable([{ ...r, stale: undefined }])).toMatch(/ \*> 10\.0\.1\.0\/24/);
+  });
+
+  it('metrics: stale paths per peer and graceful restarts helped', async () => {
+    const m = createMetrics({ processMetrics: false });
+    m.updateFromStatus(
+      [{ ...base, gracefulRestart: { restartTime: 120, stale: 7, restarts: 2 } }],
+      undefined,
+    );
+    const text = await m.render();
+    expect(text).toContain('nodebgp_bgp_stale_paths{peer="10.77.0.1"} 7');
+    expect(text).toContain('nodebgp_bgp_graceful_restarts_total{peer="10.77.0.1"} 2');
   });
 });
