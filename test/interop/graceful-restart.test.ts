@@ -10,6 +10,7 @@
  * - FRR's bgpd SIGKILLed and started again: 0 lost, nothing deleted in our kernel (we are its helper).
  * - FRR's bgpd never comes back: its routes go from our kernel after its restart time (5 s).
  * - `nodebgp shutdown --withdraw`: Hard Reset, our routes withdrawn at once in the peer's kernel, ours removed.
+ * - GoBGP (graceful restart with the N bit) and another nodebgp: SIGTERM and start, 0 lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -25,10 +26,11 @@ import {
   run,
   startBird,
   startFrr,
+  startGobgp,
   startNodebgp,
   until,
 } from './harness/index.js';
-import type { Bird, Netns, Nodebgp, NodebgpConfig } from './harness/index.js';
+import type { Bird, Gobgp, Netns, Nodebgp, NodebgpConfig } from './harness/index.js';
 
 /** `ping -i 0.02` from one address to another inside a namespace; `stop()` gives what was lost. */
 function continuousPing(
@@ -103,11 +105,13 @@ interface Setup {
   /** Our pod address and the peer's. */
   readonly pod: string;
   readonly peerPod: string;
+  /** The route to the peer's pod as our kernel shows it (the peer announces its pod address or its /24). */
+  readonly peerRoute: string;
   readonly podCidr: string;
   readonly peerAddr: string;
 }
 
-function setup(net: number, peerPod: string, label: string): Setup {
+function setup(net: number, peerPod: string, label: string, peerRoute = peerPod): Setup {
   const lab = new Lab();
   const nsPeer = lab.namespace(label);
   const nsNb = lab.namespace('nb');
@@ -127,7 +131,7 @@ function setup(net: number, peerPod: string, label: string): Setup {
     kernel: { enabled: true },
     log: { level: 'debug' },
   };
-  return { lab, nsNb, nsPeer, config, nbDir: lab.tempDir('nb'), pod, peerPod, podCidr, peerAddr };
+  return { lab, nsNb, nsPeer, config, nbDir: lab.tempDir('nb'), pod, peerPod, peerRoute, podCidr, peerAddr };
 }
 
 /** Up and routing both ways: our route to the peer's pod in our kernel, the peer's to ours in its kernel. */
@@ -136,7 +140,7 @@ async function routing(s: Setup, nb: Nodebgp): Promise<void> {
     async () => (await nb.neighbors()).find((n) => n.address === s.peerAddr)?.state === 'Established',
     { timeout: 30_000, what: 'nodebgp Established' },
   );
-  await until(() => ourRoutes(s.nsNb).includes(s.peerPod), {
+  await until(() => ourRoutes(s.nsNb).includes(s.peerRoute), {
     timeout: 20_000,
     what: 'peer pod in our kernel',
   });
@@ -356,4 +360,112 @@ protocol bgp nb {
     expect(r.deletedThere).not.toContain(s.podCidr);
     expect(r.lost).toBe(0);
   }, 60_000);
+});
+
+describe.skipIf(!available)('graceful restart against GoBGP', () => {
+  const s = setup(83, '10.245.83.1', 'gobgp');
+  let g: Gobgp;
+  let nb: Nodebgp;
+  const toml = `[global.config]
+  as = 65001
+  router-id = "10.83.0.1"
+  local-address-list = ["10.83.0.1"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.83.0.2"
+    peer-as = 65002
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+    connect-retry = 1
+  [neighbors.graceful-restart.config]
+    enabled = true
+    restart-time = 30
+    notification-enabled = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+`;
+  const ours = async () =>
+    `${s.podCidr}` in (await g.gobgpJson<Record<string, unknown>>(['global', 'rib', '-a', 'ipv4']));
+
+  beforeAll(async () => {
+    g = await startGobgp(s.nsPeer, s.lab.tempDir('gobgp'), toml);
+    await g.gobgp(['global', 'rib', 'add', `${s.peerPod}/32`, '-a', 'ipv4']);
+    // GoBGP installs nothing in its kernel: the way back to our pod is a static route there.
+    s.nsPeer.ipSync('route', 'add', s.podCidr, 'via', '10.83.0.2');
+    nb = await startNodebgp(s.nsNb, s.nbDir, s.config);
+    await routing(s, nb);
+    await until(ours, { timeout: 20_000, what: 'GoBGP has our pod CIDR' });
+  }, 60_000);
+
+  afterAll(async () => {
+    await s.lab.teardown();
+  });
+
+  it('nodebgp SIGTERM, then start: 0 lost, GoBGP keeps our route, none deleted in our kernel', async () => {
+    const r = await measured(s, 'GoBGP: nodebgp SIGTERM, then start', async () => {
+      await nb.stop();
+      expect(ourRoutes(s.nsNb)).toContain(s.peerPod);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await ours()).toBe(true);
+      nb = await startNodebgp(s.nsNb, s.nbDir, s.config);
+      await settled(s, nb);
+    });
+    expect(r.deletedHere).not.toContain(s.peerPod);
+    expect(await ours()).toBe(true);
+    expect(r.lost).toBe(0);
+  }, 60_000);
+});
+
+describe.skipIf(!available)('graceful restart between two nodebgp', () => {
+  // The "peer" is another nodebgp (AS 65001) with the peer pod's /24 as its pod CIDR.
+  const s = setup(84, '10.245.84.1', 'nbpeer', '10.245.84.0/24');
+  let other: Nodebgp;
+  let nb: Nodebgp;
+  const otherConfig: NodebgpConfig = {
+    asn: 65001,
+    routerId: '10.84.0.1',
+    listen: { address: '10.84.0.1', port: 179 },
+    node: { address: '10.84.0.1', podCIDRs: ['10.245.84.0/24'] },
+    peers: [{ address: '10.84.0.2', asn: 65002, holdTime: 9, connectRetryTime: 1 }],
+    gracefulRestart: { restartTime: 30, selectionDeferralTime: 10 },
+    kernel: { enabled: true },
+    log: { level: 'debug' },
+  };
+  const otherDir = s.lab.tempDir('nbpeer');
+
+  beforeAll(async () => {
+    other = await startNodebgp(s.nsPeer, otherDir, otherConfig);
+    nb = await startNodebgp(s.nsNb, s.nbDir, s.config);
+    await routing(s, nb);
+  }, 60_000);
+
+  afterAll(async () => {
+    await s.lab.teardown();
+  });
+
+  it('each side SIGTERMed and started in turn: 0 lost, no learned route deleted in either kernel', async () => {
+    const r = await measured(s, 'nodebgp vs nodebgp: each SIGTERMed and started in turn', async () => {
+      await nb.stop();
+      nb = await startNodebgp(s.nsNb, s.nbDir, s.config);
+      await settled(s, nb);
+      await other.stop();
+      expect(ourRoutes(s.nsNb)).toContain(s.peerRoute);
+      other = await startNodebgp(s.nsPeer, otherDir, otherConfig);
+      await until(() => other.daemon.log().includes('graceful-restart-deferral-over'), {
+        timeout: 20_000,
+        what: 'the other side: deferral over',
+      });
+      await until(async () => (await nb.routes()).every((x) => x.stale !== true), {
+        timeout: 20_000,
+        what: 'no stale paths',
+      });
+    });
+    expect(r.deletedHere).not.toContain(s.peerRoute);
+    expect(r.deletedThere).not.toContain(s.podCidr);
+    expect(r.lost).toBe(0);
+  }, 90_000);
 });
