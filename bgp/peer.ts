@@ -320,7 +320,8 @@ export class Peer {
     this.applyHelper(helperUp(this.helper, n.gracefulRestart, this.now()), 'session-back');
     // RFC 4724 §2: our initial table, then End-of-RIB per family; after our own restart both wait until the
     // selection deferral is over (§4.1), so the peer keeps our stale routes until it has the whole table.
-    this.eorDeferred = this.ctx.deferring();
+    // §4.2: a peer that restarts too (R bit) must not be kept waiting for our End-of-RIB: both would wait.
+    this.eorDeferred = this.ctx.deferring() && n.gracefulRestart?.restarting !== true;
     if (!this.eorDeferred) {
       this.flush();
       s.send(n.families.map((f) => encodeEndOfRib(f.afi, f.safi)));

@@ -199,6 +199,16 @@ describe('restarting speaker', () => {
     expect(openOf(again).capabilities.find((c) => c.code === 64)).toMatchObject({ restarting: false });
   });
 
+  it('a peer restarting too (R bit) gets our table and End-of-RIB at once (RFC 4724 §4.2)', async () => {
+    const { sp, port } = await speaker({}, { forwarding: true });
+    sp.setAdvertisements([{ prefix: key('10.9.0.0/24'), nextHop: '127.0.0.2' }]);
+    const raw = await established(sp, port, withGr(grCap({ restarting: true })));
+    await until(() => raw.types().filter((t) => t === MESSAGE_UPDATE).length >= 2, {
+      timeout: 5000,
+      what: 'routes and End-of-RIB without endDeferral',
+    });
+  });
+
   it('stop({ graceful }): Cease 6/2 with the N bit, no NOTIFICATION without; hardReset: Cease 6/9', async () => {
     const a = await speaker();
     const withN = await established(a.sp, a.port, withGr(grCap()));
