@@ -586,6 +586,7 @@ export class Daemon implements ControlSource, ClusterSink {
       nexthops: e.nexthops,
       status: e.status,
       ...(e.error !== undefined ? { error: e.error } : {}),
+      ...(e.stale === true ? { stale: true } : {}),
       kernel: e.kernel === null ? null : { ...e.kernel, nexthops: e.kernel.nexthops ?? [] },
       since: e.since,
     }));

@@ -40,6 +40,8 @@ export interface FibEntryLike {
   readonly nexthops: readonly string[];
   readonly status: 'installed' | 'pending' | 'failed' | 'unresolvable';
   readonly error?: string;
+  /** Ours from a previous run, not wanted (yet). */
+  readonly stale?: boolean;
   readonly kernel: { readonly nexthops?: readonly string[] } | null;
   readonly since: number;
 }

@@ -37,7 +37,7 @@ function neighborNote(p: NeighborStatus): string {
 
 /**
  * Graceful restart: `-` off; `120s N` (our restart time, the peer's N bit); while the peer restarts
- * `restarting: 12 stale, 98s left`, once back until its End-of-RIB `stale: 12, 300s left`.
+ * `restarting: 12 stale, 98s left`, once back until its End-of-RIB `stale: 12 stale, 300s left`.
  */
 export function grCell(p: NeighborStatus): string {
   const g = p.gracefulRestart;
@@ -192,12 +192,14 @@ export function fibTable(fib: FibView): string {
     e.prefix,
     e.nexthops.length > 0 ? e.nexthops.join(',') : 'blackhole',
     kernelCell(e),
-    e.status,
+    e.stale === true ? `${e.status}, stale (previous run)` : e.status,
     e.error ?? '',
   ]);
   const out = table(['Prefix', 'Wanted next hops', 'Kernel next hops', 'Status', 'Error'], rows);
   const differ = fib.entries.filter((e) => !sameNexthops(e)).length;
-  return `${out}\n${fib.entries.length} routes, ${differ} differ from the kernel (marked !)\n`;
+  const stale = fib.entries.filter((e) => e.stale === true).length;
+  const kept = stale > 0 ? `, ${stale} kept from the previous run until the restart's End-of-RIB sweep` : '';
+  return `${out}\n${fib.entries.length} routes, ${differ} differ from the kernel (marked !)${kept}\n`;
 }
 
 function kernelCell(e: FibEntryView): string {

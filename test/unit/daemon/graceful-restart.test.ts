@@ -8,7 +8,7 @@ import { parseConfig } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';
 import type { Engines } from '../../../daemon/deps.js';
 import { createLogger } from '../../../daemon/log.js';
-import { grCell, neighborsTable, routesTable } from '../../../daemon/cli/format.js';
+import { fibTable, grCell, neighborsTable, routesTable } from '../../../daemon/cli/format.js';
 import { createMetrics } from '../../../daemon/metrics.js';
 import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
 
@@ -201,6 +201,20 @@ describe('graceful restart, visible', () => {
     };
     expect(routesTable([r])).toMatch(/S\*> 10\.0\.1\.0\/24/);
     expect(routesTable([{ ...r, stale: undefined }])).toMatch(/ \*> 10\.0\.1\.0\/24/);
+  });
+
+  it('nodebgp fib marks the routes kept from the previous run', () => {
+    const kept = {
+      prefix: '10.0.1.0/24',
+      nexthops: [],
+      status: 'installed' as const,
+      stale: true,
+      kernel: { nexthops: ['10.77.0.1'] },
+      since: 0,
+    };
+    const text = fibTable({ enabled: true, entries: [kept] });
+    expect(text).toContain('installed, stale (previous run)');
+    expect(text).toContain('1 kept from the previous run');
   });
 
   it('metrics: stale paths per peer and graceful restarts helped', async () => {
