@@ -196,8 +196,7 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** A peer with the global graceful-restart setting unless it has its own. */
   private withGr(p: PeerConfig): PeerConfig {
-    const t = this.cfg.gracefulRestart.restartTime;
-    return p.gracefulRestartTime !== undefined || t === 0 ? p : { ...p, gracefulRestartTime: t };
+    return withGrOf(this.cfg, p);
   }
 
   /**
@@ -451,7 +450,12 @@ export class Daemon implements ControlSource, ClusterSink {
    */
   reload(next: DaemonConfig): void {
     const prev = this.cfg;
-    const diff = diffConfigPeers(prev.peers, next.peers);
+    // Peers as the speaker gets them: a changed global gracefulRestart.restartTime changes every peer without
+    // its own (and resets their sessions: the capability is in the OPEN).
+    const diff = diffConfigPeers(
+      prev.peers.map((p) => withGrOf(prev, p)),
+      next.peers.map((p) => withGrOf(next, p)),
+    );
     const problems = [...diff.add, ...diff.change].flatMap(({ peer, index }) => {
       const why = validatePeerConfig(peer);
       return why === undefined ? [] : [`config ${next.source}: peers[${index}]: ${why}`];
@@ -637,6 +641,12 @@ export class Daemon implements ControlSource, ClusterSink {
       }
     );
   }
+}
+
+/** `p` with `c.gracefulRestart.restartTime` unless it has a restart time of its own. */
+function withGrOf<P extends PeerConfig>(c: DaemonConfig, p: P): P {
+  const t = c.gracefulRestart.restartTime;
+  return p.gracefulRestartTime !== undefined || t === 0 ? p : { ...p, gracefulRestartTime: t };
 }
 
 /** A peer's address as the speaker names it. */

@@ -66,6 +66,15 @@ describe('graceful restart in the daemon', () => {
     ]);
   });
 
+  it('reload: a new global restart time reaches the peers without their own, only them', async () => {
+    const { daemon, speaker } = setup(`${BASE}gracefulRestart: { restartTime: 120 }\n`);
+    await daemon.start();
+    daemon.reload(parseConfig(`${BASE}gracefulRestart: { restartTime: 60 }\n`, 'c.yaml'));
+    expect(speaker.peerCalls().filter((c) => c.startsWith('update'))).toEqual(['update 10.77.0.1']);
+    daemon.reload(parseConfig(`${BASE}gracefulRestart: { restartTime: 60 }\n`, 'c.yaml'));
+    expect(speaker.peerCalls().filter((c) => c.startsWith('update'))).toEqual(['update 10.77.0.1']);
+  });
+
   it('stop with graceful restart: the FIB closes first with the routes left, then a graceful stop', async () => {
     const { daemon, speaker, fib } = setup(`${BASE}gracefulRestart: { restartTime: 120 }\n`);
     await daemon.start();
