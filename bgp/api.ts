@@ -152,6 +152,31 @@ export interface Advertisement {
   readonly nextHop?: string;
 }
 
+export interface GracefulRestartView {
+  /** Our restart time, seconds (0 = we do not announce graceful restart). */
+  readonly restartTime: number;
+  /** The peer's capability on the current (or last) session. */
+  readonly peer?: {
+    readonly restartTime: number;
+    readonly restarting: boolean;
+    /** RFC 8538 N bit, exchanged both ways. */
+    readonly notification: boolean;
+    /** Families with their F bit: "ipv4 F", "ipv6". */
+    readonly families: readonly string[];
+  };
+  /**
+   * `restarting`: the session dropped, the peer's paths are kept stale until its restart time is over;
+   * `stale`: the session is back, stale paths go at End-of-RIB or the stale-path timer.
+   */
+  readonly state?: 'restarting' | 'stale';
+  /** Stale paths kept from the peer. */
+  readonly stale: number;
+  /** Seconds until the stale paths go without End-of-RIB. */
+  readonly timeLeft?: number;
+  /** Times the peer restarted gracefully. */
+  readonly restarts: number;
+}
+
 export interface PeerStatus {
   readonly address: string;
   readonly asn: number;
@@ -194,6 +219,8 @@ export interface PeerStatus {
   readonly exportPending?: number;
   /** ROUTE-REFRESH requests from the peer folded into one already waiting (out-queue.ts). */
   readonly refreshesCoalesced?: number;
+  /** RFC 4724: ours and the peer's capability, and the peer's restart as we help it. */
+  readonly gracefulRestart?: GracefulRestartView;
   /** RFC 7606 attribute errors handled without a reset. */
   readonly attributeErrors: number;
   readonly capabilities?: readonly string[];
@@ -217,6 +244,8 @@ export interface RouteView {
   readonly reason: string;
   /** Originated by this speaker. */
   readonly local: boolean;
+  /** RFC 4724: kept from the peer's previous session while it restarts (until its End-of-RIB). */
+  readonly stale?: true;
   readonly age: number;
 }
 

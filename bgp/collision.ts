@@ -5,16 +5,15 @@
 import type { PeerConfig } from './api.js';
 import { parseIpv4 } from '../ip/address.js';
 import type { Capability } from './wire/types.js';
+import { grCapability } from './graceful-restart.js';
 import {
   AFI_IPV4,
   AFI_IPV6,
   CAP_ENHANCED_ROUTE_REFRESH,
   CAP_EXTENDED_NEXT_HOP,
   CAP_FOUR_OCTET_AS,
-  CAP_GRACEFUL_RESTART,
   CAP_MULTIPROTOCOL,
   CAP_ROUTE_REFRESH,
-  MAX_RESTART_TIME,
   SAFI_UNICAST,
 } from './wire/iana.js';
 
@@ -38,15 +37,27 @@ export function survivor(
   return initiatedLocally.candidate === localWins ? 'candidate' : 'other';
 }
 
+/** The R and F bits of our graceful-restart capability. */
+export interface RestartFlags {
+  readonly restarting: boolean;
+  readonly forwarding: boolean;
+}
+
+export const NOT_RESTARTING: RestartFlags = { restarting: false, forwarding: false };
+
 const AFI = { 'ipv4-unicast': AFI_IPV4, 'ipv6-unicast': AFI_IPV6 } as const;
 
 /**
  * Our OPEN's capabilities: multiprotocol per configured family (RFC 4760), route refresh (RFC 2918),
  * enhanced route refresh (RFC 7313), 4-octet AS (RFC 6793), extended next hop for IPv4 over IPv6 sessions
- * (RFC 8950), graceful restart when `gracefulRestartTime` > 0 (RFC 4724; we announce it and read the peer's,
- * but do not yet keep routes across a restart).
+ * (RFC 8950), graceful restart when `gracefulRestartTime` > 0 (RFC 4724 with RFC 8538's N bit; the R and F
+ * bits from `restart`, see graceful-restart.ts).
  */
-export function localCapabilities(localAsn: number, c: PeerConfig): Capability[] {
+export function localCapabilities(
+  localAsn: number,
+  c: PeerConfig,
+  restart: RestartFlags = NOT_RESTARTING,
+): Capability[] {
   const families = c.families ?? ['ipv4-unicast', 'ipv6-unicast'];
   const caps: Capability[] = families.map((f) => ({
     code: CAP_MULTIPROTOCOL,
@@ -63,15 +74,10 @@ export function localCapabilities(localAsn: number, c: PeerConfig): Capability[]
       code: CAP_EXTENDED_NEXT_HOP,
       entries: [{ afi: AFI_IPV4, safi: SAFI_UNICAST, nextHopAfi: AFI_IPV6 }],
     });
-  const gr = c.gracefulRestartTime ?? 0;
-  if (gr > 0) {
-    caps.push({
-      code: CAP_GRACEFUL_RESTART,
-      restarting: false,
-      notification: false,
-      restartTime: Math.min(gr, MAX_RESTART_TIME),
-      families: families.map((f) => ({ afi: AFI[f], safi: SAFI_UNICAST, forwarding: false })),
-    });
-  }
+  const gr = grCapability(
+    { restartTime: c.gracefulRestartTime ?? 0, ...restart },
+    families.map((f) => ({ afi: AFI[f], safi: SAFI_UNICAST })),
+  );
+  if (gr !== undefined) caps.push(gr);
   return caps;
 }

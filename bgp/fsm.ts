@@ -107,6 +107,11 @@ export interface FsmState {
 }
 
 type CeaseLike = {
+  /**
+   * Close the connection without a NOTIFICATION (ManualStop only): how a restarting speaker leaves a peer that
+   * has graceful restart without RFC 8538's N bit, which would take a Cease for "withdraw my routes".
+   */
+  readonly silent?: boolean;
   readonly subcode?: number;
   readonly data?: Uint8Array;
   readonly reason?: TransitionReason;
@@ -308,7 +313,7 @@ function changeState(b: Builder, next: SessionState, reason: TransitionReason): 
 
 /** Stop by hand: no automatic restart (§8.2.2 ManualStop: "sets the ConnectRetryCounter to zero"). */
 function manualStop(b: Builder, e: CeaseLike, cease: boolean): void {
-  if (cease) b.notify(ERR_CEASE, e.subcode ?? CEASE_ADMINISTRATIVE_SHUTDOWN, e.data);
+  if (cease && e.silent !== true) b.notify(ERR_CEASE, e.subcode ?? CEASE_ADMINISTRATIVE_SHUTDOWN, e.data);
   b.patch({ autoRestart: false, connectRetryCounter: 0 });
   changeState(b, 'Idle', e.reason ?? 'admin-down');
 }

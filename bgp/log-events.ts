@@ -4,6 +4,7 @@
  * spelled one way and always carries the same fields — what a log pipeline or an alert can rely on.
  */
 import type { ResetReason, SessionState, TransitionReason } from './api.js';
+import type { GrDownVerdict } from './graceful-restart.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -64,7 +65,30 @@ export interface SpeakerLogFields {
     readonly to: SessionState;
     readonly reason: TransitionReason;
   };
-  'peer-down': OfPeer & { readonly reason: TransitionReason; readonly withdrawn: number };
+  'peer-down': OfPeer & {
+    readonly reason: TransitionReason;
+    readonly withdrawn: number;
+    /** Why the drop was not a graceful-restart event for a peer with the capability (graceful-restart.ts). */
+    readonly gracefulRestart?: GrDownVerdict;
+  };
+  /** RFC 4724 helper: the peer's session dropped, its paths of these families are kept stale. */
+  'graceful-restart-helper': OfPeer & {
+    readonly reason: TransitionReason;
+    readonly families: readonly number[];
+    readonly restartTime: number;
+    readonly stale: number;
+  };
+  /** Stale paths of a restarting peer went: End-of-RIB, a timer, F = 0 or no capability on the new session. */
+  'graceful-restart-stale-flushed': OfPeer & {
+    readonly families: readonly number[];
+    readonly why: string;
+    readonly withdrawn: number;
+  };
+  'speaker-stopping': { readonly graceful: boolean; readonly hardReset: boolean };
+  /** We restarted: the R bit is set, our tables wait for the selection deferral. */
+  'graceful-restart-restarting': { readonly forwarding: boolean };
+  /** We restarted: our routes and End-of-RIB are sent (selection deferral over). */
+  'graceful-restart-deferral-over': { readonly why: string };
   'end-of-rib': OfPeer & { readonly how: 'end-of-rib' | 'timeout' };
   'encode-failed': OfPeer & { readonly error: string };
   'no-usable-next-hop': OfPeer & { readonly afi: number; readonly nextHop: string; readonly hint: string };

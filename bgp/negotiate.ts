@@ -37,6 +37,8 @@ export interface Negotiated {
   readonly gracefulRestart?: {
     readonly restartTime: number;
     readonly restarting: boolean;
+    /** RFC 8538: both sides set the N bit (a NOTIFICATION other than Hard Reset is a restart). */
+    readonly notification: boolean;
     readonly families: readonly {
       readonly afi: number;
       readonly safi: number;
@@ -112,6 +114,10 @@ function has(caps: readonly Capability[], code: number): boolean {
   return caps.some((c) => c.code === code && !('unknown' in c));
 }
 
+function localNBit(caps: readonly Capability[]): boolean {
+  return caps.some((c) => c.code === CAP_GRACEFUL_RESTART && 'notification' in c && c.notification);
+}
+
 function extendedNextHopIpv4(caps: readonly Capability[]): boolean {
   return caps.some(
     (c) =>
@@ -147,7 +153,12 @@ export function negotiate(
     ...(gr === undefined
       ? {}
       : {
-          gracefulRestart: { restartTime: gr.restartTime, restarting: gr.restarting, families: gr.families },
+          gracefulRestart: {
+            restartTime: gr.restartTime,
+            restarting: gr.restarting,
+            notification: gr.notification && localNBit(local.capabilities),
+            families: gr.families,
+          },
         }),
     extendedNextHopIpv4: extendedNextHopIpv4(local.capabilities) && extendedNextHopIpv4(peer.capabilities),
     peerBgpId: peer.bgpId,

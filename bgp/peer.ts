@@ -7,6 +7,7 @@
  */
 import type net from 'node:net';
 import type {
+  GracefulRestartView,
   LocRibChanges,
   PeerConfig,
   PeerStateEvent,
@@ -26,7 +27,17 @@ import { Session, type SessionCounters } from './session.js';
 import { EXPORT_SLICE_PREFIXES, ExportPacer } from './out-queue.js';
 import { Damping } from './damping.js';
 import { DEFAULT_MAX_PREFIX_RESTART, MaxPrefixGuard, maxPrefixData } from './max-prefix.js';
-import { localCapabilities, survivor } from './collision.js';
+import { localCapabilities, survivor, type RestartFlags } from './collision.js';
+import {
+  downVerdict,
+  helperDeadline,
+  helperDown,
+  helperEndOfRib,
+  helperTimeout,
+  helperUp,
+  type HelperState,
+  type HelperStep,
+} from './graceful-restart.js';
 import { DEFAULT_CONNECT_RETRY_TIME, DEFAULT_HOLD_TIME } from './peer-config.js';
 import type { AttributeCache } from './wire/cache.js';
 import { capabilityName } from './wire/capabilities.js';
@@ -59,6 +70,10 @@ export interface PeerContext {
   readonly log: SpeakerLog;
   /** Ask for one export pass over every peer (coalesced per event-loop turn). */
   scheduleFlush(): void;
+  /** Our graceful-restart R and F bits for OPENs sent now. */
+  restartFlags(): RestartFlags;
+  /** We restarted and hold back our routes and End-of-RIB until selection is done (RFC 4724 §4.1). */
+  deferring(): boolean;
 }
 
 /**
@@ -69,6 +84,7 @@ export const END_OF_RIB_FALLBACK_MS = 10_000;
 
 /** The deadlines of the peer's own in its timer list (its sessions add theirs, keyed by session and socket). */
 const EOR_FALLBACK = 'end-of-rib';
+const GR_HELPER = 'graceful-restart';
 const DISPOSE = 'dispose';
 const REFRESH = 'route-refresh';
 /** Consecutive failures from which the FSM's back-off also holds back the peer's own connections. */
@@ -104,6 +120,14 @@ export class Peer {
     attributeErrors: 0,
   };
   establishedCount = 0;
+  /** RFC 4724 helper: the peer restarts, its paths of these families are kept stale. */
+  private helper: HelperState | undefined;
+  /** Times the peer restarted gracefully (its paths were kept). */
+  gracefulRestarts = 0;
+  /** Our End-of-RIB is held back until the selection deferral is over (we restarted). */
+  private eorDeferred = false;
+  /** The last session's negotiation (the FSM forgets it when the session drops). */
+  private lastNegotiated: Negotiated | undefined;
 
   constructor(
     /** Replaced by the speaker for changes that need no new session (description). */
@@ -124,9 +148,9 @@ export class Peer {
   }
 
   /** ManualStop on every connection with the given Cease subcode; the peer stays down. */
-  stop(subcode: number, data?: Uint8Array, reason?: TransitionReason): void {
-    this.extra?.stop(subcode, data, reason);
-    this.main.stop(subcode, data, reason);
+  stop(subcode: number, data?: Uint8Array, reason?: TransitionReason, graceful = false): void {
+    this.extra?.stop(subcode, data, reason, graceful && silentStop(this.extra.negotiated));
+    this.main.stop(subcode, data, reason, graceful && silentStop(this.main.negotiated));
   }
 
   /**
@@ -138,8 +162,9 @@ export class Peer {
     data: Uint8Array | undefined,
     reason: TransitionReason,
     flushMs: number,
+    graceful = false,
   ): Promise<void> {
-    this.stop(subcode, data, reason);
+    this.stop(subcode, data, reason, graceful);
     if (this.disposed === undefined) {
       this.disposed = new Promise((resolve) => (this.resolveDisposed = resolve));
       this.timers.after(DISPOSE, flushMs, () => this.dispose());
@@ -151,6 +176,7 @@ export class Peer {
   dispose(): void {
     this.timers.clear(EOR_FALLBACK);
     this.timers.clear(DISPOSE);
+    this.timers.clear(GR_HELPER);
     this.extra?.dispose();
     this.main.dispose();
     this.adjRibOut?.close();
@@ -235,7 +261,7 @@ export class Peer {
       ...(c.keepaliveTime !== undefined ? { keepaliveTime: c.keepaliveTime } : {}),
       connectRetryTime: c.connectRetryTime ?? DEFAULT_CONNECT_RETRY_TIME,
       passive: c.passive === true,
-      capabilities: localCapabilities(this.ctx.config.asn, c),
+      capabilities: localCapabilities(this.ctx.config.asn, c, this.ctx.restartFlags()),
     };
   }
 
@@ -362,6 +388,7 @@ export class Peer {
 
   private onEstablished(n: Negotiated, s: Session): void {
     this.establishedCount++;
+    this.lastNegotiated = n;
     const c = this.config;
     const ribPeer: RibPeer = {
       address: c.address,
@@ -379,10 +406,51 @@ export class Peer {
     this.warned.clear();
     this.ctx.locRib.addPeer(ribPeer);
     this.adjRibOut = new AdjRibOut(ribPeer, this.ctx.locRib, { exportFilter: this.ctx.config.exportFilter });
-    // RFC 4724 §2: our initial table, then End-of-RIB per family (sent by `flush` once the table is out).
+    this.applyHelper(helperUp(this.helper, n.gracefulRestart, this.now()), 'session-back');
+    // RFC 4724 §2: our initial table, then End-of-RIB per family (sent by `flush` once the table is out);
+    // after our own restart both wait until the selection deferral is over (§4.1), so the peer keeps our stale
+    // routes until it has the whole table. §4.2: a peer that restarts too (R bit) must not be kept waiting for
+    // our End-of-RIB: both would wait.
     this.pacer = new ExportPacer(n.families.map((f) => f.afi));
-    this.flush();
+    this.eorDeferred = this.ctx.deferring() && n.gracefulRestart?.restarting !== true;
+    if (!this.eorDeferred) this.flush();
     this.waitForEndOfRib(n);
+  }
+
+  /** Our selection deferral is over: OPENs lose the R bit; the held-back table and End-of-RIB go out. */
+  endDeferral(): void {
+    const caps = localCapabilities(this.ctx.config.asn, this.config, this.ctx.restartFlags());
+    this.main.setCapabilities(caps);
+    this.extra?.setCapabilities(caps);
+    const n = this.main.negotiated;
+    if (!this.eorDeferred || n === undefined || this.main.state.state !== 'Established') return;
+    this.eorDeferred = false;
+    this.flush(); // the pacer owes the End-of-RIB: sent once the table is out
+  }
+
+  /** Flush what a helper step says, log it, and arm its deadline. */
+  private applyHelper(step: HelperStep, why: string): void {
+    const was = this.helper;
+    this.helper = step.state;
+    const at = helperDeadline(step.state);
+    if (at === undefined) this.timers.clear(GR_HELPER);
+    else
+      this.timers.set(GR_HELPER, at, (now) => this.applyHelper(helperTimeout(this.helper, now), 'timeout'));
+    if (step.flush === undefined || step.flush.length === 0) return;
+    let withdrawn = 0;
+    for (const afi of step.flush) {
+      const changes = this.ctx.locRib.sweepStale(this.address, afi);
+      withdrawn += changes.prefixes.length;
+      if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
+    }
+    if (was !== undefined)
+      this.ctx.log('info', 'graceful-restart-stale-flushed', {
+        peer: this.address,
+        families: step.flush,
+        why,
+        withdrawn,
+      });
+    this.ctx.scheduleFlush();
   }
 
   /** The peer's initial table is complete at End-of-RIB for every family (or after a bounded wait, see above). */
@@ -402,16 +470,48 @@ export class Peer {
   }
 
   private onDown(reason: TransitionReason): void {
+    const n = this.lastNegotiated;
+    this.lastNegotiated = undefined;
     this.adjRibOut?.close();
     this.adjRibOut = undefined;
     this.pacer = undefined;
     this.timers.clear(REFRESH);
     this.ribPeer = undefined;
     this.eorPending = undefined;
+    this.eorDeferred = false;
     this.timers.clear(EOR_FALLBACK);
+    const verdict = downVerdict(
+      this.config.gracefulRestartTime ?? 0,
+      n?.gracefulRestart,
+      reason,
+      this.main.state.lastError,
+    );
+    if (verdict === 'gr-event') {
+      // RFC 4724 §4.2: keep the peer's paths, stale, for its restart time.
+      this.ctx.locRib.markStale(this.address);
+      this.gracefulRestarts++;
+      const families = n?.families.map((f) => f.afi) ?? [];
+      this.applyHelper(helperDown(this.helper, verdict, n?.gracefulRestart, families, this.now()), 'down');
+      this.ctx.log('info', 'graceful-restart-helper', {
+        peer: this.address,
+        reason,
+        families: this.helper?.families ?? [],
+        restartTime: n?.gracefulRestart?.restartTime ?? 0,
+        stale: this.ctx.locRib.counts(this.address).stale,
+      });
+      this.ctx.scheduleFlush();
+      return;
+    }
+    this.helper = undefined;
+    this.timers.clear(GR_HELPER);
     // RFC 4271 §8.2.2: "deletes all routes associated with this connection".
     const changes = this.ctx.locRib.peerDown(this.address);
-    this.ctx.log('info', 'peer-down', { peer: this.address, reason, withdrawn: changes.prefixes.length });
+    this.ctx.log('info', 'peer-down', {
+      peer: this.address,
+      reason,
+      withdrawn: changes.prefixes.length,
+      ...(n?.gracefulRestart !== undefined ? { gracefulRestart: verdict } : {}),
+    });
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
     this.ctx.scheduleFlush();
   }
@@ -421,6 +521,8 @@ export class Peer {
     const changes = this.ctx.locRib.applyUpdate(this.address, m, this.now());
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
     if (this.config.maxPrefixes !== undefined && m.reach.length > 0) this.checkMaxPrefixes(m.reach[0]!);
+    if (m.endOfRib !== undefined && this.helper !== undefined)
+      this.applyHelper(helperEndOfRib(this.helper, m.endOfRib.afi), 'end-of-rib');
     if (m.endOfRib !== undefined && this.eorPending !== undefined) {
       this.eorPending.delete(m.endOfRib.afi);
       if (this.eorPending.size === 0) this.endOfRibDone('end-of-rib');
@@ -526,6 +628,7 @@ export class Peer {
    * EoRR owed.
    */
   flush(): void {
+    if (this.eorDeferred) return;
     const out = this.adjRibOut;
     const pacer = this.pacer;
     const n = this.main.negotiated;
@@ -634,8 +737,51 @@ export class Peer {
       outputQueued: s.backlog,
       exportPending: this.adjRibOut?.pendingCount ?? 0,
       refreshesCoalesced: this.pacer?.coalesced ?? 0,
+      ...this.grView(),
     };
   }
+
+  private grView(): { gracefulRestart?: GracefulRestartView } {
+    const local = this.config.gracefulRestartTime ?? 0;
+    const peer = (this.main.negotiated ?? this.lastNegotiated)?.gracefulRestart;
+    if (local === 0 && peer === undefined && this.helper === undefined) return {};
+    const h = this.helper;
+    const at = helperDeadline(h);
+    const stale =
+      this.ctx.locRib.peer(this.address) !== undefined ? this.ctx.locRib.counts(this.address).stale : 0;
+    return {
+      gracefulRestart: {
+        restartTime: local,
+        ...(peer !== undefined
+          ? {
+              peer: {
+                restartTime: peer.restartTime,
+                restarting: peer.restarting,
+                notification: peer.notification,
+                families: peer.families.map(
+                  (f) =>
+                    `${f.afi === AFI_IPV4 ? 'ipv4' : f.afi === AFI_IPV6 ? 'ipv6' : `afi ${f.afi}`}${f.forwarding ? ' F' : ''}`,
+                ),
+              },
+            }
+          : {}),
+        ...(h !== undefined ? { state: h.restartDeadline !== undefined ? 'restarting' : 'stale' } : {}),
+        stale,
+        ...(at !== undefined ? { timeLeft: Math.max(0, Math.ceil((at - this.now()) / 1000)) } : {}),
+        restarts: this.gracefulRestarts,
+      },
+    };
+  }
+}
+
+/**
+ * Our graceful stop of a session with graceful restart but without the N bit: close it without a Cease, which
+ * such a peer takes as "withdraw" (RFC 4724 §4: only a TCP failure is a restart for it).
+ */
+function silentStop(n: Negotiated | undefined): boolean {
+  return (
+    n?.gracefulRestart !== undefined && n.gracefulRestart.restartTime > 0 && !n.gracefulRestart.notification
+  );
 }
 
 function damped(d: Damping, now: number): { dampedFor?: number; flaps?: number } {

@@ -25,7 +25,7 @@ import {
 } from './fsm.js';
 import type { TransitionReason } from './api.js';
 import type { SpeakerLog } from './log-events.js';
-import { codecContext } from './negotiate.js';
+import { buildOpen, codecContext } from './negotiate.js';
 import type { BgpError } from './wire/errors.js';
 import { messageLength } from './wire/header.js';
 import { encodeKeepalive } from './wire/keepalive.js';
@@ -170,8 +170,14 @@ export class Session {
   }
 
   /** ManualStop: Cease (default 6/2 Administrative Shutdown) when a session exists; no restart. */
-  stop(subcode?: number, data?: Uint8Array, reason?: TransitionReason): void {
-    this.feed({ type: 'ManualStop', subcode, data, reason });
+  stop(subcode?: number, data?: Uint8Array, reason?: TransitionReason, silent?: boolean): void {
+    this.feed({ type: 'ManualStop', subcode, data, reason, ...(silent === true ? { silent } : {}) });
+  }
+
+  /** The capabilities of the OPENs of later connections (graceful restart's R bit clears after a restart). */
+  setCapabilities(capabilities: FsmConfig['capabilities']): void {
+    const config = { ...this.fsm.config, capabilities };
+    this.fsm = { ...this.fsm, config, localOpen: buildOpen(config) };
   }
 
   /** Any FSM event (the speaker uses it for OpenCollisionDump and AutomaticStop). */

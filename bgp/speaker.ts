@@ -14,9 +14,11 @@
  * End-of-RIB ('end-of-rib' event): emitted when the peer sent End-of-RIB for every negotiated family; for a
  * peer that does not announce graceful restart, also after at most 10 s of Established without it.
  *
- * Graceful restart (RFC 4724): the capability is announced when `PeerConfig.gracefulRestartTime` > 0 and the
- * peer's is decoded and shown; routes are NOT yet kept across a peer's restart (a session going down withdraws
- * its routes at once).
+ * Graceful restart (RFC 4724, RFC 8538; graceful-restart.ts): the capability is announced with the N bit when
+ * `PeerConfig.gracefulRestartTime` > 0. As helper, a restarting peer's paths are kept stale for its restart
+ * time. As restarting speaker, `beginRestart` (before the peers are added) sets the R bit and the F bits and
+ * holds back our routes and End-of-RIB until `endDeferral`; `stop({ graceful })` closes sessions so that
+ * peers keep our routes; `stop({ hardReset })` sends RFC 8538 Hard Reset so that they withdraw them.
  *
  * TCP-MD5 (RFC 2385), `ttl` and GTSM (RFC 5082, `ttlSecurity`) are the transport's (transport.ts): the
  * speaker hands each peer's options to `Transport.setPeerOptions`. The default `node:net` transport cannot
@@ -47,6 +49,7 @@ import { encodeShutdownCommunication } from './wire/notification.js';
 import { nodeTransport, peerSocketOptions, type Listener, type Transport } from './transport.js';
 import {
   CEASE_ADMINISTRATIVE_SHUTDOWN,
+  CEASE_HARD_RESET,
   CEASE_OTHER_CONFIGURATION_CHANGE,
   CEASE_PEER_DECONFIGURED,
 } from './wire/iana.js';
@@ -64,6 +67,8 @@ export class Speaker extends EventEmitter {
   private readonly ctx: PeerContext;
   private running = false;
   private readonly clock: Clock;
+  /** Our own restart (R bit, selection deferral), from `beginRestart` until `endDeferral`. */
+  private restart: { deferring: boolean; forwarding: boolean } | undefined;
 
   /**
    * @param clock the shells' time (default the system clock): a `Clock` (bgp/clock.ts), whose `wakeAt` each
@@ -94,6 +99,11 @@ export class Speaker extends EventEmitter {
       endOfRib: (peer) => this.emit('end-of-rib', peer),
       log: this.log,
       scheduleFlush: () => this.scheduleFlush(),
+      restartFlags: () => ({
+        restarting: this.restart?.deferring === true,
+        forwarding: this.restart?.forwarding === true,
+      }),
+      deferring: () => this.restart?.deferring === true,
     };
   }
 
@@ -136,17 +146,44 @@ export class Speaker extends EventEmitter {
     return this.server?.address();
   }
 
-  /** Cease 6/2 Administrative Shutdown (with `reason` as the RFC 9003 shutdown communication) to every peer. */
-  async stop(reason = 'shutdown'): Promise<void> {
+  /**
+   * Cease 6/2 Administrative Shutdown (with `reason` as the RFC 9003 shutdown communication) to every peer.
+   * `graceful`: we restart — peers with the N bit take the Cease as a restart (RFC 8538), peers with graceful
+   * restart but no N bit get no Cease, only the connection closed, so all of them keep our routes stale.
+   * `hardReset`: Cease 6/9 Hard Reset (RFC 8538 §3, the Administrative Shutdown inside), so they withdraw.
+   */
+  async stop(reason = 'shutdown', how: { graceful?: boolean; hardReset?: boolean } = {}): Promise<void> {
     this.running = false;
-    const data = encodeShutdownCommunication(reason);
+    const comm = encodeShutdownCommunication(reason);
+    const hard = how.hardReset === true;
+    const subcode = hard ? CEASE_HARD_RESET : CEASE_ADMINISTRATIVE_SHUTDOWN;
+    const data = hard ? hardResetData(CEASE_ADMINISTRATIVE_SHUTDOWN, comm) : comm;
+    const graceful = !hard && how.graceful === true;
+    this.log('info', 'speaker-stopping', { graceful, hardReset: hard });
     const retired = [...this.peersByAddress.values()].map((p) =>
-      p.retire(CEASE_ADMINISTRATIVE_SHUTDOWN, data, 'admin-down', STOP_FLUSH_MS),
+      p.retire(subcode, data, 'admin-down', STOP_FLUSH_MS, graceful),
     );
     const server = this.server;
     this.server = undefined;
     const closed = server === undefined ? Promise.resolve() : server.close();
     await Promise.all([...retired, closed]);
+  }
+
+  /**
+   * RFC 4724 §4.1, before the peers are added: we restarted. OPENs carry the R bit, and the F bit per family
+   * when `forwarding` (the kernel kept our routes); every peer's table and End-of-RIB wait for `endDeferral`.
+   */
+  beginRestart(forwarding: boolean): void {
+    this.restart = { deferring: true, forwarding };
+    this.log('info', 'graceful-restart-restarting', { forwarding });
+  }
+
+  /** The selection deferral is over (End-of-RIB from every peer, or its timer): send our tables. */
+  endDeferral(why: string): void {
+    if (this.restart?.deferring !== true) return;
+    this.restart = { ...this.restart, deferring: false };
+    this.log('info', 'graceful-restart-deferral-over', { why });
+    for (const p of this.peersByAddress.values()) p.endDeferral();
   }
 
   // ---- Peers ----------------------------------------------------------------------------------------------
@@ -339,6 +376,14 @@ function sessionRelevantChange(a: PeerConfig, b: PeerConfig): boolean {
   ];
   if (keys.some((k) => a[k] !== b[k])) return true;
   return JSON.stringify(a.families ?? null) !== JSON.stringify(b.families ?? null);
+}
+
+/** RFC 8538 §3: a Hard Reset's data is the subcode of the Cease it stands for, then that Cease's data. */
+export function hardResetData(subcode: number, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + data.length);
+  out[0] = subcode;
+  out.set(data, 1);
+  return out;
 }
 
 /** Peer addresses as keys: one spelling per address (ip/address.ts `canonicalAddress`). */

@@ -1,5 +1,5 @@
 /**
- * The control socket client the CLI uses: one GET over the Unix socket, JSON back, and errors an operator
+ * The control socket client the CLI uses: one GET (or the POST of `shutdown`) over the Unix socket, JSON back, and errors an operator
  * can act on ("is it running?", "permission denied").
  */
 import { request } from 'node:http';
@@ -13,8 +13,17 @@ export function socketPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
 }
 
 export function get<T>(socket: string, path: string, timeoutMs = 10_000): Promise<T> {
+  return call<T>('GET', socket, path, timeoutMs);
+}
+
+/** The one command that changes something (`POST /shutdown`). */
+export function post<T>(socket: string, path: string, timeoutMs = 10_000): Promise<T> {
+  return call<T>('POST', socket, path, timeoutMs);
+}
+
+function call<T>(method: 'GET' | 'POST', socket: string, path: string, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const req = request({ socketPath: socket, path, method: 'GET', timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath: socket, path, method, timeout: timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -105,9 +105,21 @@ const kernelSchema = z.strictObject({
   staleGraceSeconds: ranged(0, 3600, 'seconds').default(120),
 });
 
+/** RFC 4724 graceful restart for every peer that sets no `gracefulRestartTime` of its own (docs/config.md). */
+const gracefulRestartSchema = z.strictObject({
+  restartTime: peerInteger('gracefulRestartTime').optional(),
+  selectionDeferralTime: ranged(1, 3600, 'seconds').optional(),
+});
+
+/** Graceful restart's default restart time in Kubernetes mode (seconds); off in static mode unless set. */
+export const KUBERNETES_RESTART_TIME = 120;
+/** The selection deferral's default upper bound after our own restart (seconds; never above the restart time). */
+export const DEFAULT_SELECTION_DEFERRAL = 60;
+
 const configSchema = z
   .strictObject({
     asn,
+    gracefulRestart: gracefulRestartSchema.optional(),
     routerId: ipv4Address.optional(),
     listen: listenSchema.optional(),
     node: z
@@ -202,6 +214,12 @@ export interface DaemonConfig {
   /** The import rules of peers without their own; with neither, nothing is accepted from a peer. */
   readonly importPrefixes?: readonly ImportRule[];
   readonly kernel: Parsed['kernel'];
+  /**
+   * Graceful restart (RFC 4724) for peers without their own `gracefulRestartTime`: restartTime 0 = off.
+   * With it on, kernel routes stay in place when nodebgp stops or crashes, and after a restart our tables wait
+   * for End-of-RIB from every peer or `selectionDeferralTime`.
+   */
+  readonly gracefulRestart: { readonly restartTime: number; readonly selectionDeferralTime: number };
   /** Where /livez, /readyz and /metrics are served; false: not at all. */
   readonly health: { readonly address: string; readonly port: number } | false;
   readonly controlSocket: string;
@@ -299,12 +317,22 @@ function finish(c: Parsed, file: string): DaemonConfig {
     ),
     importPrefixes: c.importPrefixes,
     kernel: c.kernel,
+    gracefulRestart: gracefulRestartOf(c.gracefulRestart, fromCluster),
     health,
     controlSocket: c.controlSocket,
     log: c.log,
     ...(c.kubernetes !== undefined ? { kubernetes: c.kubernetes } : {}),
     source: file,
   };
+}
+
+function gracefulRestartOf(
+  g: Parsed['gracefulRestart'],
+  fromCluster: boolean,
+): DaemonConfig['gracefulRestart'] {
+  const restartTime = g?.restartTime ?? (fromCluster ? KUBERNETES_RESTART_TIME : 0);
+  const deferral = g?.selectionDeferralTime ?? Math.min(DEFAULT_SELECTION_DEFERRAL, restartTime);
+  return { restartTime, selectionDeferralTime: Math.max(1, deferral) };
 }
 
 // ---- Messages -------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  *   GET /status                  StatusView
  *   GET /config                  the validated configuration (passwords hidden)
  *   GET /bfd                     BfdView: BFD sessions, timers, counters
+ *   POST /shutdown?withdraw=     stop the daemon; withdraw=1: Hard Reset to every peer, kernel routes removed
  *
  * The socket is created with mode 0660 in a directory we create (0750); a socket file left by a crash is
  * replaced, but only after checking that nobody answers on it.
@@ -86,8 +87,15 @@ export async function removeStaleSocket(path: string): Promise<void> {
 
 function handle(source: ControlSource, req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url ?? '/', 'http://nodebgp');
+  if (req.method === 'POST' && url.pathname === '/shutdown') {
+    if (source.shutdown === undefined) return send(res, 404, { error: 'shutdown is not available' });
+    const w = url.searchParams.get('withdraw');
+    return send(res, 200, source.shutdown({ withdraw: w === '1' || w === 'true' }));
+  }
   if (req.method !== 'GET')
-    return send(res, 405, { error: `${req.method} not allowed: the control API is read-only` });
+    return send(res, 405, {
+      error: `${req.method} not allowed: the control API is read-only (but POST /shutdown)`,
+    });
   try {
     const body = route(source, url);
     if (body === undefined) return send(res, 404, { error: `no such endpoint ${url.pathname}` });

@@ -115,6 +115,8 @@ export class Daemon implements ControlSource, ClusterSink {
   /** The CLUSTER_ID the speaker was created with (Kubernetes mode). */
   private readonly startClusterId: string | undefined;
   private routesInPlaceSent = false;
+  /** After our own graceful restart: the selection deferral's timer (End-of-RIB from every peer ends it first). */
+  private deferralTimer: NodeJS.Timeout | undefined;
 
   constructor(
     config: DaemonConfig,
@@ -160,10 +162,11 @@ export class Daemon implements ControlSource, ClusterSink {
       await this.kernel.start();
       this.setBlackholes();
     }
+    this.beginRestart();
     await this.speaker.start();
     for (const peer of this.initialPeers()) {
       this.pendingEor.add(peer.address);
-      this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
+      this.peerChange('added', peer.address, () => this.speaker.addPeer(this.withGr(peer)));
     }
     if (!this.feed) this.warnUnfiltered(this.cfg.peers);
     this.speaker.setAdvertisements(this.feed ? this.feed.advertisements : advertisements(this.cfg));
@@ -183,6 +186,40 @@ export class Daemon implements ControlSource, ClusterSink {
       },
       'nodebgp started',
     );
+  }
+
+  /** Graceful restart is on for some peer: the global setting or a peer's own restart time. */
+  private get gracefulRestart(): boolean {
+    const c = this.cfg;
+    return (
+      c.gracefulRestart.restartTime > 0 || this.initialPeers().some((p) => (p.gracefulRestartTime ?? 0) > 0)
+    );
+  }
+
+  /** A peer with the global graceful-restart setting unless it has its own. */
+  private withGr(p: PeerConfig): PeerConfig {
+    return withGrOf(this.cfg, p);
+  }
+
+  /**
+   * RFC 4724 §4.1: the kernel kept our routes from the previous run (forwarding state preserved), so this is a
+   * graceful restart: OPENs carry the R and F bits, and our tables and End-of-RIB wait until every peer has
+   * sent End-of-RIB, or the selection deferral time. Meanwhile relearned routes are adopted in the kernel
+   * without a rewrite, and the rest are swept at the end (`releaseStale`).
+   */
+  private beginRestart(): void {
+    if (!this.gracefulRestart || !this.kernel) return;
+    const st = this.kernel.stats();
+    const kept = (st.stale ?? 0) + (st.installed ?? 0);
+    if (kept === 0) return;
+    const deferral = this.cfg.gracefulRestart.selectionDeferralTime;
+    this.log.info(
+      { event: 'graceful-restart', keptRoutes: kept, selectionDeferralTime: deferral },
+      `restarting gracefully: ${kept} kernel routes kept; selection deferred up to ${deferral} s`,
+    );
+    this.speaker.beginRestart?.(true);
+    this.deferralTimer = setTimeout(() => this.releaseStale('selection deferral over'), deferral * 1000);
+    this.deferralTimer.unref();
   }
 
   /** The file's peers; in Kubernetes mode also the cluster's (a cluster peer wins over a file one). */
@@ -216,7 +253,7 @@ export class Daemon implements ControlSource, ClusterSink {
       this.pendingEor.delete(address);
       const filePeer = filePeers.get(key(address));
       if (filePeer !== undefined) {
-        this.peerChange('changed', address, () => this.speaker.updatePeer(filePeer));
+        this.peerChange('changed', address, () => this.speaker.updatePeer(this.withGr(filePeer)));
         continue;
       }
       if (retire.has(key(address))) this.startRetiring(address);
@@ -228,10 +265,11 @@ export class Daemon implements ControlSource, ClusterSink {
     for (const p of d.add) {
       // Wanted again before it was retired: the session is still there, only its settings may differ.
       if (this.retiring.delete(key(p.address)) || filePeers.has(key(p.address)))
-        this.peerChange('kept', p.address, () => this.speaker.updatePeer(p));
-      else this.peerChange('added', p.address, () => this.speaker.addPeer(p));
+        this.peerChange('kept', p.address, () => this.speaker.updatePeer(this.withGr(p)));
+      else this.peerChange('added', p.address, () => this.speaker.addPeer(this.withGr(p)));
     }
-    for (const p of d.update) this.peerChange('changed', p.address, () => this.speaker.updatePeer(p));
+    for (const p of d.update)
+      this.peerChange('changed', p.address, () => this.speaker.updatePeer(this.withGr(p)));
     if (this.pendingEor.size === 0) this.releaseStale('end-of-rib from every peer');
     if (this.retiring.size > 0) this.checkRetiring();
   }
@@ -413,6 +451,9 @@ export class Daemon implements ControlSource, ClusterSink {
   }
 
   private releaseStale(why: string): void {
+    clearTimeout(this.deferralTimer);
+    this.deferralTimer = undefined;
+    this.speaker.endDeferral?.(why);
     if (!this.kernel || this.staleReleased) {
       if (!this.kernel) this.routesInPlace(why);
       return;
@@ -450,7 +491,12 @@ export class Daemon implements ControlSource, ClusterSink {
    */
   reload(next: DaemonConfig): void {
     const prev = this.cfg;
-    const diff = diffConfigPeers(prev.peers, next.peers);
+    // Peers as the speaker gets them: a changed global gracefulRestart.restartTime changes every peer without
+    // its own (and resets their sessions: the capability is in the OPEN).
+    const diff = diffConfigPeers(
+      prev.peers.map((p) => withGrOf(prev, p)),
+      next.peers.map((p) => withGrOf(next, p)),
+    );
     const problems = [...diff.add, ...diff.change].flatMap(({ peer, index }) => {
       const why = validatePeerConfig(peer);
       return why === undefined ? [] : [`config ${next.source}: peers[${index}]: ${why}`];
@@ -475,8 +521,9 @@ export class Daemon implements ControlSource, ClusterSink {
     for (const address of diff.remove)
       this.peerChange('removed', address, () => this.speaker.removePeer(address));
     for (const { peer } of diff.change)
-      this.peerChange('changed', peer.address, () => this.speaker.updatePeer(peer));
-    for (const { peer } of diff.add) this.peerChange('added', peer.address, () => this.speaker.addPeer(peer));
+      this.peerChange('changed', peer.address, () => this.speaker.updatePeer(this.withGr(peer)));
+    for (const { peer } of diff.add)
+      this.peerChange('added', peer.address, () => this.speaker.addPeer(this.withGr(peer)));
     if (!this.feed) {
       this.warnUnfiltered(diff.add.map((a) => a.peer));
       // Routes already received were judged by the old rules: ask the peers whose rules changed again.
@@ -521,12 +568,35 @@ export class Daemon implements ControlSource, ClusterSink {
     }
   }
 
-  /** SIGTERM: Cease to every peer, then our kernel routes go (no graceful restart to keep them for). */
+  /**
+   * SIGTERM (and a crash): with graceful restart, the kernel FIB is closed first with every route and nexthop
+   * object of ours left in place (kernel routes belong to the data plane), then the sessions close so that the
+   * peers keep our routes as stale (RFC 8538 Cease with the N bit; no Cease for a peer without it). Without
+   * graceful restart: Cease to every peer, then our kernel routes go.
+   */
   async stop(): Promise<void> {
     clearInterval(this.retireTimer);
     clearInterval(this.clusterIdTimer);
+    clearTimeout(this.deferralTimer);
     this.routesInPlaceSent = true;
+    if (this.gracefulRestart) {
+      if (this.kernel) await this.kernel.close({ removeRoutes: false });
+      await this.speaker.stop('restart', { graceful: true });
+      return;
+    }
     await this.speaker.stop('shutdown');
+    if (this.kernel) await this.kernel.close({ removeRoutes: true });
+  }
+
+  /**
+   * `nodebgp shutdown --withdraw`: decommissioning, not a restart. RFC 8538 Hard Reset to every peer, so they
+   * withdraw our routes at once, then our kernel routes and nexthop objects go.
+   */
+  async withdraw(): Promise<void> {
+    clearInterval(this.retireTimer);
+    clearTimeout(this.deferralTimer);
+    this.routesInPlaceSent = true;
+    await this.speaker.stop('decommissioned', { hardReset: true });
     if (this.kernel) await this.kernel.close({ removeRoutes: true });
   }
 
@@ -562,6 +632,7 @@ export class Daemon implements ControlSource, ClusterSink {
       nexthops: e.nexthops,
       status: e.status,
       ...(e.error !== undefined ? { error: e.error } : {}),
+      ...(e.stale === true ? { stale: true } : {}),
       kernel: e.kernel === null ? null : { ...e.kernel, nexthops: e.kernel.nexthops ?? [] },
       since: e.since,
     }));
@@ -612,6 +683,12 @@ export class Daemon implements ControlSource, ClusterSink {
       }
     );
   }
+}
+
+/** `p` with `c.gracefulRestart.restartTime` unless it has a restart time of its own. */
+function withGrOf<P extends PeerConfig>(c: DaemonConfig, p: P): P {
+  const t = c.gracefulRestart.restartTime;
+  return p.gracefulRestartTime !== undefined || t === 0 ? p : { ...p, gracefulRestartTime: t };
 }
 
 /** A peer's address as the speaker names it. */

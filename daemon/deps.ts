@@ -10,7 +10,12 @@ import type { BfdView } from './views.js';
 
 export interface SpeakerLike extends SpeakerEventSource {
   start(): unknown;
-  stop(reason: string): unknown;
+  /** `graceful`: peers keep our routes (RFC 4724/8538); `hardReset`: they withdraw them (RFC 8538 §3). */
+  stop(reason: string, how?: { graceful?: boolean; hardReset?: boolean }): unknown;
+  /** We restarted (graceful restart): R bit, F bits when `forwarding`, our tables wait for endDeferral. */
+  beginRestart?(forwarding: boolean): unknown;
+  /** The selection deferral is over: send our tables and End-of-RIB. */
+  endDeferral?(why: string): unknown;
   addPeer(peer: PeerConfig): unknown;
   removePeer(address: string): unknown;
   updatePeer(peer: PeerConfig): unknown;
@@ -35,6 +40,8 @@ export interface FibEntryLike {
   readonly nexthops: readonly string[];
   readonly status: 'installed' | 'pending' | 'failed' | 'unresolvable';
   readonly error?: string;
+  /** Ours from a previous run, not wanted (yet). */
+  readonly stale?: boolean;
   readonly kernel: { readonly nexthops?: readonly string[] } | null;
   readonly since: number;
 }

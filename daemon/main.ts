@@ -2,15 +2,19 @@
  * `nodebgp run`: load the config, start the daemon, the control socket and the health endpoints, and handle
  * signals.
  *
- *   SIGTERM / SIGINT  Cease to every peer, remove our kernel routes, close the socket, exit 0
+ *   SIGTERM / SIGINT  with graceful restart: kernel routes left in place, sessions closed so that the peers keep
+ *                     our routes (RFC 8538); without: Cease to every peer, our kernel routes removed; exit 0
  *   SIGHUP            reload the config; peers added/removed/changed and pod CIDRs applied in place
+ *   `nodebgp shutdown [--withdraw]` over the control socket: as SIGTERM; with --withdraw RFC 8538 Hard Reset to
+ *                     every peer and our kernel routes removed (decommissioning), whatever graceful restart says
  *
  * With `kubernetes.enabled` the Node source starts first; BGP starts once our Node has been seen with a
  * podCIDR (that gives the router id and the next hop). Until then the control socket answers (`nodebgp status`
  * says what we wait for) and /readyz says 503. Once the routes learned at start are in the kernel, the Node's
  * NetworkUnavailable condition is set to False.
  *
- * An uncaught error is logged as `fatal` with its stack and the process exits 1 after the same cleanup,
+ * An uncaught error is logged as `fatal` with its stack and the process exits 1 after the same cleanup (so
+ * with graceful restart a bug leaves working routes behind, not a data-plane outage),
  * so a supervisor restarts it with the reason in the log (never a silent crash loop).
  */
 import { Speaker } from '../bgp/speaker.js';
@@ -70,6 +74,8 @@ interface Run {
   configWatcher?: ConfigWatcher;
   ready: boolean;
   stopping: boolean;
+  /** Stop as a signal would; `withdraw`: Hard Reset and kernel routes removed (`nodebgp shutdown --withdraw`). */
+  shutdown?: (why: string, withdraw: boolean) => void;
 }
 
 export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Promise<number> {
@@ -86,10 +92,10 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
   const log = createLogger(config.log.level);
   const r: Run = { config, log, metrics: createMetrics(), ready: false, stopping: false };
   const done = new Promise<number>((resolve) => {
-    const shutdown = async (why: string, code: number) => {
+    const shutdown = async (why: string, code: number, withdraw = false) => {
       if (r.stopping) return;
       r.stopping = true;
-      log.info({ event: 'stopping', why }, `stopping: ${why}`);
+      log.info({ event: 'stopping', why, withdraw }, `stopping: ${why}`);
       const force = setTimeout(() => {
         log.error(
           { event: 'stop-timeout' },
@@ -98,12 +104,13 @@ export async function runDaemon(flags: ConfigOverrides, engines?: Engines): Prom
         resolve(code || 1);
       }, STOP_DEADLINE_MS);
       force.unref();
-      await stopAll(r);
+      await stopAll(r, withdraw);
       clearTimeout(force);
       log.info({ event: 'stopped' }, 'nodebgp stopped');
       log.flush();
       resolve(code);
     };
+    r.shutdown = (why, withdraw) => void shutdown(why, 0, withdraw);
     process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
     process.on('SIGINT', () => void shutdown('SIGINT', 0));
     process.on('SIGHUP', () => r.daemon && reload(r.daemon, flags, log));
@@ -193,12 +200,12 @@ async function markAvailable(cluster: ClusterController, log: Logger): Promise<v
   log.info({ event: 'k8s-network-available', outcome }, `NetworkUnavailable=False: ${outcome}`);
 }
 
-async function stopAll(r: Run): Promise<void> {
+async function stopAll(r: Run, withdraw = false): Promise<void> {
   const warn = (what: string) => (err: unknown) =>
     r.log.error({ event: 'stop-failed', what, err }, `${what} stop failed`);
   r.configWatcher?.close();
   r.feed?.cancel();
-  await r.daemon?.stop().catch(warn('daemon'));
+  await (withdraw ? r.daemon?.withdraw() : r.daemon?.stop())?.catch(warn('daemon'));
   await r.feed?.cluster.stop().catch(warn('kubernetes'));
   await r.control?.close();
   await r.health?.close();
@@ -235,6 +242,11 @@ function controlProxy(r: Run): ControlSource {
     config: () => r.daemon?.config() ?? configView(r.config),
     bfd: () =>
       r.daemon?.bfd() ?? { enabled: false, sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 },
+    shutdown: ({ withdraw }) => {
+      // Answer first: the control socket closes while stopping.
+      setImmediate(() => r.shutdown?.(withdraw ? 'shutdown --withdraw' : 'shutdown', withdraw));
+      return { stopping: true, withdraw };
+    },
   };
 }
 

@@ -82,6 +82,10 @@ export interface Metrics {
   readonly bfdDowns: Counter<'peer'>;
   readonly bfdReceived: Counter<'peer'>;
   readonly bfdSent: Counter<'peer'>;
+  /** RFC 4724 helper: paths kept stale from a restarting peer. */
+  readonly stalePaths: Gauge<'peer'>;
+  /** Graceful restarts of the peer that we helped (its paths kept). */
+  readonly gracefulRestarts: Counter<'peer'>;
   /** Sets every peer and FIB series from the speaker's and the FIB's own numbers; drops peers not listed. */
   updateFromStatus(peers: readonly (PeerStatus & { readonly bfd?: PeerBfd })[], fib?: FibStats): void;
   /** Deletes every series of one peer. */
@@ -150,6 +154,14 @@ function createHandles(registry: Registry): Handles {
     bfdDowns: peerCounter('nodebgp_bfd_session_down_total', 'BFD sessions that went from Up to Down'),
     bfdReceived: peerCounter('nodebgp_bfd_packets_received_total', 'BFD Control packets received'),
     bfdSent: peerCounter('nodebgp_bfd_packets_sent_total', 'BFD Control packets sent'),
+    stalePaths: peerGauge(
+      'nodebgp_bgp_stale_paths',
+      'Paths kept stale from a peer that restarts (graceful restart helper)',
+    ),
+    gracefulRestarts: peerCounter(
+      'nodebgp_bgp_graceful_restarts_total',
+      'Session drops of the peer taken as a graceful restart (its paths kept stale)',
+    ),
   };
 }
 
@@ -174,6 +186,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     handles.bfdDowns,
     handles.bfdReceived,
     handles.bfdSent,
+    handles.stalePaths,
+    handles.gracefulRestarts,
   ];
   const sync = new CounterSync();
   const known = new Set<string>();
@@ -195,6 +209,11 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       handles.prefixesAccepted.set(labels, p.accepted);
       handles.prefixesAdvertised.set(labels, p.advertised);
       for (const [field, counter] of counters) sync.set(counter, p.address, field, p[field]);
+      const gr = p.gracefulRestart;
+      if (gr !== undefined) {
+        handles.stalePaths.set(labels, gr.stale);
+        sync.set(handles.gracefulRestarts, p.address, 'gracefulRestarts', gr.restarts);
+      }
       const bfd = p.bfd;
       if (bfd !== undefined && bfd.state in BFD_STATE_VALUE) {
         handles.bfdSessionState.set(labels, BFD_STATE_VALUE[bfd.state]!);

@@ -86,9 +86,17 @@ export class PeeringSpeaker implements SpeakerLike {
     return this.inner.start();
   }
 
-  async stop(reason: string): Promise<void> {
-    await this.inner.stop(reason);
+  async stop(reason: string, how?: { graceful?: boolean; hardReset?: boolean }): Promise<void> {
+    await this.inner.stop(reason, how);
     await this.bfd?.close();
+  }
+
+  beginRestart(forwarding: boolean): void {
+    this.inner.beginRestart(forwarding);
+  }
+
+  endDeferral(why: string): void {
+    this.inner.endDeferral(why);
   }
 
   addPeer(peer: PeerConfig): void {

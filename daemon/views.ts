@@ -52,6 +52,8 @@ export interface FibEntryView {
   readonly nexthops: readonly string[];
   readonly status: FibStatus;
   readonly error?: string;
+  /** Ours from the previous run, wanted by nobody yet: kept until the restart's End-of-RIB sweep. */
+  readonly stale?: boolean;
   /** What the kernel holds for this prefix with our protocol number, or null for nothing. */
   readonly kernel: { readonly nexthops: readonly string[]; readonly [k: string]: unknown } | null;
   readonly since: number;
@@ -121,4 +123,14 @@ export interface ControlSource {
   status(): StatusView;
   config(): unknown;
   bfd?(): BfdView;
+  /**
+   * Stop the daemon (answered before it stops). `withdraw`: RFC 8538 Hard Reset to every peer and our kernel
+   * routes removed (decommissioning); otherwise as SIGTERM.
+   */
+  shutdown?(o: { withdraw: boolean }): ShutdownView;
+}
+
+export interface ShutdownView {
+  readonly stopping: true;
+  readonly withdraw: boolean;
 }

@@ -7,7 +7,8 @@
  * candidate from this peer already is, and tells the Adj-RIB-In what it replaces — one lookup in a
  * million-entry table saved per prefix.
  */
-import type { PrefixKey } from '../../ip/prefix.js';
+import { isIpv4Key, type PrefixKey } from '../../ip/prefix.js';
+import { AFI_IPV4, AFI_IPV6 } from '../wire/iana.js';
 import type { PathAttributes, ReachBlock } from '../wire/types.js';
 import { Path, type IneligibleReason } from './path.js';
 import { PrefixMap } from './prefix-map.js';
@@ -103,10 +104,19 @@ export class AdjRibIn {
     this.acceptedCount = 0;
   }
 
-  /** Empty `stale` and return what it held (the caller withdraws it from the Loc-RIB). */
-  takeStale(): PrefixMap<Path> {
+  /**
+   * Empty `stale` (of one AFI when given) and return what it held (the caller withdraws it from the
+   * Loc-RIB).
+   */
+  takeStale(afi?: number): PrefixMap<Path> {
     const held = this.stale;
     this.stale = new PrefixMap();
-    return held;
+    if (afi === undefined) return held;
+    const taken = new PrefixMap<Path>();
+    held.forEach((path, prefix) => {
+      if ((isIpv4Key(prefix) ? AFI_IPV4 : AFI_IPV6) === afi) taken.set(prefix, path);
+      else this.stale.set(prefix, path);
+    });
+    return taken;
   }
 }

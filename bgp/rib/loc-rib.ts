@@ -177,12 +177,15 @@ export class LocRib {
     this.adjRibIns.get(address)?.markStale();
   }
 
-  /** End-of-RIB after a restart (or End of Route Refresh): withdraw what the peer did not announce again. */
-  sweepStale(address: string): LocRibChanges {
+  /**
+   * End-of-RIB after a restart (or End of Route Refresh): withdraw what the peer did not announce again — of
+   * one family (AFI) when given, else of all.
+   */
+  sweepStale(address: string, afi?: number): LocRibChanges {
     const adjRibIn = this.adjRibIns.get(address);
     if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
     adjRibIn
-      .takeStale()
+      .takeStale(afi)
       .forEach((path, prefix) => this.replace(prefix, this.rib.get(prefix), path, undefined));
     return this.finishBatch();
   }
@@ -356,9 +359,17 @@ export class LocRib {
         const multipath =
           decision !== undefined && decision.multipath.length > 1 && decision.multipath.includes(path);
         const nexthops = best ? (this.nexthops(prefix) ?? undefined) : undefined;
-        out.push(
-          pathView(prefix, path, { nexthops, best, multipath, reason: formatVerdict(reasons[i]!), now }),
-        );
+        const address = path.peer?.address;
+        const stale = address !== undefined && this.adjRibIns.get(address)?.stale.get(prefix) === path;
+        const reason = formatVerdict(reasons[i]!);
+        const view = pathView(prefix, path, {
+          nexthops,
+          best,
+          multipath,
+          reason: stale ? `stale, ${reason}` : reason,
+          now,
+        });
+        out.push(stale ? { ...view, stale: true } : view);
       });
     }
     return out;

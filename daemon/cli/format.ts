@@ -41,6 +41,20 @@ function stateCell(p: NeighborStatus): string {
   return `${p.state} (damped ${formatDuration(p.dampedFor)}, ${p.flaps ?? 0} flaps)`;
 }
 
+/**
+ * Graceful restart: `-` off; `120s N` (our restart time, the peer's N bit); while the peer restarts
+ * `restarting: 12 stale, 98s left`, once back until its End-of-RIB `stale: 12 stale, 300s left`.
+ */
+export function grCell(p: NeighborStatus): string {
+  const g = p.gracefulRestart;
+  if (g === undefined) return '-';
+  if (g.state !== undefined)
+    return `${g.state}: ${g.stale} stale${g.timeLeft !== undefined ? `, ${g.timeLeft}s left` : ''}`;
+  if (g.restartTime === 0) return g.peer !== undefined ? 'peer only' : '-';
+  if (g.peer === undefined) return `${g.restartTime}s`;
+  return `${g.restartTime}s${g.peer.notification ? ' N' : ''}${g.peer.restarting ? ' R' : ''}`;
+}
+
 /** `Up`, or `Down (control detection time expired)`; `-` without BFD. */
 function bfdCell(p: NeighborStatus): string {
   if (p.bfd === undefined) return '-';
@@ -50,18 +64,30 @@ function bfdCell(p: NeighborStatus): string {
 export function neighborsTable(peers: readonly NeighborStatus[], now = Date.now()): string {
   if (peers.length === 0) return 'No peers configured.\n';
   const withBfd = peers.some((p) => p.bfd !== undefined);
+  const withGr = peers.some((p) => p.gracefulRestart !== undefined);
   const rows = peers.map((p) => [
     p.description ? `${p.address} (${p.description})` : p.address,
     String(p.asn),
     stateCell(p),
     formatDuration(now - p.since),
     ...(withBfd ? [bfdCell(p)] : []),
+    ...(withGr ? [grCell(p)] : []),
     String(p.received),
     String(p.accepted),
     String(p.advertised),
     neighborNote(p),
   ]);
-  const head = ['Peer', 'AS', 'State', 'Up/Down', ...(withBfd ? ['BFD'] : []), 'Rcvd', 'Accepted', 'Adv'];
+  const head = [
+    'Peer',
+    'AS',
+    'State',
+    'Up/Down',
+    ...(withBfd ? ['BFD'] : []),
+    ...(withGr ? ['GR'] : []),
+    'Rcvd',
+    'Accepted',
+    'Adv',
+  ];
   return table([...head, 'Last error/reason'], rows);
 }
 
@@ -114,7 +140,7 @@ export function bfdTable(v: BfdView): string {
 /** vtysh status codes: `*` valid, `>` best, `=` multipath; an ineligible path has no `*`. */
 function routeMarks(r: RouteView): string {
   const valid = !r.reason.startsWith('ineligible');
-  return `${valid ? '*' : ' '}${r.best ? '>' : r.multipath ? '=' : ' '}`;
+  return `${r.stale === true ? 'S' : ' '}${valid ? '*' : ' '}${r.best ? '>' : r.multipath ? '=' : ' '}`;
 }
 
 export function routesTable(routes: readonly RouteView[]): string {
@@ -131,11 +157,11 @@ export function routesTable(routes: readonly RouteView[]): string {
     r.reason,
   ]);
   const out = table(
-    ['  Network', 'Next hop(s)', 'Peer', 'LocPrf', 'MED', 'Path', 'Origin', 'Communities', 'Best/Reason'],
+    ['   Network', 'Next hop(s)', 'Peer', 'LocPrf', 'MED', 'Path', 'Origin', 'Communities', 'Best/Reason'],
     rows,
   );
   const best = routes.filter((r) => r.best).length;
-  return `Status codes: * valid, > best, = multipath (ECMP)   Origin codes: i IGP, e EGP, ? incomplete\n${out}\n${countPrefixes(routes)} prefixes, ${routes.length} paths, ${best} best\n`;
+  return `Status codes: S stale (graceful restart), * valid, > best, = multipath (ECMP)   Origin codes: i IGP, e EGP, ? incomplete\n${out}\n${countPrefixes(routes)} prefixes, ${routes.length} paths, ${best} best\n`;
 }
 
 function countPrefixes(routes: readonly RouteView[]): number {
@@ -172,12 +198,14 @@ export function fibTable(fib: FibView): string {
     e.prefix,
     e.nexthops.length > 0 ? e.nexthops.join(',') : 'blackhole',
     kernelCell(e),
-    e.status,
+    e.stale === true ? `${e.status}, stale (previous run)` : e.status,
     e.error ?? '',
   ]);
   const out = table(['Prefix', 'Wanted next hops', 'Kernel next hops', 'Status', 'Error'], rows);
   const differ = fib.entries.filter((e) => !sameNexthops(e)).length;
-  return `${out}\n${fib.entries.length} routes, ${differ} differ from the kernel (marked !)\n`;
+  const stale = fib.entries.filter((e) => e.stale === true).length;
+  const kept = stale > 0 ? `, ${stale} kept from the previous run until the restart's End-of-RIB sweep` : '';
+  return `${out}\n${fib.entries.length} routes, ${differ} differ from the kernel (marked !)${kept}\n`;
 }
 
 function kernelCell(e: FibEntryView): string {

@@ -3,9 +3,9 @@
  * Exit codes: 0 ok, 1 error (daemon unreachable, bad config, unknown peer), 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { ClientError, get, socketPath } from '../client.js';
+import { ClientError, get, post, socketPath } from '../client.js';
 import { ConfigError, loadConfig } from '../config.js';
-import type { BfdView, FibView, NeighborStatus, RouteView, StatusView } from '../views.js';
+import type { BfdView, FibView, NeighborStatus, RouteView, ShutdownView, StatusView } from '../views.js';
 import { bfdTable, fibTable, neighborsTable, ribTable, routesTable, statusText } from './format.js';
 
 export interface CliIo {
@@ -155,6 +155,25 @@ const COMMANDS: Record<string, Command> = {
     () => '/status',
     (s) => ({ json: s, text: statusText(s) }),
   ),
+  shutdown: {
+    summary: 'stop the daemon; --withdraw: Hard Reset to every peer and our kernel routes removed',
+    usage:
+      'nodebgp shutdown [--withdraw] [--socket PATH]\n\n' +
+      'Without --withdraw: as SIGTERM (with graceful restart the kernel routes stay and the peers keep ours).\n' +
+      '  --withdraw      decommission: RFC 8538 Hard Reset to every peer, so they withdraw our routes at once,\n' +
+      '                  and our kernel routes and nexthop objects removed, then exit\n' +
+      SOCKET_HELP,
+    options: { socket: { type: 'string' }, withdraw: { type: 'boolean' } },
+    async run(values, pos, io) {
+      if (pos.length > 0) throw new UsageError(`unexpected argument ${pos[0]}`);
+      const withdraw = values.withdraw === true;
+      const r = await post<ShutdownView>(sock(values, io), `/shutdown?withdraw=${withdraw ? 1 : 0}`);
+      io.out(
+        `nodebgp stopping${r.withdraw ? ': Hard Reset sent to every peer, kernel routes removed' : ''}\n`,
+      );
+      return 0;
+    },
+  },
   config: {
     summary: 'config check FILE: validate a config file; config show: the running config',
     usage:

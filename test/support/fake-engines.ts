@@ -40,8 +40,14 @@ export class FakeSpeaker extends EventEmitter implements SpeakerLike {
   start() {
     this.calls.push('start');
   }
-  stop(reason: string) {
-    this.calls.push(`stop ${reason}`);
+  stop(reason: string, how: { graceful?: boolean; hardReset?: boolean } = {}) {
+    this.calls.push(`stop ${reason}${how.graceful ? ' graceful' : ''}${how.hardReset ? ' hard-reset' : ''}`);
+  }
+  beginRestart(forwarding: boolean) {
+    this.calls.push(`begin-restart forwarding=${forwarding}`);
+  }
+  endDeferral(why: string) {
+    this.calls.push(`end-deferral ${why}`);
   }
   addPeer(p: PeerConfig) {
     // As the real Speaker: an invalid peer throws, naming the field.
@@ -96,6 +102,9 @@ export class FakeFib implements FibLike {
   /** Every setBlackholes, with its arguments. */
   blackholes: { prefixes: PrefixKey[]; kind: 'blackhole' | 'unreachable'; metric: number }[] = [];
 
+  /** What stats() reports: e.g. `{ stale: 3 }` for routes kept in the kernel from a previous run. */
+  statsShown: ReturnType<FibLike['stats']> = {};
+
   constructor(readonly options: FibOptions) {}
 
   start() {
@@ -115,7 +124,7 @@ export class FakeFib implements FibLike {
     return [];
   }
   stats() {
-    return {};
+    return this.statsShown;
   }
   close(o: { removeRoutes: boolean }) {
     this.calls.push(`close removeRoutes=${o.removeRoutes}`);

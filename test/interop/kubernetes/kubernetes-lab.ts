@@ -106,9 +106,13 @@ export class KubernetesLab {
 
   /**
    * `bin/nodebgp run` for node-<k> in its namespace; resolves once its control socket answers. `kubernetes`
-   * adds keys to the config's kubernetes section.
+   * adds keys to the config's kubernetes section, `top` top-level keys (e.g. `gracefulRestart`).
    */
-  async startNode(k: number, kubernetes: Record<string, unknown> = {}): Promise<ClusterNode> {
+  async startNode(
+    k: number,
+    kubernetes: Record<string, unknown> = {},
+    top: Record<string, unknown> = {},
+  ): Promise<ClusterNode> {
     const name = `node-${k}`;
     const address = `10.100.0.${k}`;
     const ns = this.attach(`n${k}`, address);
@@ -127,6 +131,7 @@ export class KubernetesLab {
       kernel: { enabled: true, staleGraceSeconds: 3 },
       controlSocket: socket,
       log: { level: 'debug' },
+      ...top,
     };
     const configFile = join(dir, 'nodebgp.yaml');
     writeFileSync(configFile, stringify(config));

@@ -330,3 +330,27 @@ describe('CLI', () => {
     expect(formatDuration(100 * 86400_000)).toBe('14w2d');
   });
 });
+
+describe('nodebgp shutdown', () => {
+  it('POSTs /shutdown, with withdraw only when asked; other POSTs stay refused', async () => {
+    await server?.close();
+    const asked: boolean[] = [];
+    server = await startControlServer(socket, {
+      ...fakeSource(),
+      shutdown: ({ withdraw }) => (asked.push(withdraw), { stopping: true, withdraw }),
+    });
+    const plain = await cli('shutdown');
+    expect(plain).toMatchObject({ code: 0, out: 'nodebgp stopping\n' });
+    const hard = await cli('shutdown', '--withdraw');
+    expect(hard.code).toBe(0);
+    expect(hard.out).toContain('Hard Reset sent to every peer');
+    expect(asked).toEqual([false, true]);
+    expect((await cli('shutdown', 'now')).code).toBe(2);
+  });
+
+  it('a daemon without the command says so', async () => {
+    const r = await cli('shutdown', '--withdraw');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('shutdown is not available');
+  });
+});
