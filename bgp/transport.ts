@@ -6,7 +6,7 @@
  *
  * The contract, for any implementation:
  *   - `connect` returns at once a `net.Socket` that emits 'connect' once the connection is established and
- *     'error' (then 'close') when it fails; it never throws for a network failure.
+ *     'error' (then 'close') when it fails; it never throws for a network failure. No 'data' before 'connect'.
  *   - `listen` resolves once bound, and hands every accepted connection to `connection`.
  *   - `setPeerOptions(address, …)` is called when a peer is added or changed, before any of its connections,
  *     and with `undefined` when it is removed.

@@ -7,6 +7,7 @@
  *            refused or reset connection is its 'error' event (ECONNREFUSED, …). Node never learns when a
  *            connection it did not start completes, so a `dup` of the fd is polled for writability and
  *            SO_ERROR read: 0 → the socket's 'connect' event, anything else → the socket is destroyed with it.
+ *            The socket is created paused and resumed after 'connect': no 'data' comes before it.
  *   listen   socket → SO_REUSEADDR → bind → listen; the listener is polled here and connections accepted with
  *            accept4(), so that each accepted socket gets its peer's TTL and IP_MINTTL before Node wraps it.
  *            Per-peer TCP-MD5 keys live on the listener (the kernel copies the matching one to each connection).
@@ -105,7 +106,9 @@ export class LinuxTcpTransport {
       process.nextTick(() => s.destroy(made));
       return s;
     }
-    const socket = new net.Socket({ fd: made.fd });
+    // Paused until connected: Node reads an fd socket from the start, and a peer that sends its OPEN as soon as
+    // it accepts would otherwise hand the session data before 'connect' (an FSM error in Connect state).
+    const socket = new net.Socket({ fd: made.fd, pauseOnCreate: true } as net.SocketConstructorOpts);
     let answered = false;
     const watch = this.c.fcntl(made.fd, F_DUPFD_CLOEXEC, 0);
     if (watch < 0) {
@@ -121,6 +124,7 @@ export class LinuxTcpTransport {
       if (status === 0 && err === 0) {
         if (peer !== undefined) this.heard(peer);
         socket.emit('connect');
+        socket.resume();
       } else if (err !== 0) socket.destroy(errnoError('connect', err, `${opts.host} port ${opts.port}`));
     });
     const stop = () => {

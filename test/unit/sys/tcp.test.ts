@@ -4,6 +4,7 @@
  * complete, while the right ones do.
  */
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { libcAvailable } from '../../../sys/libc.js';
 import { LinuxTcpTransport, linuxTcpTransport, type TcpListener } from '../../../sys/tcp.js';
@@ -85,6 +86,34 @@ describe.skipIf(!available)('LinuxTcpTransport', () => {
     s.destroy();
     await new Promise((r) => setImmediate(r));
     expect(client.diagnose('127.0.0.1')).toMatch(/^(no answer: 1 connection attempts timed out|TCP-MD5)/);
+  });
+
+  it("emits no data before 'connect', though the peer writes the moment it accepts", async () => {
+    // A BGP peer sends its OPEN at once; data ahead of 'connect' is an FSM error in Connect state. The peer runs
+    // on its own thread, and this one blocks right after connect(): completion and data are then both ready in
+    // the same turn of the event loop, whichever order Node's watchers report them in.
+    const peer = new Worker(
+      `const net = require('node:net'); const { parentPort } = require('node:worker_threads');
+       const server = net.createServer((s) => s.end('OPEN'));
+       server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));`,
+      { eval: true },
+    );
+    cleanups.push(() => peer.terminate());
+    const port = await new Promise<number>((r) => peer.once('message', r));
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 10; i++) {
+      const s = transport().connect({ host: '127.0.0.1', port });
+      cleanups.push(() => s.destroy());
+      Atomics.wait(pause, 0, 0, 100);
+      const order: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        s.on('connect', () => order.push('connect'));
+        s.on('data', (d) => order.push(`data ${d.toString()}`));
+        s.on('error', reject);
+        s.on('end', resolve);
+      });
+      expect(order).toEqual(['connect', 'data OPEN']);
+    }
   });
 
   it('reports a refused connection as an error event, never a throw', async () => {
