@@ -7,11 +7,11 @@
  */
 import { formatIpv6, ipv4Bytes, parseAddress as parseIpAddress } from '../ip/address.js';
 import { ipv4KeyAddress, ipv4KeyLength, ipv6KeyParts, maskedCopy, type PrefixKey } from '../ip/prefix.js';
+import { AF_INET, AF_INET6 } from './netlink/constants.js';
 
 export type { PrefixKey } from '../ip/prefix.js';
 
-export const AF_INET = 2;
-export const AF_INET6 = 10;
+export { AF_INET, AF_INET6 };
 export type Family = typeof AF_INET | typeof AF_INET6;
 
 /** A prefix as the kernel sees it: family, address bytes (4 or 16, host bits zero), length. */

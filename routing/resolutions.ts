@@ -7,7 +7,7 @@ import type { KernelState } from './kernel.js';
 import type { NexthopRegistry } from './nexthops.js';
 import type { RouteShape, ShapeTable } from './shape.js';
 import { AF_INET, AF_INET6, Family, parseAddress } from './prefix.js';
-import type { RouteNexthop } from './netlink/codec.js';
+import { gatewayFamily, type RouteNexthop } from './netlink/codec.js';
 import { RTN } from './netlink/constants.js';
 
 export class Resolutions {
@@ -44,20 +44,29 @@ export class Resolutions {
     const nexthops: RouteNexthop[] = [];
     const reasons: string[] = [];
     for (const text of want.nexthops) {
-      const a = parseAddress(text);
-      if (a && a.family !== family) reasons.push(`next hop ${text} is not of the prefix's address family`);
-      else if (this.mode === 'as-given') {
-        if (a) nexthops.push({ gateway: a.addr, oif: 0, flags: 0, hops: 0 });
-        else reasons.push(`not an IP address: ${text}`);
-      } else {
-        const r = this.kernel.resolve(text);
-        if (r.ok) nexthops.push(r.nexthop);
-        else reasons.push(r.reason);
-      }
+      const r = this.resolveOne(text, family);
+      if (typeof r === 'string') reasons.push(r);
+      else nexthops.push(r);
     }
     if (!nexthops.length) return reasons.join('; ');
     // One next hop: through a nexthop object of ours. ECMP sets keep RTA_MULTIPATH.
-    const nhid = registry && nexthops.length === 1 ? registry.for(family, nexthops[0]).id : 0;
+    // The object's family is its gateway's (an IPv6 object for an IPv4 route via IPv6).
+    const nhid =
+      registry && nexthops.length === 1
+        ? registry.for(gatewayFamily(family, nexthops[0].gateway), nexthops[0]).id
+        : 0;
     return this.shapes.get(family, RTN.RTN_UNICAST, this.metric, nexthops, nhid);
+  }
+
+  private resolveOne(text: string, family: Family): RouteNexthop | string {
+    const a = parseAddress(text);
+    // RFC 8950: an IPv4 prefix may go through an IPv6 next hop (RTA_VIA, or an IPv6 nexthop object); the
+    // kernel has no IPv6 route through an IPv4 gateway.
+    if (a && a.family !== family && !(family === AF_INET && a.family === AF_INET6))
+      return `next hop ${text} is an IPv4 address: an IPv6 prefix needs an IPv6 next hop`;
+    if (this.mode === 'as-given')
+      return a ? { gateway: a.addr, oif: 0, flags: 0, hops: 0 } : `not an IP address: ${text}`;
+    const r = this.kernel.resolve(text);
+    return r.ok ? r.nexthop : r.reason;
   }
 }

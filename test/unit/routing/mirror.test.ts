@@ -413,6 +413,34 @@ describe('FibMirror: bursts, notifications and passes', () => {
     expect(h.m.nexthopObjects()).toMatchObject([{ state: 'present' }]);
   });
 
+  it('installs an IPv4 prefix through an IPv6 next hop (RFC 8950) with an IPv6 nexthop object; never IPv6 via IPv4', () => {
+    const h = new Harness();
+    const dump = kernelDump();
+    dump.addrs.push({
+      family: 10,
+      prefixLen: 64,
+      scope: 0,
+      index: 2,
+      address: Buffer.from('fd000079000100000000000000000002', 'hex'),
+    });
+    h.m.start({ ...dump, nexthops: [] }, h.now);
+    h.m.set(P('10.244.1.0/24'), ['fd00:79:1::1'], h.now);
+    h.m.set(P('fd00:244:1::/64'), ['10.0.0.2'], h.now);
+    const b = h.take();
+    const shapes = b.flatMap((ops) => [...ops.slots].map((_, i) => ops.shapes[i]));
+    expect(shapes.map((s) => [s.family, s.nhid > 0, s.nexthops[0]?.gateway?.toString('hex')])).toEqual([
+      [2, true, 'fd000079000100000000000000000001'], // the object (written from the route's shape)
+      [2, true, 'fd000079000100000000000000000001'],
+    ]);
+    h.answer(b);
+    expect(h.m.nexthopObjects()).toMatchObject([{ family: 10, oif: 2, state: 'present' }]);
+    expect(h.status('10.244.1.0/24')).toBe('installed');
+    expect(h.m.entries().find((e) => e.prefix === 'fd00:244:1::/64')).toMatchObject({
+      status: 'unresolvable',
+      error: expect.stringMatching(/IPv6 prefix needs an IPv6 next hop/),
+    });
+  });
+
   it('makes an unresolvable next hop a status with its reason, and resolves it when the address comes', () => {
     const h = new Harness();
     h.m.start(kernelDump(), h.now);
