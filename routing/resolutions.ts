@@ -6,7 +6,7 @@ import type { Want } from './want.js';
 import type { KernelState } from './kernel.js';
 import type { NexthopRegistry } from './nexthops.js';
 import type { RouteShape, ShapeTable } from './shape.js';
-import { AF_INET, AF_INET6, Family, parseAddress } from './prefix.js';
+import { AF_INET, AF_INET6, Family, nexthopAlternatives, parseAddress } from './prefix.js';
 import { gatewayFamily, type RouteNexthop } from './netlink/codec.js';
 import { RTN } from './netlink/constants.js';
 
@@ -43,10 +43,26 @@ export class Resolutions {
   private resolve(want: Want, family: Family, registry: NexthopRegistry | undefined): RouteShape | string {
     const nexthops: RouteNexthop[] = [];
     const reasons: string[] = [];
-    for (const text of want.nexthops) {
-      const r = this.resolveOne(text, family);
-      if (typeof r === 'string') reasons.push(r);
-      else nexthops.push(r);
+    for (const entry of want.nexthops) {
+      // `global|link-local%zone`: the first alternative that resolves; the reasons of all when none does.
+      const why: string[] = [];
+      for (const text of nexthopAlternatives(entry)) {
+        const r = this.resolveOne(text, family);
+        if (typeof r === 'string') why.push(r);
+        else {
+          nexthops.push(r);
+          why.length = 0;
+          break;
+        }
+      }
+      reasons.push(...why);
+    }
+    // ECMP entries that resolve to the same gateway and device are one next hop.
+    const seen = new Set<string>();
+    for (let i = nexthops.length - 1; i >= 0; i--) {
+      const k = `${nexthops[i].gateway?.toString('hex')}@${nexthops[i].oif}`;
+      if (seen.has(k)) nexthops.splice(i, 1);
+      else seen.add(k);
     }
     if (!nexthops.length) return reasons.join('; ');
     // One next hop: through a nexthop object of ours. ECMP sets keep RTA_MULTIPATH.

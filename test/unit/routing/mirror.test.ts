@@ -441,6 +441,34 @@ describe('FibMirror: bursts, notifications and passes', () => {
     });
   });
 
+  it('uses a link-local alternative on the interface holding the zone address while the global is unusable', () => {
+    const h = new Harness();
+    h.m.start({ ...kernelDump(), nexthops: [] }, h.now);
+    // eth0 holds 10.0.0.1 (the session's local address); nothing of ours covers fd00:82::1.
+    h.m.set(P('fd00:244:1::/64'), ['fd00:82::1|fe80::2%10.0.0.1'], h.now);
+    h.m.set(P('10.244.1.0/24'), ['fd00:82::1|fe80::2%10.0.0.1'], h.now);
+    h.m.set(P('10.244.2.0/24'), ['fd00:82::1|fe80::2%10.9.9.9'], h.now);
+    const b = h.take();
+    const hops = b.flatMap((ops) =>
+      [...ops.slots].map((slot, i) => [
+        slot < 0 ? 'object' : formatPrefix(h.m.keyOf(slot)),
+        ops.shapes[i].nexthops.map((n) => `${n.gateway?.toString('hex')}@${n.oif}`),
+      ]),
+    );
+    expect(hops).toEqual([
+      ['object', ['fe800000000000000000000000000002@2']],
+      ['fd00:244:1::/64', ['fe800000000000000000000000000002@2']],
+      ['10.244.1.0/24', ['fe800000000000000000000000000002@2']], // RFC 8950 with a link-local next hop
+    ]);
+    h.answer(b);
+    expect(h.status('10.244.1.0/24')).toBe('installed');
+    // No interface holds 10.9.9.9: neither alternative works, and both say why.
+    expect(h.m.entries().find((e) => e.prefix === '10.244.2.0/24')).toMatchObject({
+      status: 'unresolvable',
+      error: expect.stringMatching(/fd00:82::1 is not reachable.*; no interface 10\.9\.9\.9/),
+    });
+  });
+
   it('makes an unresolvable next hop a status with its reason, and resolves it when the address comes', () => {
     const h = new Harness();
     h.m.start(kernelDump(), h.now);
