@@ -6,6 +6,8 @@
  * which survives (`collision.ts`), the loser is dumped with Cease 6/7, and the survivor becomes `main`.
  */
 import type net from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { ipv6Beside } from './interfaces.js';
 import type {
   GracefulRestartView,
   LocRibChanges,
@@ -398,7 +400,7 @@ export class Peer {
       bgpId: n.peerBgpId,
       routeReflectorClient: c.routeReflectorClient === true,
       localAddress: s.localAddress ?? c.localAddress ?? '',
-      ...(c.localAddressIpv6 !== undefined ? { localAddressIpv6: c.localAddressIpv6 } : {}),
+      ...withIpv6NextHop(c.localAddressIpv6, s.localAddress),
       ...(c.localAddressIpv4 !== undefined ? { localAddressIpv4: c.localAddressIpv4 } : {}),
       fourOctetAs: n.fourOctetAs,
     };
@@ -803,4 +805,18 @@ function refuse(socket: net.Socket, notification?: Uint8Array): void {
 
 function lastError(text: string | undefined): { lastError?: string } {
   return text === undefined ? {} : { lastError: text };
+}
+
+/**
+ * Our IPv6 next hop for this session: the configured one, else over an IPv4 session the global IPv6 address
+ * of the interface holding our end of it (as FRR does), so IPv6 routes need no address set by hand.
+ */
+function withIpv6NextHop(
+  configured: string | undefined,
+  local: string | undefined,
+): { localAddressIpv6?: string } {
+  const v6 =
+    configured ??
+    (local !== undefined && !local.includes(':') ? ipv6Beside(networkInterfaces(), local) : undefined);
+  return v6 === undefined ? {} : { localAddressIpv6: v6 };
 }

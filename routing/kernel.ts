@@ -3,7 +3,9 @@
  * subnets) and the other programs' routes, kept from dumps and notifications. The next-hop resolver works
  * on it:
  *
- * 1. a link-local IPv6 next hop needs its interface (`fe80::1%eth0`), which must be up;
+ * 1. a link-local IPv6 next hop needs its interface, which must be up: named (`fe80::1%eth0`), or given by
+ *    one of our addresses (`fe80::1%10.0.0.2`: the interface holding 10.0.0.2 — BGP knows a session's local
+ *    address, not its interface);
  * 2. a next hop inside the subnet of an address on an up interface is *connected*: gateway + oif;
  * 3. otherwise it is resolved *recursively* (BIRD's `gateway recursive`): longest match among the other
  *    routes of the main table and ours (never our own routes, never a default route — as FRR without
@@ -56,6 +58,14 @@ export class KernelState {
   linkByName(name: string): Link | undefined {
     for (const l of this.links.values()) if (l.name === name) return l;
     return undefined;
+  }
+
+  /** The link holding `text` as one of its addresses (a zone given as an address), if it is one. */
+  private linkOfAddress(text: string): Link | undefined {
+    const p = parseAddress(text);
+    if (!p || p.zone !== undefined) return undefined;
+    const a = this.addrs.find((x) => x.family === p.family && x.local.equals(p.addr));
+    return a ? this.links.get(a.index) : undefined;
   }
 
   /** Apply RTM_NEWLINK / RTM_DELLINK; returns true if the link's usability changed. */
@@ -181,7 +191,7 @@ export class KernelState {
     if (p.family === 10 && isLinkLocal6(p.addr)) {
       if (!p.zone)
         return { ok: false, reason: `link-local next hop ${text} needs its interface (${text}%eth0)` };
-      const l = this.linkByName(p.zone);
+      const l = this.linkByName(p.zone) ?? this.linkOfAddress(p.zone);
       if (!l) return { ok: false, reason: `no interface ${p.zone}` };
       if (!this.linkUp(l.index)) return { ok: false, reason: `interface ${p.zone} is down` };
       return { ok: true, nexthop: { gateway: p.addr, oif: l.index, flags: 0, hops: 0 } };

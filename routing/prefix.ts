@@ -3,15 +3,18 @@
  * The keys and the text forms are the project's own (`ip/prefix.ts`, `ip/address.ts`), so the daemon hands
  * the RIB's keys through without conversion; this file only converts between them and the kernel's shape.
  *
- * Addresses (next hops) are text: `"10.0.0.1"`, `"fd00::1"`, `"fe80::1%eth0"` (link-local with its interface).
+ * Addresses (next hops) are text: `"10.0.0.1"`, `"fd00::1"`, `"fe80::1%eth0"` (link-local with its interface,
+ * or `"fe80::1%10.0.0.2"`: the interface holding that address of ours). A next hop may name alternatives,
+ * `"fd00::1|fe80::1%eth0"`: the first that resolves is used (the global and link-local next hops of a 32-byte
+ * MP_REACH_NLRI next hop, RFC 2545 §3).
  */
 import { formatIpv6, ipv4Bytes, parseAddress as parseIpAddress } from '../ip/address.js';
 import { ipv4KeyAddress, ipv4KeyLength, ipv6KeyParts, maskedCopy, type PrefixKey } from '../ip/prefix.js';
+import { AF_INET, AF_INET6 } from './netlink/constants.js';
 
 export type { PrefixKey } from '../ip/prefix.js';
 
-export const AF_INET = 2;
-export const AF_INET6 = 10;
+export { AF_INET, AF_INET6 };
 export type Family = typeof AF_INET | typeof AF_INET6;
 
 /** A prefix as the kernel sees it: family, address bytes (4 or 16, host bits zero), length. */
@@ -52,4 +55,9 @@ export function parseAddress(text: string): ParsedAddress | undefined {
   if (p === undefined) return undefined;
   const family = p.version === 4 ? AF_INET : AF_INET6;
   return p.zone === undefined ? { family, addr: p.bytes } : { family, addr: p.bytes, zone: p.zone };
+}
+
+/** The alternatives of a next hop's text, in order of preference (`"a|b"` → `["a", "b"]`). */
+export function nexthopAlternatives(text: string): string[] {
+  return text.split('|');
 }

@@ -6,8 +6,8 @@ import type { Want } from './want.js';
 import type { KernelState } from './kernel.js';
 import type { NexthopRegistry } from './nexthops.js';
 import type { RouteShape, ShapeTable } from './shape.js';
-import { AF_INET, AF_INET6, Family, parseAddress } from './prefix.js';
-import type { RouteNexthop } from './netlink/codec.js';
+import { AF_INET, AF_INET6, Family, nexthopAlternatives, parseAddress } from './prefix.js';
+import { gatewayFamily, type RouteNexthop } from './netlink/codec.js';
 import { RTN } from './netlink/constants.js';
 
 export class Resolutions {
@@ -43,21 +43,46 @@ export class Resolutions {
   private resolve(want: Want, family: Family, registry: NexthopRegistry | undefined): RouteShape | string {
     const nexthops: RouteNexthop[] = [];
     const reasons: string[] = [];
-    for (const text of want.nexthops) {
-      const a = parseAddress(text);
-      if (a && a.family !== family) reasons.push(`next hop ${text} is not of the prefix's address family`);
-      else if (this.mode === 'as-given') {
-        if (a) nexthops.push({ gateway: a.addr, oif: 0, flags: 0, hops: 0 });
-        else reasons.push(`not an IP address: ${text}`);
-      } else {
-        const r = this.kernel.resolve(text);
-        if (r.ok) nexthops.push(r.nexthop);
-        else reasons.push(r.reason);
+    for (const entry of want.nexthops) {
+      // `global|link-local%zone`: the first alternative that resolves; the reasons of all when none does.
+      const why: string[] = [];
+      for (const text of nexthopAlternatives(entry)) {
+        const r = this.resolveOne(text, family);
+        if (typeof r === 'string') why.push(r);
+        else {
+          nexthops.push(r);
+          why.length = 0;
+          break;
+        }
       }
+      reasons.push(...why);
+    }
+    // ECMP entries that resolve to the same gateway and device are one next hop.
+    const seen = new Set<string>();
+    for (let i = nexthops.length - 1; i >= 0; i--) {
+      const k = `${nexthops[i].gateway?.toString('hex')}@${nexthops[i].oif}`;
+      if (seen.has(k)) nexthops.splice(i, 1);
+      else seen.add(k);
     }
     if (!nexthops.length) return reasons.join('; ');
     // One next hop: through a nexthop object of ours. ECMP sets keep RTA_MULTIPATH.
-    const nhid = registry && nexthops.length === 1 ? registry.for(family, nexthops[0]).id : 0;
+    // The object's family is its gateway's (an IPv6 object for an IPv4 route via IPv6).
+    const nhid =
+      registry && nexthops.length === 1
+        ? registry.for(gatewayFamily(family, nexthops[0].gateway), nexthops[0]).id
+        : 0;
     return this.shapes.get(family, RTN.RTN_UNICAST, this.metric, nexthops, nhid);
+  }
+
+  private resolveOne(text: string, family: Family): RouteNexthop | string {
+    const a = parseAddress(text);
+    // RFC 8950: an IPv4 prefix may go through an IPv6 next hop (RTA_VIA, or an IPv6 nexthop object); the
+    // kernel has no IPv6 route through an IPv4 gateway.
+    if (a && a.family !== family && !(family === AF_INET && a.family === AF_INET6))
+      return `next hop ${text} is an IPv4 address: an IPv6 prefix needs an IPv6 next hop`;
+    if (this.mode === 'as-given')
+      return a ? { gateway: a.addr, oif: 0, flags: 0, hops: 0 } : `not an IP address: ${text}`;
+    const r = this.kernel.resolve(text);
+    return r.ok ? r.nexthop : r.reason;
   }
 }

@@ -7,12 +7,14 @@
  *
  *   nlmsghdr | rtmsg | RTA_DST <prefix> | tail = RTA_TABLE, RTA_PRIORITY, RTA_GATEWAY + RTA_OIF or RTA_MULTIPATH
  *
+ * (RTA_VIA instead of RTA_GATEWAY for an IPv6 gateway of an IPv4 route, RFC 8950.)
+ *
  * With a nexthop object (nexthops.ts) the tail is RTA_TABLE, RTA_PRIORITY, RTA_NH_ID.
  *
  * A deletion carries RTA_TABLE and RTA_PRIORITY but no next hops, with rtm_scope RT_SCOPE_NOWHERE: it removes
  * our route at that prefix and metric whatever its next hops became (`ip route del PREFIX proto 202 metric M`).
  */
-import { RouteMsg, RouteNexthop, NLMSG_HDRLEN, RTMSG_LEN } from './netlink/codec.js';
+import { RouteMsg, RouteNexthop, NLMSG_HDRLEN, RTMSG_LEN, gatewayFamily } from './netlink/codec.js';
 import { writeRouteMsg, writeNexthopMsg } from './netlink/encode.js';
 import { RTA, RTM, RT_SCOPE } from './netlink/constants.js';
 import { AF_INET, PrefixKey, decodeKey } from './prefix.js';
@@ -99,7 +101,10 @@ export class ShapeTable {
     return this.get(r.family, r.type, r.priority ?? 0, r.nexthops, r.nhid ?? 0);
   }
 
-  /** Write the RTM_NEWNEXTHOP (or RTM_DELNEXTHOP) of `shape`'s nexthop object; at most 60 bytes. */
+  /**
+   * Write the RTM_NEWNEXTHOP (or RTM_DELNEXTHOP) of `shape`'s nexthop object; at most 60 bytes. The object's
+   * family is its gateway's: an IPv4 route through an IPv6 gateway (RFC 8950) names an IPv6 object.
+   */
   writeNexthop(
     buf: Buffer,
     off: number,
@@ -111,7 +116,7 @@ export class ShapeTable {
     const nh = shape.nexthops[0];
     return writeNexthopMsg(buf, off, msgType, flags, seq, {
       id: shape.nhid,
-      family: shape.family,
+      family: gatewayFamily(shape.family, nh.gateway),
       protocol: this.protocol,
       oif: nh.oif,
       gateway: nh.gateway,

@@ -10,7 +10,7 @@
 import { isIpv4Key, type PrefixKey } from '../../ip/prefix.js';
 import { AFI_IPV4, AFI_IPV6 } from '../wire/iana.js';
 import type { PathAttributes, ReachBlock } from '../wire/types.js';
-import { Path, type IneligibleReason } from './path.js';
+import { Path, fibNextHop, type IneligibleReason } from './path.js';
 import { PrefixMap } from './prefix-map.js';
 import type { RibPeer } from './peer.js';
 
@@ -50,7 +50,7 @@ export class AdjRibIn {
   /** The shared Path for every prefix of one reach block. */
   makePath(attributes: PathAttributes, block: ReachBlock, now: number): Path {
     const reason = this.ineligibility(attributes);
-    const fib = reason === undefined ? this.internNexthops(block.nextHop) : null;
+    const fib = reason === undefined ? this.internNexthops(fibNextHop(block, this.peer)) : null;
     return new Path(this.peer, attributes, block.nextHop, block.linkLocalNextHop, now, reason, fib);
   }
 

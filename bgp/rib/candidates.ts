@@ -41,7 +41,7 @@ export class CandidateSet {
 
 function multipathNexthops(multipath: readonly Path[], intern: NexthopInterner): readonly string[] {
   if (multipath.length === 1) return multipath[0]!.fib ?? intern([multipath[0]!.nextHop]);
-  return intern([...new Set(multipath.map((p) => p.nextHop))].sort());
+  return intern([...new Set(multipath.map((p) => p.fib?.[0] ?? p.nextHop))].sort());
 }
 
 export function slotBest(slot: Slot | undefined): Path | undefined {

@@ -32,7 +32,8 @@ export function pathView(
 ): RouteView {
   return {
     prefix: formatPrefix(prefix),
-    nexthops: opts.nexthops ?? (path.nextHop === '' ? [] : [path.nextHop]),
+    // The FIB's set, each entry's preferred next hop (`global|link-local%local`, see fibNextHop, shows `global`).
+    nexthops: opts.nexthops?.map((n) => n.split('|')[0]!) ?? (path.nextHop === '' ? [] : [path.nextHop]),
     peer: path.peer?.address ?? 'local',
     ...formatAttributes(path.attributes),
     best: opts.best,

@@ -4,7 +4,7 @@
  * a million references, not a million objects. The numbers the decision process compares are computed once,
  * here, instead of once per prefix.
  */
-import { parseIpv4, parseIpv6 } from '../../ip/address.js';
+import { isLinkLocal6, parseIpv4, parseIpv6 } from '../../ip/address.js';
 import type { PathAttributes } from '../wire/types.js';
 import { asPathLength } from '../wire/as-path.js';
 import { AS_CONFED_SEQUENCE, AS_CONFED_SET, AS_SEQUENCE } from '../wire/iana.js';
@@ -85,6 +85,40 @@ export class Path {
     );
     return this.refusedTwin;
   }
+}
+
+/**
+ * The next hop a path hands to the FIB, as text (routing/ resolves it against the kernel):
+ *
+ * - the next hop as received, for a 4- or 16-byte one;
+ * - `global|link-local%local` for a 32-byte MP_REACH_NLRI next hop (RFC 2545 §3, RFC 8950 §3): the global
+ *   one when it is usable, else the link-local one on the interface that holds our address of the session
+ *   (`local`), which is the link the peer shares with us;
+ * - `link-local%local` for a 16-byte next hop that is link-local (a peer with no global address).
+ */
+export function fibNextHop(
+  block: { readonly nextHop: string; readonly linkLocalNextHop?: string },
+  peer: { readonly localAddress: string },
+): string {
+  const zone = peer.localAddress.includes('%') ? peer.localAddress.split('%')[1]! : peer.localAddress;
+  const ll = block.linkLocalNextHop;
+  if (ll !== undefined && zone !== '' && isLinkLocal(ll)) {
+    return isLinkLocal(block.nextHop) || isUnspecified(block.nextHop)
+      ? `${ll}%${zone}`
+      : `${block.nextHop}|${ll}%${zone}`;
+  }
+  if (zone !== '' && isLinkLocal(block.nextHop)) return `${block.nextHop}%${zone}`;
+  return block.nextHop;
+}
+
+function isLinkLocal(text: string): boolean {
+  const b = text.includes(':') ? parseIpv6(text) : undefined;
+  return b !== undefined && isLinkLocal6(b);
+}
+
+function isUnspecified(text: string): boolean {
+  const b = text.includes(':') ? parseIpv6(text) : undefined;
+  return b !== undefined && b.every((x) => x === 0);
 }
 
 /** The neighbouring AS: the first AS of the first AS_SEQUENCE (confederation segments skipped), or 0. */

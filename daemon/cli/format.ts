@@ -216,11 +216,17 @@ function kernelCell(e: FibEntryView): string {
 
 function sameNexthops(e: FibEntryView): boolean {
   if (e.kernel === null) return false;
-  // The kernel side may name the interface (`10.77.0.1%eth0`); the wanted side never does.
+  // The kernel side names the interface (`10.77.0.1%eth0`); a wanted link-local one names it or an address of
+  // ours. A wanted entry may give alternatives (`global|link-local%zone`): the one in the kernel counts.
   const bare = (n: string) => n.replace(/%.*$/, '');
-  const a = e.nexthops.map(bare).sort().join(',');
-  const b = e.kernel.nexthops.map(bare).sort().join(',');
-  return a === b;
+  const kernel = new Set(e.kernel.nexthops.map(bare));
+  const wanted = new Set(
+    e.nexthops.map((n) => {
+      const alternatives = n.split('|').map(bare);
+      return alternatives.find((x) => kernel.has(x)) ?? alternatives[0]!;
+    }),
+  );
+  return wanted.size === kernel.size && [...wanted].every((x) => kernel.has(x));
 }
 
 export function statusText(s: StatusView, now = Date.now()): string {

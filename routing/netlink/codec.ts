@@ -7,8 +7,12 @@
  *   rtmsg     | family | dst_len | src_len | tos | table | protocol | scope | type | flags u32 |  12 bytes
  *   rtattr    | len u16 | type u16 | payload … padded to 4 |
  *   rtnexthop | len u16 | flags u8 | hops u8 | ifindex i32 | rtattrs … |    (inside RTA_MULTIPATH)
+ *   rtvia     | family u16 | address … |                                      (RTA_VIA: a gateway of another family)
+ *
+ * A gateway of the route's own family is RTA_GATEWAY (the bare address); an IPv6 gateway of an IPv4 route
+ * (RFC 8950, Linux ≥ 5.2) is RTA_VIA, at the top level or inside an rtnexthop alike.
  */
-import { NLMSG_DONE, NLMSG_ERROR, RTA, IFA, IFLA, IF_OPER, NHA } from './constants.js';
+import { NLMSG_DONE, NLMSG_ERROR, RTA, IFA, IFLA, IF_OPER, NHA, AF_INET, AF_INET6 } from './constants.js';
 
 type FieldType = 'u8' | 'u16' | 'u32' | 'i32';
 export type StructDef = readonly (readonly [string, FieldType])[];
@@ -61,6 +65,8 @@ export const nhmsg = [
   ['resvd', 'u8'],
   ['nh_flags', 'u32'],
 ] as const satisfies StructDef;
+/** rtnetlink.h: struct rtvia (the address follows the family, 4 or 16 bytes). */
+export const rtvia = [['rtvia_family', 'u16']] as const satisfies StructDef;
 export const rtattr = [
   ['rta_len', 'u16'],
   ['rta_type', 'u16'],
@@ -112,6 +118,7 @@ export function writeStruct<D extends StructDef>(def: D, v: Struct<D>, buf: Buff
 }
 
 export const NLMSG_HDRLEN = sizeOf(nlmsghdr);
+export const RTVIA_LEN = sizeOf(rtvia);
 export const RTMSG_LEN = sizeOf(rtmsg);
 export const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -162,7 +169,10 @@ export function decodeError(m: NlMsg): { errno: number; seq: number } {
   return { errno: -error, seq: m.seq };
 }
 
-/** A next hop of a route: a gateway (4 or 16 bytes) and/or an output interface. */
+/**
+ * A next hop of a route: a gateway (4 or 16 bytes) and/or an output interface. The gateway's length is its
+ * family: a 16-byte gateway of an IPv4 route is an IPv6 one (RFC 8950), written and read as RTA_VIA.
+ */
 export interface RouteNexthop {
   gateway?: Buffer;
   oif: number;
@@ -205,6 +215,21 @@ export interface LinkMsg {
   operstate?: string;
 }
 
+/** The address family of a gateway (by its length), or `routeFamily` without one. */
+export function gatewayFamily(routeFamily: number, gateway: Uint8Array | undefined): number {
+  if (gateway === undefined) return routeFamily;
+  return gateway.length === 16 ? AF_INET6 : AF_INET;
+}
+
+/** RTA_VIA's value: the address of a family the kernel knows (IPv4 or IPv6), else undefined. */
+export function decodeVia(v: Buffer): Buffer | undefined {
+  if (v.length < RTVIA_LEN) return undefined;
+  const { rtvia_family: family } = readStruct(rtvia, v, 0);
+  const len = family === AF_INET ? 4 : family === AF_INET6 ? 16 : 0;
+  if (len === 0 || v.length < RTVIA_LEN + len) return undefined;
+  return Buffer.from(v.subarray(RTVIA_LEN, RTVIA_LEN + len));
+}
+
 function decodeMultipath(v: Buffer): RouteNexthop[] {
   const out: RouteNexthop[] = [];
   let off = 0;
@@ -212,7 +237,8 @@ function decodeMultipath(v: Buffer): RouteNexthop[] {
     const h = readStruct(rtnexthop, v, off);
     if (h.rtnh_len < 8 || off + h.rtnh_len > v.length) break;
     const attrs = parseAttrs(v.subarray(off, off + h.rtnh_len), 8);
-    const gw = attrs.get(RTA.RTA_GATEWAY);
+    const via = attrs.get(RTA.RTA_VIA);
+    const gw = attrs.get(RTA.RTA_GATEWAY) ?? (via ? decodeVia(via) : undefined);
     out.push({
       oif: h.rtnh_ifindex,
       flags: h.rtnh_flags,
@@ -253,6 +279,9 @@ export function decodeRoute(payload: Buffer): RouteMsg {
         break;
       case RTA.RTA_GATEWAY:
         gw = Buffer.from(v);
+        break;
+      case RTA.RTA_VIA:
+        gw ??= decodeVia(v);
         break;
       case RTA.RTA_OIF:
         if (u32) oif = v.readUInt32LE(0);

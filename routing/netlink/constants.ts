@@ -3,6 +3,10 @@
  * if_addr.h, if_link.h, if.h). One table per kernel enum so codecs and logs can name values.
  */
 
+/** socket.h: the address families of routes and gateways. */
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
 /** netlink.h: message types below NLMSG_MIN_TYPE (0x10) are control messages. */
 export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;

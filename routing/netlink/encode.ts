@@ -14,6 +14,9 @@ import {
   align4,
   NLMSG_HDRLEN,
   sizeOf,
+  gatewayFamily,
+  rtvia,
+  RTVIA_LEN,
 } from './codec.js';
 import { RTA, RTM, NHA, NLM_F_REQUEST, NLM_F_DUMP } from './constants.js';
 
@@ -38,6 +41,20 @@ function attrU32(buf: Buffer, off: number, type: number, value: number): number 
   return off + 8;
 }
 
+/** A gateway of the route's family as RTA_GATEWAY; one of the other family as RTA_VIA (struct rtvia). */
+function gatewayAttr(buf: Buffer, off: number, routeFamily: number, gw: Uint8Array): number {
+  const family = gatewayFamily(routeFamily, gw);
+  if (family === routeFamily) return attr(buf, off, RTA.RTA_GATEWAY, gw);
+  const start = off;
+  off = writeStruct(rtvia, { rtvia_family: family }, buf, off + 4);
+  buf.set(gw, off);
+  const end = start + 4 + RTVIA_LEN + gw.length;
+  buf.writeUInt16LE(end - start, start);
+  buf.writeUInt16LE(RTA.RTA_VIA, start + 2);
+  buf.fill(0, end, align4(end));
+  return align4(end);
+}
+
 function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
   const start = off;
   off += 4;
@@ -49,7 +66,7 @@ function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
       buf,
       off,
     );
-    if (nh.gateway) off = attr(buf, off, RTA.RTA_GATEWAY, nh.gateway);
+    if (nh.gateway) off = gatewayAttr(buf, off, r.family, nh.gateway);
     buf.writeUInt16LE(off - nhStart, nhStart);
   }
   buf.writeUInt16LE(off - start, start);
@@ -60,7 +77,8 @@ function writeMultipath(buf: Buffer, off: number, r: RouteMsg): number {
 /**
  * Write one RTM_NEWROUTE / RTM_DELROUTE at `off`; returns the end offset. The caller makes sure
  * `routeMsgMaxLen(r)` bytes are free. Attributes: RTA_DST, RTA_TABLE, RTA_PRIORITY, then RTA_NH_ID (a
- * nexthop object), or RTA_GATEWAY + RTA_OIF (one next hop), or RTA_MULTIPATH (several).
+ * nexthop object), or RTA_GATEWAY + RTA_OIF (one next hop), or RTA_MULTIPATH (several). An IPv6 gateway of
+ * an IPv4 route is RTA_VIA instead of RTA_GATEWAY (RFC 8950).
  */
 export function writeRouteMsg(
   buf: Buffer,
@@ -101,7 +119,7 @@ export function writeRouteMsg(
     off = attrU32(buf, off, RTA.RTA_NH_ID, r.nhid);
   } else if (r.nexthops.length === 1) {
     const nh = r.nexthops[0];
-    if (nh.gateway) off = attr(buf, off, RTA.RTA_GATEWAY, nh.gateway);
+    if (nh.gateway) off = gatewayAttr(buf, off, r.family, nh.gateway);
     if (nh.oif) off = attrU32(buf, off, RTA.RTA_OIF, nh.oif);
   } else if (r.nexthops.length > 1) {
     off = writeMultipath(buf, off, r);

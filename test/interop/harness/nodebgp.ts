@@ -27,7 +27,7 @@ export interface NodebgpPeer {
 export interface NodebgpConfig {
   readonly asn: number;
   readonly routerId?: string;
-  readonly listen?: { readonly address: string; readonly port?: number };
+  readonly listen?: { readonly address: string; readonly port?: number } | false;
   readonly node: {
     readonly address: string;
     readonly podCIDRs: readonly string[];

@@ -28,14 +28,16 @@ export function buildDistIfStale(): void {
   });
 }
 
+/** `ip -j route`: a gateway of another family than the route's (RFC 8950, RTA_VIA) is `via`, not `gateway`. */
 export interface RouteJson {
   dst: string;
   gateway?: string;
+  via?: { family: string; host: string };
   dev?: string;
   protocol?: string;
   metric?: number;
   type?: string;
-  nexthops?: { gateway: string; dev: string }[];
+  nexthops?: { gateway?: string; via?: { family: string; host: string }; dev: string }[];
 }
 
 type FibEvent = { type: string; [k: string]: unknown };

@@ -217,6 +217,48 @@ describe('Fib on the kernel', () => {
     expect(await entry(fib, 'fd00:244:3::/64')).toMatchObject({ status: 'unresolvable' });
   });
 
+  it('installs IPv4 routes through IPv6 next hops (RFC 8950): an IPv6 nexthop object, RTA_VIA in ECMP', async () => {
+    const ns = setup('10.0.0.1/24', 'fd00::1/64');
+    const first = await fibIn(ns);
+    await first.call('set', key4('10.244.1.0/24'), ['fd00::2']);
+    await first.call('set', key4('10.244.2.0/24'), ['fd00::2', 'fd00::3']);
+    await first.call('set', key4('10.244.3.0/24'), ['10.0.0.2', 'fd00::3']);
+    await first.call('flushed');
+    expect(ours(ns)).toMatchObject([
+      { dst: '10.244.1.0/24', via: { family: 'inet6', host: 'fd00::2' }, dev: 'v0', metric: 20 },
+      { dst: '10.244.2.0/24', metric: 20 },
+      { dst: '10.244.3.0/24', metric: 20 },
+    ]);
+    const [, two, three] = ours(ns);
+    const hops = (r: RouteJson): string[] =>
+      (r.nexthops ?? []).map((n) => `${n.gateway ?? `inet6 ${n.via?.host}`}%${n.dev}`).sort();
+    expect(hops(two)).toEqual(['inet6 fd00::2%v0', 'inet6 fd00::3%v0']);
+    expect(hops(three)).toEqual(['10.0.0.2%v0', 'inet6 fd00::3%v0']);
+    // The single next hop is an IPv6 object of ours that the IPv4 route names.
+    const objects = ns.ipJson<{ id: number; gateway: string; dev: string; protocol: string }>(
+      'nexthop',
+      'show',
+    );
+    expect(objects).toMatchObject([{ gateway: 'fd00::2', dev: 'v0' }]);
+    expect(ns.ipSync('route', 'show', '10.244.1.0/24')).toContain(`nhid ${objects[0].id} via inet6 fd00::2`);
+    expect(await entry(first, '10.244.1.0/24')).toMatchObject({
+      status: 'installed',
+      kernel: { nexthops: ['fd00::2%v0'] },
+    });
+    // A restart reads them back as the same routes: adopted, none rewritten, none stale.
+    await first.kill('SIGKILL');
+    const second = new FibDriver(ns);
+    cleanup.push(() => second.kill());
+    await second.call('set', key4('10.244.1.0/24'), ['fd00::2']);
+    await second.call('set', key4('10.244.2.0/24'), ['fd00::2', 'fd00::3']);
+    await second.call('set', key4('10.244.3.0/24'), ['10.0.0.2', 'fd00::3']);
+    await second.call('start');
+    await second.call('flushed');
+    expect(second.events.find((e) => e.type === 'started')).toMatchObject({ adopted: 3, stale: 0 });
+    for (const e of second.events.filter((x) => x.type === 'reconciled'))
+      expect(e).toMatchObject({ writes: 0 });
+  });
+
   it('installs blackhole routes for our own prefixes and removes those left out later', async () => {
     const ns = setup('10.0.0.1/24');
     const fib = await fibIn(ns);

@@ -112,6 +112,50 @@ describe('route messages', () => {
     }
   });
 
+  it('writes an IPv6 gateway of an IPv4 route as RTA_VIA (`ip route add 10.244.2.0/24 via inet6 fd00:79:1::1`)', () => {
+    const gw = parseIpv6('fd00:79:1::1');
+    const b = encodeRouteMsg(
+      RTM.RTM_NEWROUTE,
+      NLM_F_REQUEST,
+      7,
+      route({ nexthops: [{ gateway: gw, oif: 3, flags: 0, hops: 0 }] }),
+    );
+    // nlmsghdr, rtmsg, RTA_DST, RTA_TABLE, RTA_PRIORITY as above; then RTA_VIA and RTA_OIF.
+    expect(b.subarray(16 + 12 + 24).toString('hex')).toBe(
+      [
+        '1600',
+        '1200',
+        '0a00', // RTA_VIA (len 22): rtvia_family AF_INET6
+        'fd000079000100000000000000000001', // rtvia_addr fd00:79:1::1
+        '0000', // padding to 4
+        '0800',
+        '0400',
+        '03000000', // RTA_OIF 3
+      ].join(''),
+    );
+    expect(b.readUInt32LE(0)).toBe(b.length);
+    const [m] = splitMessages(b);
+    expect(decodeRoute(m.payload).nexthops).toEqual([{ gateway: gw, oif: 3, flags: 0, hops: 0 }]);
+  });
+
+  it('reads RTA_VIA inside RTA_MULTIPATH, beside an IPv4 RTA_GATEWAY, and skips a via of an unknown family', () => {
+    const v6 = parseIpv6('fd00:79:2::1');
+    const r = route({
+      nexthops: [
+        { gateway: v6, oif: 3, flags: 0, hops: 0 },
+        { gateway: ip4('10.0.0.3'), oif: 4, flags: 0, hops: 0 },
+      ],
+    });
+    const b = encodeRouteMsg(RTM.RTM_NEWROUTE, NLM_F_REQUEST, 1, r);
+    const [m] = splitMessages(b);
+    expect(decodeRoute(m.payload)).toEqual(r);
+    // The first rtnexthop's RTA_VIA: rewrite its family to AF_MPLS (28): no gateway is made up for it.
+    const at = b.indexOf(Buffer.from('16001200', 'hex'));
+    expect(at).toBeGreaterThan(0);
+    b.writeUInt16LE(28, at + 4);
+    expect(decodeRoute(splitMessages(b)[0].payload).nexthops[0]).toEqual({ oif: 3, flags: 0, hops: 0 });
+  });
+
   it('encodes a dump request as NLM_F_REQUEST|NLM_F_DUMP with the family', () => {
     const b = encodeDumpRequest(RTM.RTM_GETROUTE, 2, 9);
     expect(readStruct(nlmsghdr, b, 0)).toEqual({

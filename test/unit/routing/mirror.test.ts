@@ -413,6 +413,62 @@ describe('FibMirror: bursts, notifications and passes', () => {
     expect(h.m.nexthopObjects()).toMatchObject([{ state: 'present' }]);
   });
 
+  it('installs an IPv4 prefix through an IPv6 next hop (RFC 8950) with an IPv6 nexthop object; never IPv6 via IPv4', () => {
+    const h = new Harness();
+    const dump = kernelDump();
+    dump.addrs.push({
+      family: 10,
+      prefixLen: 64,
+      scope: 0,
+      index: 2,
+      address: Buffer.from('fd000079000100000000000000000002', 'hex'),
+    });
+    h.m.start({ ...dump, nexthops: [] }, h.now);
+    h.m.set(P('10.244.1.0/24'), ['fd00:79:1::1'], h.now);
+    h.m.set(P('fd00:244:1::/64'), ['10.0.0.2'], h.now);
+    const b = h.take();
+    const shapes = b.flatMap((ops) => [...ops.slots].map((_, i) => ops.shapes[i]));
+    expect(shapes.map((s) => [s.family, s.nhid > 0, s.nexthops[0]?.gateway?.toString('hex')])).toEqual([
+      [2, true, 'fd000079000100000000000000000001'], // the object (written from the route's shape)
+      [2, true, 'fd000079000100000000000000000001'],
+    ]);
+    h.answer(b);
+    expect(h.m.nexthopObjects()).toMatchObject([{ family: 10, oif: 2, state: 'present' }]);
+    expect(h.status('10.244.1.0/24')).toBe('installed');
+    expect(h.m.entries().find((e) => e.prefix === 'fd00:244:1::/64')).toMatchObject({
+      status: 'unresolvable',
+      error: expect.stringMatching(/IPv6 prefix needs an IPv6 next hop/),
+    });
+  });
+
+  it('uses a link-local alternative on the interface holding the zone address while the global is unusable', () => {
+    const h = new Harness();
+    h.m.start({ ...kernelDump(), nexthops: [] }, h.now);
+    // eth0 holds 10.0.0.1 (the session's local address); nothing of ours covers fd00:82::1.
+    h.m.set(P('fd00:244:1::/64'), ['fd00:82::1|fe80::2%10.0.0.1'], h.now);
+    h.m.set(P('10.244.1.0/24'), ['fd00:82::1|fe80::2%10.0.0.1'], h.now);
+    h.m.set(P('10.244.2.0/24'), ['fd00:82::1|fe80::2%10.9.9.9'], h.now);
+    const b = h.take();
+    const hops = b.flatMap((ops) =>
+      [...ops.slots].map((slot, i) => [
+        slot < 0 ? 'object' : formatPrefix(h.m.keyOf(slot)),
+        ops.shapes[i].nexthops.map((n) => `${n.gateway?.toString('hex')}@${n.oif}`),
+      ]),
+    );
+    expect(hops).toEqual([
+      ['object', ['fe800000000000000000000000000002@2']],
+      ['fd00:244:1::/64', ['fe800000000000000000000000000002@2']],
+      ['10.244.1.0/24', ['fe800000000000000000000000000002@2']], // RFC 8950 with a link-local next hop
+    ]);
+    h.answer(b);
+    expect(h.status('10.244.1.0/24')).toBe('installed');
+    // No interface holds 10.9.9.9: neither alternative works, and both say why.
+    expect(h.m.entries().find((e) => e.prefix === '10.244.2.0/24')).toMatchObject({
+      status: 'unresolvable',
+      error: expect.stringMatching(/fd00:82::1 is not reachable.*; no interface 10\.9\.9\.9/),
+    });
+  });
+
   it('makes an unresolvable next hop a status with its reason, and resolves it when the address comes', () => {
     const h = new Harness();
     h.m.start(kernelDump(), h.now);

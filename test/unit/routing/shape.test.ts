@@ -14,10 +14,11 @@ import { decodeKey, encodeKey, AF_INET, AF_INET6, PrefixKey } from '../../../rou
 import { Fib, FibEvent } from '../../../routing/fib.js';
 import { NoopBackend } from '../../../routing/noop-backend.js';
 
+/** An IPv4 route's gateway is IPv4 or IPv6 (RFC 8950: RTA_VIA); an IPv6 route's is IPv6. */
 const nexthop = (family: number): fc.Arbitrary<RouteNexthop> =>
   fc.record({
-    gateway: fc
-      .uint8Array({ minLength: family === AF_INET ? 4 : 16, maxLength: family === AF_INET ? 4 : 16 })
+    gateway: (family === AF_INET ? fc.constantFrom(4, 16) : fc.constant(16))
+      .chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))
       .map((b) => Buffer.from(b)),
     oif: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     flags: fc.constant(0),
@@ -114,6 +115,23 @@ describe('ShapeTable.write', () => {
 });
 
 describe('nexthop object messages', () => {
+  it('an IPv4 route through an IPv6 gateway (RFC 8950) names an IPv6 nexthop object', () => {
+    const table = new ShapeTable(254, 202);
+    const gw = Buffer.from('fd000079000100000000000000000001', 'hex');
+    const shape = table.get(AF_INET, RTN.RTN_UNICAST, 20, [{ gateway: gw, oif: 3, flags: 0, hops: 0 }], 9);
+    const buf = Buffer.alloc(64);
+    const end = table.writeNexthop(buf, 0, RTM.RTM_NEWNEXTHOP, 0x601, 1, shape);
+    expect(decodeNexthop(buf.subarray(NLMSG_HDRLEN, end))).toEqual({
+      id: 9,
+      family: AF_INET6,
+      protocol: 202,
+      oif: 3,
+      gateway: gw,
+      blackhole: false,
+      group: false,
+    });
+  });
+
   it('encodes `ip nexthop add id 7 via 10.0.0.2 dev #3 proto 202` and decodes it back; a deletion carries the id only', () => {
     const buf = Buffer.alloc(64);
     const end = writeNexthopMsg(buf, 0, RTM.RTM_NEWNEXTHOP, 0x601, 5, {

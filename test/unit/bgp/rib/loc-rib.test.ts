@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LocRib } from '../../../../bgp/rib/loc-rib.js';
 import { key } from '../../../support/prefix.js';
+import type { PrefixKey } from '../../../../ip/prefix.js';
+import type { UpdateMessage } from '../../../../bgp/wire/types.js';
+import { AFI_IPV4, AFI_IPV6 } from '../../../../bgp/prefix.js';
 import { announce, attrs, LOCAL_ASN, peer, ROUTER_ID, withdraw } from './helpers.js';
 import { formatPathAttributes } from '../../../../bgp/wire/attributes.js';
 import {
@@ -387,5 +390,58 @@ describe('Loc-RIB: graceful restart and enhanced route refresh (stale routes)', 
     const changes = r.peerDown(a.address);
     expect(new Set(changes.prefixes)).toEqual(new Set([P1, P2]));
     expect(r.size).toBe(0);
+  });
+});
+
+describe('Loc-RIB: next hops for the FIB (RFC 2545 §3, RFC 8950)', () => {
+  const at = attrs({ path: [65001] });
+  const v6block = (
+    nextHop: string,
+    linkLocalNextHop: string | undefined,
+    prefixes: PrefixKey[],
+  ): UpdateMessage => ({
+    ...announce(at, nextHop, prefixes),
+    reach: [
+      {
+        afi: typeof prefixes[0] === 'number' ? AFI_IPV4 : AFI_IPV6,
+        safi: 1,
+        nextHop,
+        ...(linkLocalNextHop === undefined ? {} : { linkLocalNextHop }),
+        prefixes,
+      },
+    ],
+  });
+
+  it('a 32-byte next hop: the global one, else the link-local one on the interface of our session address', () => {
+    const a = peer('fd00:81::1', 65001, { localAddress: 'fd00:81::2' });
+    const b = peer('10.82.0.1', 65001, { localAddress: '10.82.0.2' });
+    const r = rib();
+    r.addPeer(a);
+    r.addPeer(b);
+    expect(r.applyUpdate(a.address, v6block('fd00:81::1', 'fe80::1', [P1, P6]), 0)).toEqual({
+      prefixes: [P1, P6],
+      nexthops: [['fd00:81::1|fe80::1%fd00:81::2'], ['fd00:81::1|fe80::1%fd00:81::2']],
+    });
+    // The two peers are one ECMP set: each entry keeps its own alternative.
+    expect(r.applyUpdate(b.address, v6block('fd00:82::1', 'fe80::2', [P6]), 0).nexthops).toEqual([
+      ['fd00:81::1|fe80::1%fd00:81::2', 'fd00:82::1|fe80::2%10.82.0.2'],
+    ]);
+    // What a user reads is the next hop as received.
+    expect(r.routes().find((v) => v.peer === a.address && v.prefix === 'fd00:244:1::/64')?.nexthops).toEqual([
+      'fd00:81::1',
+    ]);
+  });
+
+  it('a global that is unspecified or link-local is no choice: the link-local one with its interface', () => {
+    const a = peer('10.82.0.1', 65001, { localAddress: '10.82.0.2' });
+    const fib = (nextHop: string, linkLocal: string | undefined): unknown => {
+      const r = rib();
+      r.addPeer(a);
+      return r.applyUpdate(a.address, v6block(nextHop, linkLocal, [P6]), 0).nexthops;
+    };
+    expect(fib('::', 'fe80::2')).toEqual([['fe80::2%10.82.0.2']]);
+    expect(fib('fe80::2', 'fe80::2')).toEqual([['fe80::2%10.82.0.2']]);
+    expect(fib('fe80::3', undefined)).toEqual([['fe80::3%10.82.0.2']]);
+    expect(fib('fd00:82::1', undefined)).toEqual([['fd00:82::1']]);
   });
 });

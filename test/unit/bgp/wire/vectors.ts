@@ -317,6 +317,37 @@ export const VECTORS: Vector[] = [
         18 0a0000               #   10.0.0.0/24`,
   },
   {
+    name: 'UPDATE IPv4 NLRI with a global and a link-local IPv6 next hop (RFC 8950 §3, 32 octets)',
+    ctx: { fourOctetAs: true, ibgp: false, extendedNextHopIpv4: true },
+    value: {
+      type: 2,
+      withdrawn: [],
+      reach: [
+        {
+          afi: 1,
+          safi: 1,
+          prefixes: [key('10.0.0.0/24')],
+          nextHop: '2001:db8::1',
+          linkLocalNextHop: 'fe80::1',
+        },
+      ],
+      attributes: { origin: 0, asPath: [{ type: 2, asns: [65001] }] },
+      issues: NO_ISSUES,
+    },
+    hex: `${MARKER}
+      0050  # length 80
+      02 0000
+      0039  # attributes 57
+      40 01 01 00
+      40 02 06 02 01 0000fde9   # AS_PATH 65001
+      80 0e 29                  # MP_REACH_NLRI, 41 octets
+        0001 01                 #   AFI IPv4, SAFI unicast
+        20 20010db8000000000000000000000001  # next hop length 32: 2001:db8::1
+           fe800000000000000000000000000001  #   and fe80::1
+        00                      #   reserved
+        18 0a0000               #   10.0.0.0/24`,
+  },
+  {
     name: 'UPDATE on a 2-octet session: AS_PATH with AS_TRANS merged with AS4_PATH, AGGREGATOR with AS4_AGGREGATOR',
     ctx: CTX2,
     value: {
