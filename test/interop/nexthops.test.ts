@@ -79,6 +79,14 @@ describe.skipIf(!nodebgpAvailable())('next hops from FRR in the kernel (RFC 8950
     // FRR sends router advertisements where the extended next hop capability is configured: a SLAAC address
     // would become our session's source, which FRR does not know as its neighbour's.
     await nsNb.exec('sysctl', ['-qw', 'net.ipv6.conf.default.accept_ra=0', 'net.ipv6.conf.all.accept_ra=0']);
+    // FRR puts its link-local next hop in an UPDATE only once that address is usable; still tentative (DAD,
+    // about a second) when a fast session comes up, the UPDATE carries the global one alone. No DAD here.
+    for (const ns of [nsFrr, nsNb])
+      await ns.exec('sysctl', [
+        '-qw',
+        'net.ipv6.conf.default.accept_dad=0',
+        'net.ipv6.conf.all.accept_dad=0',
+      ]);
     devA = lab.link(nsFrr, nsNb, { a: ['fd00:81::1/64'], b: ['fd00:81::2/64'] }).b;
     devB = lab.link(nsFrr, nsNb, {
       a: ['10.82.0.1/24', 'fd00:82::1/64'],
