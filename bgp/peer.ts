@@ -110,6 +110,8 @@ export class Peer {
   private readonly errors = new PeerErrors();
   /** §8.1.1 DampPeerOscillations across this peer's sessions (damping.ts). */
   private readonly damping = new Damping();
+  /** Connections (ours or the peer's) that failed after TCP was up, since the last Established. */
+  private openFailures = 0;
   /** Max-prefix warnings given in this session (max-prefix.ts). */
   private maxPrefixGuard = new MaxPrefixGuard();
   /** After a max-prefix reset: no restart, and no inbound connection, before this (ms). */
@@ -232,8 +234,9 @@ export class Peer {
   /**
    * Does the Idle session refuse inbound connections? While held after a max-prefix reset; and, unless
    * `dampPeerOscillations` is false, while damped (a flapping peer) and while the FSM's own back-off runs
-   * after DAMP_INBOUND_FAILURES consecutive failures (a peer whose every attempt fails). After an ordinary
-   * single failure the peer's connection is taken at once, as before.
+   * after DAMP_INBOUND_FAILURES consecutive failures of connections that were up (a peer whose every attempt
+   * fails after TCP: bad OPENs, closing before Established). Our own connects refused while the peer was down
+   * do not count: the peer coming back must be taken at once, or its restart would wait out our back-off.
    */
   private heldBack(): boolean {
     const now = this.now();
@@ -241,7 +244,7 @@ export class Peer {
     if (this.config.dampPeerOscillations === false) return false;
     if (this.damping.remaining(now) > 0) return true;
     const s = this.main.state;
-    return s.failures >= DAMP_INBOUND_FAILURES && (s.timers.idleHold ?? 0) > now;
+    return this.openFailures >= DAMP_INBOUND_FAILURES && (s.timers.idleHold ?? 0) > now;
   }
 
   /** Drop the connection in collision without a word (it sent nothing we could answer). */
@@ -353,6 +356,8 @@ export class Peer {
 
   private onState(change: StateChange, s: Session): void {
     const { from, to, reason } = change;
+    if (to === 'Established') this.openFailures = 0;
+    else if (to === 'Idle' && (from === 'OpenSent' || from === 'OpenConfirm')) this.openFailures++;
     if (to === 'Established' && s !== this.main) this.promote(s);
     if (s !== this.main) {
       if (to === 'Idle') {

@@ -116,3 +116,23 @@ describe('connections from a configured peer', () => {
     await until(() => stateOf(sp) === 'Established', { what: 'the real peer Established', timeout: 5000 });
   });
 });
+
+describe('a peer that comes back', () => {
+  it('is taken at once though our own connects were refused while it was down (no back-off refusal)', async () => {
+    // We connect to 127.0.0.3, where nothing listens: each attempt is refused, and the FSM backs off. When the
+    // peer's daemon is back it connects to us; refusing it for our back-off would hold up every restart.
+    const sp = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 } });
+    speakers.push(sp);
+    const logs: SpeakerLogRecord[] = [];
+    sp.on('log', (r) => logs.push(r));
+    await sp.start();
+    sp.addPeer({ address: '127.0.0.3', asn: 65003, port: 1, holdTime: 30, connectRetryTime: 1 });
+    const refusals = () => logs.filter((l) => l.event === 'tcp-failed').length;
+    await until(() => refusals() >= 3, { what: 'three refused connects', timeout: 15_000 });
+    expect(sp.peers()[0]!.state).toBe('Idle'); // backing off
+    const r = await raw(sp.address()!.port);
+    await handshake(r);
+    await until(() => sp.peers()[0]!.state === 'Established', { what: 'Established', timeout: 5000 });
+    expect(logs.some((l) => l.event === 'connection-rejected')).toBe(false);
+  });
+});
