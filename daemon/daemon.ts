@@ -299,11 +299,18 @@ export class Daemon implements ControlSource, ClusterSink {
     }
   }
 
+  /** Every one of these peers Established and with End-of-RIB since (true for none). */
+  private allSentTheirTables(addresses: readonly string[]): boolean {
+    const state = new Map(this.speaker.peers().map((p) => [key(p.address), p.state]));
+    return addresses.every((address) => {
+      const a = key(address);
+      return state.get(a) === 'Established' && this.eorSeen.has(a);
+    });
+  }
+
   private checkRetiring(): void {
     const now = this.now();
-    const state = new Map(this.speaker.peers().map((p) => [key(p.address), p.state]));
-    const reflectors = (this.feed?.reflectors ?? []).map(key);
-    const reflectorsUp = reflectors.every((a) => state.get(a) === 'Established' && this.eorSeen.has(a));
+    const reflectorsUp = this.allSentTheirTables(this.feed?.reflectors ?? []);
     for (const [address, st] of [...this.retiring]) {
       const step = retireStep(st, { reflectorsUp, uncovered: this.uncovered(address) }, now);
       if (step.action === 'keep') {
@@ -374,12 +381,8 @@ export class Daemon implements ControlSource, ClusterSink {
   private checkClusterId(): boolean {
     const pending = this.pendingClusterId;
     if (pending === undefined) return true;
-    const state = new Map(this.speaker.peers().map((p) => [key(p.address), p.state]));
     const clients = [...(this.feed?.peers.values() ?? [])].filter((p) => p.routeReflectorClient === true);
-    const clientsUp = clients.every((p) => {
-      const a = key(p.address);
-      return state.get(a) === 'Established' && this.eorSeen.has(a);
-    });
+    const clientsUp = this.allSentTheirTables(clients.map((p) => p.address));
     const step = clusterIdStep(pending, clientsUp, this.now());
     if (step === 'wait') return false;
     this.pendingClusterId = undefined;
