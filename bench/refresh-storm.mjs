@@ -10,10 +10,10 @@
 //   sender 10.88.0.1 (65001) ─┐
 //   slow   10.88.0.3 (65003) ─┼─ one veth ── nodebgp 10.88.0.2 (65002)
 //   FRR    10.88.0.4 (65004) ─┘
-import { request } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, procStatusKb, startFrr, until, vtysh } from '../dist/toolkit/index.js';
+import { controlGet } from './lib/runners.mjs';
 
 const REPO = join(import.meta.dirname, '..');
 const BIN = join(REPO, 'bin', 'nodebgp');
@@ -35,24 +35,6 @@ lab.link(peers, nbNs, { a: ['10.88.0.1/24', '10.88.0.3/24', '10.88.0.4/24'], b: 
 const dir = lab.tempDir('storm');
 const socket = join(dir, 'nodebgp.sock');
 const conf = join(dir, 'nodebgp.yaml');
-
-function controlGet(path) {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, path, method: 'GET' }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch (err) {
-          reject(err);
-        }
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** A child printing JSON lines. */
 function child(ns, argv) {
@@ -121,7 +103,7 @@ try {
   const nodeArgs = (process.env.NODEBGP_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const nb = nbNs.spawn(process.execPath, [...nodeArgs, BIN, 'run', '--config', conf], { stdio: 'ignore' });
   const pid = nb.pid;
-  const neighbors = () => controlGet('/neighbors');
+  const neighbors = () => controlGet(socket, '/neighbors');
   const find = async (a) => (await neighbors()).find((n) => n.address === a);
   await until(async () => (await find('10.88.0.4').catch(() => undefined))?.state === 'Established', {
     timeout: 60_000,

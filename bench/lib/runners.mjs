@@ -208,7 +208,7 @@ function nodebgpRunner(kernel, base) {
 }
 
 /** GET a JSON body from nodebgp's control API on its Unix socket. */
-function controlGet(socketPath, path) {
+export function controlGet(socketPath, path) {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, method: 'GET' }, (res) => {
       const chunks = [];
