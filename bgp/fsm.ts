@@ -83,8 +83,18 @@ export type FsmError =
       readonly code: number;
       readonly subcode: number;
       readonly data?: Uint8Array;
+      /** An FSM Error we sent (RFC 6608): the event that was unexpected, and the state it came in. */
+      readonly unexpected?: UnexpectedEvent;
     }
-  | { readonly kind: 'tcp'; readonly detail: string };
+  | { readonly kind: 'tcp'; readonly detail: string }
+  /** An event Connect or Active has no use for (§8.2.2 "any other event"): Idle, with no NOTIFICATION to send. */
+  | ({ readonly kind: 'unexpected' } & UnexpectedEvent);
+
+/** Which event an FSM error was about, by its RFC 4271 §8.1 name, and the state it came in. */
+export interface UnexpectedEvent {
+  readonly event: FsmEvent['type'];
+  readonly state: SessionState;
+}
 
 export interface FsmState {
   readonly state: SessionState;
@@ -344,8 +354,17 @@ function fail(b: Builder, reason: TransitionReason, notification?: NotificationM
 }
 
 /** RFC 6608 §3: "unexpected message" in OpenSent (1), OpenConfirm (2), Established (3). */
-function fsmError(b: Builder, subcode: Exclude<FsmSubcode, typeof FSM_UNSPECIFIED>): void {
-  b.notify(ERR_FSM, subcode);
+function fsmError(b: Builder, e: FsmEvent, subcode: Exclude<FsmSubcode, typeof FSM_UNSPECIFIED>): void {
+  b.send({ type: MESSAGE_NOTIFICATION, code: ERR_FSM, subcode, data: NO_DATA });
+  const sent = b.s.lastError;
+  if (sent?.kind === 'sent')
+    b.patch({ lastError: { ...sent, unexpected: { event: e.type, state: b.s.state } } });
+  fail(b, 'fsm-error');
+}
+
+/** Connect, Active: an event with no meaning here drops the connection (no session, so no NOTIFICATION). */
+function unexpected(b: Builder, e: FsmEvent): void {
+  b.patch({ lastError: { kind: 'unexpected', event: e.type, state: b.s.state } });
   fail(b, 'fsm-error');
 }
 
@@ -519,7 +538,7 @@ function connect(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fail(b, 'fsm-error');
+      return unexpected(b, e);
     default:
       assertNever(e);
   }
@@ -566,7 +585,7 @@ function active(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fail(b, 'fsm-error');
+      return unexpected(b, e);
     default:
       assertNever(e);
   }
@@ -623,7 +642,7 @@ function openSent(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fsmError(b, FSM_UNEXPECTED_IN_OPENSENT);
+      return fsmError(b, e, FSM_UNEXPECTED_IN_OPENSENT);
     default:
       assertNever(e);
   }
@@ -680,7 +699,7 @@ function openConfirm(b: Builder, e: FsmEvent): void {
     case 'UpdateMsgErr':
     case 'RouteRefreshMsg':
     case 'RouteRefreshMsgErr':
-      return fsmError(b, FSM_UNEXPECTED_IN_OPENCONFIRM);
+      return fsmError(b, e, FSM_UNEXPECTED_IN_OPENCONFIRM);
     default:
       assertNever(e);
   }
@@ -746,7 +765,7 @@ function established(b: Builder, e: FsmEvent): void {
     case 'ConnectRetryTimer_Expires':
     case 'BGPOpen':
     case 'BGPOpenMsgErr':
-      return fsmError(b, FSM_UNEXPECTED_IN_ESTABLISHED);
+      return fsmError(b, e, FSM_UNEXPECTED_IN_ESTABLISHED);
     default:
       assertNever(e);
   }

@@ -75,7 +75,7 @@ export type GrDownVerdict =
 /** The last error of the session that dropped, as the FSM keeps it (fsm.ts FsmError). */
 export type DownError =
   | { readonly kind: 'sent' | 'received'; readonly code: number; readonly subcode: number }
-  | { readonly kind: 'tcp' }
+  | { readonly kind: 'tcp' | 'unexpected' }
   | undefined;
 
 /** Is this drop a graceful-restart event (keep the peer's paths stale)? */
@@ -89,8 +89,7 @@ export function downVerdict(
   if (peer.restartTime <= 0) return 'restart-time-zero';
   const nBit = peer.notification;
   if (
-    error !== undefined &&
-    error.kind !== 'tcp' &&
+    (error?.kind === 'sent' || error?.kind === 'received') &&
     error.code === ERR_CEASE &&
     error.subcode === CEASE_HARD_RESET
   )

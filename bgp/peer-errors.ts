@@ -45,13 +45,16 @@ export class PeerErrors {
 }
 
 /**
- * "sent 4/0 Hold Timer Expired", "received 6/2 Cease / Administrative Shutdown", "tcp: ECONNREFUSED";
+ * "sent 4/0 Hold Timer Expired", "received 6/2 Cease / Administrative Shutdown", "tcp: ECONNREFUSED",
+ * "unexpected event UpdateMsg in Connect" (the RFC 4271 §8.1 event names);
  * a Cease 6/7 says it was a collision, not a failure.
  */
 export function describeError(e: FsmError | undefined): string | undefined {
   if (e === undefined) return undefined;
   if (e.kind === 'tcp') return `tcp: ${e.detail}`;
-  const text = `${e.kind} ${e.code}/${e.subcode} ${describeNotification(e.code, e.subcode)}`;
+  if (e.kind === 'unexpected') return `unexpected event ${e.event} in ${e.state}`;
+  const cause = e.unexpected === undefined ? '' : ` (event ${e.unexpected.event} in ${e.unexpected.state})`;
+  const text = `${e.kind} ${e.code}/${e.subcode} ${describeNotification(e.code, e.subcode)}${cause}`;
   return e.code === ERR_CEASE && e.subcode === CEASE_CONNECTION_COLLISION_RESOLUTION
     ? `collision: the other connection was kept (${text})`
     : text;

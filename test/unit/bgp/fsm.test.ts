@@ -14,6 +14,7 @@ import {
   type FsmState,
 } from '../../../bgp/fsm.js';
 import { backoff } from '../../../bgp/timers.js';
+import { describeError } from '../../../bgp/peer-errors.js';
 import type { Capability, NotificationMessage, OpenMessage, UpdateMessage } from '../../../bgp/wire/types.js';
 
 const CAPS: Capability[] = [
@@ -254,6 +255,19 @@ describe('RFC 6608 unexpected messages', () => {
     r.ev({ type: 'Tcp_CR_Acked' });
     expect(notification(r.ev({ type: 'UpdateMsg', update: EMPTY_UPDATE }))).toEqual([5, 1]);
     expect(r.s.lastReason).toBe('fsm-error');
+    // The NOTIFICATION names the state only; the kept error also names the event, for `neighbors`.
+    expect(describeError(r.s.lastError)).toBe(
+      'sent 5/1 Finite State Machine Error / Receive Unexpected Message in OpenSent State (event UpdateMsg in OpenSent)',
+    );
+  });
+  it('an UPDATE before OPEN was sent (Connect) drops the connection and says which event it was', () => {
+    const r = new Run();
+    r.ev({ type: 'ManualStart' });
+    expect(r.s.state).toBe('Connect');
+    const a = r.ev({ type: 'UpdateMsg', update: EMPTY_UPDATE });
+    expect(notification(a)).toBeUndefined();
+    expect(r.s).toMatchObject({ state: 'Idle', lastReason: 'fsm-error' });
+    expect(describeError(r.s.lastError)).toBe('unexpected event UpdateMsg in Connect');
   });
   it('KEEPALIVE in OpenSent → 5/1', () => {
     const r = new Run();
