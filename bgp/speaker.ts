@@ -41,7 +41,7 @@ import { validatePeerConfig } from './peer-config.js';
 import type { PrefixKey } from '../ip/prefix.js';
 import { LocRib } from './rib/index.js';
 import { socketAddress } from './session.js';
-import { logRecord, type SpeakerLog } from './log-events.js';
+import { logRecord, type SpeakerLog, type SpeakerLogRecord } from './log-events.js';
 import { LogRate, RATE_LIMITED_EVENTS } from './log-rate.js';
 import { AttributeCache } from './wire/cache.js';
 import { clockOf, systemClock, type Clock } from './clock.js';
@@ -167,6 +167,11 @@ export class Speaker extends EventEmitter {
     this.server = undefined;
     const closed = server === undefined ? Promise.resolve() : server.close();
     await Promise.all([...retired, closed]);
+    // The lines still held back are reported now: nothing later will let them through.
+    this.logRateDisarm?.();
+    this.logRateDisarm = undefined;
+    for (const { line, suppressed } of this.logRate.due(Number.POSITIVE_INFINITY))
+      this.emit('log', { ...line, suppressed });
   }
 
   /**
@@ -342,19 +347,37 @@ export class Speaker extends EventEmitter {
     });
   }
 
-  private readonly logRate = new LogRate();
+  private readonly logRate = new LogRate<SpeakerLogRecord>();
+  /** Disarms the wake-up that lets through the last line held back by `logRate` (none armed: undefined). */
+  private logRateDisarm: (() => void) | undefined;
 
-  /** Events a peer can repeat at will are rate-limited per source (log-rate.ts): `suppressed` counts the rest. */
+  /**
+   * Events a peer can repeat at will are rate-limited per source (log-rate.ts): `suppressed` counts the rest,
+   * on the next line let through, or on the last one held back once its interval is over.
+   */
   private readonly log: SpeakerLog = (level, event, fields) => {
     if (this.listenerCount('log') === 0) return;
     if (RATE_LIMITED_EVENTS.has(event)) {
       const f = fields as { readonly peer?: string; readonly remote?: string };
-      const suppressed = this.logRate.admit(`${event} ${f.peer ?? f.remote ?? ''}`, this.clock.now());
-      if (suppressed === undefined) return;
+      const key = `${event} ${f.peer ?? f.remote ?? ''}`;
+      const suppressed = this.logRate.admit(key, this.clock.now(), logRecord(level, event, fields));
+      if (suppressed === undefined) return this.armLogRate();
       if (suppressed > 0) return this.emit('log', logRecord(level, event, { ...fields, suppressed }));
     }
     this.emit('log', logRecord(level, event, fields));
   };
+
+  private armLogRate(): void {
+    if (this.logRateDisarm !== undefined) return;
+    const at = this.logRate.next();
+    if (at === undefined) return;
+    this.logRateDisarm = this.clock.wakeAt(at, () => {
+      this.logRateDisarm = undefined;
+      for (const { line, suppressed } of this.logRate.due(this.clock.now()))
+        this.emit('log', { ...line, suppressed });
+      this.armLogRate();
+    });
+  }
 }
 
 /** The fields whose change needs a new session. */

@@ -7,13 +7,14 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Speaker } from '../../../bgp/speaker.js';
+import { Speaker, STOP_FLUSH_MS } from '../../../bgp/speaker.js';
 import type { SpeakerLogRecord } from '../../../bgp/api.js';
 import { LOG_INTERVAL_MS, LogRate, MAX_SOURCES } from '../../../bgp/log-rate.js';
 import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
 import { encodeOpen } from '../../../bgp/wire/open.js';
 import { MESSAGE_KEEPALIVE } from '../../../bgp/wire/iana.js';
 import { RawPeer, rawOpen as open, until } from './raw-peer.js';
+import { VirtualClock } from './virtual-clock.js';
 
 describe('LogRate', () => {
   it('lets one line per source and interval through, then says how many it held back', () => {
@@ -23,6 +24,25 @@ describe('LogRate', () => {
     expect(r.admit('b', 500)).toBe(0); // another source has its own budget
     expect(r.admit('a', 1000)).toBe(10);
     expect(r.admit('a', 2500)).toBe(0);
+  });
+
+  it('lets the last line held back through once its interval is over, when no later line comes', () => {
+    const r = new LogRate<string>(1000);
+    expect(r.admit('a', 0, 'a0')).toBe(0);
+    expect(r.next()).toBeUndefined(); // nothing held back
+    expect(r.admit('a', 10, 'a10')).toBeUndefined();
+    expect(r.admit('a', 20, 'a20')).toBeUndefined();
+    expect(r.admit('b', 500, 'b500')).toBe(0);
+    expect(r.admit('b', 600, 'b600')).toBeUndefined();
+    expect(r.next()).toBe(1000);
+    expect(r.due(999)).toEqual([]);
+    expect(r.due(1000)).toEqual([{ line: 'a20', suppressed: 2 }]);
+    expect(r.next()).toBe(1500);
+    // The source's interval starts again at the line let through: still one line per interval.
+    expect(r.admit('a', 1500, 'a1500')).toBeUndefined();
+    expect(r.due(1500)).toEqual([{ line: 'b600', suppressed: 1 }]);
+    expect(r.due(2000)).toEqual([{ line: 'a1500', suppressed: 1 }]);
+    expect(r.next()).toBeUndefined();
   });
 
   it('stays bounded with many sources', () => {
@@ -39,8 +59,11 @@ afterEach(async () => {
   await Promise.all(speakers.splice(0).map((s) => s.stop()));
 });
 
-async function setup(): Promise<{ sp: Speaker; port: number; logs: SpeakerLogRecord[] }> {
-  const sp = new Speaker({ asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 } });
+async function setup(clock?: VirtualClock): Promise<{ sp: Speaker; port: number; logs: SpeakerLogRecord[] }> {
+  const sp = new Speaker(
+    { asn: 65002, routerId: '10.0.0.2', listen: { address: '127.0.0.2', port: 0 } },
+    clock,
+  );
   speakers.push(sp);
   const logs: SpeakerLogRecord[] = [];
   sp.on('log', (r) => logs.push(r));
@@ -81,6 +104,25 @@ describe('connections from a configured peer', () => {
     expect(stateOf(sp)).toBe('Established');
     const rejected = logs.filter((l) => l.event === 'connection-rejected');
     expect(rejected.length).toBe(1); // one line per interval; the next one will carry `suppressed`
+  });
+
+  it('a flood that stops is still counted in full: the last line held back comes with its interval', async () => {
+    const clock = new VirtualClock();
+    const { sp, port, logs } = await setup(clock);
+    const first = await raw(port);
+    await handshake(first);
+    await until(() => stateOf(sp) === 'Established', { what: 'Established', timeout: 5000 });
+    const flood = await Promise.all(Array.from({ length: 50 }, () => raw(port)));
+    await until(() => flood.every(gone), { what: 'every extra connection closed', timeout: 5000 });
+    const rejected = () => logs.filter((l) => l.event === 'connection-rejected');
+    expect(rejected()).toHaveLength(1);
+    clock.advance(LOG_INTERVAL_MS);
+    expect(rejected()).toHaveLength(2);
+    expect(rejected()[1]).toMatchObject({ suppressed: 49, peer: '127.0.0.3' });
+    speakers.splice(speakers.indexOf(sp), 1);
+    const stopped = sp.stop();
+    clock.advance(STOP_FLUSH_MS);
+    await stopped;
   });
 
   it('silent connections before the real peer do not keep it out', async () => {
