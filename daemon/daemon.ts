@@ -106,9 +106,12 @@ export class Daemon implements ControlSource, ClusterSink {
   private readonly eorSeen = new Set<string>();
   /** Sessions the cluster no longer wants, kept until the reflectors carry their routes (retire.ts). */
   private readonly retiring = new Map<string, Retiring>();
-  private retireTimer: NodeJS.Timeout | undefined;
   private pendingClusterId: PendingClusterId | undefined;
-  private clusterIdTimer: NodeJS.Timeout | undefined;
+  /**
+   * While sessions retire or a cluster id is pending: both wait for sessions to send their tables, so one
+   * timer checks both, and stops when neither is left.
+   */
+  private waitTimer: NodeJS.Timeout | undefined;
   private staleReleased = false;
 
   private readonly feed: ClusterFeed | undefined;
@@ -293,10 +296,22 @@ export class Daemon implements ControlSource, ClusterSink {
       `peer ${address} no longer wanted: kept until the reflectors carry its routes`,
     );
     this.retiring.set(key(address), { since: this.now() });
-    if (this.retireTimer === undefined) {
-      this.retireTimer = setInterval(() => this.checkRetiring(), 200);
-      this.retireTimer.unref();
-    }
+    this.waitForTables();
+  }
+
+  /** Checks the retiring sessions and the pending cluster id every 200 ms while either waits. */
+  private waitForTables(): void {
+    if (this.waitTimer !== undefined) return;
+    this.waitTimer = setInterval(() => {
+      this.checkRetiring();
+      if (this.checkClusterId() && this.retiring.size === 0) this.stopWaiting();
+    }, 200);
+    this.waitTimer.unref();
+  }
+
+  private stopWaiting(): void {
+    clearInterval(this.waitTimer);
+    this.waitTimer = undefined;
   }
 
   /** Every one of these peers Established and with End-of-RIB since (true for none). */
@@ -323,10 +338,6 @@ export class Daemon implements ControlSource, ClusterSink {
         this.log.warn(fields, `peer ${address} removed; no other path for ${step.uncovered.join(', ')}`);
       else this.log.info(fields, `peer ${address} removed: its routes come through the reflectors`);
       this.peerChange('removed', address, () => this.speaker.removePeer(address));
-    }
-    if (this.retiring.size === 0 && this.retireTimer !== undefined) {
-      clearInterval(this.retireTimer);
-      this.retireTimer = undefined;
     }
   }
 
@@ -367,13 +378,12 @@ export class Daemon implements ControlSource, ClusterSink {
    */
   clusterIdChanged(clusterId: string | undefined): void {
     this.pendingClusterId = { clusterId, since: this.now() };
-    if (!this.checkClusterId() && this.clusterIdTimer === undefined) {
+    if (!this.checkClusterId()) {
       this.log.info(
         { event: 'k8s-cluster-id-pending', clusterId: clusterId ?? null },
         `route reflector: cluster id ${clusterId} taken once every client session has sent its routes`,
       );
-      this.clusterIdTimer = setInterval(() => this.checkClusterId(), 200);
-      this.clusterIdTimer.unref();
+      this.waitForTables();
     }
   }
 
@@ -386,8 +396,6 @@ export class Daemon implements ControlSource, ClusterSink {
     const step = clusterIdStep(pending, clientsUp, this.now());
     if (step === 'wait') return false;
     this.pendingClusterId = undefined;
-    if (this.clusterIdTimer !== undefined) clearInterval(this.clusterIdTimer);
-    this.clusterIdTimer = undefined;
     const id = pending.clusterId;
     const fields = {
       event: 'k8s-cluster-id',
@@ -578,8 +586,7 @@ export class Daemon implements ControlSource, ClusterSink {
    * graceful restart: Cease to every peer, then our kernel routes go.
    */
   async stop(): Promise<void> {
-    clearInterval(this.retireTimer);
-    clearInterval(this.clusterIdTimer);
+    this.stopWaiting();
     clearTimeout(this.deferralTimer);
     this.routesInPlaceSent = true;
     if (this.gracefulRestart) {
@@ -596,7 +603,7 @@ export class Daemon implements ControlSource, ClusterSink {
    * withdraw our routes at once, then our kernel routes and nexthop objects go.
    */
   async withdraw(): Promise<void> {
-    clearInterval(this.retireTimer);
+    this.stopWaiting();
     clearTimeout(this.deferralTimer);
     this.routesInPlaceSent = true;
     await this.speaker.stop('decommissioned', { hardReset: true });
