@@ -92,7 +92,7 @@ export type ExternalPeer = z.output<typeof externalPeerSchema>;
 export type ImportPrefixRule = ImportRule;
 export const importPrefixSchema = importRuleSchema;
 
-const community = z
+export const communitySchema = z
   .string('expected a community such as 65000:100')
   .regex(/^\d{1,5}:\d{1,5}$/, 'expected ASN:VALUE such as 65000:100')
   .refine((s) => s.split(':').every((p) => Number(p) <= 65535), 'each half must be 0..65535')
@@ -170,7 +170,7 @@ export const servicesSchema = z.strictObject({
    */
   exportPeers: z.array(ipAddress, 'expected a list of peer addresses').optional(),
   /** Communities added to every Service route (a Service's annotation adds its own). */
-  communities: z.array(community, 'expected a list of communities').default([]),
+  communities: z.array(communitySchema, 'expected a list of communities').default([]),
   /** LOCAL_PREF of every Service route (sent to iBGP peers); a Service's annotation overrides it. */
   localPreference: ranged(0, 4294967295, 'a local preference').optional(),
 });
@@ -236,7 +236,7 @@ export const kubernetesSchema = z.strictObject({
       });
     }),
   /** Added to our podCIDRs when exported to eBGP peers. */
-  exportCommunities: z.array(community, 'expected a list of communities').default([]),
+  exportCommunities: z.array(communitySchema, 'expected a list of communities').default([]),
   /** Extra copies of our AS prepended when exporting to eBGP peers (0..10). */
   exportPrepend: ranged(0, 10).default(0),
   /** Relist / rewatch backoff in milliseconds. */
