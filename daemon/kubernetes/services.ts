@@ -21,7 +21,7 @@
  * route to one in our kernel would take that traffic elsewhere).
  */
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { canonicalAddress, parseIpv4, parseIpv6 } from '../../ip/address.js';
+import { parseIpv4, parseIpv6 } from '../../ip/address.js';
 import { ipv4Key, ipv6Key, prefixContains, type PrefixKey } from '../../ip/prefix.js';
 import {
   communitySchema,
@@ -181,13 +181,18 @@ export function isServiceAddress(known: KnownServiceAddresses | undefined, prefi
 
 /** An address as its /32 or /128 key; undefined for text that is no address. */
 export function hostPrefix(address: string): PrefixKey | undefined {
-  const text = canonicalAddress(address);
-  if (text === undefined) return undefined;
-  const v4 = parseIpv4(text);
-  if (v4 !== undefined) return ipv4Key(v4, 32);
-  const v6 = parseIpv6(text);
-  return v6 === undefined ? undefined : ipv6Key(v6, 128);
+  if (!address.includes(':')) {
+    const v4 = parseIpv4(address);
+    return v4 === undefined ? undefined : ipv4Key(v4, 32);
+  }
+  const v6 = parseIpv6(address);
+  if (v6 === undefined) return undefined;
+  // An IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 address it stands for.
+  const mapped = v6.subarray(0, 12).equals(MAPPED_PREFIX);
+  return mapped ? ipv4Key(v6.readUInt32BE(12), 32) : ipv6Key(v6, 128);
 }
+
+const MAPPED_PREFIX = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
 
 /** A Kubernetes label selector over a label set (`{}` matches everything). */
 export function selectorMatches(labels: Readonly<Record<string, string>>, s: LabelSelector): boolean {
@@ -319,8 +324,7 @@ export function planServices(
       for (const address of addresses) {
         const prefix = hostPrefix(address);
         if (prefix === undefined) {
-          if (wanted[kind])
-            problems.push(`service ${svc.key}: "${address}" is not an IP address`);
+          if (wanted[kind]) problems.push(`service ${svc.key}: "${address}" is not an IP address`);
           continue;
         }
         hosts.add(prefix);

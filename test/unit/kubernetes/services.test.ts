@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { formatPrefix } from '../../../ip/prefix.js';
 import { servicesSchema, type ServicesConfig } from '../../../daemon/kubernetes/schema.js';
 import {
+  hostPrefix,
   isServiceAddress,
   planServices,
   selectorMatches,
@@ -274,6 +275,14 @@ describe('planServices', () => {
     const p = plan([svc], [], 'node-1');
     expect(advertised(p)).toEqual(['192.0.2.10/32']);
     expect(p.problems).toEqual(['service default/web: "not-an-ip" is not an IP address']);
+  });
+
+  it('hostPrefix: /32 and /128, an IPv4-mapped address as its IPv4 address, text that is no address refused', () => {
+    expect(hostPrefix('192.0.2.1')).toBe(key('192.0.2.1/32'));
+    expect(hostPrefix('2001:DB8::1')).toBe(key('2001:db8::1/128'));
+    expect(hostPrefix('::ffff:192.0.2.1')).toBe(key('192.0.2.1/32'));
+    for (const bad of ['', 'None', '192.0.2', '192.0.2.256', 'fe80::1%eth0', '2001:db8::/64'])
+      expect(hostPrefix(bad)).toBeUndefined();
   });
 
   it('is deterministic: the same input in another order gives the same plan', () => {
