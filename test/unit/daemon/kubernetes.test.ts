@@ -356,6 +356,25 @@ kernel: { enabled: true, staleGraceSeconds: 600 }
     );
   });
 
+  it('gives the speaker the same attributes object for an unchanged route, so another Service’s change does not resend it', async () => {
+    cluster2();
+    const { speaker } = await startDaemon(SERVICES);
+    await until(() => speaker.ads.length === 3, { what: 'service ads', timeout: 3000 });
+    const before = speaker.ads[1]!;
+    server.putService(makeService('api', { loadBalancerIPs: ['192.0.2.20'] }));
+    await until(() => speaker.ads.length === 4, { what: 'api advertised', timeout: 3000 });
+    expect(formatPrefix(speaker.ads[1]!.prefix)).toBe('192.0.2.10/32');
+    expect(speaker.ads[1]!.attributes).toBe(before.attributes);
+    server.modifyService('default/web', (svc) => {
+      svc.metadata!.annotations = { 'nodebgp.io/local-preference': '250' };
+    });
+    await until(() => speaker.ads[1]!.attributes !== before.attributes, {
+      what: 'new attributes',
+      timeout: 3000,
+    });
+    expect(speaker.ads[1]!.attributes).toMatchObject({ localPref: 250, communities: [65000 * 65536 + 100] });
+  });
+
   it('withdraws when the endpoint moves to another node, and says why', async () => {
     cluster2();
     const { daemon, speaker } = await startDaemon(SERVICES);
