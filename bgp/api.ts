@@ -150,6 +150,11 @@ export interface SpeakerConfig {
 export interface Advertisement {
   readonly prefix: PrefixKey;
   readonly nextHop?: string;
+  /**
+   * The route's attributes (default: ORIGIN IGP, empty AS_PATH), e.g. communities or LOCAL_PREF of its own.
+   * Give the same object again for an unchanged route: a new object is a changed route, sent again.
+   */
+  readonly attributes?: PathAttributes;
 }
 
 export interface GracefulRestartView {

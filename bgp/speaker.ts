@@ -288,9 +288,11 @@ export class Speaker extends EventEmitter {
    * peer, what is new is announced, what is unchanged is not sent again. An empty list withdraws everything.
    */
   setAdvertisements(ads: readonly Advertisement[]): void {
-    const routes = ads.map((a) =>
-      a.nextHop !== undefined ? { prefix: a.prefix, nextHop: a.nextHop } : { prefix: a.prefix },
-    );
+    const routes = ads.map((a) => ({
+      prefix: a.prefix,
+      ...(a.nextHop !== undefined ? { nextHop: a.nextHop } : {}),
+      ...(a.attributes !== undefined ? { attributes: a.attributes } : {}),
+    }));
     const changes = this.locRib.setLocal(routes, this.clock.now());
     if (changes.prefixes.length > 0) this.emit('loc-rib', changes);
     this.scheduleFlush();

@@ -8,10 +8,10 @@
  */
 import type { Advertisement, PeerConfig } from '../bgp/api.js';
 import { formatPrefix } from '../ip/prefix.js';
-import type { ClusterController, ClusterPeerChange } from './kubernetes/index.js';
+import type { ClusterController, ClusterPeerChange, ServiceChange, ServicePlan } from './kubernetes/index.js';
 import type { NodeView } from './kubernetes/index.js';
 import type { Logger } from './log.js';
-import type { KubernetesStatusView } from './views.js';
+import type { KubernetesStatusView, ServicesStatusView } from './views.js';
 
 /** What the daemon does with changes after it has attached. */
 export interface ClusterSink {
@@ -19,6 +19,7 @@ export interface ClusterSink {
   advertisementsChanged(ads: readonly Advertisement[]): void;
   policyChanged(): void;
   clusterIdChanged(clusterId: string | undefined): void;
+  servicesChanged(change: ServiceChange): void;
 }
 
 export class ClusterFeed {
@@ -26,6 +27,9 @@ export class ClusterFeed {
   /** Our sessions to route-reflector nodes, as of the last change. */
   reflectors: readonly string[] = [];
   advertisements: readonly Advertisement[] = [];
+  /** The Service routes we advertise (`kubernetes.services`), and the plan they come from. */
+  serviceAdvertisements: readonly Advertisement[] = [];
+  servicePlan: ServicePlan | undefined;
   private sink: ClusterSink | undefined;
   private connected = false;
   private lastError: string | undefined;
@@ -48,6 +52,11 @@ export class ClusterFeed {
     cluster.on('advertisements', (ads) => {
       this.advertisements = ads;
       this.sink?.advertisementsChanged(ads);
+    });
+    cluster.on('services', (change) => {
+      this.serviceAdvertisements = change.advertisements;
+      this.servicePlan = change.plan;
+      this.sink?.servicesChanged(change);
     });
     cluster.on('policy', () => this.sink?.policyChanged());
     cluster.on('clusterId', (id) => this.sink?.clusterIdChanged(id));
@@ -116,6 +125,25 @@ export class ClusterFeed {
       nodes: this.cluster.nodes.length,
       problems: this.problems.length,
       ...(this.cluster.clusterId !== undefined ? { routeReflectorClusterId: this.cluster.clusterId } : {}),
+      ...(this.cluster.servicesConnected !== undefined ? { services: this.servicesStatus() } : {}),
+    };
+  }
+
+  private servicesStatus(): ServicesStatusView {
+    const entries = (this.servicePlan?.entries ?? []).map((e) => ({
+      service: e.service,
+      kind: e.kind,
+      address: formatPrefix(e.prefix),
+      advertised: e.advertised,
+      why: e.why,
+      detail: e.detail,
+    }));
+    return {
+      connected: this.cluster.servicesConnected === true,
+      listed: this.servicePlan !== undefined,
+      ...(this.cluster.serviceCounts ?? { services: 0, endpointSlices: 0 }),
+      advertised: this.serviceAdvertisements.length,
+      entries,
     };
   }
 }

@@ -432,8 +432,12 @@ export function hideSecrets<T extends { readonly password?: string }>(p: T): T {
   return p.password === undefined ? p : { ...p, password: HIDDEN };
 }
 
-function hideKubernetesSecrets(k: KubernetesConfig): KubernetesConfig {
-  return { ...k, peers: k.peers.map(hideSecrets) };
+function hideKubernetesSecrets(k: KubernetesConfig): Record<string, unknown> {
+  const services =
+    k.services === undefined
+      ? {}
+      : { services: { ...k.services, clusterIPRanges: k.services.clusterIPRanges.map(formatPrefixText) } };
+  return { ...k, peers: k.peers.map(hideSecrets), ...services };
 }
 
 export const HIDDEN = '(set, hidden)';

@@ -2,12 +2,13 @@
  * The daemon proper: config → Speaker (peers, advertisements) → Loc-RIB changes → Fib, plus the control
  * socket's data source. Signals and process exit live in main.ts.
  */
-import type { Advertisement, LocRibChanges, PeerConfig, RouteView, SpeakerConfig } from '../bgp/api.js';
+import type { Advertisement, LocRibChanges, PeerConfig, SpeakerConfig } from '../bgp/api.js';
 import { formatPrefix, isIpv4Key, prefixContains, type PrefixKey } from '../ip/prefix.js';
 import { canonicalAddress, parseIpv4 } from '../ip/address.js';
 import { parsePrefix } from '../ip/prefix.js';
 import type { ClusterFeed, ClusterSink } from './cluster-feed.js';
-import type { ClusterPeerChange } from './kubernetes/index.js';
+import type { ClusterPeerChange, ServiceChange } from './kubernetes/index.js';
+import { isServiceAddress } from './kubernetes/services.js';
 import { validatePeerConfig } from '../bgp/peer-config.js';
 import { rulesMatch, type ImportRule } from './import-rules.js';
 import { ConfigError, configView, type DaemonConfig } from './config.js';
@@ -16,7 +17,7 @@ import { BLACKHOLE_METRIC } from '../routing/defaults.js';
 import type { FibEvent } from '../routing/api.js';
 import { attachSpeakerLogs, type Logger } from './log.js';
 import { clusterIdStep, retireStep, type PendingClusterId, type Retiring } from './retire.js';
-import { NotFound, type ControlSource, type FibView, type StatusView } from './views.js';
+import { NotFound, type ControlSource, type FibView, type RouteView, type StatusView } from './views.js';
 
 export const VERSION = '0.1.0';
 
@@ -172,7 +173,7 @@ export class Daemon implements ControlSource, ClusterSink {
       this.peerChange('added', peer.address, () => this.speaker.addPeer(this.withGr(peer)));
     }
     if (!this.feed) this.warnUnfiltered(this.cfg.peers);
-    this.speaker.setAdvertisements(this.feed ? this.feed.advertisements : advertisements(this.cfg));
+    this.speaker.setAdvertisements(this.feed ? this.clusterAdvertisements() : advertisements(this.cfg));
     if (this.feed) {
       this.feed.attach(this);
       const clusterId = this.feed.cluster.clusterId;
@@ -367,8 +368,26 @@ export class Daemon implements ControlSource, ClusterSink {
       { event: 'k8s-advertisements', podCIDRs: ads.map((a) => formatPrefix(a.prefix)) },
       'pod CIDRs changed',
     );
-    this.speaker.setAdvertisements(ads);
+    this.speaker.setAdvertisements(this.clusterAdvertisements());
     this.setBlackholes();
+  }
+
+  /** The Service addresses we advertise changed (`kubernetes.services`): originated beside our pod CIDRs. */
+  servicesChanged(change: ServiceChange): void {
+    this.log.info(
+      {
+        event: 'k8s-services',
+        advertised: change.advertisements.map((a) => formatPrefix(a.prefix)),
+        withheld: change.plan.entries.filter((e) => !e.advertised).length,
+      },
+      'service addresses changed',
+    );
+    this.speaker.setAdvertisements(this.clusterAdvertisements());
+  }
+
+  /** Kubernetes mode: our pod CIDRs and the Service addresses we advertise. */
+  private clusterAdvertisements(): Advertisement[] {
+    return [...(this.feed?.advertisements ?? []), ...(this.feed?.serviceAdvertisements ?? [])];
   }
 
   /**
@@ -439,10 +458,14 @@ export class Daemon implements ControlSource, ClusterSink {
   private onLocRib(changes: LocRibChanges): void {
     if (!this.kernel) return;
     const own = this.ownPodCIDRs();
+    // A Service address is never a BGP route in our kernel (kube-proxy delivers it); the import policy
+    // refuses them, this keeps one accepted before its Service appeared out as well.
+    const services = this.feed?.servicePlan?.known;
     const prefixes: PrefixKey[] = [];
     const nexthops: (readonly string[] | null)[] = [];
     changes.prefixes.forEach((p, i) => {
       if (own.some((o) => prefixContains(o, p))) return;
+      if (services !== undefined && changes.nexthops[i] !== null && isServiceAddress(services, p)) return;
       prefixes.push(p);
       nexthops.push(changes.nexthops[i]);
     });
@@ -616,8 +639,23 @@ export class Daemon implements ControlSource, ClusterSink {
     return this.speaker.peers();
   }
 
-  routes() {
-    return this.speaker.routes();
+  /** The Loc-RIB; a Service address we originate says which Services it is and why we advertise it. */
+  routes(): RouteView[] {
+    const routes = this.speaker.routes();
+    const plan = this.feed?.servicePlan;
+    if (plan === undefined || plan.routes.length === 0) return [...routes];
+    const why = new Map<string, string[]>();
+    for (const e of plan.entries) {
+      if (!e.advertised) continue;
+      const text = formatPrefix(e.prefix);
+      const list = why.get(text) ?? [];
+      list.push(e.service === '' ? e.detail : `${e.service}: ${e.detail}`);
+      why.set(text, list);
+    }
+    return routes.map((r) => {
+      const service = r.local ? why.get(r.prefix) : undefined;
+      return service === undefined ? r : { ...r, service: service.join('; ') };
+    });
   }
 
   adjRibIn(peer: string) {

@@ -2,9 +2,18 @@
  * What the control socket serves: plain JSON shapes shared by the server (daemon/control.ts), the client
  * (daemon/client.ts) and the CLI tables (daemon/cli/format.ts).
  */
-import type { PeerStatus, RouteView } from '../bgp/api.js';
+import type { PeerStatus, RouteView as SpeakerRouteView } from '../bgp/api.js';
 
-export type { PeerStatus, RouteView } from '../bgp/api.js';
+export type { PeerStatus } from '../bgp/api.js';
+
+/** A Loc-RIB path as `nodebgp routes` shows it. */
+export type RouteView = SpeakerRouteView & {
+  /**
+   * For a Service address we originate (`kubernetes.services`): the Services it belongs to and why we
+   * advertise it, e.g. "default/web: externalTrafficPolicy Local: a ready endpoint on node-1".
+   */
+  readonly service?: string;
+};
 import type { BfdSessionView } from '../bfd/manager.js';
 
 /** A peer's BFD session as `nodebgp neighbors` shows it. */
@@ -105,6 +114,29 @@ export interface KubernetesStatusView {
   readonly nodes: number;
   readonly problems: number;
   readonly routeReflectorClusterId?: string;
+  /** With `kubernetes.services`. */
+  readonly services?: ServicesStatusView;
+}
+
+/** The Service addresses this node considers, as `nodebgp status` shows them. */
+export interface ServicesStatusView {
+  /** The Service and EndpointSlice watches are up. */
+  readonly connected: boolean;
+  /** Both kinds have been listed once (before that nothing is advertised). */
+  readonly listed: boolean;
+  readonly services: number;
+  readonly endpointSlices: number;
+  /** Prefixes we advertise. */
+  readonly advertised: number;
+  /** Every address considered: its Service (`namespace/name`, '' for a range), whether advertised and why. */
+  readonly entries: readonly {
+    readonly service: string;
+    readonly kind: string;
+    readonly address: string;
+    readonly advertised: boolean;
+    readonly why: string;
+    readonly detail: string;
+  }[];
 }
 
 /** How `GET /routes?prefix=` matches: exact prefix, longest match of an address, or everything inside. */

@@ -154,7 +154,7 @@ export function routesTable(routes: readonly RouteView[]): string {
     r.asPath === '' ? '(empty)' : r.asPath,
     originCode(r.origin),
     [...r.communities, ...r.largeCommunities].join(' '),
-    r.reason,
+    r.service === undefined ? r.reason : `${r.reason}; service ${r.service}`,
   ]);
   const out = table(
     ['   Network', 'Next hop(s)', 'Peer', 'LocPrf', 'MED', 'Path', 'Origin', 'Communities', 'Best/Reason'],
@@ -248,7 +248,7 @@ export function statusText(s: StatusView, now = Date.now()): string {
     ['Version', `nodebgp ${s.version}, pid ${s.pid}`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${(k + ':').padEnd(w + 1)}  ${v}`).join('\n') + '\n';
+  return rows.map(([k, v]) => `${(k === '' ? '' : k + ':').padEnd(w + 1)}  ${v}`).join('\n') + '\n';
 }
 
 function kubernetesRows(s: StatusView): [string, string][] {
@@ -263,5 +263,30 @@ function kubernetesRows(s: StatusView): [string, string][] {
   if (k.waiting) rows.push(['Waiting', k.waiting]);
   if (k.lastError) rows.push(['Last error', k.lastError]);
   if (k.problems > 0) rows.push(['Problems', `${k.problems} (see the log: k8s-peer-config)`]);
+  rows.push(...serviceRows(k.services));
+  return rows;
+}
+
+/** At most this many Service addresses in the text; `--json` has them all. */
+const SERVICE_ROWS = 50;
+
+function serviceRows(v: NonNullable<StatusView['kubernetes']>['services']): [string, string][] {
+  if (v === undefined) return [];
+  const api = v.connected ? 'watching' : 'not connected';
+  const state = v.listed ? '' : ', not listed yet (nothing advertised)';
+  const withheld = v.entries.filter((e) => !e.advertised).length;
+  const rows: [string, string][] = [
+    [
+      'Services',
+      `${v.services} Services, ${v.endpointSlices} EndpointSlices (${api}${state}); ` +
+        `${v.advertised} addresses advertised, ${withheld} not`,
+    ],
+  ];
+  for (const e of v.entries.slice(0, SERVICE_ROWS))
+    rows.push([
+      '',
+      `${e.advertised ? '+' : '-'} ${e.address} ${e.kind}${e.service === '' ? '' : ` ${e.service}`}: ${e.detail}`,
+    ]);
+  if (v.entries.length > SERVICE_ROWS) rows.push(['', `… ${v.entries.length - SERVICE_ROWS} more (--json)`]);
   return rows;
 }

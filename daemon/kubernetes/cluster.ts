@@ -10,6 +10,10 @@
  *   cluster.start();
  *   …once the FIB holds the learned routes: await cluster.markNetworkAvailable();
  *
+ * With `kubernetes.services`, a ServiceSource beside it: `services` ({ plan, advertisements }) whenever the
+ * Service addresses this node advertises (or why it does not) change; the policy then refuses every Service
+ * address on import and sends ours only to peers that are not nodes (policy.ts).
+ *
  * Events: `peers` (PeerDiff plus the full list), `advertisements` (Advertisement[]), `problems` (string[],
  * each naming the node and field; also sent as `log`), `ready` (our Node first seen with a podCIDR), `policy`
  * (the import policy's inputs changed: routes refused earlier may now pass — ask peers for a route refresh), and the
@@ -19,6 +23,9 @@
 import { EventEmitter } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Advertisement, PeerConfig } from '../../bgp/api.js';
+import { ORIGIN_IGP } from '../../bgp/wire/iana.js';
+import type { PathAttributes } from '../../bgp/wire/types.js';
+import { rulesMatch } from '../import-rules.js';
 import { type PrefixKey } from '../../ip/prefix.js';
 import { parseIpv4 } from '../../ip/address.js';
 import { NodeSource, loadKubeConfig, type NodeSourceEvents } from './node-source.js';
@@ -36,6 +43,10 @@ import type { DaemonPeer } from '../config.js';
 import { createClusterPolicy, type ClusterPolicy, type PodCIDROwner, type PolicyContext } from './policy.js';
 import type { KubernetesConfig } from './schema.js';
 import { NodeStatusReporter } from './status.js';
+import { ServiceSource } from './service-source.js';
+import type { ServicePlan } from './services.js';
+import { addressOfFamily } from './node-view.js';
+import { isIpv4Key } from '../../ip/prefix.js';
 
 export interface ClusterControllerOptions {
   readonly config: KubernetesConfig;
@@ -64,6 +75,14 @@ export interface ClusterControllerEvents extends NodeSourceEvents {
    * the same change, so sessions turned into reflector-client sessions reflect with the new id.
    */
   clusterId: [string | undefined];
+  /** The Service addresses we advertise, or why not, changed (`kubernetes.services`). */
+  services: [ServiceChange];
+}
+
+export interface ServiceChange {
+  readonly plan: ServicePlan;
+  /** The Service routes as the speaker takes them (next hop ours, attributes interned). */
+  readonly advertisements: Advertisement[];
 }
 
 /**
@@ -177,6 +196,13 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
   private clusterIdSeen: string | undefined;
   private readySent = false;
   private reporter: NodeStatusReporter | undefined;
+  private readonly services: ServiceSource | undefined;
+  private serviceAds: Advertisement[] = [];
+  private serviceAdsText = '';
+  /** serviceImportKey() as of the last Service plan. */
+  private serviceImportText = '';
+  /** One frozen attributes object per distinct set, so an unchanged route is the same route to the speaker. */
+  private readonly attributeCache = new Map<string, PathAttributes>();
 
   constructor(private readonly opts: ClusterControllerOptions) {
     super();
@@ -202,6 +228,37 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
     this.source.on('log', (e) => this.emit('log', e));
     this.source.on('nodes', () => this.recompute());
     this.source.on('self', () => this.recompute());
+    const services = opts.config.services;
+    if (services !== undefined) {
+      this.services = new ServiceSource({
+        kubeConfig: this.kc,
+        nodeName: this.nodeName,
+        config: services,
+        resyncBackoff: opts.config.resyncBackoff,
+        ...(opts.minHealthyWatchMs !== undefined ? { minHealthyWatchMs: opts.minHealthyWatchMs } : {}),
+      });
+      this.services.on('log', (e) => this.emit('log', e));
+      this.services.on('plan', () => this.onServices());
+    }
+  }
+
+  /** The last Service plan (undefined without `kubernetes.services`, or before Services were listed). */
+  get servicePlan(): ServicePlan | undefined {
+    return this.services?.plan;
+  }
+
+  /** The Service routes we advertise, as the speaker takes them. */
+  get serviceAdvertisements(): readonly Advertisement[] {
+    return this.serviceAds;
+  }
+
+  /** The Service and EndpointSlice watches are up (undefined without `kubernetes.services`). */
+  get servicesConnected(): boolean | undefined {
+    return this.services?.connected;
+  }
+
+  get serviceCounts(): { services: number; endpointSlices: number } | undefined {
+    return this.services?.counts;
   }
 
   /** Our Node as last seen, and every Node. */
@@ -230,11 +287,12 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
 
   start(): void {
     this.source.start();
+    this.services?.start();
   }
 
   async stop(): Promise<void> {
     this.reporter?.cancel();
-    await this.source.stop();
+    await Promise.all([this.source.stop(), this.services?.stop()]);
   }
 
   /** Sets NetworkUnavailable=False on our Node (retrying); a no-op when `setNetworkCondition` is false. */
@@ -267,9 +325,10 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       this.opts.asn,
       this.opts.nodePeerDefaults,
     );
-    this.policy.update(plan.policy);
+    this.policy.update({ ...plan.policy, ...this.serviceContext() });
     const clusterId = reflectorClusterId(self, this.opts.config.routeReflector);
     const policyText = JSON.stringify([
+      this.serviceImportKey(),
       plan.policy.ownPodCIDRs,
       plan.policy.clusterPodCIDRs,
       plan.policy.routeReflector,
@@ -306,10 +365,85 @@ export class ClusterController extends EventEmitter<ClusterControllerEvents> {
       this.advertised = advertised;
       this.emit('advertisements', plan.advertisements);
     }
+    this.emitServices(false);
     if (policyChanged) this.emit('policy', plan.policy);
     if (!this.readySent && self.podCIDRs.length > 0) {
       this.readySent = true;
       this.emit('ready', self);
     }
+  }
+
+  /** The policy's Service fields from the last plan. */
+  private serviceContext(): Pick<PolicyContext, 'serviceAddresses' | 'serviceExport'> {
+    const plan = this.services?.plan;
+    if (plan === undefined) return {};
+    const peers = this.opts.config.services?.exportPeers;
+    return {
+      serviceAddresses: plan.known,
+      serviceExport: {
+        prefixes: new Set(plan.routes.map((r) => r.prefix)),
+        ...(peers !== undefined ? { peers: new Set(peers) } : {}),
+      },
+    };
+  }
+
+  /**
+   * The Service addresses some import rule would take: only their coming or going changes an import verdict
+   * (the others are refused anyway), so only they ask the peers for a route refresh.
+   */
+  private serviceImportKey(): string {
+    const known = this.services?.plan?.known;
+    if (known === undefined) return '';
+    const ctx = this.policy.context;
+    const ruleSets = [
+      ctx.importPrefixes,
+      ...this.peers.map((p) => ctx.peerImport?.(canonicalAddress(p.address))),
+    ];
+    const covered = [...known.hosts].filter((p) => ruleSets.some((r) => r !== undefined && rulesMatch(r, p)));
+    return JSON.stringify([covered.map(String).sort(), known.ranges]);
+  }
+
+  private onServices(): void {
+    this.policy.update({ ...this.policy.context, ...this.serviceContext() });
+    this.emitServices(true);
+    const key = this.serviceImportKey();
+    if (key === this.serviceImportText) return;
+    this.serviceImportText = key;
+    // Before our Node is known there are no peers to ask; recompute() takes the key into its own.
+    if (this.source.self !== undefined) this.emit('policy', this.policy.context);
+  }
+
+  /** Sends `services` when the plan changed (`planChanged`) or our next hops changed the routes. */
+  private emitServices(planChanged: boolean): void {
+    const plan = this.services?.plan;
+    if (plan === undefined) return;
+    const self = this.source.self;
+    const ads = plan.routes.map((r): Advertisement => {
+      const nextHop = self ? addressOfFamily(self.internalIPs, isIpv4Key(r.prefix) ? 4 : 6) : undefined;
+      const attributes = this.attributesOf(r.communities, r.localPref);
+      return nextHop === undefined
+        ? { prefix: r.prefix, attributes }
+        : { prefix: r.prefix, nextHop, attributes };
+    });
+    const text = JSON.stringify(ads);
+    if (!planChanged && text === this.serviceAdsText) return;
+    this.serviceAdsText = text;
+    this.serviceAds = ads;
+    this.emit('services', { plan, advertisements: ads });
+  }
+
+  private attributesOf(communities: readonly number[], localPref: number | undefined): PathAttributes {
+    const key = `${communities.join(',')}/${localPref ?? ''}`;
+    let a = this.attributeCache.get(key);
+    if (a === undefined) {
+      a = Object.freeze({
+        origin: ORIGIN_IGP,
+        asPath: Object.freeze([]),
+        ...(communities.length > 0 ? { communities: Object.freeze([...communities]) } : {}),
+        ...(localPref !== undefined ? { localPref } : {}),
+      }) as PathAttributes;
+      this.attributeCache.set(key, a);
+    }
+    return a;
   }
 }

@@ -8,7 +8,11 @@ export type {
   ClusterControllerOptions,
   ClusterPeerChange,
   ClusterPlan,
+  ServiceChange,
 } from './cluster.js';
+export { ServiceSource } from './service-source.js';
+export { isServiceAddress, planServices } from './services.js';
+export type { ServiceAddress, ServicePlan, ServiceReason, ServiceRoute } from './services.js';
 export { NodeSource, loadKubeConfig } from './node-source.js';
 export type { Backoff, NodeSourceEvents, NodeSourceOptions } from './node-source.js';
 export type { NodeView } from './node-view.js';

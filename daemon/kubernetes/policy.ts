@@ -14,8 +14,13 @@
  *     and only the podCIDR itself, unless the rules (`import`, else `importPrefixes`) allow longer ones.
  *     So no node can take another node's pods, by announcing its podCIDR or a more specific of it;
  *   - anything else: inside the peer's own `import` rules, else `importPrefixes`; with neither, refused.
+ *   - never a Service address of the cluster (a LoadBalancer, external or cluster IP, or inside a configured
+ *     cluster IP range): kube-proxy delivers those on every node, a BGP route to one would take it elsewhere;
  * Export (what we send):
  *   - to everyone: our own podCIDRs;
+ *   - the Service addresses we advertise (services.ts): to peers that are not other nodes (top-of-rack
+ *     routers), or only to `services.exportPeers`; never into the node mesh or to reflectors. To eBGP peers
+ *     with our AS prepended `exportPrepend` more times (their communities are their own, not exportCommunities);
  *   - when we are a route reflector, also to iBGP peers: the other nodes' podCIDRs and what `importPrefixes`
  *     covers (what we accepted; the speaker only has accepted paths to send);
  *   - to eBGP peers (another AS): our podCIDRs only, with `exportCommunities` added and our AS prepended
@@ -26,6 +31,7 @@ import { canonicalAddress } from '../../ip/address.js';
 import { formatPrefix, isIpv4Key, prefixContains, type PrefixKey } from '../../ip/prefix.js';
 import type { PathAttributes } from '../../bgp/wire/types.js';
 import { prefixLength, rulesMatch, type ImportRule } from '../import-rules.js';
+import { isServiceAddress, type KnownServiceAddresses } from './services.js';
 
 /** Another node's podCIDR and the addresses that speak for it. */
 export interface PodCIDROwner {
@@ -59,6 +65,16 @@ export interface PolicyContext {
   /** RFC 1997 communities (uint32) added on export to eBGP peers. */
   readonly exportCommunities?: readonly number[];
   readonly exportPrepend?: number;
+  /** Every Service address of the cluster (services.ts `known`): refused from every peer. */
+  readonly serviceAddresses?: KnownServiceAddresses;
+  /** The Service routes we originate, and who gets them. */
+  readonly serviceExport?: ServiceExport;
+}
+
+export interface ServiceExport {
+  readonly prefixes: ReadonlySet<PrefixKey>;
+  /** Only these peers (canonical addresses); undefined: every peer that is not another node. */
+  readonly peers?: ReadonlySet<string>;
 }
 
 function isDefaultRoute(prefix: PrefixKey): boolean {
@@ -88,6 +104,8 @@ export function importVerdict(
   nextHop?: string,
 ): string | undefined {
   if (insideOwn(ctx, prefix)) return 'our own podCIDR';
+  if (isServiceAddress(ctx.serviceAddresses, prefix))
+    return 'a Service address (kube-proxy delivers it here)';
   const own = ctx.peerImport?.(peer);
   const rules = own ?? ctx.importPrefixes;
   const owner = ownerOf(ctx, prefix);
@@ -145,6 +163,11 @@ export function exportDecision(
   const own = ctx.ownPodCIDRs.includes(prefix);
   const peerAsn = ctx.peerAsn(peer);
   const external = peerAsn !== undefined && peerAsn !== ctx.localAsn;
+  if (!own && ctx.serviceExport?.prefixes.has(prefix) === true) {
+    if (ctx.nodeAddresses?.has(peer) === true || ctx.reflectorPeers?.has(peer) === true) return false;
+    if (ctx.serviceExport.peers !== undefined && !ctx.serviceExport.peers.has(peer)) return false;
+    return external ? decorateExternal({ ...ctx, exportCommunities: [] }, attributes) : true;
+  }
   if (!own) return !external && ctx.routeReflector && reflected(ctx, prefix);
   if (!external) return true;
   return decorateExternal(ctx, attributes);

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { importRuleSchema, importRulesSchema, prefixLength, type ImportRule } from '../import-rules.js';
 import { canonicalAddress, parseAddress, parseIpv4 } from '../../ip/address.js';
+import { parsePrefix } from '../../ip/prefix.js';
 import {
   bfdSchema,
   maxPrefixesSchema,
@@ -25,6 +26,10 @@ export const ROUTE_REFLECTOR_LABEL = 'node-restriction.kubernetes.io/nodebgp-rou
 /** Read before 0.2, and ignored since (any kubelet may set it on its own Node): reported when seen. */
 export const LEGACY_ROUTE_REFLECTOR_KEY = 'nodebgp.io/route-reflector';
 export const PEERS_ANNOTATION = 'nodebgp.io/peers';
+/** On a Service: RFC 1997 communities added to its addresses' routes, `65000:100,65000:200`. */
+export const SERVICE_COMMUNITIES_ANNOTATION = 'nodebgp.io/communities';
+/** On a Service: LOCAL_PREF of its addresses' routes (sent to iBGP peers only, RFC 4271 §5.1.5). */
+export const SERVICE_LOCAL_PREF_ANNOTATION = 'nodebgp.io/local-preference';
 
 /**
  * An IP address, given in its one spelling (`canonicalAddress`): IPv6 in RFC 5952 form, an IPv4-mapped
@@ -87,7 +92,7 @@ export type ExternalPeer = z.output<typeof externalPeerSchema>;
 export type ImportPrefixRule = ImportRule;
 export const importPrefixSchema = importRuleSchema;
 
-const community = z
+export const communitySchema = z
   .string('expected a community such as 65000:100')
   .regex(/^\d{1,5}:\d{1,5}$/, 'expected ASN:VALUE such as 65000:100')
   .refine((s) => s.split(':').every((p) => Number(p) <= 65535), 'each half must be 0..65535')
@@ -95,6 +100,81 @@ const community = z
     const [hi, lo] = s.split(':').map(Number);
     return hi! * 65536 + lo!;
   });
+
+const prefix = z.string('expected a prefix such as 10.96.0.0/12').transform((text, ctx) => {
+  const key = parsePrefix(text);
+  if (key instanceof Error) {
+    ctx.addIssue({ code: 'custom', message: key.message.replace(/^"[^"]*": /, '') });
+    return z.NEVER;
+  }
+  return key;
+});
+
+/** A Kubernetes LabelSelector (matchLabels and matchExpressions, all must hold); `{}` matches everything. */
+export const labelSelectorSchema = z.strictObject({
+  matchLabels: z.record(z.string(), z.string('expected a label value')).optional(),
+  matchExpressions: z
+    .array(
+      z
+        .strictObject({
+          key: z.string('expected a label key').min(1, 'must not be empty'),
+          operator: z.enum(
+            ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+            'must be In, NotIn, Exists or DoesNotExist',
+          ),
+          values: z.array(z.string('expected a label value'), 'expected a list of values').optional(),
+        })
+        .superRefine((e, ctx) => {
+          const needs = e.operator === 'In' || e.operator === 'NotIn';
+          if (needs && (e.values === undefined || e.values.length === 0))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['values'],
+              message: `must not be empty with ${e.operator}`,
+            });
+          if (!needs && e.values !== undefined && e.values.length > 0)
+            ctx.addIssue({ code: 'custom', path: ['values'], message: `must be empty with ${e.operator}` });
+        }),
+      'expected a list of expressions',
+    )
+    .optional(),
+});
+export type LabelSelector = z.output<typeof labelSelectorSchema>;
+
+/**
+ * `kubernetes.services`: which Service addresses this node advertises (daemon/kubernetes/services.ts). Absent:
+ * none (the Services are not even watched).
+ */
+export const servicesSchema = z.strictObject({
+  /** `status.loadBalancer.ingress[].ip` of type LoadBalancer Services, honouring externalTrafficPolicy. */
+  loadBalancerIPs: z.boolean('expected true or false').default(true),
+  /** `spec.externalIPs`, honouring externalTrafficPolicy. */
+  externalIPs: z.boolean('expected true or false').default(true),
+  /** Each Service's own `spec.clusterIPs` as /32 and /128, honouring internalTrafficPolicy. */
+  clusterIPs: z.boolean('expected true or false').default(false),
+  /** The cluster's Service ranges (`--service-cluster-ip-range`), each advertised as one aggregate by every node. */
+  clusterIPRanges: z
+    .array(prefix, 'expected a list of prefixes')
+    .default([])
+    .superRefine((ranges, ctx) => {
+      ranges.forEach((r, i) => {
+        if (prefixLength(r) === 0)
+          ctx.addIssue({ code: 'custom', path: [i], message: 'must not be a default route' });
+      });
+    }),
+  /** Only Services whose labels match; absent: every Service. */
+  selector: labelSelectorSchema.optional(),
+  /**
+   * Which external peers (addresses, as in `kubernetes.peers` or a node's peers annotation) get the Service
+   * routes; absent: every peer that is not another node. The node mesh never gets them.
+   */
+  exportPeers: z.array(ipAddress, 'expected a list of peer addresses').optional(),
+  /** Communities added to every Service route (a Service's annotation adds its own). */
+  communities: z.array(communitySchema, 'expected a list of communities').default([]),
+  /** LOCAL_PREF of every Service route (sent to iBGP peers); a Service's annotation overrides it. */
+  localPreference: ranged(0, 4294967295, 'a local preference').optional(),
+});
+export type ServicesConfig = z.output<typeof servicesSchema>;
 
 export const kubernetesSchema = z.strictObject({
   enabled: z.boolean('expected true or false').default(true),
@@ -156,7 +236,7 @@ export const kubernetesSchema = z.strictObject({
       });
     }),
   /** Added to our podCIDRs when exported to eBGP peers. */
-  exportCommunities: z.array(community, 'expected a list of communities').default([]),
+  exportCommunities: z.array(communitySchema, 'expected a list of communities').default([]),
   /** Extra copies of our AS prepended when exporting to eBGP peers (0..10). */
   exportPrepend: ranged(0, 10).default(0),
   /** Relist / rewatch backoff in milliseconds. */
@@ -169,6 +249,8 @@ export const kubernetesSchema = z.strictObject({
   bfd: bfdSchema.optional(),
   /** TCP-MD5 password for the node-to-node sessions, from a file (a Secret mounted into the pod). */
   meshPasswordFile: passwordFileSchema.optional(),
+  /** Advertise Service addresses (LoadBalancer, external, cluster IPs); absent: none. */
+  services: servicesSchema.optional(),
 });
 
 export type KubernetesConfig = z.output<typeof kubernetesSchema>;

@@ -9,7 +9,7 @@
  *   expect(speaker?.calls).toEqual(['start', 'add 10.77.0.1', 'add 10.77.0.3', 'advertise 2']);
  */
 import { EventEmitter } from 'node:events';
-import type { Advertisement, PeerConfig, PeerStatus, SpeakerConfig } from '../../bgp/api.js';
+import type { Advertisement, PeerConfig, PeerStatus, RouteView, SpeakerConfig } from '../../bgp/api.js';
 import { validatePeerConfig } from '../../bgp/peer-config.js';
 import type { FibLike, FibOptions, SpeakerLike } from '../../daemon/deps.js';
 import type { PrefixKey } from '../../ip/prefix.js';
@@ -83,8 +83,10 @@ export class FakeSpeaker extends EventEmitter implements SpeakerLike {
       advertised: 0,
     })) as unknown as PeerStatus[];
   }
+  /** What routes() answers. */
+  routesShown: RouteView[] = [];
   routes() {
-    return [];
+    return this.routesShown;
   }
   adjRibIn() {
     return [];

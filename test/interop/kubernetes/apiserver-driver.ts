@@ -9,11 +9,14 @@
  *   {"id":4,"op":"deleteNode","args":["node-3"]}
  *   {"id":5,"op":"down"}  /  {"op":"up"}    stop listening (every watch cut) / listen again on the same port
  *   {"id":6,"op":"patches"}  /  {"op":"conditions","args":["node-1"]}
+ *   {"id":7,"op":"putService","args":["web",{"loadBalancerIPs":["192.0.2.10"],"externalTrafficPolicy":"Local"}]}
+ *   {"id":8,"op":"putEndpointSlice","args":["web",[{"node":"node-1","address":"10.244.1.5"}]]}
+ *   {"id":9,"op":"deleteService","args":["default/web"]}  /  {"op":"deleteEndpointSlice","args":["default/web-x1"]}
  *
  * Started as `node apiserver-driver.mjs HOST PORT` after esbuild bundled it (kubernetes-lab.ts does that).
  */
 import { createInterface } from 'node:readline';
-import { FakeApiServer, makeNode } from '../../support/fake-apiserver.js';
+import { FakeApiServer, makeEndpointSlice, makeNode, makeService } from '../../support/fake-apiserver.js';
 
 type Args = readonly unknown[];
 
@@ -38,6 +41,18 @@ const ops: Record<string, (args: Args) => unknown> = {
         annotations: { ...n.metadata?.annotations, ...m.annotations },
       };
     }),
+  putService: ([key, opts]) =>
+    server.putService(makeService(key as string, opts as Parameters<typeof makeService>[1])),
+  deleteService: ([key]) => server.deleteService(key as string),
+  putEndpointSlice: ([service, endpoints, name]) =>
+    server.putEndpointSlice(
+      makeEndpointSlice(
+        service as string,
+        endpoints as Parameters<typeof makeEndpointSlice>[1],
+        name as string | undefined,
+      ),
+    ),
+  deleteEndpointSlice: ([key]) => server.deleteEndpointSlice(key as string),
   down: () => server.close(),
   up: () => server.listen(),
   patches: () => server.patches,

@@ -14,8 +14,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import type { PeerStatus, RouteView } from '../../../bgp/api.js';
-import type { StatusView } from '../../../daemon/views.js';
+import type { PeerStatus } from '../../../bgp/api.js';
+import type { RouteView, StatusView } from '../../../daemon/views.js';
 import { Daemon, Lab, NODEBGP_BIN, run, until, type Netns } from '../harness/index.js';
 import { REPO } from '../harness/nodebgp.js';
 

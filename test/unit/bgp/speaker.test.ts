@@ -126,6 +126,35 @@ describe('two speakers over loopback', () => {
     expect(st.updatesIn).toBeGreaterThan(0);
   });
 
+  it('an advertisement with attributes of its own: communities and LOCAL_PREF sent, a change sent again', async () => {
+    const { a, b } = await pair(65000, 65000);
+    const attrs = (localPref: number) =>
+      Object.freeze({
+        origin: 0,
+        asPath: Object.freeze([]),
+        communities: Object.freeze([65000 * 65536 + 100]),
+        localPref,
+      });
+    const first = attrs(300);
+    a.setAdvertisements([{ prefix: key('192.0.2.10/32'), nextHop: NH, attributes: first }]);
+    await until(() => b.routes({ prefix: key('192.0.2.10/32') }).length === 1, {
+      what: 'route at B',
+      timeout: 5000,
+    });
+    expect(b.routes({ prefix: key('192.0.2.10/32') })[0]).toMatchObject({
+      localPref: 300,
+      communities: ['65000:100'],
+    });
+    const sent = a.peers()[0]!.updatesOut;
+    a.setAdvertisements([{ prefix: key('192.0.2.10/32'), nextHop: NH, attributes: first }]); // the same object
+    a.setAdvertisements([{ prefix: key('192.0.2.10/32'), nextHop: NH, attributes: attrs(200) }]);
+    await until(() => b.routes({ prefix: key('192.0.2.10/32') })[0]?.localPref === 200, {
+      what: 'changed route at B',
+      timeout: 5000,
+    });
+    expect(a.peers()[0]!.updatesOut).toBe(sent + 1);
+  });
+
   it('iBGP: routes learned, AS path empty, local-pref sent', async () => {
     const { a, b, fibA } = await pair(65000, 65000);
     b.setAdvertisements([{ prefix: key('10.244.2.0/24'), nextHop: NH }]);

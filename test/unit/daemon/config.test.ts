@@ -224,3 +224,78 @@ describe('config: kubernetes section', () => {
     );
   });
 });
+
+describe('config: kubernetes.services', () => {
+  it('is off unless present; present, it advertises LoadBalancer and external IPs to external peers', () => {
+    expect(parseConfig(BASE + 'kubernetes: {}\n', 'x').kubernetes?.services).toBeUndefined();
+    const c = parseConfig(BASE + 'kubernetes: { services: {} }\n', 'x');
+    expect(c.kubernetes?.services).toEqual({
+      loadBalancerIPs: true,
+      externalIPs: true,
+      clusterIPs: false,
+      clusterIPRanges: [],
+      communities: [],
+    });
+  });
+
+  it('reads ranges, selector, export peers, communities and local preference', () => {
+    const c = parseConfig(
+      BASE +
+        `kubernetes:
+  services:
+    clusterIPs: true
+    clusterIPRanges: [10.96.0.0/12, "fd00:96::/108"]
+    selector:
+      matchLabels: { bgp: "yes" }
+      matchExpressions: [{ key: tier, operator: In, values: [web] }, { key: internal, operator: DoesNotExist }]
+    exportPeers: ["2001:DB8::1", 10.0.0.1]
+    communities: ["65000:100"]
+    localPreference: 200
+`,
+      'x',
+    );
+    expect(c.kubernetes?.services).toMatchObject({
+      clusterIPs: true,
+      clusterIPRanges: [key('10.96.0.0/12'), key('fd00:96::/108')],
+      selector: {
+        matchLabels: { bgp: 'yes' },
+        matchExpressions: [
+          { key: 'tier', operator: 'In', values: ['web'] },
+          { key: 'internal', operator: 'DoesNotExist' },
+        ],
+      },
+      exportPeers: ['2001:db8::1', '10.0.0.1'],
+      communities: [65000 * 65536 + 100],
+      localPreference: 200,
+    });
+  });
+
+  it.each([
+    ['clusterIPRanges: [10.96.0.1/12]', 'kubernetes.services.clusterIPRanges[0]'],
+    [
+      'clusterIPRanges: [0.0.0.0/0]',
+      'kubernetes.services.clusterIPRanges[0]: "0.0.0.0/0" is not allowed: must not be a default route',
+    ],
+    [
+      'loadBalancerIPs: "yes"',
+      'kubernetes.services.loadBalancerIPs: "yes" is not allowed: expected true or false',
+    ],
+    [
+      'exportPeers: [tor-1]',
+      'kubernetes.services.exportPeers[0]: "tor-1" is not allowed: not an IPv4 or IPv6 address',
+    ],
+    ['communities: ["65000:70000"]', 'kubernetes.services.communities[0]'],
+    ['localPreference: -1', 'kubernetes.services.localPreference: -1 is not allowed'],
+    [
+      'selector: { matchExpressions: [{ key: a, operator: In }] }',
+      'kubernetes.services.selector.matchExpressions[0].values',
+    ],
+    [
+      'selector: { matchExpressions: [{ key: a, operator: Has }] }',
+      'kubernetes.services.selector.matchExpressions[0].operator: "Has" is not allowed: must be In, NotIn, Exists or DoesNotExist',
+    ],
+    ['advertise: all', 'kubernetes.services'],
+  ])('refuses %s, naming the field and value', (line, message) => {
+    expect(errorOf(BASE + `kubernetes:\n  services:\n    ${line}\n`)).toContain(message);
+  });
+});

@@ -10,10 +10,16 @@ import { ClusterFeed } from '../../../daemon/cluster-feed.js';
 import { parseConfig, withNodeIdentity } from '../../../daemon/config.js';
 import { Daemon } from '../../../daemon/daemon.js';
 import type { Engines } from '../../../daemon/deps.js';
-import { ClusterController, kubernetesSchema } from '../../../daemon/kubernetes/index.js';
+import { ClusterController, type KubernetesConfig } from '../../../daemon/kubernetes/index.js';
 import { createLogger } from '../../../daemon/log.js';
 import { statusText } from '../../../daemon/cli/format.js';
-import { FakeApiServer, kubeConfigOptions, makeNode } from '../../support/fake-apiserver.js';
+import {
+  FakeApiServer,
+  kubeConfigOptions,
+  makeEndpointSlice,
+  makeNode,
+  makeService,
+} from '../../support/fake-apiserver.js';
 
 import { FakeFib, FakeSpeaker } from '../../support/fake-engines.js';
 import { key } from '../../support/prefix.js';
@@ -40,6 +46,12 @@ afterEach(async () => {
   await server.close();
 });
 
+/** The parsed section without a kubeconfig file: the tests hand the client a KubeConfig of their own. */
+function withoutKubeconfig(k: KubernetesConfig): KubernetesConfig {
+  const { kubeconfig: _file, ...rest } = k;
+  return rest;
+}
+
 async function startDaemon(text = CONFIG) {
   const config = parseConfig(text, 'c.yaml');
   const kc = new KubeConfig();
@@ -47,7 +59,7 @@ async function startDaemon(text = CONFIG) {
   const lines: string[] = [];
   const log = createLogger('debug', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
   cluster = new ClusterController({
-    config: kubernetesSchema.parse({ ...config.kubernetes, kubeconfig: undefined }),
+    config: withoutKubeconfig(config.kubernetes!),
     asn: config.asn,
     kubeConfig: kc,
     minHealthyWatchMs: 200,
@@ -255,5 +267,142 @@ describe('Daemon in Kubernetes mode', () => {
     expect(speaker.calls.filter((c) => c.startsWith('remove'))).toEqual([]);
     expect(speaker.ads).toHaveLength(1);
     await server.listen();
+  });
+});
+
+describe('Daemon in Kubernetes mode: Service addresses', () => {
+  const SERVICES = `asn: 64512
+kubernetes:
+  enabled: true
+  nodeName: node-a
+  resyncBackoff: { initialMs: 20, maxMs: 100 }
+  peers: [{ address: 192.0.2.1, asn: 65000, import: ["0.0.0.0/0"] }]
+  services: { communities: ["65000:100"] }
+kernel: { enabled: true, staleGraceSeconds: 600 }
+`;
+
+  function cluster2(): void {
+    server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1', 'fd00::1'] }));
+    server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
+    server.putService(
+      makeService('web', { loadBalancerIPs: ['192.0.2.10', '2001:db8::10'], externalTrafficPolicy: 'Local' }),
+    );
+    server.putEndpointSlice(makeEndpointSlice('web', [{ node: 'node-a', address: '10.244.1.5' }]));
+  }
+
+  const ads = (s: FakeSpeaker) => s.ads.map((a) => [formatPrefix(a.prefix), a.nextHop ?? '']);
+
+  it('originates a Local Service’s addresses beside the podCIDR, to the ToR only, never into the kernel', async () => {
+    cluster2();
+    const { daemon, speaker, fib } = await startDaemon(SERVICES);
+    await until(() => speaker.ads.length === 3, { what: 'service ads', timeout: 3000 });
+    expect(ads(speaker)).toEqual([
+      ['10.244.1.0/24', '10.0.0.1'],
+      ['192.0.2.10/32', '10.0.0.1'],
+      ['2001:db8::10/128', 'fd00::1'],
+    ]);
+    expect(speaker.ads[1]!.attributes).toMatchObject({ communities: [65000 * 65536 + 100] });
+    const exp = speaker.config.exportFilter!;
+    const a = speaker.ads[1]!.attributes!;
+    expect(exp('192.0.2.1', key('192.0.2.10/32'), a)).toEqual(a);
+    expect(exp('10.0.0.2', key('192.0.2.10/32'), a)).toBe(false);
+    // Learned from the ToR (whose import rules take everything): refused, and never written to the kernel.
+    const imp = speaker.config.importFilter!;
+    expect(imp('192.0.2.1', key('192.0.2.10/32'), {} as never, '192.0.2.1')).toBe(false);
+    expect(imp('192.0.2.1', key('198.51.100.0/24'), {} as never, '192.0.2.1')).toBe(true);
+    speaker.emit('loc-rib', {
+      prefixes: [key('192.0.2.10/32'), key('198.51.100.0/24')],
+      nexthops: [['192.0.2.1'], ['192.0.2.1']],
+    });
+    expect(fib.sets.at(-1)![0].map(formatPrefix)).toEqual(['198.51.100.0/24']);
+    // `nodebgp status` and `routes` say which Service and why.
+    const st = daemon.status().kubernetes!.services!;
+    expect(st).toMatchObject({
+      connected: true,
+      listed: true,
+      services: 1,
+      endpointSlices: 1,
+      advertised: 2,
+    });
+    expect(st.entries[0]).toEqual({
+      service: 'default/web',
+      kind: 'loadBalancer',
+      address: '192.0.2.10/32',
+      advertised: true,
+      why: 'local-endpoint',
+      detail: 'externalTrafficPolicy Local: a ready endpoint on node-a',
+    });
+    expect(statusText(daemon.status())).toContain(
+      '+ 192.0.2.10/32 loadBalancer default/web: externalTrafficPolicy Local: a ready endpoint on node-a',
+    );
+    speaker.routesShown = [
+      {
+        prefix: '192.0.2.10/32',
+        nexthops: [],
+        peer: '',
+        asPath: '',
+        origin: 'igp',
+        communities: ['65000:100'],
+        largeCommunities: [],
+        best: true,
+        multipath: false,
+        reason: 'only path',
+        local: true,
+        age: 0,
+      },
+    ];
+    expect(daemon.routes()[0]!.service).toBe(
+      'default/web: externalTrafficPolicy Local: a ready endpoint on node-a',
+    );
+  });
+
+  it('gives the speaker the same attributes object for an unchanged route, so another Service’s change does not resend it', async () => {
+    cluster2();
+    const { speaker } = await startDaemon(SERVICES);
+    await until(() => speaker.ads.length === 3, { what: 'service ads', timeout: 3000 });
+    const before = speaker.ads[1]!;
+    server.putService(makeService('api', { loadBalancerIPs: ['192.0.2.20'] }));
+    await until(() => speaker.ads.length === 4, { what: 'api advertised', timeout: 3000 });
+    expect(formatPrefix(speaker.ads[1]!.prefix)).toBe('192.0.2.10/32');
+    expect(speaker.ads[1]!.attributes).toBe(before.attributes);
+    server.modifyService('default/web', (svc) => {
+      svc.metadata!.annotations = { 'nodebgp.io/local-preference': '250' };
+    });
+    await until(() => speaker.ads[1]!.attributes !== before.attributes, {
+      what: 'new attributes',
+      timeout: 3000,
+    });
+    expect(speaker.ads[1]!.attributes).toMatchObject({ localPref: 250, communities: [65000 * 65536 + 100] });
+  });
+
+  it('withdraws when the endpoint moves to another node, and says why', async () => {
+    cluster2();
+    const { daemon, speaker } = await startDaemon(SERVICES);
+    await until(() => speaker.ads.length === 3, { what: 'service ads', timeout: 3000 });
+    server.putEndpointSlice(makeEndpointSlice('web', [{ node: 'node-b', address: '10.244.2.5' }]));
+    await until(() => speaker.ads.length === 1, { what: 'withdrawn', timeout: 3000 });
+    expect(ads(speaker)).toEqual([['10.244.1.0/24', '10.0.0.1']]);
+    expect(daemon.status().kubernetes!.services!.entries.map((e) => e.detail)).toEqual([
+      'externalTrafficPolicy Local: no ready endpoint on node-a (ready on node-b)',
+      'externalTrafficPolicy Local: no ready endpoint on node-a (ready on node-b)',
+    ]);
+    expect(speaker.config.exportFilter!('192.0.2.1', key('192.0.2.10/32'), { origin: 0, asPath: [] })).toBe(
+      false,
+    );
+  });
+
+  it('asks the peers again when a Service address their import rules would take comes or goes', async () => {
+    cluster2();
+    const { speaker } = await startDaemon(SERVICES);
+    await until(() => speaker.ads.length === 3, { what: 'service ads', timeout: 3000 });
+    speaker.established.add('192.0.2.1');
+    const refreshes = () => speaker.calls.filter((c) => c.startsWith('refresh')).length;
+    const before = refreshes();
+    server.putService(makeService('api', { type: 'ClusterIP', clusterIPs: ['10.96.0.20'] })); // 0.0.0.0/0 takes it
+    await until(() => refreshes() > before, { what: 'route refresh', timeout: 3000 });
+    const after = refreshes();
+    server.putService(makeService('v6', { type: 'ClusterIP', clusterIPs: ['fd00:96::20'] })); // no rule takes it
+    await new Promise((r) => setTimeout(r, 150));
+    expect(refreshes()).toBe(after);
   });
 });

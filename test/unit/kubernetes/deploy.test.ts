@@ -183,13 +183,15 @@ describe('RBAC', () => {
   const sa = only(all, ServiceAccount);
   const user = `system:serviceaccount:${sa.metadata!.namespace}:${sa.metadata!.name}`;
 
-  it('grants exactly nodes get/list/watch and nodes/status patch, bound to the DaemonSet account', () => {
+  it('grants exactly nodes get/list/watch, nodes/status patch, services and endpointslices list/watch, bound to the DaemonSet account', () => {
     expect(sa.metadata!.name).toBe(pod.serviceAccountName);
     expect(sa.metadata!.namespace).toBe(ds.metadata!.namespace);
     const role = only(all, ClusterRole);
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
     ]);
     const binding = only(all, ClusterRoleBinding);
     expect(binding.roleRef).toEqual({

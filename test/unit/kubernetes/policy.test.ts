@@ -258,3 +258,61 @@ describe('createClusterPolicy', () => {
     );
   });
 });
+
+describe('Service addresses', () => {
+  const svc = {
+    ...ctx,
+    importPrefixes: rules([
+      { prefix: '0.0.0.0/0', le: 32 },
+      { prefix: '::/0', le: 128 },
+    ]),
+    serviceAddresses: {
+      hosts: new Set([key('192.0.2.10/32'), key('2001:db8::10/128')]),
+      ranges: [key('10.96.0.0/12')],
+    },
+    serviceExport: { prefixes: new Set([key('192.0.2.10/32'), key('2001:db8::10/128')]) },
+  } satisfies PolicyContext;
+
+  it('are refused from every peer, even where the import rules would take them', () => {
+    for (const peer of ['192.0.2.1', '192.0.2.9', '10.0.0.2', '10.0.0.3']) {
+      expect(importAllowed(svc, peer, key('192.0.2.10/32'))).toBe(false);
+      expect(importAllowed(svc, peer, key('2001:db8::10/128'))).toBe(false);
+      expect(importAllowed(svc, peer, key('10.96.0.1/32'))).toBe(false);
+      expect(importAllowed(svc, peer, key('10.96.0.0/12'))).toBe(false);
+    }
+    expect(importAllowed(svc, '192.0.2.1', key('192.0.2.11/32'))).toBe(true);
+    expect(importAllowed(svc, '192.0.2.1', key('10.0.0.0/8'))).toBe(true); // a covering aggregate is not one
+    expect(createClusterPolicy(svc).explainImport('192.0.2.1', key('192.0.2.10/32'))).toBe(
+      '192.0.2.10/32 from 192.0.2.1: refused, a Service address (kube-proxy delivers it here)',
+    );
+  });
+
+  it('go to peers that are not nodes, never into the mesh or to reflectors', () => {
+    const a: PathAttributes = { origin: 0, asPath: [], communities: [65000 * 65536 + 7] };
+    expect(exportDecision(svc, '192.0.2.1', key('192.0.2.10/32'), a)).toEqual(a); // eBGP ToR
+    expect(exportDecision(svc, '192.0.2.9', key('2001:db8::10/128'), a)).toBe(true); // iBGP outside the cluster
+    expect(exportDecision(svc, '10.0.0.2', key('192.0.2.10/32'), a)).toBe(false); // mesh
+    expect(exportDecision(svc, 'fd00::2', key('2001:db8::10/128'), a)).toBe(false);
+    expect(exportDecision(svc, '10.0.0.3', key('192.0.2.10/32'), a)).toBe(false); // reflector
+    expect(exportDecision({ ...svc, routeReflector: true }, '10.0.0.4', key('192.0.2.10/32'), a)).toBe(false);
+  });
+
+  it('exportPeers: only those; eBGP ones get the prepend but not exportCommunities', () => {
+    const only = {
+      ...svc,
+      exportCommunities: [65000 * 65536 + 1],
+      exportPrepend: 2,
+      serviceExport: { ...svc.serviceExport, peers: new Set(['192.0.2.1']) },
+    };
+    const a: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [64512] }] };
+    expect(exportDecision(only, '192.0.2.9', key('192.0.2.10/32'), a)).toBe(false);
+    expect(exportDecision(only, '192.0.2.1', key('192.0.2.10/32'), a)).toEqual({
+      origin: 0,
+      asPath: [{ type: 2, asns: [64512, 64512, 64512] }],
+    });
+    // our podCIDRs keep their own decoration
+    expect(exportDecision(only, '192.0.2.1', key('10.244.1.0/24'), a)).toMatchObject({
+      communities: [65000 * 65536 + 1],
+    });
+  });
+});
