@@ -170,7 +170,12 @@ export class ServiceSource extends EventEmitter<ServiceSourceEvents> {
       this.opts.nodeName,
       this.opts.config,
     );
-    const text = JSON.stringify([plan.entries, plan.routes, plan.problems, [...plan.known.hosts].map(String).sort()]);
+    const text = JSON.stringify([
+      plan.entries,
+      plan.routes,
+      plan.problems,
+      [...plan.known.hosts].map(String).sort(),
+    ]);
     if (text === this.lastText) return;
     const problemsBefore = this.lastPlan?.problems ?? [];
     this.lastText = text;
