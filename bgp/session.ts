@@ -329,7 +329,14 @@ export class Session {
     socket.setNoDelay(true);
     if (!outbound) this.noteAddresses(socket);
     socket.on('data', (chunk: Buffer) => {
-      if (this.socket === socket) this.receive(chunk);
+      if (this.socket !== socket) return;
+      this.receive(chunk);
+      // One chunk per event-loop turn and session: libuv reads up to 32 chunks (2 MB, half a full table)
+      // in one turn, and until the turn ends nothing else runs — the FIB's writes waited ~10 s of a 1M load.
+      if (this.socket === socket && !socket.isPaused()) {
+        socket.pause();
+        setImmediate(() => this.socket === socket && socket.resume());
+      }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (this.socket === socket) this.lost(socket, err.code ?? err.message);

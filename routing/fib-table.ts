@@ -4,8 +4,9 @@
  *
  * Per prefix, in bytes: key 8 (the IPv4 key as a double; IPv6 keys, strings, in a side Map), want 4, installed
  * 4, status 1, flags 1, busy 2, attempt 1, seen 4, answeredAt 8, since 8 — 41 — plus the IPv4 index, an
- * open-addressing hash of slot numbers (4 bytes a bucket, at most half full: 8–32). Columns and buckets grow
- * four times at a time; the pages past what is used are never written, so they cost address space, not RSS.
+ * open-addressing hash of slot numbers (4 bytes a bucket, at most half full: 8–16). Columns grow four times
+ * at a time; the pages past what is used are never written, so they cost address space, not RSS. Buckets
+ * double: a rehash writes all over the new array, so every page of it counts (at 1M routes 8 MB, not 16).
  *
  * A slot is freed only when nothing refers to it: no write queued or in flight (busy 0), not in the dirty list.
  */
@@ -108,7 +109,7 @@ export class FibTable {
       return s;
     }
     this.key4[s] = key;
-    if ((this.v4count + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 4);
+    if ((this.v4count + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
     let i = hash(key) & this.mask;
     while (this.buckets[i] !== EMPTY) i = (i + 1) & this.mask;
     this.buckets[i] = s + 1;

@@ -2,6 +2,7 @@
 // N prefixes at it, and measure from the moment the session is Established until the daemon holds all N (in
 // its RIB, or in its namespace's kernel table for the FIB runs), then from the moment the TCP session is dropped
 // until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load.
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';

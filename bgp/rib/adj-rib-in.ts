@@ -1,17 +1,21 @@
 /**
- * Adj-RIB-In (RFC 4271 §3.2): the routes one peer advertised to us, unprocessed by our decision, one
- * `PrefixKey → Path` map entry per prefix. Paths refused by policy or ineligible (loops) stay here, marked,
- * so operators can see what was received and why it is not used.
+ * Adj-RIB-In (RFC 4271 §3.2): the routes one peer advertised to us, unprocessed by our decision. Paths
+ * refused by policy or ineligible (loops) are kept, marked, so operators can see what was received and why
+ * it is not used.
  *
- * The Loc-RIB drives it (`LocRib.applyUpdate`): it looks each prefix up once in its own table, where the
- * candidate from this peer already is, and tells the Adj-RIB-In what it replaces — one lookup in a
- * million-entry table saved per prefix.
+ * The routes themselves live in the Loc-RIB's one table: every prefix's slot holds the path of each peer
+ * that sent it, eligible or not, so "what peer P sent for prefix X" is the path from P in X's slot. Keeping
+ * a second `prefix → Path` map per peer cost as much again as the Loc-RIB's (29 bytes per prefix at 1M, and
+ * as much garbage while it grew). What is kept here is per peer: its counts, and which of its paths are
+ * stale. Listing or dropping everything a peer sent walks the Loc-RIB's table (as BIRD's flush walks its
+ * table); the Loc-RIB does that (`LocRib.peerDown`, `sweepStale`, `adjRibIn`).
+ *
+ * Stale (RFC 4724 §4.2, RFC 7313 §4): paths made before `markStale` — every Path carries the epoch it was
+ * made in, and those older than `staleBefore` are stale until the peer announces the prefix again or its
+ * End-of-RIB sweeps them.
  */
-import { isIpv4Key, type PrefixKey } from '../../ip/prefix.js';
-import { AFI_IPV4, AFI_IPV6 } from '../wire/iana.js';
 import type { PathAttributes, ReachBlock } from '../wire/types.js';
 import { Path, fibNextHop, type IneligibleReason } from './path.js';
-import { PrefixMap } from './prefix-map.js';
 import type { RibPeer } from './peer.js';
 
 /** What the eligibility checks compare against: our own identity. */
@@ -22,24 +26,30 @@ export interface LocalIdentity {
 }
 
 export class AdjRibIn {
-  /** Every prefix the peer advertised and has not withdrawn. */
-  routes = new PrefixMap<Path>();
-  /**
-   * RFC 4724 §4.2 / RFC 7313 §4: routes kept from before a graceful restart or an enhanced route refresh,
-   * still used, until the peer announces them again (then they move to `routes`) or its End-of-RIB sweeps them.
-   */
-  stale = new PrefixMap<Path>();
+  private receivedCount = 0;
   private acceptedCount = 0;
+  private staleCount = 0;
+  /** Paths made in an epoch before this one are stale. */
+  private staleBefore = 0;
 
   constructor(
     readonly peer: RibPeer,
     private readonly identity: LocalIdentity,
     private readonly internNexthops: (nextHop: string) => readonly string[],
-  ) {}
+    /** The Loc-RIB's epoch counter: the current epoch, and a new one (for markStale). */
+    private readonly epochs: { readonly current: number; next(): number },
+    /** The previous session's Adj-RIB-In of the same peer, whose stale paths this one keeps. */
+    previous?: AdjRibIn,
+  ) {
+    if (previous !== undefined) {
+      this.staleBefore = previous.staleBefore;
+      this.staleCount = previous.staleCount;
+    }
+  }
 
-  /** Prefixes received and not withdrawn. */
+  /** Prefixes received and not withdrawn (current session, stale ones not counted). */
   get received(): number {
-    return this.routes.size;
+    return this.receivedCount;
   }
 
   /** Prefixes that passed the import policy and are eligible for the decision. */
@@ -47,11 +57,30 @@ export class AdjRibIn {
     return this.acceptedCount;
   }
 
+  /** Prefixes kept stale from before a restart or a route refresh. */
+  get stale(): number {
+    return this.staleCount;
+  }
+
+  /** A path of this peer (found in the Loc-RIB) is stale. */
+  isStale(path: Path): boolean {
+    return path.epoch < this.staleBefore;
+  }
+
   /** The shared Path for every prefix of one reach block. */
   makePath(attributes: PathAttributes, block: ReachBlock, now: number): Path {
     const reason = this.ineligibility(attributes);
     const fib = reason === undefined ? this.internNexthops(fibNextHop(block, this.peer)) : null;
-    return new Path(this.peer, attributes, block.nextHop, block.linkLocalNextHop, now, reason, fib);
+    return new Path(
+      this.peer,
+      attributes,
+      block.nextHop,
+      block.linkLocalNextHop,
+      now,
+      reason,
+      fib,
+      this.epochs.current,
+    );
   }
 
   /** RFC 4271 §9.1.2 (own AS in AS_PATH, eBGP) and RFC 4456 §8 (ORIGINATOR_ID, CLUSTER_LIST) loop checks. */
@@ -63,60 +92,31 @@ export class AdjRibIn {
     return undefined;
   }
 
-  /**
-   * Store `path` for `prefix` in place of `old` (the peer's previous path for it, which the Loc-RIB already
-   * holds: passing it saves a lookup in a table of a million entries).
-   */
-  record(prefix: PrefixKey, path: Path, old: Path | undefined): void {
-    if (old !== undefined && this.stale.size > 0 && this.stale.delete(prefix)) old = undefined;
-    this.routes.set(prefix, path);
+  /** Count `path`, stored by the Loc-RIB in place of `old` (this peer's previous path for the prefix). */
+  record(path: Path, old: Path | undefined): void {
+    if (old !== undefined) this.forget(old);
+    this.receivedCount++;
     if (path.ineligible === undefined) this.acceptedCount++;
-    if (old !== undefined && old.ineligible === undefined) this.acceptedCount--;
   }
 
-  /** Forget `prefix`, whose path was `old`. */
-  forget(prefix: PrefixKey, old: Path): void {
-    if (this.stale.size > 0 && this.stale.delete(prefix)) return;
-    this.routes.delete(prefix);
-    if (old.ineligible === undefined) this.acceptedCount--;
+  /** Uncount `old`, this peer's path for a prefix the Loc-RIB no longer holds from it. */
+  forget(old: Path): void {
+    if (this.isStale(old)) this.staleCount--;
+    else {
+      this.receivedCount--;
+      if (old.ineligible === undefined) this.acceptedCount--;
+    }
   }
 
-  /** The path stored for `prefix`. */
-  get(prefix: PrefixKey): Path | undefined {
-    return this.routes.get(prefix);
+  /** Session down: every path of the peer, stale ones included, is being withdrawn by the Loc-RIB. */
+  clear(): void {
+    this.receivedCount = this.acceptedCount = this.staleCount = 0;
   }
 
-  /** Session down: empty the table and return everything it held, stale routes included. */
-  clear(): PrefixMap<Path> {
-    const held = this.routes;
-    this.stale.forEach((path, prefix) => held.set(prefix, path));
-    this.routes = new PrefixMap();
-    this.stale = new PrefixMap();
-    this.acceptedCount = 0;
-    return held;
-  }
-
-  /** Move every current route to `stale` (they stay in the Loc-RIB). */
+  /** Every current path becomes stale (they stay in the Loc-RIB). */
   markStale(): void {
-    if (this.stale.size === 0) this.stale = this.routes;
-    else this.routes.forEach((path, prefix) => this.stale.set(prefix, path));
-    this.routes = new PrefixMap();
-    this.acceptedCount = 0;
-  }
-
-  /**
-   * Empty `stale` (of one AFI when given) and return what it held (the caller withdraws it from the
-   * Loc-RIB).
-   */
-  takeStale(afi?: number): PrefixMap<Path> {
-    const held = this.stale;
-    this.stale = new PrefixMap();
-    if (afi === undefined) return held;
-    const taken = new PrefixMap<Path>();
-    held.forEach((path, prefix) => {
-      if ((isIpv4Key(prefix) ? AFI_IPV4 : AFI_IPV6) === afi) taken.set(prefix, path);
-      else this.stale.set(prefix, path);
-    });
-    return taken;
+    this.staleBefore = this.epochs.next();
+    this.staleCount += this.receivedCount;
+    this.receivedCount = this.acceptedCount = 0;
   }
 }

@@ -15,10 +15,10 @@
  *   prefix, is what keeps a 1,000-prefix UPDATE at one closure call per peer.
  */
 import type { LocRibChanges, RouteView, SpeakerConfig } from '../api.js';
-import { type PrefixKey } from '../../ip/prefix.js';
+import { isIpv4Key, type PrefixKey } from '../../ip/prefix.js';
 import { parseIpv4 } from '../../ip/address.js';
 import type { PathAttributes, UpdateMessage } from '../wire/types.js';
-import { MAX_AS, ORIGIN_IGP } from '../wire/iana.js';
+import { AFI_IPV4, AFI_IPV6, MAX_AS, ORIGIN_IGP } from '../wire/iana.js';
 import { AdjRibIn, type LocalIdentity } from './adj-rib-in.js';
 import { slotBest, slotFib, slotPaths, SlotTransitions, type Slot } from './candidates.js';
 import { explain, formatVerdict, type Decision } from './decision.js';
@@ -105,6 +105,13 @@ export class LocRib {
   private readonly nexthopSets = new Map<string, readonly string[]>();
   private readonly listeners = new Set<BatchListener>();
   private readonly transitions = new SlotTransitions((sorted) => this.internNexthops(sorted));
+  /** Paths carry the epoch they were made in; a peer's markStale starts a new one (adj-rib-in.ts). */
+  private readonly epochs = {
+    current: 1,
+    next(): number {
+      return ++this.current;
+    },
+  };
   // The batch being built by the current operation.
   private changedPrefixes: PrefixKey[] = [];
   private changedNexthops: (readonly string[] | null)[] = [];
@@ -147,8 +154,7 @@ export class LocRib {
     const known = this.adjRibIns.get(peer.address);
     if (known !== undefined && known.received > 0)
       throw new Error(`RIB: peer ${peer.address} still holds routes; call peerDown or markStale first`);
-    const adjRibIn = new AdjRibIn(peer, this.identity, (nh) => this.internNexthops([nh]));
-    if (known !== undefined) adjRibIn.stale = known.stale;
+    const adjRibIn = new AdjRibIn(peer, this.identity, (nh) => this.internNexthops([nh]), this.epochs, known);
     this.adjRibIns.set(peer.address, adjRibIn);
   }
 
@@ -163,7 +169,8 @@ export class LocRib {
   peerDown(address: string): LocRibChanges {
     const adjRibIn = this.adjRibIns.get(address);
     if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
-    adjRibIn.clear().forEach((path, prefix) => this.replace(prefix, this.rib.get(prefix), path, undefined));
+    if (adjRibIn.received + adjRibIn.stale > 0) this.withdrawFrom(adjRibIn.peer, () => true);
+    adjRibIn.clear();
     return this.finishBatch();
   }
 
@@ -184,9 +191,13 @@ export class LocRib {
   sweepStale(address: string, afi?: number): LocRibChanges {
     const adjRibIn = this.adjRibIns.get(address);
     if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
-    adjRibIn
-      .takeStale(afi)
-      .forEach((path, prefix) => this.replace(prefix, this.rib.get(prefix), path, undefined));
+    if (adjRibIn.stale > 0)
+      this.withdrawFrom(adjRibIn.peer, (path, prefix) => {
+        if (!adjRibIn.isStale(path)) return false;
+        if (afi !== undefined && (isIpv4Key(prefix) ? AFI_IPV4 : AFI_IPV6) !== afi) return false;
+        adjRibIn.forget(path);
+        return true;
+      });
     return this.finishBatch();
   }
 
@@ -221,7 +232,7 @@ export class LocRib {
         const slot = this.rib.get(prefix);
         const old = pathFrom(slot, adjRibIn.peer);
         if (old === undefined) continue;
-        adjRibIn.forget(prefix, old);
+        adjRibIn.forget(old);
         this.replace(prefix, slot, old, undefined);
       }
     }
@@ -238,7 +249,7 @@ export class LocRib {
           const slot = this.rib.get(prefix);
           const old = pathFrom(slot, adjRibIn.peer);
           if (old === chosen) continue;
-          adjRibIn.record(prefix, chosen, old);
+          adjRibIn.record(chosen, old);
           this.replace(prefix, slot, old, chosen);
         }
       }
@@ -328,7 +339,7 @@ export class LocRib {
   /** Received and accepted count the current session's routes; `stale` those kept from before a restart. */
   counts(peer: string): { received: number; accepted: number; stale: number } {
     const r = this.adjRibIns.get(peer);
-    return { received: r?.received ?? 0, accepted: r?.accepted ?? 0, stale: r?.stale.size ?? 0 };
+    return { received: r?.received ?? 0, accepted: r?.accepted ?? 0, stale: r?.stale ?? 0 };
   }
 
   get size(): number {
@@ -360,7 +371,7 @@ export class LocRib {
           decision !== undefined && decision.multipath.length > 1 && decision.multipath.includes(path);
         const nexthops = best ? (this.nexthops(prefix) ?? undefined) : undefined;
         const address = path.peer?.address;
-        const stale = address !== undefined && this.adjRibIns.get(address)?.stale.get(prefix) === path;
+        const stale = address !== undefined && this.adjRibIns.get(address)?.isStale(path) === true;
         const reason = formatVerdict(reasons[i]!);
         const view = pathView(prefix, path, {
           nexthops,
@@ -380,10 +391,14 @@ export class LocRib {
     const r = this.adjRibIns.get(peer);
     if (r === undefined) return [];
     const out: RouteView[] = [];
-    const all = [...r.routes.entries(), ...r.stale.entries()];
+    const all: [PrefixKey, Path][] = [];
+    this.rib.forEach((slot, prefix) => {
+      const path = pathFrom(slot, r.peer);
+      if (path !== undefined) all.push([prefix, path]);
+    });
     for (const [prefix, path] of all) {
       let reason = path.ineligible === undefined ? 'accepted' : `ineligible: ${path.ineligible}`;
-      if (r.stale.has(prefix)) reason = `stale, ${reason}`;
+      if (r.isStale(path)) reason = `stale, ${reason}`;
       const best = this.bestPath(prefix) === path;
       const set = this.bestPaths(prefix)?.multipath;
       const multipath = set !== undefined && set.length > 1 && set.includes(path);
@@ -400,6 +415,24 @@ export class LocRib {
     let set = this.nexthopSets.get(key);
     if (set === undefined) this.nexthopSets.set(key, (set = Object.freeze([...sorted])));
     return set;
+  }
+
+  /**
+   * Withdraw the path from `peer` (by address: a stale one belongs to its previous session) of every prefix
+   * where `which` says so: one walk of the table, changes collected first.
+   */
+  private withdrawFrom(peer: RibPeer, which: (path: Path, prefix: PrefixKey) => boolean): void {
+    const prefixes: PrefixKey[] = [];
+    const paths: Path[] = [];
+    this.rib.forEach((slot, prefix) => {
+      const path = pathFrom(slot, peer);
+      if (path !== undefined && which(path, prefix)) {
+        prefixes.push(prefix);
+        paths.push(path);
+      }
+    });
+    for (let i = 0; i < prefixes.length; i++)
+      this.replace(prefixes[i]!, this.rib.get(prefixes[i]!), paths[i], undefined);
   }
 
   /**

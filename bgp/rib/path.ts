@@ -54,6 +54,8 @@ export class Path {
     readonly ineligible: IneligibleReason | undefined,
     /** The interned one-element next-hop set `[nextHop]`, or null for a local or ineligible path. */
     readonly fib: readonly string[] | null,
+    /** The Loc-RIB epoch it was made in (adj-rib-in.ts: older than the peer's `markStale` = stale). */
+    readonly epoch = 0,
   ) {
     const a = attributes;
     this.ebgp = peer !== null && !peer.ibgp;
@@ -82,6 +84,7 @@ export class Path {
       this.since,
       this.ineligible ?? 'import-filter',
       null,
+      this.epoch,
     );
     return this.refusedTwin;
   }

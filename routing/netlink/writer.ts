@@ -54,6 +54,14 @@ const EIO = 5;
  * run rarely when little else is allocated (peak RSS counted them).
  */
 const POOL = 64;
+/**
+ * A batch of at most this many messages, handed over while the thread holds nothing of ours, is written on
+ * the calling thread instead: the kernel's work for it is a fraction of a millisecond, while waking the
+ * thread took 9–50 ms on a busy machine (the first route of a table waited that long). Nothing is then in
+ * flight on the thread's socket, and the call returns only once the kernel has answered, so the order of
+ * writes is kept across the two sockets.
+ */
+export const INLINE_MESSAGES = 256;
 /** Until the worker says how large its socket's buffer is: what the stock net.core.rmem_max gives. */
 const ASSUMED_BUFFER = 2 * 212992;
 
@@ -65,13 +73,16 @@ export class RtnlWriter {
   private dumpId = 0;
   private closed = false;
   private readonly pool: ArrayBuffer[] = [];
-  private readonly workerFile = compiledWorker('writer-worker');
+  private readonly workerFile: URL | undefined;
   /** Messages one batch may hold: their error answers must fit the socket's receive buffer. */
   maxBatchMessages = unansweredLimit(ASSUMED_BUFFER);
 
-  constructor(private readonly opts: { recvBufferBytes?: number } = {}) {
-    // Started now, so the first burst of routes does not wait for a thread to start.
+  /** `workerFile`: the thread's script (default: the compiled writer-worker.js; tests pass their own). */
+  constructor(private readonly opts: { recvBufferBytes?: number; workerFile?: URL } = {}) {
+    this.workerFile = opts.workerFile ?? compiledWorker('writer-worker');
+    // Started now, so the first burst of routes does not wait for a thread to start (nor for a socket).
     if (this.workerFile) this.spawn();
+    this.channel();
   }
 
   get threaded(): boolean {
@@ -90,7 +101,9 @@ export class RtnlWriter {
 
   send(batch: Batch): void {
     if (this.closed) return batch.done(undefined, EIO);
-    if (!this.workerFile) {
+    const inline =
+      this.pending.size === 0 && this.dumps.size === 0 && batch.last - batch.first < INLINE_MESSAGES;
+    if (!this.workerFile || inline) {
       const ch = this.channel();
       if (typeof ch === 'number') return batch.done(undefined, ch);
       const r = ch.sendBatch(batch.buf, batch.buf.length, batch.first, batch.last);

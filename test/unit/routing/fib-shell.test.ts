@@ -4,6 +4,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Fib, type Clock } from '../../../routing/fib.js';
+import { FIRST_CHUNK } from '../../../routing/mirror.js';
 import type { Backend, Batch, KernelDump, MonitorEvent, RouteDump } from '../../../routing/backend.js';
 import type { FibEvent } from '../../../routing/api.js';
 import { forEachMessage } from '../../../routing/netlink/codec.js';
@@ -56,6 +57,8 @@ class FakeBackend implements Backend {
   readonly maxBatchMessages = 1 << 16;
   readonly monitorCapacity = 1 << 16;
   batches: { types: number[]; acked: boolean }[] = [];
+  /** Called as each batch is handed over (before it is answered). */
+  onSend: (() => void) | undefined;
   /** What the next batch's answer is: 'ok', or lost with this errno. */
   policy: 'ok' | number = 'ok';
   dumps = 0;
@@ -95,6 +98,7 @@ class FakeBackend implements Backend {
       acked = (buf.readUInt16LE(off + 6) & NLM_F_ACK) !== 0;
     });
     this.batches.push({ types, acked });
+    this.onSend?.();
     const policy = this.policy;
     queueMicrotask(() => batch.done(undefined, policy === 'ok' ? 0 : policy));
   }
@@ -128,6 +132,24 @@ describe('Fib shell', () => {
       { types: [RTM.RTM_NEWNEXTHOP, RTM.RTM_NEWROUTE, RTM.RTM_NEWROUTE, RTM.RTM_NEWROUTE], acked: true },
     ]);
     expect(fib.stats()).toMatchObject({ installed: 3 });
+  });
+
+  it('sends the first routes of a big change before it takes in the rest of the change', async () => {
+    const { fib, backend } = await started();
+    const via = ['10.0.0.2'];
+    const prefixes = Array.from({ length: 1000 }, (_, i) => P(`11.0.${i >> 8}.${i & 255}/32`));
+    let wantedAtFirstSend: number | undefined;
+    backend.onSend = () => (wantedAtFirstSend ??= fib.stats().wanted);
+    fib.setMany(
+      prefixes,
+      prefixes.map(() => via),
+    );
+    // Sent inside the call, when only the first chunk of the change had been taken in.
+    expect(backend.batches).toHaveLength(1);
+    expect(backend.batches[0]!.types.filter((t) => t === RTM.RTM_NEWROUTE)).toHaveLength(FIRST_CHUNK);
+    expect(wantedAtFirstSend).toBe(FIRST_CHUNK);
+    await fib.flushed();
+    expect(fib.stats()).toMatchObject({ wanted: 1000, installed: 1000 });
   });
 
   it('turns a batch lost by the socket into failed routes retried by its one timer', async () => {

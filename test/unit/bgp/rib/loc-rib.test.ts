@@ -381,6 +381,25 @@ describe('Loc-RIB: graceful restart and enhanced route refresh (stale routes)', 
     expect(r.size).toBe(1);
   });
 
+  it("sweeps one family's stale routes of one peer, and leaves another peer's paths alone", () => {
+    const r = rib();
+    const b = peer('192.0.2.2', 65002);
+    r.addPeer(a);
+    r.addPeer(b);
+    r.applyUpdate(a.address, announce(at, '192.0.2.1', [P1, P6]), 0);
+    r.applyUpdate(b.address, announce(attrs({ path: [65002, 65009] }), '192.0.2.2', [P1]), 0);
+    r.markStale(a.address);
+    expect(r.counts(a.address)).toEqual({ received: 0, accepted: 0, stale: 2 });
+    expect(r.sweepStale(a.address, AFI_IPV4)).toEqual({ prefixes: [P1], nexthops: [['192.0.2.2']] });
+    expect(r.counts(a.address)).toEqual({ received: 0, accepted: 0, stale: 1 });
+    expect(r.counts(b.address)).toEqual({ received: 1, accepted: 1, stale: 0 });
+    expect(r.adjRibIn(a.address).map((v) => [v.prefix, v.reason])).toEqual([
+      ['fd00:244:1::/64', 'stale, accepted'],
+    ]);
+    expect(r.peerDown(a.address)).toEqual({ prefixes: [P6], nexthops: [null] });
+    expect(r.candidates(P1).map((p) => p.peer!.address)).toEqual([b.address]);
+  });
+
   it('peerDown during a restart withdraws stale routes too', () => {
     const r = rib();
     r.addPeer(a);
