@@ -408,7 +408,8 @@ export class Peer {
       bgpId: n.peerBgpId,
       routeReflectorClient: c.routeReflectorClient === true,
       localAddress: s.localAddress ?? c.localAddress ?? '',
-      ...withIpv6NextHop(c.localAddressIpv6, s.localAddress),
+      // An IPv6 next hop matters only when the session carries IPv6 (the interface table costs a syscall).
+      ...(hasFamily(n, AFI_IPV6) ? withIpv6NextHop(c.localAddressIpv6, s.localAddress, this.now()) : {}),
       ...(c.localAddressIpv4 !== undefined ? { localAddressIpv4: c.localAddressIpv4 } : {}),
       fourOctetAs: n.fourOctetAs,
     };
@@ -806,9 +807,22 @@ function lastError(text: string | undefined): { lastError?: string } {
 function withIpv6NextHop(
   configured: string | undefined,
   local: string | undefined,
+  now: number,
 ): { localAddressIpv6?: string } {
   const v6 =
     configured ??
-    (local !== undefined && !local.includes(':') ? ipv6Beside(networkInterfaces(), local) : undefined);
+    (local !== undefined && !local.includes(':') ? ipv6Beside(interfaceTable(now), local) : undefined);
   return v6 === undefined ? {} : { localAddressIpv6: v6 };
 }
+
+/**
+ * `os.networkInterfaces()`, read at most once a second: it costs about a millisecond and a thousand sessions
+ * coming up at once would each read it.
+ */
+let interfaces: { readonly at: number; readonly table: ReturnType<typeof networkInterfaces> } | undefined;
+function interfaceTable(now: number): ReturnType<typeof networkInterfaces> {
+  if (interfaces === undefined || Math.abs(now - interfaces.at) > INTERFACES_MAX_AGE_MS)
+    interfaces = { at: now, table: networkInterfaces() };
+  return interfaces.table;
+}
+const INTERFACES_MAX_AGE_MS = 1000;

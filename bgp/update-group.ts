@@ -38,6 +38,7 @@ import type { SpeakerConfig } from './api.js';
 import { isIpv4Key, type PrefixKey } from '../ip/prefix.js';
 import { encodeUpdates, encodeWithdrawals } from './wire/update-encode.js';
 import { SAFI_UNICAST } from './wire/iana.js';
+import type { CodecContext, ReachBlock } from './wire/types.js';
 
 /** One peer's session as a group sees it. */
 export interface GroupMember {
@@ -86,6 +87,11 @@ export class UpdateGroup {
   sharedMessages = 0;
   /** Messages encoded for one member alone (catching up). */
   memberMessages = 0;
+  /**
+   * The encoded UPDATE of a one-prefix block, by route (a reflected route's attributes are its own: every
+   * member catching up sends the same message). Bounded: cleared when full.
+   */
+  private readonly encoded = new Map<OutPath, { readonly prefix: PrefixKey; readonly buffers: Buffer[] }>();
 
   constructor(
     readonly key: string,
@@ -244,7 +250,7 @@ export class UpdateGroup {
         for (const [out, prefixes] of byOut) {
           const reach = { afi: afis[family]!, safi: SAFI_UNICAST, nextHop: out.nextHop, prefixes };
           if (!this.sendable(reach.afi, reach.nextHop)) continue;
-          buffers.push(...encodeUpdates(out.attributes, reach, ctx));
+          buffers.push(...this.encodeOne(out, reach, ctx));
         }
       });
     } catch (err) {
@@ -271,7 +277,7 @@ export class UpdateGroup {
           !this.sendable(a.reach.afi, a.reach.nextHop)
         )
           continue;
-        const buffers = encodeUpdates(a.attributes, a.reach, ctx);
+        const buffers = this.encodeOne(a.out, a.reach, ctx);
         if (a.exclude === undefined) common.push(...buffers);
         else excluded.push({ exclude: a.exclude, buffers });
       }
@@ -307,6 +313,18 @@ export class UpdateGroup {
       count: all.length,
       withdrawals,
     };
+  }
+
+  /** `encodeUpdates`, through the one-prefix cache. */
+  private encodeOne(out: OutPath, reach: ReachBlock, ctx: CodecContext): Buffer[] {
+    if (reach.prefixes.length !== 1) return encodeUpdates(out.attributes, reach, ctx);
+    const prefix = reach.prefixes[0]!;
+    const hit = this.encoded.get(out);
+    if (hit !== undefined && hit.prefix === prefix) return hit.buffers;
+    const buffers = encodeUpdates(out.attributes, reach, ctx);
+    if (this.encoded.size >= ENCODED_CACHE_MAX) this.encoded.clear();
+    this.encoded.set(out, { prefix, buffers });
+    return buffers;
   }
 
   private sendShared(m: GroupMember, s: SharedSlice): void {
@@ -369,6 +387,9 @@ export class UpdateGroup {
     return ok && nextHop !== '';
   }
 }
+
+/** One-prefix UPDATEs kept per group for members catching up (a few MB at most). */
+const ENCODED_CACHE_MAX = 65_536;
 
 interface SharedSlice {
   /** Withdrawals and routes every member gets. */

@@ -45,6 +45,8 @@ export interface PendingUpdates {
   readonly announce: {
     readonly attributes: PathAttributes;
     readonly reach: ReachBlock;
+    /** The interned route these prefixes share (a key for caches of its encoding). */
+    readonly out: OutPath;
     /** Shared only: members matching this do not get these prefixes (see `excludedWithdraw`). */
     readonly exclude?: Exclusion;
   }[];
@@ -376,8 +378,8 @@ function packGroups(
       const reach = { afi: afis[family]!, safi: SAFI_UNICAST, nextHop: out.nextHop, prefixes };
       announce.push(
         out.exclude === undefined
-          ? { attributes: out.attributes, reach }
-          : { attributes: out.attributes, reach, exclude: out.exclude },
+          ? { attributes: out.attributes, reach, out }
+          : { attributes: out.attributes, reach, out, exclude: out.exclude },
       );
     }
   });
