@@ -280,6 +280,8 @@ async function measure(key, mode, n) {
       mode,
       n,
       convergedMs,
+      establishedMs: events.find((e) => e.event === 'established')?.ms,
+      simCpuMs: converged.cpuMs,
       peakRssKb: Object.values(rss).reduce((a, b) => a + b, 0),
       rssKb: rss,
       idleCpuPercent: idleCpu,
@@ -306,7 +308,8 @@ for (const [mode, n] of jobs) {
       row[key] = r;
       results.push(r);
       console.log(
-        `${mode} ${n} ${DAEMONS[key].label}: converged ${(r.convergedMs / 1000).toFixed(2)} s, peak RSS ` +
+        `${mode} ${n} ${DAEMONS[key].label}: converged ${(r.convergedMs / 1000).toFixed(2)} s ` +
+          `(all up ${fmt((r.establishedMs ?? NaN) / 1000)} s, simulator CPU ${fmt(r.simCpuMs / 1000)} s), peak RSS ` +
           `${(r.peakRssKb / 1024).toFixed(0)} MB ${JSON.stringify(r.rssKb)}, idle CPU ${fmt(r.idleCpuPercent, 1)} %, ` +
           `new route to all ${fmt(r.reachMs, 0)} ms, back to originator ${r.backToOriginator}, resets ${r.resets}`,
       );
