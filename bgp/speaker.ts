@@ -45,7 +45,7 @@ import { socketAddress } from './session.js';
 import { logRecord, type SpeakerLog } from './log-events.js';
 import { LogRate, RATE_LIMITED_EVENTS } from './log-rate.js';
 import { AttributeCache } from './wire/cache.js';
-import { clockOf, systemClock, type Clock } from './clock.js';
+import { clockOf, SharedClock, systemClock, type Clock } from './clock.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
 import { nodeTransport, peerSocketOptions, type Listener, type Transport } from './transport.js';
 import {
@@ -84,7 +84,8 @@ export class Speaker extends EventEmitter {
     private readonly transport: Transport = nodeTransport,
   ) {
     super();
-    this.clock = typeof clock === 'function' ? clockOf(clock) : clock;
+    // Every peer's timer list wakes through one heap and one real timer (clock.ts SharedClock).
+    this.clock = new SharedClock(typeof clock === 'function' ? clockOf(clock) : clock);
     this.locRib = new LocRib({
       localAsn: config.asn,
       routerId: config.routerId,
