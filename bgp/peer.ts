@@ -613,7 +613,7 @@ export class Peer {
   /**
    * RFC 4456: become (or stop being) our route-reflector client in place — it changes what is reflected, not
    * the session. True when the running session's export rules changed: the speaker then re-evaluates every
-   * Adj-RIB-Out (`reexport`).
+   * update group (`UpdateGroups.reevaluate`).
    */
   setRouteReflectorClient(client: boolean): boolean {
     const changed = this.ctx.locRib.setRouteReflectorClient(this.address, client);
