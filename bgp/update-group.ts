@@ -16,8 +16,8 @@
  *   keeps only the keys of the prefixes the group sent without it (deduplicated once they outgrow the table),
  *   and catches up on its own (`catchUp`) from the group's current state, one slice per pass, once it
  *   drains — then it is in step again and shares the stream. A member that joins a group already running
- *   starts behind, with the keys of what the group has advertised; a route refresh puts a member behind with
- *   the keys of its family.
+ *   starts behind with a live walk over what the group has advertised (no copy of a million keys), and so
+ *   does a member that asked for a route refresh (a walk over that family).
  */
 import type { Negotiated } from './fsm.js';
 import type { SpeakerLog } from './log-events.js';
@@ -54,7 +54,18 @@ interface MemberState {
   /** Behind the shared stream: prefixes to send from the group's current state, from `cursor`. */
   lag: PrefixKey[] | undefined;
   cursor: number;
+  /**
+   * Behind by a whole table (joined a running group, or a route refresh): a live walk over what the group has
+   * advertised — no copy of its keys; what the group changes meanwhile lands in `lag` as above.
+   */
+  walk: Iterator<[PrefixKey, OutPath]> | undefined;
+  /** The family the walk is for (a refresh of one family), or undefined for every family. */
+  walkAfi: Afi | undefined;
+  /** Entries the walk has visited (for `pendingFor`). */
+  walked: number;
 }
+
+const behind = (st: MemberState): boolean => st.lag !== undefined || st.walk !== undefined;
 
 /** The export rules and capabilities a group's members share. */
 export function groupKey(p: RibPeer, n: Negotiated, policyKey: string | undefined): string {
@@ -118,17 +129,13 @@ export class UpdateGroup {
 
   /**
    * Add a member. The first one follows the initial dump the Adj-RIB-Out marked pending; a later one starts
-   * behind, with the keys of what the group has advertised (`extra`: more keys to look at, e.g. what it held
-   * from its previous group).
+   * behind, walking what the group has advertised (`extra`: more keys to look at, e.g. what it held from its
+   * previous group: withdrawn unless this group has them too).
    */
   join(m: GroupMember, extra?: readonly PrefixKey[]): void {
-    let lag: PrefixKey[] | undefined;
-    if (this.members.size > 0 || this.out.advertisedCount > 0) {
-      lag = [];
-      this.out.advertised.forEach((_o, prefix) => lag!.push(prefix));
-    }
-    if (extra !== undefined && extra.length > 0) lag = [...(lag ?? []), ...extra];
-    this.members.set(m, { lag: lag !== undefined && lag.length > 0 ? lag : undefined, cursor: 0 });
+    const walk = this.out.advertisedCount > 0 ? this.out.advertised.entries() : undefined;
+    const lag = extra !== undefined && extra.length > 0 ? [...extra] : undefined;
+    this.members.set(m, { lag, cursor: 0, walk, walkAfi: undefined, walked: 0 });
     this.sole = this.members.size === 1 ? m : undefined;
   }
 
@@ -146,13 +153,16 @@ export class UpdateGroup {
 
   /** Is everything the group owes `m` sent (nothing pending in the group, `m` in step)? */
   drained(m: GroupMember): boolean {
-    return !this.out.hasPending && this.members.get(m)?.lag === undefined;
+    const st = this.members.get(m);
+    return !this.out.hasPending && (st === undefined || !behind(st));
   }
 
   /** Entries waiting for `m`: the group's pending ones and, when behind, its own. */
   pendingFor(m: GroupMember): number {
     const st = this.members.get(m);
-    return this.out.pendingCount + (st?.lag !== undefined ? st.lag.length - st.cursor : 0);
+    if (st === undefined) return this.out.pendingCount;
+    const walking = st.walk !== undefined ? Math.max(0, this.out.advertisedCount - st.walked) : 0;
+    return this.out.pendingCount + walking + (st.lag !== undefined ? st.lag.length - st.cursor : 0);
   }
 
   /** How many prefixes `m` has from us (the group's count; its own excluded routes are not subtracted). */
@@ -161,18 +171,18 @@ export class UpdateGroup {
   }
 
   isBehind(m: GroupMember): boolean {
-    return this.members.get(m)?.lag !== undefined;
+    const st = this.members.get(m);
+    return st !== undefined && behind(st);
   }
 
   /** RFC 2918 for one member: everything of the family again, from the group's state, on its own. */
   resend(m: GroupMember, afi?: Afi): void {
     const st = this.members.get(m);
-    if (st === undefined) return;
-    const lag = st.lag ?? [];
-    this.out.advertised.forEach((_o, prefix) => {
-      if (afi === undefined || prefixAfi(prefix) === afi) lag.push(prefix);
-    });
-    if (lag.length > st.cursor) st.lag = lag;
+    if (st === undefined || this.out.advertisedCount === 0) return;
+    // A walk under way for another family becomes one for every family (it starts again: nothing is lost).
+    st.walkAfi = st.walk === undefined || st.walkAfi === afi ? afi : undefined;
+    st.walk = this.out.advertised.entries();
+    st.walked = 0;
   }
 
   /**
@@ -185,7 +195,7 @@ export class UpdateGroup {
     if (!this.out.hasPending) return false;
     let ready = false;
     for (const [m, st] of this.members)
-      if (st.lag === undefined && !ExportPacer.paused(m.backlog())) {
+      if (!behind(st) && !ExportPacer.paused(m.backlog())) {
         ready = true;
         break;
       }
@@ -194,7 +204,7 @@ export class UpdateGroup {
     const slice = this.encodeShared(pending);
     let keys: PrefixKey[] | undefined;
     for (const [m, st] of this.members) {
-      if (st.lag === undefined && !ExportPacer.paused(m.backlog())) {
+      if (!behind(st) && !ExportPacer.paused(m.backlog())) {
         this.sendShared(m, slice);
         continue;
       }
@@ -213,13 +223,31 @@ export class UpdateGroup {
    */
   catchUp(m: GroupMember): boolean {
     const st = this.members.get(m);
-    if (st === undefined || st.lag === undefined) return false;
+    if (st === undefined || !behind(st)) return false;
     if (ExportPacer.paused(m.backlog())) return true;
-    const lag = st.lag;
-    const from = st.cursor;
-    const to = Math.min(lag.length, from + EXPORT_SLICE_PREFIXES);
     const groups = [new Map<OutPath, PrefixKey[]>(), new Map<OutPath, PrefixKey[]>()];
     const withdrawn: PrefixKey[][] = [[], []];
+    let budget = EXPORT_SLICE_PREFIXES;
+    // The walk first: what the group has now, announced (the member held nothing of it, or an older copy).
+    while (st.walk !== undefined && budget > 0) {
+      const next = st.walk.next();
+      if (next.done === true) {
+        st.walk = undefined;
+        break;
+      }
+      budget--;
+      st.walked++;
+      const [prefix, cur] = next.value;
+      if (st.walkAfi !== undefined && prefixAfi(prefix) !== st.walkAfi) continue;
+      if (excludes(cur.exclude, m)) continue;
+      const family = isIpv4Key(prefix) ? 0 : 1;
+      let list = groups[family]!.get(cur);
+      if (list === undefined) groups[family]!.set(cur, (list = []));
+      list.push(prefix);
+    }
+    const lag = st.lag ?? [];
+    const from = st.cursor;
+    const to = Math.min(lag.length, from + budget);
     const advertised = this.out.advertised;
     for (let i = from; i < to; i++) {
       const prefix = lag[i]!;
@@ -258,7 +286,7 @@ export class UpdateGroup {
     }
     this.memberMessages += buffers.length;
     if (buffers.length > 0) m.send(buffers, buffers.length);
-    return st.lag !== undefined;
+    return behind(st);
   }
 
   // ---- Internals -----------------------------------------------------------------------------------------

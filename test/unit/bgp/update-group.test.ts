@@ -245,7 +245,7 @@ describe('update groups: one computation, one encoding, per-member exclusion', (
     expect(group.isBehind(m)).toBe(true);
     for (let k = 0; k < 10 && group.catchUp(m); k++);
     expect([...m.routes.keys()]).toEqual([P1]);
-    expect(m.withdrawn).toEqual([P2]); // its own: harmless, it never had it
+    expect(m.withdrawn).toEqual([]); // its own route is skipped, not withdrawn: it never had it from us
     expect(peers.length).toBe(3);
   });
 
