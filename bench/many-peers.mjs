@@ -13,7 +13,9 @@
 // idle CPU over --idle seconds after convergence (utime+stime from /proc/<pid>/stat), and the time for one
 // client's new /24 to reach every other client (rr) — printed side by side with nodebgp/FRR and nodebgp/BIRD.
 //
-//   node bench/many-peers.mjs [--sizes 100,500,1000] [--big] [--mesh 300] [--only nodebgp,frr,bird]
+//   quiet N (--quiet 100,1000) the rr setup with clients that announce nothing: the cost of idle peers.
+//
+//   node bench/many-peers.mjs [--sizes 100,500,1000] [--big] [--mesh 300] [--quiet N,…] [--only nodebgp,frr,bird]
 //                             [--idle 10] [--json FILE]                              (root; npm run build)
 //   --only nodebgp-base runs another built checkout (NODEBGP_BENCH_BASE=/path) beside this one.
 //   --big adds N = 2000; --mesh 0 skips the mesh run.
@@ -69,7 +71,7 @@ function nodebgp(bin, label) {
     async start(ns, dir, mode, n) {
       const socket = join(dir, 'nodebgp.sock');
       const conf = join(dir, 'nodebgp.yaml');
-      const rr = mode === 'rr';
+      const rr = mode !== 'mesh';
       const peers = clientAddresses(n).map(
         (a) =>
           `  - { address: ${a}, asn: ${ASN}, holdTime: ${HOLD}, passive: true` +
@@ -117,7 +119,7 @@ const DAEMONS = {
   frr: {
     label: 'FRR 8.4',
     async start(ns, dir, mode, n) {
-      const rr = mode === 'rr';
+      const rr = mode !== 'mesh';
       const lines = [
         'hostname bench',
         `router bgp ${ASN}`,
@@ -151,7 +153,7 @@ const DAEMONS = {
   bird: {
     label: 'BIRD 2',
     async start(ns, dir, mode, n) {
-      const rr = mode === 'rr';
+      const rr = mode !== 'mesh';
       const conf = join(dir, 'bird.conf');
       const ctl = join(dir, 'bird.ctl');
       const protos = clientAddresses(n).map(
@@ -297,7 +299,12 @@ async function measure(key, mode, n) {
 const fmt = (x, d = 2) => (x === undefined ? '—' : typeof x === 'number' ? x.toFixed(d) : String(x));
 const ratio = (a, b) => (a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : '—');
 
-const jobs = [...SIZES.map((n) => ['rr', n]), ...(MESH > 0 ? [['mesh', MESH]] : [])];
+const QUIET = (args.quiet ?? '').split(',').filter(Boolean).map(Number);
+const jobs = [
+  ...QUIET.map((n) => ['quiet', n]),
+  ...SIZES.map((n) => ['rr', n]),
+  ...(MESH > 0 ? [['mesh', MESH]] : []),
+];
 const results = [];
 console.log(`# many-peers ${new Date().toISOString()} load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 for (const [mode, n] of jobs) {

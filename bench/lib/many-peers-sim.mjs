@@ -8,7 +8,8 @@
 // Events on stdout, one JSON line each:
 //   {"event":"established","t","count"}        every client is Established (once)
 //   {"event":"converged","t"}                  rr mode: every client holds the other N−1 clients' routes;
-//                                              mesh mode: every client holds --expect-other routes not of ours
+//                                              mesh mode: every client holds --expect-other routes not of ours;
+//                                              quiet mode (clients announce nothing): every client is up
 //   {"event":"reached","prefix","ms"}          after `announce i`: every other client holds client i's probe
 //   {"event":"withdrawn","prefix","ms"}        after `withdraw i`: no client holds client i's route any more
 //   {"event":"stats", ...}                     after `stats`: counters (see stats() below)
@@ -18,7 +19,7 @@
 //   stats        print the counters
 //
 //   node many-peers-sim.mjs --peer 10.89.0.2 --first 10.90.1.0 --count 1000 [--asn 65000] [--hold 90]
-//                           [--mode rr|mesh] [--expect-other 1] [--cluster-id 10.89.0.2] [--connects 256]
+//                           [--mode rr|mesh|quiet] [--expect-other 1] [--cluster-id 10.89.0.2] [--connects 256]
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -132,7 +133,7 @@ class Client {
     this.address = (FIRST + i) >>> 0;
     this.held = new Uint8Array(2 * N);
     this.others = new Set(); // untracked prefixes, as text
-    this.announced = new Set([i]);
+    this.announced = new Set(MODE === 'quiet' ? [] : [i]);
     this.socket = undefined;
     this.state = 'Idle';
     this.rest = undefined;
@@ -300,7 +301,8 @@ function changed(slot) {
 
 function checkConverged() {
   if (convergedEmitted) return;
-  const done = MODE === 'rr' ? heldTotal === N * (N - 1) : otherHeldClients === N;
+  const done =
+    MODE === 'rr' ? heldTotal === N * (N - 1) : MODE === 'quiet' ? established === N : otherHeldClients === N;
   if (done) {
     convergedEmitted = true;
     const cpu = process.cpuUsage();
