@@ -144,6 +144,12 @@ export interface SpeakerConfig {
     prefix: PrefixKey,
     attributes: PathAttributes,
   ) => boolean | PathAttributes;
+  /**
+   * Which peers `exportFilter` treats alike: peers with the same key (and the same capabilities) share one
+   * update group — one Adj-RIB-Out computation and one encoded UPDATE stream (update-group.ts). Without it, an
+   * export filter puts every peer in a group of its own.
+   */
+  readonly exportPolicyKey?: (peer: string) => string;
 }
 
 /** A prefix we originate, with the next hop to put on it (default: the session's local address). */

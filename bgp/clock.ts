@@ -1,7 +1,8 @@
 /**
  * Time for the IO shells: a `Clock` (now, and one way to be woken) and the `TimerList` each peer keeps — every
  * deadline of that peer as data (its sessions' FSM timers, the close grace of its dropped sockets, the
- * End-of-RIB fallback, the dispose delay), with ONE real timer armed for the earliest. The pure cores never
+ * End-of-RIB fallback, the dispose delay), with one wake-up armed for the earliest; the speaker's
+ * `SharedClock` then keeps every peer's wake-up in one heap, with ONE real timer for all of them. The pure cores never
  * see this file; they take `now` and return deadlines (`timers.ts`).
  *
  * Tests inject a virtual clock: nothing here reads `Date.now()` or calls `setTimeout` except `systemClock`.
@@ -108,5 +109,124 @@ export class TimerList {
       this.firing = false;
       this.arm();
     }
+  }
+}
+
+interface Wake {
+  readonly at: number;
+  readonly fire: () => void;
+  /** Disarmed (lazy deletion: left in the heap until it reaches the top). */
+  dead: boolean;
+}
+
+/**
+ * One real timer for many `TimerList`s (issue 13): a `Clock` whose `wakeAt` keeps every wake-up in one binary
+ * heap and arms the underlying clock once, for the earliest. A thousand peers' KEEPALIVE and hold deadlines
+ * cost one `setTimeout`, re-armed only when the earliest changes, and every wake-up due by then runs in one
+ * turn. Disarmed entries are dropped when they reach the top, or all at once when they outnumber the live ones.
+ */
+export class SharedClock implements Clock {
+  private heap: Wake[] = [];
+  private dead = 0;
+  private armedFor: number | undefined;
+  private disarm: (() => void) | undefined;
+
+  constructor(private readonly base: Clock) {}
+
+  now(): number {
+    return this.base.now();
+  }
+
+  wakeAt(at: number, fire: () => void): () => void {
+    const w: Wake = { at, fire, dead: false };
+    this.push(w);
+    this.arm();
+    return () => {
+      if (w.dead) return;
+      w.dead = true;
+      this.dead++;
+      if (this.dead > 64 && this.dead * 2 > this.heap.length) this.rebuild();
+      if (this.heap[0] === w || this.heap.length === this.dead) this.arm();
+    };
+  }
+
+  /** Live wake-ups (tests, views). */
+  get size(): number {
+    return this.heap.length - this.dead;
+  }
+
+  private arm(): void {
+    this.dropDeadTop();
+    const top = this.heap[0]?.at;
+    if (top === this.armedFor) return;
+    this.disarm?.();
+    this.disarm = undefined;
+    this.armedFor = top;
+    if (top !== undefined) this.disarm = this.base.wakeAt(top, () => this.run());
+  }
+
+  private run(): void {
+    this.disarm = undefined;
+    this.armedFor = undefined;
+    const now = this.base.now();
+    try {
+      for (;;) {
+        this.dropDeadTop();
+        const top = this.heap[0];
+        if (top === undefined || top.at > now) break;
+        this.pop();
+        top.dead = true; // fired: a later disarm is a no-op
+        top.fire();
+      }
+    } finally {
+      this.arm();
+    }
+  }
+
+  private dropDeadTop(): void {
+    while (this.heap.length > 0 && this.heap[0]!.dead) {
+      const top = this.pop();
+      if (top.dead && this.dead > 0) this.dead--;
+    }
+  }
+
+  private rebuild(): void {
+    const live = this.heap.filter((w) => !w.dead);
+    this.heap = [];
+    this.dead = 0;
+    for (const w of live) this.push(w);
+  }
+
+  private push(w: Wake): void {
+    const h = this.heap;
+    h.push(w);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]!.at <= w.at) break;
+      h[i] = h[parent]!;
+      i = parent;
+    }
+    h[i] = w;
+  }
+
+  private pop(): Wake {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= h.length) break;
+        const r = l + 1;
+        const c = r < h.length && h[r]!.at < h[l]!.at ? r : l;
+        if (h[c]!.at >= last.at) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
   }
 }

@@ -22,11 +22,12 @@ import type { SpeakerLog } from './log-events.js';
 import { TimerList, type Clock } from './clock.js';
 import type { FsmConfig, Negotiated, StateChange } from './fsm.js';
 import { PeerErrors } from './peer-errors.js';
-import { codecContext, hasFamily } from './negotiate.js';
+import { hasFamily } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6 } from './prefix.js';
-import { AdjRibOut, type LocRib, type RibPeer } from './rib/index.js';
+import type { LocRib, RibPeer } from './rib/index.js';
+import type { GroupMember, UpdateGroup, UpdateGroups } from './update-group.js';
 import { Session, type SessionCounters } from './session.js';
-import { EXPORT_SLICE_PREFIXES, ExportPacer } from './out-queue.js';
+import { ExportPacer } from './out-queue.js';
 import { Damping } from './damping.js';
 import { DEFAULT_MAX_PREFIX_RESTART, MaxPrefixGuard, maxPrefixData } from './max-prefix.js';
 import { localCapabilities, survivor, type RestartFlags } from './collision.js';
@@ -45,7 +46,7 @@ import type { AttributeCache } from './wire/cache.js';
 import { capabilityName } from './wire/capabilities.js';
 import { encodeNotification } from './wire/notification.js';
 import { encodeRouteRefresh } from './wire/route-refresh.js';
-import { encodeEndOfRib, encodeUpdates, encodeWithdrawals } from './wire/update-encode.js';
+import { encodeEndOfRib } from './wire/update-encode.js';
 import type { RouteRefreshMessage, UpdateMessage } from './wire/types.js';
 import type { Transport } from './transport.js';
 import {
@@ -72,6 +73,8 @@ export interface PeerContext {
   readonly log: SpeakerLog;
   /** Ask for one export pass over every peer (coalesced per event-loop turn). */
   scheduleFlush(): void;
+  /** The speaker's update groups (update-group.ts): an Established session exports through one. */
+  readonly groups: UpdateGroups;
   /** Our graceful-restart R and F bits for OPENs sent now. */
   restartFlags(): RestartFlags;
   /** We restarted and hold back our routes and End-of-RIB until selection is done (RFC 4724 §4.1). */
@@ -95,7 +98,9 @@ const DAMP_INBOUND_FAILURES = 3;
 export class Peer {
   main: Session;
   extra: Session | undefined;
-  private adjRibOut: AdjRibOut | undefined;
+  /** The update group the Established session exports through, and the session as a member of it. */
+  private group: UpdateGroup | undefined;
+  private member: GroupMember | undefined;
   /** Export pacing of the Established session (out-queue.ts): slices, high-water mark, refreshes owed. */
   private pacer: ExportPacer | undefined;
   private ribPeer: RibPeer | undefined;
@@ -105,7 +110,6 @@ export class Peer {
   readonly timers: TimerList;
   private disposed: Promise<void> | undefined;
   private resolveDisposed: (() => void) | undefined;
-  private readonly warned = new Set<string>();
   private status: { state: SessionState; since: number; reason?: TransitionReason };
   private readonly errors = new PeerErrors();
   /** §8.1.1 DampPeerOscillations across this peer's sessions (damping.ts). */
@@ -183,8 +187,7 @@ export class Peer {
     this.timers.clear(GR_HELPER);
     this.extra?.dispose();
     this.main.dispose();
-    this.adjRibOut?.close();
-    this.adjRibOut = undefined;
+    this.leaveGroup();
     this.resolveDisposed?.();
   }
 
@@ -405,14 +408,21 @@ export class Peer {
       bgpId: n.peerBgpId,
       routeReflectorClient: c.routeReflectorClient === true,
       localAddress: s.localAddress ?? c.localAddress ?? '',
-      ...withIpv6NextHop(c.localAddressIpv6, s.localAddress),
+      // An IPv6 next hop matters only when the session carries IPv6 (the interface table costs a syscall).
+      ...(hasFamily(n, AFI_IPV6) ? withIpv6NextHop(c.localAddressIpv6, s.localAddress, this.now()) : {}),
       ...(c.localAddressIpv4 !== undefined ? { localAddressIpv4: c.localAddressIpv4 } : {}),
       fourOctetAs: n.fourOctetAs,
     };
     this.ribPeer = ribPeer;
-    this.warned.clear();
     this.ctx.locRib.addPeer(ribPeer);
-    this.adjRibOut = new AdjRibOut(ribPeer, this.ctx.locRib, { exportFilter: this.ctx.config.exportFilter });
+    const member: GroupMember = {
+      address: c.address,
+      bgpId: n.peerBgpId,
+      backlog: () => s.backlog,
+      send: (buffers, updates) => void s.send(buffers, updates),
+    };
+    this.member = member;
+    this.group = this.ctx.groups.join(member, ribPeer, n);
     this.applyHelper(helperUp(this.helper, n.gracefulRestart, this.now()), 'session-back');
     // RFC 4724 §2: our initial table, then End-of-RIB per family (sent by `flush` once the table is out);
     // after our own restart both wait until the selection deferral is over (§4.1), so the peer keeps our stale
@@ -479,8 +489,7 @@ export class Peer {
   private onDown(reason: TransitionReason): void {
     const n = this.lastNegotiated;
     this.lastNegotiated = undefined;
-    this.adjRibOut?.close();
-    this.adjRibOut = undefined;
+    this.leaveGroup();
     this.pacer = undefined;
     this.timers.clear(REFRESH);
     this.ribPeer = undefined;
@@ -576,17 +585,17 @@ export class Peer {
     }
     // A request: re-advertise the Adj-RIB-Out of that family, bracketed by BoRR/EoRR when enhanced — through
     // the pacer: coalesced (one waiting per family), rate-limited, and sent in slices by `flush`.
-    if (this.adjRibOut === undefined || this.pacer === undefined || !hasFamily(n, m.afi, m.safi)) return;
+    if (this.group === undefined || this.pacer === undefined || !hasFamily(n, m.afi, m.safi)) return;
     this.pacer.request(m.afi);
     this.ctx.scheduleFlush();
   }
 
   /** Start the refreshes that are due (BoRR, then everything of the family pending again); arm the next one. */
-  private startRefreshes(pacer: ExportPacer, out: AdjRibOut, n: Negotiated): void {
+  private startRefreshes(pacer: ExportPacer, group: UpdateGroup, member: GroupMember, n: Negotiated): void {
     for (const afi of pacer.due(this.now())) {
       if (n.enhancedRouteRefresh)
         this.main.send([encodeRouteRefresh({ afi, safi: SAFI_UNICAST, subtype: ROUTE_REFRESH_BORR })], 0);
-      out.resendAll(afi === AFI_IPV6 ? AFI_IPV6 : AFI_IPV4);
+      group.resend(member, afi === AFI_IPV6 ? AFI_IPV6 : AFI_IPV4);
     }
     const next = pacer.nextDue();
     if (next === undefined) this.timers.clear(REFRESH);
@@ -604,16 +613,28 @@ export class Peer {
   /**
    * RFC 4456: become (or stop being) our route-reflector client in place — it changes what is reflected, not
    * the session. True when the running session's export rules changed: the speaker then re-evaluates every
-   * Adj-RIB-Out (`reexport`).
+   * update group (`UpdateGroups.reevaluate`).
    */
   setRouteReflectorClient(client: boolean): boolean {
     const changed = this.ctx.locRib.setRouteReflectorClient(this.address, client);
-    return changed && this.ribPeer?.ibgp === true;
+    const moved = changed && this.ribPeer?.ibgp === true;
+    // Another update group now (the key has the client bit): what the session held is looked at again there.
+    const n = this.main.negotiated;
+    if (
+      moved &&
+      this.group !== undefined &&
+      this.member !== undefined &&
+      this.ribPeer !== undefined &&
+      n !== undefined
+    )
+      this.group = this.ctx.groups.move(this.member, this.group, this.ribPeer, n);
+    return moved;
   }
 
-  /** The export rules changed: work out again what this peer should have, to send only what differs. */
-  reexport(): void {
-    this.adjRibOut?.reevaluate();
+  private leaveGroup(): void {
+    if (this.group !== undefined && this.member !== undefined) this.ctx.groups.leave(this.member, this.group);
+    this.group = undefined;
+    this.member = undefined;
   }
 
   /** Ask the peer to send its routes again (RFC 2918), every negotiated family. */
@@ -629,31 +650,34 @@ export class Peer {
   // ---- Export ---------------------------------------------------------------------------------------------
 
   /**
-   * One slice of export (out-queue.ts): nothing while the socket holds more than the high-water mark (the
-   * session's 'drain' asks for a pass again); else at most EXPORT_SLICE_PREFIXES pending prefixes packed into
-   * as few UPDATEs as fit, and another pass next turn if more wait. Once nothing waits: the End-of-RIB and
-   * EoRR owed.
+   * This peer's part of an export pass (the speaker runs every update group's shared slice first,
+   * update-group.ts): refreshes that are due, one slice of its own catch-up while it is behind the group's
+   * stream (nothing while its socket holds more than the high-water mark: the session's 'drain' asks for a pass
+   * again), and once the group owes it nothing: the End-of-RIB and EoRR owed.
    */
   flush(): void {
     if (this.eorDeferred) return;
-    const out = this.adjRibOut;
+    const group = this.group;
+    const member = this.member;
     const pacer = this.pacer;
     const n = this.main.negotiated;
     if (
-      out === undefined ||
+      group === undefined ||
+      member === undefined ||
       pacer === undefined ||
       n === undefined ||
       this.main.state.state !== 'Established'
     )
       return;
     if (ExportPacer.paused(this.main.backlog)) return;
-    this.startRefreshes(pacer, out, n);
-    if (out.hasPending) {
-      this.sendSlice(out, n);
-      if (out.hasPending) {
-        if (!ExportPacer.paused(this.main.backlog)) this.ctx.scheduleFlush();
-        return;
-      }
+    this.startRefreshes(pacer, group, member, n);
+    if (group.catchUp(member)) {
+      if (!ExportPacer.paused(this.main.backlog)) this.ctx.scheduleFlush();
+      return;
+    }
+    if (!group.drained(member)) {
+      this.ctx.scheduleFlush();
+      return;
     }
     const owed = pacer.drained();
     const markers: Buffer[] = [];
@@ -663,52 +687,14 @@ export class Peer {
       for (const afi of owed.endOfRefresh)
         markers.push(encodeRouteRefresh({ afi, safi: SAFI_UNICAST, subtype: ROUTE_REFRESH_EORR }));
     if (markers.length > 0) this.main.send(markers, owed.endOfRib.length);
-    if (owed.endOfRefresh.length > 0) this.startRefreshes(pacer, out, n);
-    if (out.hasPending) this.ctx.scheduleFlush();
-  }
-
-  private sendSlice(out: AdjRibOut, n: Negotiated): void {
-    const pending = out.takePending(EXPORT_SLICE_PREFIXES);
-    const ctx = codecContext(n);
-    const buffers: Buffer[] = [];
-    try {
-      for (const w of pending.withdraw)
-        if (hasFamily(n, w.afi, w.safi)) buffers.push(...encodeWithdrawals(w, ctx));
-      for (const a of pending.announce) {
-        if (!hasFamily(n, a.reach.afi, a.reach.safi) || !this.nextHopUsable(a.reach.afi, a.reach.nextHop, n))
-          continue;
-        buffers.push(...encodeUpdates(a.attributes, a.reach, ctx));
-      }
-    } catch (err) {
-      this.ctx.log('error', 'encode-failed', { peer: this.address, error: String(err) });
-    }
-    if (buffers.length > 0) this.main.send(buffers);
-  }
-
-  /**
-   * The next-hop rule: IPv4 prefixes need an IPv4 next hop, or an IPv6 one when RFC 8950 extended next hop was
-   * negotiated; IPv6 prefixes need an IPv6 next hop (PeerConfig.localAddressIpv6 over an IPv4 session).
-   * Otherwise the prefixes are not sent to this peer, logged once per session and family.
-   */
-  private nextHopUsable(afi: number, nextHop: string, n: Negotiated): boolean {
-    const v6 = nextHop.includes(':');
-    const ok = afi === AFI_IPV6 ? v6 : !v6 || n.extendedNextHopIpv4;
-    if (!ok && nextHop !== '' && !this.warned.has(`${afi}`)) {
-      this.warned.add(`${afi}`);
-      this.ctx.log('warn', 'no-usable-next-hop', {
-        peer: this.address,
-        afi,
-        nextHop,
-        hint: 'set localAddressIpv6/localAddressIpv4 or an Advertisement nextHop',
-      });
-    }
-    return ok && nextHop !== '';
+    if (owed.endOfRefresh.length > 0) this.startRefreshes(pacer, group, member, n);
+    if (!group.drained(member)) this.ctx.scheduleFlush();
   }
 
   // ---- Views ----------------------------------------------------------------------------------------------
 
-  adjRibOutView(): ReturnType<AdjRibOut['adjRibOut']> {
-    return this.adjRibOut?.adjRibOut() ?? [];
+  adjRibOutView(): ReturnType<UpdateGroup['out']['adjRibOut']> {
+    return this.group !== undefined && this.member !== undefined ? this.group.out.adjRibOut(this.member) : [];
   }
 
   view(): PeerStatus {
@@ -737,12 +723,14 @@ export class Peer {
         : {}),
       received: counts.received,
       accepted: counts.accepted,
-      advertised: this.adjRibOut?.advertisedCount ?? 0,
+      advertised:
+        this.group !== undefined && this.member !== undefined ? this.group.advertisedFor(this.member) : 0,
       ...this.counters,
       establishedCount: this.establishedCount,
       ...damped(this.damping, this.now()),
       outputQueued: s.backlog,
-      exportPending: this.adjRibOut?.pendingCount ?? 0,
+      exportPending:
+        this.group !== undefined && this.member !== undefined ? this.group.pendingFor(this.member) : 0,
       refreshesCoalesced: this.pacer?.coalesced ?? 0,
       ...this.grView(),
     };
@@ -819,9 +807,22 @@ function lastError(text: string | undefined): { lastError?: string } {
 function withIpv6NextHop(
   configured: string | undefined,
   local: string | undefined,
+  now: number,
 ): { localAddressIpv6?: string } {
   const v6 =
     configured ??
-    (local !== undefined && !local.includes(':') ? ipv6Beside(networkInterfaces(), local) : undefined);
+    (local !== undefined && !local.includes(':') ? ipv6Beside(interfaceTable(now), local) : undefined);
   return v6 === undefined ? {} : { localAddressIpv6: v6 };
 }
+
+/**
+ * `os.networkInterfaces()`, read at most once a second: it costs about a millisecond and a thousand sessions
+ * coming up at once would each read it.
+ */
+let interfaces: { readonly at: number; readonly table: ReturnType<typeof networkInterfaces> } | undefined;
+function interfaceTable(now: number): ReturnType<typeof networkInterfaces> {
+  if (interfaces === undefined || Math.abs(now - interfaces.at) > INTERFACES_MAX_AGE_MS)
+    interfaces = { at: now, table: networkInterfaces() };
+  return interfaces.table;
+}
+const INTERFACES_MAX_AGE_MS = 1000;

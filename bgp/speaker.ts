@@ -37,6 +37,7 @@ import type {
   SpeakerEvents,
 } from './api.js';
 import { Peer, type PeerContext } from './peer.js';
+import { UpdateGroups } from './update-group.js';
 import { validatePeerConfig } from './peer-config.js';
 import type { PrefixKey } from '../ip/prefix.js';
 import { LocRib } from './rib/index.js';
@@ -44,7 +45,7 @@ import { socketAddress } from './session.js';
 import { logRecord, type SpeakerLog, type SpeakerLogRecord } from './log-events.js';
 import { LogRate, RATE_LIMITED_EVENTS } from './log-rate.js';
 import { AttributeCache } from './wire/cache.js';
-import { clockOf, systemClock, type Clock } from './clock.js';
+import { clockOf, SharedClock, systemClock, type Clock } from './clock.js';
 import { encodeShutdownCommunication } from './wire/notification.js';
 import { nodeTransport, peerSocketOptions, type Listener, type Transport } from './transport.js';
 import {
@@ -67,6 +68,8 @@ export class Speaker extends EventEmitter {
   private readonly ctx: PeerContext;
   private running = false;
   private readonly clock: Clock;
+  /** Peers alike share one Adj-RIB-Out computation and one encoded stream (update-group.ts). */
+  private readonly groups: UpdateGroups;
   /** Our own restart (R bit, selection deferral), from `beginRestart` until `endDeferral`. */
   private restart: { deferring: boolean; forwarding: boolean } | undefined;
 
@@ -81,16 +84,19 @@ export class Speaker extends EventEmitter {
     private readonly transport: Transport = nodeTransport,
   ) {
     super();
-    this.clock = typeof clock === 'function' ? clockOf(clock) : clock;
+    // Every peer's timer list wakes through one heap and one real timer (clock.ts SharedClock).
+    this.clock = new SharedClock(typeof clock === 'function' ? clockOf(clock) : clock);
     this.locRib = new LocRib({
       localAsn: config.asn,
       routerId: config.routerId,
       ...(config.clusterId !== undefined ? { clusterId: config.clusterId } : {}),
       ...(config.importFilter !== undefined ? { importFilter: config.importFilter } : {}),
     });
+    this.groups = new UpdateGroups(this.locRib, config, this.log);
     this.ctx = {
       config,
       locRib: this.locRib,
+      groups: this.groups,
       cache: this.cache,
       clock: this.clock,
       transport,
@@ -239,7 +245,7 @@ export class Speaker extends EventEmitter {
       peer.reconfigured();
       if (peer.setRouteReflectorClient(cfg.routeReflectorClient === true)) {
         this.log('info', 'route-reflector-client', { peer: key, client: cfg.routeReflectorClient === true });
-        for (const p of this.peersByAddress.values()) p.reexport();
+        this.groups.reevaluate();
         this.scheduleFlush();
       }
       return;
@@ -345,6 +351,8 @@ export class Speaker extends EventEmitter {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
+      // The shared slices first, then each peer's own part (catch-up, End-of-RIB once its group is drained).
+      if (this.groups.flush()) this.scheduleFlush();
       for (const p of this.peersByAddress.values()) p.flush();
     });
   }

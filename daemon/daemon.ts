@@ -67,6 +67,7 @@ export function clusterSpeakerConfig(c: DaemonConfig, feed: ClusterFeed): Speake
     listen: c.listen,
     importFilter: cluster.policy.importFilter,
     exportFilter: cluster.policy.exportFilter,
+    exportPolicyKey: cluster.policy.exportPolicyKey,
     ...(clusterId !== undefined ? { clusterId } : {}),
   };
 }

@@ -15,7 +15,14 @@ import type { RouteView, SpeakerConfig } from '../api.js';
 import { AFI_IPV4, AFI_IPV6, prefixAfi, type Afi } from '../prefix.js';
 import { formatPrefix, isIpv4Key, type PrefixKey } from '../../ip/prefix.js';
 import type { NlriBlock, PathAttributes, ReachBlock } from '../wire/types.js';
-import { attributesKey, exportAttributes, exportBlock } from './export.js';
+import {
+  attributesKey,
+  excludes,
+  exclusionOf,
+  exportAttributes,
+  exportBlock,
+  type Exclusion,
+} from './export.js';
 import { formatAttributes } from './format.js';
 import type { LocRib } from './loc-rib.js';
 import type { Path } from './path.js';
@@ -23,21 +30,48 @@ import type { RibPeer } from './peer.js';
 import { PrefixMap } from './prefix-map.js';
 import { SAFI_UNICAST } from '../wire/iana.js';
 
-/** What we send for a prefix: interned, so `===` means "same UPDATE content". */
+/**
+ * What we send for a prefix: interned, so `===` means "same UPDATE content". In a shared (update group)
+ * Adj-RIB-Out, `exclude` names the members it must not reach (the peer it came from, its originator).
+ */
 export interface OutPath {
   readonly attributes: PathAttributes;
   readonly nextHop: string;
+  readonly exclude?: Exclusion;
 }
 
 export interface PendingUpdates {
-  /** One entry per (attributes, next hop, family); `reach.prefixes` can be long — the codec splits it. */
-  readonly announce: { readonly attributes: PathAttributes; readonly reach: ReachBlock }[];
+  /** One entry per (attributes, next hop, family[, exclusion]); `reach.prefixes` can be long — the codec splits it. */
+  readonly announce: {
+    readonly attributes: PathAttributes;
+    readonly reach: ReachBlock;
+    /** The interned route these prefixes share (a key for caches of its encoding). */
+    readonly out: OutPath;
+    /** Shared only: members matching this do not get these prefixes (see `excludedWithdraw`). */
+    readonly exclude?: Exclusion;
+  }[];
   /** At most one block per family. */
   readonly withdraw: NlriBlock[];
+  /**
+   * Shared only: prefixes whose new route excludes members (`exclude`) that the old one (`unless`) did not: those
+   * members may still hold the old route from us and get these as withdrawals.
+   */
+  readonly excludedWithdraw?: {
+    readonly exclude: Exclusion;
+    readonly unless?: Exclusion;
+    readonly block: NlriBlock;
+  }[];
 }
 
 export interface AdjRibOutOptions {
   readonly exportFilter?: SpeakerConfig['exportFilter'];
+  /**
+   * An update group's Adj-RIB-Out: `peer` stands for every member (they share export rules and capabilities);
+   * the per-member rules (not back to where it came from, not to its originator) become `OutPath.exclude`.
+   */
+  readonly shared?: boolean;
+  /** Shared only: does every member have this address? (A full table from it then needs no look, as below.) */
+  readonly onlyMember?: (address: string) => boolean;
 }
 
 export class AdjRibOut {
@@ -59,12 +93,18 @@ export class AdjRibOut {
   private lastFamily = -1;
   private readonly unsubscribe: () => void;
   private readonly exportFilter: SpeakerConfig['exportFilter'];
+  private readonly shared: boolean;
+  private readonly onlyMember: ((address: string) => boolean) | undefined;
+  /** Shared only: exclusions interned by content, so `===` compares them. */
+  private readonly exclusions = new Map<string, Exclusion>();
   /** Path → what it becomes for this peer (null: not sent), one map per family (the next hop may differ). */
   private outByPath = [new WeakMap<Path, OutPath | null>(), new WeakMap<Path, OutPath | null>()];
   /** Source attributes → exported attributes, per variant ("local", "learned", "reflect:<router id>"). */
   private readonly attributeCache = new WeakMap<PathAttributes, Map<string, PathAttributes>>();
   /** Exported attributes → OutPath per next hop. */
   private readonly outPaths = new WeakMap<PathAttributes, Map<string, OutPath>>();
+  /** Shared only: OutPath → the same with an exclusion. */
+  private readonly excludedOuts = new WeakMap<OutPath, Map<Exclusion, OutPath>>();
   /** Attributes an export policy returned, interned by content. */
   private readonly policyAttributes = new Map<string, PathAttributes>();
 
@@ -75,6 +115,8 @@ export class AdjRibOut {
     opts: AdjRibOutOptions = {},
   ) {
     this.exportFilter = opts.exportFilter;
+    this.shared = opts.shared === true;
+    this.onlyMember = opts.onlyMember;
     this.unsubscribe = locRib.onBatch((prefixes, onlyFrom) => this.enqueue(prefixes, onlyFrom));
     locRib.forEachPrefix((prefix) => this.pending.push(prefix));
   }
@@ -91,7 +133,10 @@ export class AdjRibOut {
    */
   enqueue(prefixes: Iterable<PrefixKey>, onlyFrom?: string): void {
     const pending = this.pending;
-    if (onlyFrom !== undefined && onlyFrom === this.peer.address) {
+    if (
+      onlyFrom !== undefined &&
+      (this.onlyMember !== undefined ? this.onlyMember(onlyFrom) : onlyFrom === this.peer.address)
+    ) {
       const advertised = this.advertised;
       if (advertised.size === 0) return;
       for (const prefix of prefixes) if (advertised.has(prefix)) pending.push(prefix);
@@ -152,6 +197,8 @@ export class AdjRibOut {
   takePending(limit = Infinity): PendingUpdates {
     const groups = [new Map<OutPath, PrefixKey[]>(), new Map<OutPath, PrefixKey[]>()];
     const withdrawn: PrefixKey[][] = [[], []];
+    /** Shared only: new exclusion → old exclusion (null: none) → prefixes, per family. */
+    let excluded: Map<Exclusion, Map<Exclusion | null, PrefixKey[]>>[] | undefined;
     const resend = this.resend;
     const pending = this.pending;
     const from = this.cursor;
@@ -177,6 +224,16 @@ export class AdjRibOut {
       }
       if (had === out && !resend[family]) continue;
       this.advertised.set(prefix, out);
+      if (out.exclude !== undefined && had !== undefined && had.exclude !== out.exclude) {
+        excluded ??= [new Map(), new Map()];
+        const byOld = excluded[family]!;
+        let m = byOld.get(out.exclude);
+        if (m === undefined) byOld.set(out.exclude, (m = new Map()));
+        const old = had.exclude ?? null;
+        let list = m.get(old);
+        if (list === undefined) m.set(old, (list = []));
+        list.push(prefix);
+      }
       if (out !== lastOut || family !== 0) {
         lastOut = family === 0 ? out : undefined;
         lastGroup = groups[family]!.get(out) ?? [];
@@ -184,13 +241,14 @@ export class AdjRibOut {
       }
       lastGroup.push(prefix);
     }
-    return packGroups(groups, withdrawn);
+    return packGroups(groups, withdrawn, excluded);
   }
 
-  /** What the peer sees from us, as operators read it. */
-  adjRibOut(): RouteView[] {
+  /** What the peer sees from us, as operators read it (shared: what `member` sees). */
+  adjRibOut(member?: { readonly address: string; readonly bgpId: string }): RouteView[] {
     const out: RouteView[] = [];
     for (const [prefix, o] of this.advertised) {
+      if (member !== undefined && excludes(o.exclude, member)) continue;
       out.push({
         prefix: formatPrefix(prefix),
         nexthops: [o.nextHop],
@@ -227,7 +285,7 @@ export class AdjRibOut {
   }
 
   private exportPath(path: Path, family: number): OutPath | null {
-    if (exportBlock(path, this.peer) !== undefined) return null;
+    if (exportBlock(path, this.peer, this.shared) !== undefined) return null;
     const variant =
       path.peer === null
         ? 'local'
@@ -241,7 +299,21 @@ export class AdjRibOut {
       attributes = exportAttributes(path, this.peer, this.locRib.localAsn, this.locRib.clusterId);
       byVariant.set(variant, attributes);
     }
-    return this.internOut(attributes, this.nextHopFor(path, family));
+    const out = this.internOut(attributes, this.nextHopFor(path, family));
+    return this.shared ? this.withExclusion(out, exclusionOf(path, this.peer)) : out;
+  }
+
+  /** The OutPath with an exclusion, interned like the rest (one object per content). */
+  private withExclusion(out: OutPath, e: { peer: string; originator?: string } | undefined): OutPath {
+    if (e === undefined) return out;
+    const key = e.originator === undefined ? e.peer : `${e.peer} ${e.originator}`;
+    let exclude = this.exclusions.get(key);
+    if (exclude === undefined) this.exclusions.set(key, (exclude = Object.freeze(e)));
+    let byExclusion = this.excludedOuts.get(out);
+    if (byExclusion === undefined) this.excludedOuts.set(out, (byExclusion = new Map()));
+    let x = byExclusion.get(exclude);
+    if (x === undefined) byExclusion.set(exclude, (x = Object.freeze({ ...out, exclude })));
+    return x;
   }
 
   /**
@@ -277,7 +349,8 @@ export class AdjRibOut {
       if (this.policyAttributes.size >= 65536) this.policyAttributes.clear();
       this.policyAttributes.set(key, (attributes = verdict));
     }
-    return this.internOut(attributes, out.nextHop);
+    const policy = this.internOut(attributes, out.nextHop);
+    return out.exclude === undefined ? policy : this.withExclusion(policy, out.exclude);
   }
 }
 
@@ -293,19 +366,34 @@ function dedupe(prefixes: PrefixKey[]): PrefixKey[] {
   return out;
 }
 
-function packGroups(groups: Map<OutPath, PrefixKey[]>[], withdrawn: PrefixKey[][]): PendingUpdates {
-  const announce: { attributes: PathAttributes; reach: ReachBlock }[] = [];
+function packGroups(
+  groups: Map<OutPath, PrefixKey[]>[],
+  withdrawn: PrefixKey[][],
+  excluded?: Map<Exclusion, Map<Exclusion | null, PrefixKey[]>>[],
+): PendingUpdates {
+  const announce: PendingUpdates['announce'][number][] = [];
   const afis = [AFI_IPV4, AFI_IPV6] as const;
   groups.forEach((byOut, family) => {
-    for (const [out, prefixes] of byOut)
-      announce.push({
-        attributes: out.attributes,
-        reach: { afi: afis[family]!, safi: SAFI_UNICAST, nextHop: out.nextHop, prefixes },
-      });
+    for (const [out, prefixes] of byOut) {
+      const reach = { afi: afis[family]!, safi: SAFI_UNICAST, nextHop: out.nextHop, prefixes };
+      announce.push(
+        out.exclude === undefined
+          ? { attributes: out.attributes, reach, out }
+          : { attributes: out.attributes, reach, out, exclude: out.exclude },
+      );
+    }
   });
   const withdraw: NlriBlock[] = [];
   withdrawn.forEach((prefixes, family) => {
     if (prefixes.length > 0) withdraw.push({ afi: afis[family]!, safi: SAFI_UNICAST, prefixes });
   });
-  return { announce, withdraw };
+  const excludedWithdraw: NonNullable<PendingUpdates['excludedWithdraw']>[number][] = [];
+  excluded?.forEach((byNew, family) => {
+    for (const [exclude, byOld] of byNew)
+      for (const [unless, prefixes] of byOld) {
+        const block = { afi: afis[family]!, safi: SAFI_UNICAST, prefixes };
+        excludedWithdraw.push(unless === null ? { exclude, block } : { exclude, unless, block });
+      }
+  });
+  return excluded === undefined ? { announce, withdraw } : { announce, withdraw, excludedWithdraw };
 }

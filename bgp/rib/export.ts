@@ -24,8 +24,11 @@ export type ExportBlock = 'own-route' | 'ibgp-split-horizon' | 'originator' | 'n
 /**
  * RFC 4271 §9.1.3 / RFC 4456 §6: never back to the peer it came from; a route learned over iBGP goes to
  * another iBGP peer only when we reflect it — from a client to everyone, from a non-client to clients only.
+ * `shared` (an update group's computation, `to` standing for every member): the two rules that depend on which
+ * member it is — not back to the peer it came from, not to its originator — are left to the members' send
+ * (`exclusionOf`, `excludes`).
  */
-export function exportBlock(path: Path, to: RibPeer): ExportBlock | undefined {
+export function exportBlock(path: Path, to: RibPeer, shared = false): ExportBlock | undefined {
   const from = path.peer;
   const communities = path.attributes.communities;
   if (communities !== undefined && communities.length > 0) {
@@ -37,14 +40,43 @@ export function exportBlock(path: Path, to: RibPeer): ExportBlock | undefined {
       return 'no-export';
   }
   if (from === null) return undefined;
-  if (from.address === to.address) return 'own-route';
+  if (!shared && from.address === to.address) return 'own-route';
   // RFC 4456 §6: from a client, reflect to every peer; from a non-client, to clients only.
   if (from.ibgp && to.ibgp) {
     if (!from.routeReflectorClient && !to.routeReflectorClient) return 'ibgp-split-horizon';
     // RFC 4456 §8 makes the originator drop it; not sending it saves the UPDATE (FRR does the same).
-    if ((path.attributes.originatorId ?? from.bgpId) === to.bgpId) return 'originator';
+    if (!shared && (path.attributes.originatorId ?? from.bgpId) === to.bgpId) return 'originator';
   }
   return undefined;
+}
+
+/**
+ * The members of an update group a shared route must not reach: the peer it came from (`own-route`), and over
+ * iBGP its originator (`originator`, RFC 4456 §8) — the two per-member rules of `exportBlock`.
+ */
+export interface Exclusion {
+  readonly peer: string;
+  readonly originator?: string;
+}
+
+/** The exclusion of a path sent to peers like `to` (undefined: every member may have it). */
+export function exclusionOf(path: Path, to: RibPeer): { peer: string; originator?: string } | undefined {
+  const from = path.peer;
+  if (from === null) return undefined;
+  if (from.ibgp && to.ibgp)
+    return { peer: from.address, originator: path.attributes.originatorId ?? from.bgpId };
+  return { peer: from.address };
+}
+
+/** Is `member` one that `e` keeps the route from? */
+export function excludes(
+  e: Exclusion | undefined,
+  member: { readonly address: string; readonly bgpId: string },
+): boolean {
+  return (
+    e !== undefined &&
+    (e.peer === member.address || (e.originator !== undefined && e.originator === member.bgpId))
+  );
 }
 
 /** Whether sending `path` to `to` is route reflection (RFC 4456): iBGP in, iBGP out. */

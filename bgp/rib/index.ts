@@ -22,4 +22,12 @@ export {
   type BatchListener,
 } from './loc-rib.js';
 export { AdjRibOut, type OutPath, type PendingUpdates, type AdjRibOutOptions } from './adj-rib-out.js';
-export { exportAttributes, exportBlock, prependAs, type ExportBlock } from './export.js';
+export {
+  excludes,
+  exclusionOf,
+  exportAttributes,
+  exportBlock,
+  prependAs,
+  type ExportBlock,
+  type Exclusion,
+} from './export.js';

@@ -198,6 +198,8 @@ export function decorateExternal(ctx: PolicyContext, a: PathAttributes): PathAtt
 export interface ClusterPolicy {
   readonly importFilter: NonNullable<SpeakerConfig['importFilter']>;
   readonly exportFilter: NonNullable<SpeakerConfig['exportFilter']>;
+  /** Peers `exportDecision` treats alike (it looks at a peer only for external or not): one update group. */
+  readonly exportPolicyKey: NonNullable<SpeakerConfig['exportPolicyKey']>;
   update(ctx: PolicyContext): void;
   readonly context: PolicyContext;
   /** The import decision in words, for logs and the CLI. */
@@ -210,6 +212,10 @@ export function createClusterPolicy(initial: PolicyContext): ClusterPolicy {
     importFilter: (peer, prefix, attributes, nextHop) =>
       importAllowed(ctx, peer, prefix, attributes, nextHop),
     exportFilter: (peer, prefix, attributes) => exportDecision(ctx, peer, prefix, attributes),
+    exportPolicyKey: (peer) => {
+      const asn = ctx.peerAsn(peer);
+      return asn === undefined ? `unknown ${peer}` : asn === ctx.localAsn ? 'internal' : 'external';
+    },
     update(next) {
       ctx = next;
     },

@@ -257,6 +257,18 @@ describe('createClusterPolicy', () => {
       '0.0.0.0/0 from 10.0.0.2: refused, a default route',
     );
   });
+
+  it('the export policy key groups peers the export decision treats alike: internal, external', () => {
+    const policy = createClusterPolicy(ctx);
+    const internal = Object.keys(peers).filter((p) => peers[p] === ctx.localAsn);
+    const external = Object.keys(peers).filter((p) => peers[p] !== undefined && peers[p] !== ctx.localAsn);
+    expect(internal.length).toBeGreaterThan(1);
+    expect(new Set(internal.map(policy.exportPolicyKey))).toEqual(new Set(['internal']));
+    expect(new Set(external.map(policy.exportPolicyKey))).toEqual(
+      new Set(external.length > 0 ? ['external'] : []),
+    );
+    expect(policy.exportPolicyKey('192.0.2.77')).toBe('unknown 192.0.2.77');
+  });
 });
 
 describe('Service addresses', () => {
