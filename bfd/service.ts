@@ -33,7 +33,14 @@ export interface BfdServiceEvents {
 }
 
 const RESTART_MS = 1000;
-const EMPTY: EngineSnapshot = { sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 };
+const EMPTY: EngineSnapshot = {
+  sessions: [],
+  discards: {},
+  timerLateMaxMs: 0,
+  timerLate50ms: 0,
+  timerLate: {},
+  timerLateRunqueueMs: 0,
+};
 
 export class BfdService extends EventEmitter {
   private readonly configs = new Map<string, BfdPeerConfig>();

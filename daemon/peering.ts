@@ -176,6 +176,9 @@ export class PeeringSpeaker implements SpeakerLike {
       enabled: this.bfdPeers.size > 0,
       timerLateMaxMs: snap?.timerLateMaxMs ?? 0,
       timerLate50ms: snap?.timerLate50ms ?? 0,
+      ...(snap !== undefined
+        ? { timerLate: snap.timerLate, timerLateRunqueueMs: snap.timerLateRunqueueMs }
+        : {}),
       ...(snap?.scheduling !== undefined ? { scheduling: snap.scheduling } : {}),
       sessions: (snap?.sessions ?? []).map((s) => ({
         ...s,
