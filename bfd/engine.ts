@@ -1,6 +1,6 @@
 /**
  * The BFD IO shell: the manager (manager.ts) with real sockets and one real timer, on whatever thread creates
- * it — the daemon runs it on a worker thread of its own (worker.ts) so that a busy main thread never delays a
+ * it — the daemon runs it in a process of its own (child.ts) so that a busy main thread never delays a
  * packet; tests may run it in-process.
  *
  *   receive  UDP 3784 (single hop, RFC 5881) and 4784 (multihop, RFC 5883), IPv4 and IPv6, each datagram with
@@ -41,7 +41,7 @@ export interface EngineOptions {
   /** Override the well-known ports (tests). */
   readonly ports?: { readonly singleHop: number; readonly multihop: number };
   /**
-   * Scheduling for the calling thread (default: unchanged). The worker asks for SCHED_RR priority 10, or nice
+   * Scheduling for the calling thread (default: unchanged). The BFD process asks for SCHED_RR priority 10, or nice
    * -10 where real-time scheduling is not allowed: on a loaded machine a BFD packet 300 ms late is a false
    * failure, and the thread needs microseconds per packet (the kernel's RT throttling bounds it anyway).
    */
