@@ -372,6 +372,24 @@ describe.skipIf(!available)('TCP-MD5, GTSM and BFD against FRR, BIRD and GoBGP',
       expect(downs(after)).toBe(downs(before));
       for (const s of after.sessions.filter((x) => x.peer !== '10.81.6.1')) expect(s.state).toBe('Up');
       expect(await frr.vtysh('show bfd peers')).toMatch(/Status: up/);
+
+      // The sender goes: every route it gave is withdrawn, from the kernel and from the other three peers —
+      // the main thread's other busy time. BFD must stay Up through it too, and the next tests start after it.
+      const t1 = Date.now();
+      child.kill();
+      await until(
+        async () =>
+          (await nb.cli<{ fib: { installed: number } }>(['status'])).fib.installed < SENDER_ROUTES / 10,
+        { timeout: 240_000, interval: 1000, what: `the ${SENDER_ROUTES} routes withdrawn from the kernel` },
+      );
+      const end = await nb.cli<BfdView>(['bfd']);
+      console.log(
+        `[security] ${SENDER_ROUTES} routes withdrawn in ${Date.now() - t1} ms; BFD timer over 50 ms late ` +
+          `${end.timerLate50ms - after.timerLate50ms} times meanwhile`,
+      );
+      expect(downs(end)).toBe(downs(before));
+      for (const s of end.sessions.filter((x) => x.peer !== '10.81.6.1')) expect(s.state).toBe('Up');
+      expect(await frr.vtysh('show bfd peers')).toMatch(/Status: up/);
     } finally {
       child.kill();
     }
