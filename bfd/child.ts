@@ -36,6 +36,10 @@ const engine = new BfdEngine({
 
 const tick = setInterval(() => post({ type: 'snapshot', snapshot: engine.snapshot() }), setup.snapshotMs);
 
+// A Ctrl-C or a service manager's SIGTERM to the whole process group reaches us too: the daemon's own stop
+// closes us (AdminDown first), and should it die instead, the channel goes.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => undefined);
+
 process.on('disconnect', () => {
   clearInterval(tick);
   engine.close();
