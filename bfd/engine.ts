@@ -1,6 +1,6 @@
 /**
  * The BFD IO shell: the manager (manager.ts) with real sockets and one real timer, on whatever thread creates
- * it — the daemon runs it on a worker thread of its own (worker.ts) so that a busy main thread never delays a
+ * it — the daemon runs it in a process of its own (child.ts) so that a busy main thread never delays a
  * packet; tests may run it in-process.
  *
  *   receive  UDP 3784 (single hop, RFC 5881) and 4784 (multihop, RFC 5883), IPv4 and IPv6, each datagram with
@@ -8,10 +8,15 @@
  *   send     from a port in 49152-65535 (RFC 5881 §4), one socket per family, local address and hop mode,
  *            always with TTL 255 (RFC 5881 §5, RFC 5883 §5)
  *
+ * A timer that fires late reads every receive socket before it judges the deadlines: libuv runs timers
+ * before polling for I/O, and a thread kept off the CPU for longer than a Detection Time would otherwise
+ * call down a peer whose packets are already waiting in our socket.
+ *
  * Receive sockets are opened when the first session that needs one is added. A socket error never ends the
  * engine: it is reported through `onError` and the session's timers go on (and declare the peer down if the
  * error persists).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { libc, type Libc } from '../sys/libc.js';
 import { AF_INET, AF_INET6, openUdp, type UdpSocket } from '../sys/udp.js';
 import { familyOf } from '../sys/sockaddr.js';
@@ -36,7 +41,7 @@ export interface EngineOptions {
   /** Override the well-known ports (tests). */
   readonly ports?: { readonly singleHop: number; readonly multihop: number };
   /**
-   * Scheduling for the calling thread (default: unchanged). The worker asks for SCHED_RR priority 10, or nice
+   * Scheduling for the calling thread (default: unchanged). The BFD process asks for SCHED_RR priority 10, or nice
    * -10 where real-time scheduling is not allowed: on a loaded machine a BFD packet 300 ms late is a false
    * failure, and the thread needs microseconds per packet (the kernel's RT throttling bounds it anyway).
    */
@@ -50,8 +55,55 @@ export interface EngineSnapshot {
   /** How late the engine's timer fired at worst, and how often by more than 50 ms (a starved thread). */
   readonly timerLateMaxMs: number;
   readonly timerLate50ms: number;
+  /** Every timer firing by how late it was: `le5` (≤ 5 ms), `le20`, `le50`, `le100`, `le200`, `over200`. */
+  readonly timerLate: Readonly<Record<string, number>>;
+  /**
+   * Of the worst-late firing, how long the thread had been runnable but not running since the timer before
+   * (/proc/thread-self/schedstat): near the lateness itself, the OS kept it off the CPU (other processes,
+   * a kernel without preemption busy elsewhere); near 0, its own event loop was busy.
+   */
+  readonly timerLateRunqueueMs: number;
   /** The thread's scheduling, when one was asked for: `SCHED_RR 10`, `nice -10`. */
   readonly scheduling?: string;
+}
+
+/** Upper bounds (ms) of the lateness buckets; the last one takes the rest. */
+const LATE_BUCKETS = [
+  { name: 'le5', max: 5 },
+  { name: 'le20', max: 20 },
+  { name: 'le50', max: 50 },
+  { name: 'le100', max: 100 },
+  { name: 'le200', max: 200 },
+  { name: 'over200', max: Infinity },
+] as const;
+
+interface RunqueueClock {
+  /** Total time this thread has waited runnable on a run queue, ms. */
+  waitedMs(): number;
+  close(): void;
+}
+
+/** The calling thread's run-queue wait (schedstat field 2), or undefined where /proc does not have it. */
+function runqueueClock(): RunqueueClock | undefined {
+  let fd: number;
+  try {
+    fd = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    return undefined;
+  }
+  const buf = Buffer.alloc(96);
+  return {
+    waitedMs() {
+      try {
+        const n = readSync(fd, buf, 0, buf.length, 0);
+        const f = buf.toString('latin1', 0, n).split(' ');
+        return Number(f[1]) / 1e6;
+      } catch {
+        return 0;
+      }
+    },
+    close: () => closeSync(fd),
+  };
 }
 
 const SCHED_RR = 2;
@@ -83,6 +135,10 @@ export class BfdEngine {
   private readonly reported = new Set<string>();
   private lateMax = 0;
   private late50 = 0;
+  private readonly lateCounts = LATE_BUCKETS.map(() => 0);
+  private runqueue: RunqueueClock | undefined;
+  private runqueueAtLastTimer = 0;
+  private runqueueWorstMs = 0;
   private scheduling: string | undefined;
 
   constructor(private readonly o: EngineOptions) {
@@ -92,6 +148,8 @@ export class BfdEngine {
     this.clock = o.clock ?? (() => performance.now());
     this.m = new BfdManager(o.random);
     if (o.priority !== undefined) this.scheduling = prioritize(c, o.priority, (m) => this.error(m));
+    this.runqueue = runqueueClock();
+    this.runqueueAtLastTimer = this.runqueue?.waitedMs() ?? 0;
   }
 
   /** Add a session or change its timers. */
@@ -113,6 +171,8 @@ export class BfdEngine {
       discards: Object.fromEntries(this.m.discards),
       timerLateMaxMs: Math.round(this.lateMax * 10) / 10,
       timerLate50ms: this.late50,
+      timerLate: Object.fromEntries(LATE_BUCKETS.map((b, i) => [b.name, this.lateCounts[i]!])),
+      timerLateRunqueueMs: Math.round(this.runqueueWorstMs * 10) / 10,
       ...(this.scheduling !== undefined ? { scheduling: this.scheduling } : {}),
     };
   }
@@ -124,6 +184,8 @@ export class BfdEngine {
     for (const s of [...this.rx.values(), ...this.tx.values()]) s.close();
     this.rx.clear();
     this.tx.clear();
+    this.runqueue?.close();
+    this.runqueue = undefined;
   }
 
   // ---- Internals ------------------------------------------------------------------------------------------
@@ -157,14 +219,30 @@ export class BfdEngine {
       () => {
         this.timer = undefined;
         this.armedFor = undefined;
-        const now = this.clock();
-        const late = now - due;
-        if (late > this.lateMax) this.lateMax = late;
-        if (late > 50) this.late50++;
-        this.run(this.m.expire(now));
+        const late = this.clock() - due;
+        this.noteLate(late);
+        // Packets that queued while this thread was kept off the CPU are read before the deadlines are
+        // judged: libuv runs timers before the poll phase, so a late detection timer would otherwise call a
+        // peer down whose packets are already in our socket.
+        for (const s of this.rx.values()) s.drain();
+        this.run(this.m.expire(this.clock()));
       },
       Math.max(0, due - this.clock()),
     );
+  }
+
+  private noteLate(late: number): void {
+    const waited = this.runqueue?.waitedMs() ?? 0;
+    const runqueue = waited - this.runqueueAtLastTimer;
+    this.runqueueAtLastTimer = waited;
+    if (late > this.lateMax) {
+      this.lateMax = late;
+      this.runqueueWorstMs = runqueue;
+    }
+    if (late > 50) this.late50++;
+    let i = 0;
+    while (late > LATE_BUCKETS[i]!.max) i++;
+    this.lateCounts[i]!++;
   }
 
   private openRx(family: number, multihop: boolean): void {

@@ -1,6 +1,6 @@
 /**
- * The messages between the main thread (service.ts) and the BFD worker (worker.ts): plain, structured-clone
- * data. The worker owns every session; the main thread only says what it wants and hears what happened.
+ * The messages between the daemon (service.ts) and the BFD process (child.ts), over its IPC channel: plain
+ * JSON data. The BFD process owns every session; the daemon only says what it wants and hears what happened.
  */
 import type { BfdPeerConfig, StateChange } from './manager.js';
 import type { EngineOptions, EngineSnapshot } from './engine.js';
@@ -17,10 +17,10 @@ export type FromWorker =
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'closed' };
 
-/** What the worker is started with (`workerData`). */
+/** What the BFD process is started with (its first argument, as JSON). */
 export interface WorkerSetup {
   readonly listen?: EngineOptions['listen'];
   readonly ports?: EngineOptions['ports'];
-  /** How often the worker sends its snapshot for the views (ms). */
+  /** How often the BFD process sends its snapshot for the views (ms). */
   readonly snapshotMs: number;
 }

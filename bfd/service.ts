@@ -1,29 +1,30 @@
 /**
  * BFD for a program's main thread: `set` / `remove` sessions, hear 'change' events, read the latest snapshot.
- * The sessions run on a worker thread of their own (worker.ts); `inProcess` runs the same engine on the
- * calling thread instead (tests, or a program with nothing else to do).
+ * The sessions run in a process of their own (child.ts, Node with `--single-threaded`: why not a worker
+ * thread is said there); `inProcess` runs the same engine on the calling thread instead (tests, or a program
+ * with nothing else to do).
  *
  *   const bfd = new BfdService();
  *   bfd.on('change', (c) => { if (c.from === 'Up' && c.to === 'Down') … });
  *   bfd.set({ peer: '10.77.0.1', desiredMinTx: 100_000, requiredMinRx: 100_000, detectMult: 3 });
  *
- * Should the worker die, it is started again after a second with every session it had (the peers see one
+ * Should the process die, it is started again after a second with every session it had (the peers see one
  * session go down and come back); 'problem' says so. 'problem' also carries socket errors (a port in use).
  */
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { BfdEngine, type EngineOptions, type EngineSnapshot } from './engine.js';
 import { sessionKey, type BfdPeerConfig, type StateChange } from './manager.js';
 import type { FromWorker, ToWorker, WorkerSetup } from './protocol.js';
 
 export interface BfdServiceOptions {
-  /** Run on the calling thread (no worker). */
+  /** Run on the calling thread (no BFD process). */
   readonly inProcess?: boolean;
   readonly listen?: EngineOptions['listen'];
   readonly ports?: EngineOptions['ports'];
-  /** How often the worker refreshes the snapshot (ms, default 1000). */
+  /** How often the BFD process refreshes the snapshot (ms, default 1000). */
   readonly snapshotMs?: number;
 }
 
@@ -33,11 +34,18 @@ export interface BfdServiceEvents {
 }
 
 const RESTART_MS = 1000;
-const EMPTY: EngineSnapshot = { sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 };
+const EMPTY: EngineSnapshot = {
+  sessions: [],
+  discards: {},
+  timerLateMaxMs: 0,
+  timerLate50ms: 0,
+  timerLate: {},
+  timerLateRunqueueMs: 0,
+};
 
 export class BfdService extends EventEmitter {
   private readonly configs = new Map<string, BfdPeerConfig>();
-  private worker: Worker | undefined;
+  private child: ChildProcess | undefined;
   private engine: BfdEngine | undefined;
   private latest: EngineSnapshot = EMPTY;
   private closing = false;
@@ -58,7 +66,7 @@ export class BfdService extends EventEmitter {
     return super.emit(event, ...args);
   }
 
-  /** Add a session or change its timers; starts the worker on first use. */
+  /** Add a session or change its timers; starts the BFD process on first use. */
   set(config: BfdPeerConfig): void {
     this.configs.set(sessionKey(config.peer, config.multihop === true), config);
     this.send({ type: 'set', config });
@@ -69,13 +77,13 @@ export class BfdService extends EventEmitter {
     this.send({ type: 'remove', peer, multihop });
   }
 
-  /** Every session as of the worker's last report (at most `snapshotMs` old, fresh after each change). */
+  /** Every session as of the BFD process's last report (at most `snapshotMs` old, fresh after each change). */
   snapshot(): EngineSnapshot {
     if (this.engine !== undefined) return this.engine.snapshot();
     return this.latest;
   }
 
-  /** AdminDown to every peer, then the worker ends. */
+  /** AdminDown to every peer, then the BFD process ends. */
   async close(): Promise<void> {
     this.closing = true;
     if (this.restart !== undefined) clearTimeout(this.restart);
@@ -85,17 +93,20 @@ export class BfdService extends EventEmitter {
       this.engine = undefined;
       return;
     }
-    const w = this.worker;
-    this.worker = undefined;
+    const w = this.child;
+    this.child = undefined;
     if (w === undefined) return;
     const done = new Promise<void>((resolve) => {
-      const t = setTimeout(() => void w.terminate().then(() => resolve()), 1000);
+      const t = setTimeout(() => {
+        w.kill('SIGKILL');
+        resolve();
+      }, 1000);
       w.once('exit', () => {
         clearTimeout(t);
         resolve();
       });
     });
-    w.postMessage({ type: 'close' } satisfies ToWorker);
+    if (w.connected) w.send({ type: 'close' } satisfies ToWorker);
     await done;
   }
 
@@ -114,16 +125,16 @@ export class BfdService extends EventEmitter {
       else if (m.type === 'remove') this.engine.remove(m.peer, m.multihop);
       return;
     }
-    if (this.worker === undefined) {
+    if (this.child === undefined) {
       if (this.restart !== undefined) return; // the restart replays every config
-      this.startWorker();
-      if (m.type === 'set') return; // startWorker sent every config, this one included
+      this.startChild();
+      if (m.type === 'set') return; // startChild sent every config, this one included
     }
-    this.worker?.postMessage(m);
+    if (this.child?.connected === true) this.child.send(m);
   }
 
-  private startWorker(): void {
-    const url = new URL('./worker.js', import.meta.url);
+  private startChild(): void {
+    const url = new URL('./child.js', import.meta.url);
     if (!existsSync(fileURLToPath(url))) {
       this.emit('problem', `bfd: ${fileURLToPath(url)} is missing (run npm run build); BFD is not running`);
       return;
@@ -133,26 +144,32 @@ export class BfdService extends EventEmitter {
       ...(this.opts.listen !== undefined ? { listen: this.opts.listen } : {}),
       ...(this.opts.ports !== undefined ? { ports: this.opts.ports } : {}),
     };
-    const w = new Worker(url, { workerData: setup, name: 'nodebgp-bfd' });
-    this.worker = w;
+    const w = fork(fileURLToPath(url), [JSON.stringify(setup)], {
+      execArgv: ['--single-threaded'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child = w;
     w.on('message', (m: FromWorker) => {
       if (m.type === 'change') this.emit('change', m.change);
       else if (m.type === 'snapshot') this.latest = m.snapshot;
       else if (m.type === 'error') this.emit('problem', m.message);
     });
-    w.on('error', (err) => this.emit('problem', `bfd: worker failed: ${err.message}`));
-    w.on('exit', (code) => {
-      if (this.worker !== w) return;
-      this.worker = undefined;
+    w.on('error', (err) => this.emit('problem', `bfd: BFD process failed: ${err.message}`));
+    w.on('exit', (code, signal) => {
+      if (this.child !== w) return;
+      this.child = undefined;
       if (this.closing) return;
-      this.emit('problem', `bfd: worker exited (code ${code}); restarting in ${RESTART_MS} ms`);
+      this.emit(
+        'problem',
+        `bfd: BFD process exited (${signal ?? `code ${code}`}); restarting in ${RESTART_MS} ms`,
+      );
       this.latest = EMPTY;
       this.restart = setTimeout(() => {
         this.restart = undefined;
-        if (!this.closing && this.configs.size > 0) this.startWorker();
+        if (!this.closing && this.configs.size > 0) this.startChild();
       }, RESTART_MS);
       this.restart.unref();
     });
-    for (const config of this.configs.values()) w.postMessage({ type: 'set', config } satisfies ToWorker);
+    for (const config of this.configs.values()) w.send({ type: 'set', config } satisfies ToWorker);
   }
 }

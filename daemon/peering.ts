@@ -5,7 +5,7 @@
  *     Speaker — and its diagnosis of a silent peer, shown by `nodebgp neighbors` as the down reason;
  *   - a password kept in a file (`passwordFile`, e.g. a Kubernetes Secret mounted as a volume), read when the
  *     peer is configured;
- *   - BFD (bfd/ on its worker thread): a session per peer with `bfd`, and RFC 5882 §4.3 — the BFD session going
+ *   - BFD (bfd/ in a process of its own): a session per peer with `bfd`, and RFC 5882 §4.3 — the BFD session going
  *     from Up to Down (not by the peer's AdminDown) takes the BGP session down at once (`resetPeer`, reason
  *     `bfd-down`), which withdraws its routes and so takes them out of the kernel.
  *
@@ -176,6 +176,9 @@ export class PeeringSpeaker implements SpeakerLike {
       enabled: this.bfdPeers.size > 0,
       timerLateMaxMs: snap?.timerLateMaxMs ?? 0,
       timerLate50ms: snap?.timerLate50ms ?? 0,
+      ...(snap !== undefined
+        ? { timerLate: snap.timerLate, timerLateRunqueueMs: snap.timerLateRunqueueMs }
+        : {}),
       ...(snap?.scheduling !== undefined ? { scheduling: snap.scheduling } : {}),
       sessions: (snap?.sessions ?? []).map((s) => ({
         ...s,

@@ -48,6 +48,10 @@ export interface BfdView {
   /** How late the BFD thread's timer fired at worst (ms), and how often by over 50 ms: a starved thread. */
   readonly timerLateMaxMs: number;
   readonly timerLate50ms: number;
+  /** Every firing of the BFD thread's timer by lateness: `le5`, `le20`, `le50`, `le100`, `le200`, `over200`. */
+  readonly timerLate?: Readonly<Record<string, number>>;
+  /** Of the worst-late firing, how long the thread waited runnable for a CPU (ms): near the lateness, starved. */
+  readonly timerLateRunqueueMs?: number;
   /** The BFD thread's scheduling when raised: `SCHED_RR 10` or `nice -10`. */
   readonly scheduling?: string;
 }

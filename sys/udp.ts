@@ -64,6 +64,7 @@ export class UdpSocket {
   private poll: { close(): void } | undefined;
   private mem: ReturnType<Libc['alloc']> | undefined;
   private closed = false;
+  private drainNow: (() => void) | undefined;
   /** Datagrams dropped because they did not fit the buffer. */
   truncated = 0;
 
@@ -107,8 +108,7 @@ export class UdpSocket {
       b.writeBigUInt64LE(BigInt(CONTROL), 40);
       b.writeInt32LE(0, 48);
     };
-    this.poll = this.c.poll(this.fd, { readable: true }, (status) => {
-      if (status !== 0) return onError?.(new Error(`poll on UDP socket failed (${status})`));
+    this.drainNow = () => {
       for (let i = 0; i < 256 && !this.closed; i++) {
         arm();
         const n = Number(this.c.recvmsg(this.fd, base, MSG_DONTWAIT));
@@ -131,7 +131,20 @@ export class UdpSocket {
           ttl: receivedTtl(b.subarray(control, control + controlLength)),
         });
       }
+    };
+    this.poll = this.c.poll(this.fd, { readable: true }, (status) => {
+      if (status !== 0) return onError?.(new Error(`poll on UDP socket failed (${status})`));
+      this.drainNow?.();
     });
+  }
+
+  /**
+   * Deliver, now, every datagram already waiting in the socket (to the `receive` callback), without waiting
+   * for the event loop's poll phase. A timer that fires late runs before the poll phase of its loop turn: the
+   * peer's packets that queued meanwhile must be read first, or they look missing.
+   */
+  drain(): void {
+    this.drainNow?.();
   }
 
   close(): void {
@@ -139,6 +152,7 @@ export class UdpSocket {
     this.closed = true;
     this.poll?.close();
     this.poll = undefined;
+    this.drainNow = undefined;
     this.c.close(this.fd);
     // The native buffer may still be named by a recvmsg in this very tick's loop: free it on the next one.
     const mem = this.mem;

@@ -28,14 +28,17 @@ export const FRR_BIN = '/usr/lib/frr';
  */
 export const FRR_USER = 'frr';
 
-export type FrrDaemon = 'zebra' | 'bgpd' | 'staticd';
+export type FrrDaemon = 'zebra' | 'bfdd' | 'bgpd' | 'staticd';
 
 export interface FrrOptions {
   /** The network namespace to run in. */
   readonly ns: string;
   /** The instance directory (created; handed to user frr). */
   readonly dir: string;
-  /** Daemons started after zebra, in this order (default: bgpd). */
+  /**
+   * Daemons started after zebra, in this order (default: bgpd). bfdd before bgpd: bgpd's `neighbor X bfd`
+   * reaches bfdd through zebra, so bfdd should be there when the config asks for sessions.
+   */
   readonly daemons?: readonly Exclude<FrrDaemon, 'zebra'>[];
   /** Start zebra (default true). Without zebra bgpd runs with -Z and never touches the kernel. */
   readonly zebra?: boolean;
@@ -176,7 +179,7 @@ export async function startFrr(options: FrrOptions): Promise<FrrInstance> {
 /** Pids of the instance's daemons that are running, from their pid files (works from any process). */
 export function frrPids(dir: string): Partial<Record<FrrDaemon, number>> {
   const out: Partial<Record<FrrDaemon, number>> = {};
-  for (const d of ['zebra', 'bgpd', 'staticd'] as const) {
+  for (const d of ['zebra', 'bfdd', 'bgpd', 'staticd'] as const) {
     const file = join(dir, `${d}.pid`);
     if (!existsSync(file)) continue;
     const pid = Number(readFileSync(file, 'utf8').trim());

@@ -132,7 +132,15 @@ export function bfdTable(v: BfdView): string {
   const notes = [
     d.length > 0 ? `Discarded before any session: ${d.map(([k, n]) => `${k} ${n}`).join(', ')}` : '',
     `BFD thread: timer late by ${v.timerLateMaxMs} ms at worst, ${v.timerLate50ms} times over 50 ms` +
-      (v.scheduling !== undefined ? ` (${v.scheduling})` : ''),
+      (v.scheduling !== undefined ? ` (${v.scheduling})` : '') +
+      (v.timerLateMaxMs > 20 && v.timerLateRunqueueMs !== undefined
+        ? `; ${v.timerLateRunqueueMs} ms of the worst spent runnable, waiting for a CPU`
+        : ''),
+    v.timerLate !== undefined && Object.keys(v.timerLate).length > 0
+      ? `Timer lateness: ${Object.entries(v.timerLate)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`
+      : '',
   ].filter(Boolean);
   return `${out}\n${notes.join('\n')}\n`;
 }

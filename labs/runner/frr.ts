@@ -16,8 +16,8 @@ import {
 import { frrDir, type NodeState } from './state.js';
 import type { LabNode } from './topology.js';
 
-/** Daemons the runner can start (zebra always runs). */
-const SUPPORTED = ['bgpd', 'staticd'] as const;
+/** Daemons the runner can start (zebra always runs), in start order: bfdd before bgpd asks it for sessions. */
+const SUPPORTED = ['bfdd', 'bgpd', 'staticd'] as const;
 
 export function bindFor(node: LabNode, target: string): string | undefined {
   return node.binds.find((b) => b.target === target)?.source;

@@ -22,6 +22,8 @@ export interface FrrOptions {
   /** Start zebra (default true). Without zebra bgpd runs with -Z and never touches the kernel. */
   readonly withZebra?: boolean;
   readonly hostname?: string;
+  /** Extra bgpd arguments, e.g. `['--no_kernel']`: learned routes stay out of the namespace's kernel. */
+  readonly bgpdArgs?: readonly string[];
 }
 
 export class Frr {
@@ -80,6 +82,7 @@ export async function startFrr(ns: Netns, dir: string, options: FrrOptions): Pro
       staticd: `hostname ${hostname}\n${options.staticd ?? ''}`,
       bgpd: `hostname ${hostname}\n${options.bgpd}`,
     },
+    ...(options.bgpdArgs !== undefined ? { args: { bgpd: options.bgpdArgs } } : {}),
   });
   const daemon = (name: FrrDaemon): Daemon | undefined => {
     const proc = frr.processes.get(name);

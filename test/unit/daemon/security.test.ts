@@ -85,7 +85,14 @@ class FakeBfd extends EventEmitter implements BfdLike {
     this.sessions.delete(peer);
   }
   snapshot(): EngineSnapshot {
-    return { sessions: [], discards: {}, timerLateMaxMs: 0, timerLate50ms: 0 };
+    return {
+      sessions: [],
+      discards: {},
+      timerLateMaxMs: 0,
+      timerLate50ms: 0,
+      timerLate: {},
+      timerLateRunqueueMs: 0,
+    };
   }
   async close(): Promise<void> {}
   change(c: Partial<StateChange> & { peer: string }): void {

@@ -135,6 +135,9 @@ describe('enabledDaemons', () => {
   it('reads a daemons file', () => {
     expect(enabledDaemons('zebra=yes\nbgpd=yes\nstaticd=no\nvtysh_enable=yes\n')).toEqual(['bgpd']);
   });
+  it('starts bfdd before bgpd, whatever the order of the file', () => {
+    expect(enabledDaemons('bgpd=yes\nbfdd=yes\nstaticd=no\n')).toEqual(['bfdd', 'bgpd']);
+  });
   it('refuses daemons the runner cannot start', () => {
     expect(() => enabledDaemons('bgpd=yes\nospfd=yes\n')).toThrow('daemons ospfd are not supported');
   });
