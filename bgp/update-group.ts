@@ -254,7 +254,10 @@ export class UpdateGroup {
       const family = isIpv4Key(prefix) ? 0 : 1;
       const cur = advertised.get(prefix);
       if (cur === undefined || excludes(cur.exclude, m)) {
-        withdrawn[family]!.push(prefix);
+        // Not advertised by the group yet but wanted (a new group's first dump, pending): the shared stream
+        // brings it once this member is in step. A withdrawal now would flap the route in the member's kernel.
+        const want = cur === undefined ? this.out.wants(prefix) : null;
+        if (want === null || excludes(want.exclude, m)) withdrawn[family]!.push(prefix);
         continue;
       }
       let list = groups[family]!.get(cur);

@@ -244,6 +244,14 @@ export class AdjRibOut {
     return packGroups(groups, withdrawn, excluded);
   }
 
+  /**
+   * What the peer should have for `prefix` now, by the current best path, whether or not it was sent yet
+   * (null: nothing). A prefix whose answer differs from `advertised` is pending.
+   */
+  wants(prefix: PrefixKey): OutPath | null {
+    return this.wanted(prefix, isIpv4Key(prefix) ? 0 : 1);
+  }
+
   /** What the peer sees from us, as operators read it (shared: what `member` sees). */
   adjRibOut(member?: { readonly address: string; readonly bgpId: string }): RouteView[] {
     const out: RouteView[] = [];

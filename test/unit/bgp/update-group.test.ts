@@ -262,6 +262,35 @@ describe('update groups: one computation, one encoding, per-member exclusion', (
     expect(members[1]!.writes).toBe(1);
   });
 
+  it('a member moved to a new group (route-reflector client now) is sent nothing withdrawn that the new group announces', () => {
+    // Issue 10's make-before-break: a mesh peer that becomes a client keeps every route it has from us; a
+    // withdrawal before the new group's first flush would take them out of its kernel for a few ms.
+    const nonClient = peer('10.0.1.7', LOCAL_ASN);
+    const other = peer('10.0.1.8', LOCAL_ASN);
+    const rib = reflector(nonClient, other);
+    rib.applyUpdate(other.address, announce(attrs({ localPref: 100 }), other.address, [P3]), 0);
+    rib.setLocal([{ prefix: P1 }, { prefix: P2 }], 0);
+    const groups = new UpdateGroups(rib, { asn: LOCAL_ASN, routerId: ROUTER_ID, listen: false });
+    const m = new FakeMember(nonClient);
+    const before = groups.join(m, nonClient, negotiated(nonClient));
+    // As the speaker drives it: shared slices, the member's catch-up, again while the group owes it anything.
+    const drain = (g: UpdateGroup) => {
+      for (let k = 0; k < 100; k++) {
+        const more = groups.flush();
+        if (!g.catchUp(m) && !more && g.drained(m)) break;
+      }
+    };
+    drain(before);
+    // iBGP to a non-client: our own routes, not the one learned over iBGP.
+    expect([...m.routes.keys()].sort()).toEqual([P1, P2].sort());
+    const asClient = { ...nonClient, routeReflectorClient: true };
+    const after = groups.move(m, before, asClient, negotiated(asClient));
+    expect(after).not.toBe(before);
+    drain(after);
+    expect(m.withdrawn).toEqual([]);
+    expect([...m.routes.keys()].sort()).toEqual([P1, P2, P3].sort());
+  });
+
   it('the last member leaving closes the group', () => {
     const rib = reflector(client(1));
     const groups = new UpdateGroups(rib, { asn: LOCAL_ASN, routerId: ROUTER_ID, listen: false });
