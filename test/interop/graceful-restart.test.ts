@@ -8,7 +8,7 @@
  * - nodebgp SIGTERM then start, and SIGKILL then start: 0 pings lost, learned routes never deleted in either
  *   kernel (the kernel keeps ours, the peer keeps our stale routes until our End-of-RIB).
  * - FRR's bgpd SIGKILLed and started again: 0 lost, nothing deleted in our kernel (we are its helper).
- * - FRR's bgpd never comes back: its routes go from our kernel after its restart time (5 s).
+ * - FRR's bgpd never comes back: its routes go from our kernel after its restart time (10 s).
  * - `nodebgp shutdown --withdraw`: Hard Reset, our routes withdrawn at once in the peer's kernel, ours removed.
  * - GoBGP (graceful restart with the N bit) and another nodebgp: SIGTERM and start, 0 lost.
  */
@@ -199,7 +199,8 @@ describe.skipIf(!available)('graceful restart against FRR', () => {
     // before zebra has confirmed the address, and End-of-RIB sweeps what was not sent again.
     ' no bgp network import-check',
     ' bgp graceful-restart',
-    ' bgp graceful-restart restart-time 5',
+    // 10 s: long enough for a restarted bgpd to be back on a loaded CI machine (at 5 s it was not always).
+    ' bgp graceful-restart restart-time 10',
     // F bit on its restart: without it RFC 4724 §4.2 has us flush its stale routes when it is back.
     ' bgp graceful-restart preserve-fw-state',
     ' neighbor 10.81.0.2 remote-as 65002',
@@ -225,7 +226,7 @@ describe.skipIf(!available)('graceful restart against FRR', () => {
 
   it('negotiates graceful restart with the N bit both ways', async () => {
     const gr = (await peerNeighbor())?.gracefulRestart;
-    expect(gr).toMatchObject({ restartTime: 30, peer: { restartTime: 5, notification: true } });
+    expect(gr).toMatchObject({ restartTime: 30, peer: { restartTime: 10, notification: true } });
   });
 
   it('nodebgp SIGTERM, then start: 0 lost, no learned route deleted in either kernel', async () => {
@@ -262,8 +263,12 @@ describe.skipIf(!available)('graceful restart against FRR', () => {
         what: 'helper: restarting',
       });
       expect((await nb.routes()).find((x) => x.prefix === `${s.peerPod}/32`)?.stale).toBe(true);
+      const killed = Date.now();
       frr = new Frr(s.nsPeer, frrDir, spawnBgpd(s.nsPeer, frrDir), frr.zebra, undefined);
       await routing(s, nb);
+      figures.push(
+        `FRR: bgpd started again and Established ${Date.now() - killed} ms after (restart time 10 s)`,
+      );
       await until(async () => (await peerNeighbor())?.gracefulRestart?.state === undefined, {
         timeout: 20_000,
         what: 'stale swept at End-of-RIB',
@@ -282,19 +287,19 @@ describe.skipIf(!available)('graceful restart against FRR', () => {
     expect(r.lost).toBe(0);
   }, 60_000);
 
-  it("FRR's bgpd never comes back: its routes go after its restart time (5 s)", async () => {
+  it("FRR's bgpd never comes back: its routes go after its restart time (10 s)", async () => {
     frr.bgpd.kill();
     await frr.bgpd.exited;
     const t0 = Date.now();
     await until(() => !ourRoutes(s.nsNb).includes(s.peerPod), {
-      timeout: 15_000,
+      timeout: 20_000,
       interval: 50,
       what: 'stale route removed',
     });
     const took = Date.now() - t0;
-    figures.push(`FRR: bgpd gone for good, its route left our kernel after ${took} ms (restart time 5 s)`);
-    expect(took).toBeGreaterThan(4_000);
-    expect(took).toBeLessThan(8_000);
+    figures.push(`FRR: bgpd gone for good, its route left our kernel after ${took} ms (restart time 10 s)`);
+    expect(took).toBeGreaterThan(9_000);
+    expect(took).toBeLessThan(13_000);
     frr = new Frr(s.nsPeer, frrDir, spawnBgpd(s.nsPeer, frrDir), frr.zebra, undefined);
     await routing(s, nb);
   }, 60_000);
