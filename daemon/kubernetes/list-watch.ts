@@ -28,6 +28,22 @@ export interface ListPage<T> {
   readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string };
 }
 
+/**
+ * `fn` at most once per event-loop turn, however often the returned function is called in it: a sink's
+ * `changed()` for a relist of thousands of objects becomes one flush.
+ */
+export function oncePerTurn(fn: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      fn();
+    });
+  };
+}
+
 /** Where the objects go. */
 export interface ListWatchSink<T> {
   /** A full list arrived: these are all the objects there are now. */

@@ -17,7 +17,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { ListWatch, type Backoff } from './list-watch.js';
+import { ListWatch, oncePerTurn, type Backoff } from './list-watch.js';
 import { nodeView, sameView, type NodeView } from './node-view.js';
 
 export { describeError } from './list-watch.js';
@@ -64,7 +64,7 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
   private readonly kc: KubeConfig;
   private readonly watch: ListWatch<V1Node>;
   private readonly cache = new Map<string, NodeView>();
-  private flushScheduled = false;
+  private readonly scheduleFlush = oncePerTurn(() => this.flush());
   private nodesDirty = false;
   private lastSelf: NodeView | undefined;
   private lastWaiting: string | undefined;
@@ -147,15 +147,6 @@ export class NodeSource extends EventEmitter<NodeSourceEvents> {
 
   private remove(name: string): void {
     if (this.cache.delete(name)) this.nodesDirty = true;
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
   }
 
   /**

@@ -18,7 +18,7 @@ import {
   type V1EndpointSlice,
   type V1Service,
 } from '@kubernetes/client-node';
-import { ListWatch, type Backoff, type ListWatchEvents } from './list-watch.js';
+import { ListWatch, oncePerTurn, type Backoff, type ListWatchEvents } from './list-watch.js';
 import type { ServicesConfig } from './schema.js';
 import {
   planServices,
@@ -89,7 +89,7 @@ export class ServiceSource extends EventEmitter<ServiceSourceEvents> {
   private readonly services: ViewCache<V1Service, ServiceView>;
   private readonly slices: ViewCache<V1EndpointSlice, SliceView>;
   private readonly watches: ListWatch<V1Service | V1EndpointSlice>[];
-  private flushScheduled = false;
+  private readonly scheduleFlush = oncePerTurn(() => this.flush());
   private lastText: string | undefined;
   private lastPlan: ServicePlan | undefined;
 
@@ -151,15 +151,6 @@ export class ServiceSource extends EventEmitter<ServiceSourceEvents> {
 
   async stop(): Promise<void> {
     await Promise.all(this.watches.map((w) => w.stop()));
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
   }
 
   private flush(): void {
