@@ -31,7 +31,11 @@ beforeAll(() => {
 afterAll(() => rmSync(compiled, { recursive: true, force: true }));
 
 /** A child that makes a Lab with one namespace running `sleep`, prints the names, then does `then`. */
-function child(then: 'exit' | 'wait'): { proc: ReturnType<typeof spawn>; names: Promise<string[]> } {
+function child(then: 'exit' | 'wait'): {
+  proc: ReturnType<typeof spawn>;
+  names: Promise<string[]>;
+  exited: Promise<number | null>;
+} {
   const script = `
     import { Lab, until } from ${JSON.stringify(join(compiled, 'index.js'))};
     const lab = new Lab();
@@ -44,13 +48,15 @@ function child(then: 'exit' | 'wait'): { proc: ReturnType<typeof spawn>; names: 
   const proc = spawn(process.execPath, ['--input-type=module', '-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Listened for from the start: the 'exit' child exits right after printing, often before `names` resolves.
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   let out = '';
   proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   const names = until(() => (out.includes('\n') ? (JSON.parse(out) as string[]) : undefined), {
     what: 'the child to report its namespace',
     timeout: 20_000,
   });
-  return { proc, names };
+  return { proc, names, exited };
 }
 
 const sleepsIn = (ns: string): number => {
@@ -100,19 +106,19 @@ describe('toolkit namespaces', () => {
   });
 
   it('tears down when the process exits without calling teardown', async () => {
-    const { proc, names } = child('exit');
+    const { names, exited } = child('exit');
     const [, ns] = await names;
-    await new Promise((r) => proc.once('exit', r));
+    await exited;
     expect(listNamespaces().has(ns)).toBe(false);
     expect(sleepsIn(ns)).toBe(0);
   });
 
   it('tears down on SIGINT, killing what runs in its namespaces', async () => {
-    const { proc, names } = child('wait');
+    const { proc, names, exited } = child('wait');
     const [, ns] = await names;
     expect(sleepsIn(ns)).toBe(1);
     proc.kill('SIGINT');
-    const code = await new Promise((r) => proc.once('exit', (c) => r(c)));
+    const code = await exited;
     expect(code).toBe(130);
     expect(listNamespaces().has(ns)).toBe(false);
   });
