@@ -4,10 +4,11 @@
  * process that was killed are cleared first), check sessions, kernel tables and pod pings, and take it down
  * leaving nothing behind.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import {
+  controlGet,
   hasRoute,
   kernelRoutes,
   pingMatrix,
@@ -15,9 +16,10 @@ import {
   waitReady,
   type KernelRoute,
 } from '../../../labs/runner/checks.js';
+import { vtysh } from '../../../labs/runner/frr.js';
 import { down, downStale, repoRoot, up } from '../../../labs/runner/lab.js';
 import { tryRun } from '../../../toolkit/index.js';
-import { labDir, nodeState, type LabState } from '../../../labs/runner/state.js';
+import { controlSocket, labDir, nodeState, type LabState } from '../../../labs/runner/state.js';
 import { loadTopology } from '../../../labs/runner/topology.js';
 
 function newestMtime(dir: string): number {
@@ -52,9 +54,49 @@ export async function labUp(name: string, readyTimeoutMs = 60_000): Promise<LabS
   const started = Date.now();
   const state = await up(topo, { teardownOnExit: true });
   const ready = await waitReady(state, readyTimeoutMs);
+  if (ready.missing.length > 0) console.log(await diagnose(state, ready.missing));
   expect(ready.missing).toEqual([]);
   console.log(`[labs] ${name}: up as ${state.name} and ready in ${Date.now() - started} ms`);
   return state;
+}
+
+/**
+ * What a run that never got ready looks like from inside, for the nodes its missing lines name: every node's
+ * sessions and BGP table (FRR through vtysh, nodebgp through its control socket), kernel routes, and the
+ * warnings of a nodebgp log.
+ */
+async function diagnose(state: LabState, missing: readonly string[]): Promise<string> {
+  const named = new Set(missing.map((m) => m.split(':')[0]!));
+  const out: string[] = [`[labs] ${state.name} not ready: ${missing.join('; ')}`];
+  const safe = async (what: string, f: () => Promise<unknown>) => {
+    try {
+      const v = await f();
+      out.push(`--- ${what}\n${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    } catch (err) {
+      out.push(`--- ${what}: ${String(err)}`);
+    }
+  };
+  for (const st of state.nodes) {
+    if (st.role === 'frr') {
+      await safe(`${st.name} show bgp ipv4 summary`, () => vtysh(st, 'show bgp ipv4 unicast summary'));
+      await safe(`${st.name} show bgp ipv6`, () => vtysh(st, 'show bgp ipv6 unicast'));
+      continue;
+    }
+    if (st.role !== 'nodebgp' || !named.has(st.name)) continue;
+    await safe(`${st.name} /routes`, () => controlGet(controlSocket(st), '/routes'));
+    await safe(
+      `${st.name} ip -6 route`,
+      async () => (await tryRun(['ip', '-n', st.ns, '-6', 'route'])).stdout,
+    );
+    await safe(`${st.name} nodebgp.log warnings`, async () =>
+      readFileSync(join(st.dir, 'nodebgp.log'), 'utf8')
+        .split('\n')
+        .filter((l) => /"level":"(warn|error|fatal)"/.test(l))
+        .slice(-40)
+        .join('\n'),
+    );
+  }
+  return out.join('\n');
 }
 
 /** Down, then prove nothing is left: no namespace of the lab, no process in one, no state directory. */
