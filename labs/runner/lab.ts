@@ -124,7 +124,7 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<LabState
   const forget = opts.keepOnFailure ? () => false : onExit(() => downSync(state));
   exitHooks.set(run, forget);
   try {
-    await createNodes(state, log);
+    await createNodes(topo, state, log);
     createLinks(topo, state);
     const pods = new Map(
       topo.nodes.flatMap((n) => n.podNamespaces.map((p) => [p, podNamespace(topo.name, run, p)])),
@@ -144,7 +144,7 @@ export async function up(topo: Topology, opts: UpOptions = {}): Promise<LabState
 
 const byName = (s: LabState, name: string): NodeState => s.nodes.find((n) => n.name === name) as NodeState;
 
-async function createNodes(state: LabState, log: (l: string) => void): Promise<void> {
+async function createNodes(topo: Topology, state: LabState, log: (l: string) => void): Promise<void> {
   for (const st of state.nodes) {
     mkdirSync(join(st.dir, 'bin'), { recursive: true });
     writeWrappers(st);
@@ -155,6 +155,10 @@ async function createNodes(state: LabState, log: (l: string) => void): Promise<v
     } else {
       await run(inNs(st.ns, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']));
       await run(inNs(st.ns, ['sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']));
+      // The topology's own, before the node's links exist: `default.*` then applies to its veths.
+      const node = topo.nodes.find((n) => n.name === st.name);
+      for (const [key, value] of Object.entries(node?.sysctls ?? {}))
+        await run(inNs(st.ns, ['sysctl', '-qw', `${key}=${value}`]));
     }
     log(`node ${st.name}: namespace ${st.ns} (${st.role})`);
   }

@@ -2,7 +2,8 @@
  * The subset of the containerlab topology format that the namespace runner understands, parsed with zod.
  *
  * Accepted: `name`, `mgmt` (ignored), `topology.{defaults,kinds,nodes,links}`; nodes of kind `linux` or
- * `bridge` with `image`, `binds`, `exec`, `env`, `labels`, `mgmt-ipv4`/`mgmt-ipv6` (ignored); links written
+ * `bridge` with `image`, `binds`, `exec`, `env`, `labels`, `sysctls` (set in the node's namespace before its
+ * links exist), `mgmt-ipv4`/`mgmt-ipv6` (ignored); links written
  * as `endpoints: ["a:eth1", "b:eth1"]`. Anything else is refused by name, e.g.
  *
  *   labs: topology.nodes.spine1.kind 'ceos' is not supported by the namespace runner
@@ -35,6 +36,8 @@ export interface LabNode {
   readonly exec: readonly (readonly string[])[];
   readonly env: Readonly<Record<string, string>>;
   readonly labels: Readonly<Record<string, string>>;
+  /** `sysctl -w` settings for the node's namespace (`net.ipv6.conf.all.accept_dad: 0`). */
+  readonly sysctls: Readonly<Record<string, string>>;
   /** Namespaces the node's exec lines create with `ip netns add` (its "pods"). */
   readonly podNamespaces: readonly string[];
 }
@@ -54,7 +57,19 @@ export interface Topology {
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,19}$/;
 const IFACE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$/;
-const NODE_KEYS = ['kind', 'image', 'binds', 'exec', 'env', 'labels', 'mgmt-ipv4', 'mgmt-ipv6'] as const;
+const NODE_KEYS = [
+  'kind',
+  'image',
+  'binds',
+  'exec',
+  'env',
+  'labels',
+  'sysctls',
+  'mgmt-ipv4',
+  'mgmt-ipv6',
+] as const;
+/** A namespaced sysctl's name: dotted words, nothing a shell or a path could make more of. */
+const SYSCTL = /^net\.[a-z0-9_]+(\.[a-zA-Z0-9_-]+)+$/;
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 const nodeFields = z
@@ -65,6 +80,7 @@ const nodeFields = z
     exec: z.array(z.string()).optional(),
     env: z.record(z.string(), envValue).optional(),
     labels: z.record(z.string(), envValue).optional(),
+    sysctls: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
     'mgmt-ipv4': z.string().optional(),
     'mgmt-ipv6': z.string().optional(),
   })
@@ -154,8 +170,19 @@ function buildNode(
   const exec = [...(defaults.exec ?? []), ...(byKind.exec ?? []), ...(own.exec ?? [])];
   const env = { ...defaults.env, ...byKind.env, ...own.env };
   const labels = { ...defaults.labels, ...byKind.labels, ...own.labels };
-  if (kind === 'bridge' && (exec.length > 0 || binds.length > 0))
-    throw new TopologyError(`labs: ${where}: a bridge node takes no exec or binds`);
+  const sysctls = { ...defaults.sysctls, ...byKind.sysctls, ...own.sysctls };
+  for (const [key, value] of Object.entries(sysctls)) {
+    if (!SYSCTL.test(key))
+      throw new TopologyError(
+        `labs: ${where}.sysctls: '${key}' is not a network sysctl the runner sets (net.…, in the node's namespace)`,
+      );
+    if (!/^[a-zA-Z0-9_.:-]+$/.test(value))
+      throw new TopologyError(
+        `labs: ${where}.sysctls.${key}: value '${value}' is not a plain word or number`,
+      );
+  }
+  if (kind === 'bridge' && (exec.length > 0 || binds.length > 0 || Object.keys(sysctls).length > 0))
+    throw new TopologyError(`labs: ${where}: a bridge node takes no exec, binds or sysctls`);
   const role: NodeRole =
     kind === 'bridge'
       ? 'bridge'
@@ -175,6 +202,7 @@ function buildNode(
     exec: argvs,
     env,
     labels,
+    sysctls,
     podNamespaces,
   };
 }

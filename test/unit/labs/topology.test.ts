@@ -19,6 +19,7 @@ topology:
       image: quay.io/frrouting/frr:8.4.1
       binds: [r1/frr.conf:/etc/frr/frr.conf, /abs/daemons:/etc/frr/daemons:ro]
       mgmt-ipv4: 172.20.20.2
+      sysctls: { net.ipv6.conf.all.accept_dad: 0, net.ipv4.conf.eth1.rp_filter: "2" }
     n1:
       kind: linux
       env: { C: true }
@@ -59,6 +60,14 @@ describe('parseTopology: accepted subset', () => {
 
   it('merges env from defaults, kinds and the node', () => {
     expect(node('n1')?.env).toEqual({ A: '1', B: '2', C: 'true' });
+  });
+
+  it("keeps a node's network sysctls, as strings", () => {
+    expect(node('r1')?.sysctls).toEqual({
+      'net.ipv6.conf.all.accept_dad': '0',
+      'net.ipv4.conf.eth1.rp_filter': '2',
+    });
+    expect(node('n1')?.sysctls).toEqual({});
   });
 
   it('splits exec lines into argv and records pod namespaces', () => {
@@ -115,10 +124,24 @@ describe('parseTopology: refusals by name', () => {
       base('    a: { kind: linux, exec: ["ip netns add pod1"] }'),
       "pod namespace 'pod1' must start with 't-a-'",
     ));
+  it('refuses sysctls outside the network namespace, and values a shell could make more of', () => {
+    refuse(
+      base('    a: { kind: linux, sysctls: { kernel.pid_max: 4096 } }', ''),
+      "'kernel.pid_max' is not a network sysctl",
+    );
+    refuse(
+      base('    a: { kind: linux, sysctls: { net.ipv4.ip_forward: "1; reboot" } }', ''),
+      'is not a plain word',
+    );
+    refuse(
+      base('    sw: { kind: bridge, sysctls: { net.ipv4.ip_forward: 1 } }', ''),
+      'a bridge node takes no exec',
+    );
+  });
   it('refuses exec lines that need a shell', () =>
     refuse(base('    a: { kind: linux, exec: ["ip route | grep x"] }'), "'|' needs a shell"));
   it('refuses exec on bridges', () =>
-    refuse(base('    a: { kind: bridge, exec: ["true"] }'), 'a bridge node takes no exec or binds'));
+    refuse(base('    a: { kind: bridge, exec: ["true"] }'), 'a bridge node takes no exec, binds or sysctls'));
   it('refuses a missing kind', () => refuse(base('    a: { image: x }'), 'topology.nodes.a.kind is missing'));
   it('refuses bad lab names', () => refuse('name: Bad_Name\ntopology: { nodes: {} }', 'name: must be'));
 });
