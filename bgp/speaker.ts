@@ -321,6 +321,16 @@ export class Speaker extends EventEmitter {
     return this.peersByAddress.get(normalize(peer))?.adjRibOutView() ?? [];
   }
 
+  /**
+   * The export filter's answers may have changed (`SpeakerConfig.exportFilter` reads state of its owner's, such
+   * as a cluster's pod CIDRs): every update group works out again what its members should have, and sends only
+   * what differs — sliced like any export.
+   */
+  exportPolicyChanged(): void {
+    this.groups.reevaluate();
+    this.scheduleFlush();
+  }
+
   /** Send ROUTE-REFRESH (RFC 2918) for every negotiated family; false when not possible now. */
   requestRefresh(peer: string): boolean {
     return this.peersByAddress.get(normalize(peer))?.requestRefresh() ?? false;

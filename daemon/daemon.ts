@@ -434,6 +434,8 @@ export class Daemon implements ControlSource, ClusterSink {
 
   /** Routes refused under the old import policy may pass now: ask Established peers to send them again. */
   policyChanged(): void {
+    // Exports: what each group sends is looked at again. Imports: the peers send their tables again.
+    this.speaker.exportPolicyChanged();
     for (const p of this.speaker.peers())
       if (p.state === 'Established') this.speaker.requestRefresh(p.address);
   }

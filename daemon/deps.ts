@@ -28,6 +28,8 @@ export interface SpeakerLike extends SpeakerEventSource {
   adjRibOut(peer: string): readonly RouteView[];
   /** Ask the peer to send its routes again (ROUTE-REFRESH), e.g. after the import policy changed. */
   requestRefresh(peer: string): unknown;
+  /** The export filter's answers may have changed: every peer's exports are worked out again. */
+  exportPolicyChanged(): unknown;
   /** RFC 4456 CLUSTER_ID from now on (undefined: the router id): this node became, or stopped being, a reflector. */
   setClusterId(clusterId: string | undefined): unknown;
   /** BFD sessions (daemon/peering.ts), when the speaker runs them. */

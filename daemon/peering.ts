@@ -141,6 +141,10 @@ export class PeeringSpeaker implements SpeakerLike {
     return this.inner.requestRefresh(peer);
   }
 
+  exportPolicyChanged(): void {
+    this.inner.exportPolicyChanged();
+  }
+
   setClusterId(clusterId: string | undefined): void {
     this.inner.setClusterId(clusterId);
   }

@@ -72,6 +72,11 @@ export class FakeSpeaker extends EventEmitter implements SpeakerLike {
   requestRefresh(peer: string) {
     this.calls.push(`refresh ${peer}`);
   }
+  /** exportPolicyChanged() calls, counted (not in `calls`: they come with every policy change). */
+  exportPolicyChanges = 0;
+  exportPolicyChanged() {
+    this.exportPolicyChanges++;
+  }
   peers(): PeerStatus[] {
     return [...this.established].map((address) => ({
       address,

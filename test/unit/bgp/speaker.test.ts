@@ -308,6 +308,33 @@ describe('two speakers over loopback', () => {
   });
 });
 
+describe('export policy', () => {
+  it('exportPolicyChanged: what the filter now allows is sent and what it refuses withdrawn, nothing else', async () => {
+    const allowed = new Set(['10.244.1.0/24']);
+    const a = await speaker('127.0.0.1', 65001, '10.0.0.1', {
+      exportFilter: (_peer, prefix) => allowed.has(formatPrefix(prefix)),
+    });
+    const b = await speaker('127.0.0.2', 65002, '10.0.0.2');
+    const fibB = fib(b);
+    a.addPeer(peerCfg('127.0.0.2', 65002, port(b), '127.0.0.1'));
+    b.addPeer(peerCfg('127.0.0.1', 65001, port(a), '127.0.0.2', { passive: true }));
+    a.setAdvertisements([
+      { prefix: key('10.244.1.0/24'), nextHop: NH },
+      { prefix: key('10.244.2.0/24'), nextHop: NH },
+    ]);
+    await until(() => fibB.size === 1, { what: 'the allowed route at B', timeout: 8000 });
+    const updates = b.peers()[0]!.updatesIn;
+    allowed.add('10.244.2.0/24');
+    allowed.delete('10.244.1.0/24');
+    a.exportPolicyChanged();
+    await until(() => fibB.has('10.244.2.0/24') && !fibB.has('10.244.1.0/24'), {
+      what: 'the new policy at B',
+      timeout: 5000,
+    });
+    expect(b.peers()[0]!.updatesIn - updates).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('packing', () => {
   it('5,000 advertisements arrive in a handful of packed UPDATEs, and withdraw the same way', async () => {
     const { a, b, fibB } = await pair(65001, 65002);

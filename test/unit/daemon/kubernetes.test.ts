@@ -219,7 +219,7 @@ describe('Daemon in Kubernetes mode', () => {
     expect(lines.some((l) => l.includes('"k8s-peer-retiring"'))).toBe(false);
   });
 
-  it('adds and removes peers as Nodes come and go, refreshes Established peers when the policy changes', async () => {
+  it('adds and removes peers as Nodes come and go; a policy change refreshes Established peers and re-evaluates exports', async () => {
     server.addNode(makeNode('node-a', { podCIDRs: ['10.244.1.0/24'], internalIPs: ['10.0.0.1'] }));
     server.addNode(makeNode('node-b', { podCIDRs: ['10.244.2.0/24'], internalIPs: ['10.0.0.2'] }));
     const { speaker } = await startDaemon();
@@ -229,8 +229,11 @@ describe('Daemon in Kubernetes mode', () => {
       what: 'node-c added',
       timeout: 3000,
     });
+    const exportsBefore = speaker.exportPolicyChanges;
     server.modifyNode('node-c', (n) => (n.spec = { podCIDR: '10.244.3.0/24', podCIDRs: ['10.244.3.0/24'] }));
     await until(() => speaker.calls.includes('refresh 10.0.0.2'), { what: 'refresh', timeout: 3000 });
+    // …and what we export is looked at again under the new policy (node-c's pod CIDR now known).
+    await until(() => speaker.exportPolicyChanges > exportsBefore, { what: 'exports again', timeout: 3000 });
     server.deleteNode('node-b');
     await until(() => speaker.calls.includes('remove 10.0.0.2'), { what: 'node-b removed', timeout: 3000 });
   });
