@@ -201,8 +201,9 @@ export class Peer {
     this.timers.clear(EOR_FALLBACK);
     this.timers.clear(DISPOSE);
     this.timers.clear(GR_HELPER);
-    this.timers.clear(WITHDRAW);
-    this.withdrawal = undefined;
+    // A withdrawal under way ends here: nothing would drive its slices (and the next Peer object of this
+    // address could not add it to the Loc-RIB).
+    this.finishWithdrawal();
     this.extra?.dispose();
     this.main.dispose();
     this.leaveGroup();
@@ -575,9 +576,9 @@ export class Peer {
       });
   }
 
-  /** What is left of a withdrawal under way, at once. */
+  /** What is left of a withdrawal under way (this object's, or one a disposed predecessor left), at once. */
   private finishWithdrawal(): void {
-    if (this.withdrawal === undefined) return;
+    if (this.withdrawal === undefined && !this.ctx.locRib.withdrawing(this.address)) return;
     this.timers.clear(WITHDRAW);
     this.withdrawal = undefined;
     const changes = this.ctx.locRib.peerDown(this.address);

@@ -200,4 +200,35 @@ describe("a peer's deadlines, on a virtual clock", () => {
     clock.advance(WITHDRAW_PAUSE_MS);
     expect(sp.routes()).toHaveLength(5);
   });
+
+  it('a peer reconfigured (new session) during a withdrawal: what is left is withdrawn at once', async () => {
+    const { sp, port } = await virtualSpeaker();
+    const count = WITHDRAW_SLICE + 10;
+    const raw = await established(port, { holdTime: 0 });
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
+    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
+    const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65003] }] };
+    const ctx = { fourOctetAs: true, ibgp: false };
+    for (const b of encodeUpdates(attrs, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes }, ctx))
+      raw.socket.write(b);
+    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    const withdrawn: number[] = [];
+    sp.on('loc-rib', (c) => withdrawn.push(c.prefixes.length));
+    raw.socket.destroy();
+    await until(() => withdrawn.length > 0, { timeout: 5000, what: 'the first slice' });
+    expect(sp.routes()).toHaveLength(10);
+    // A change that needs a new session: the old Peer is disposed, a new one takes the address.
+    sp.updatePeer({ address: '127.0.0.3', asn: 65003, passive: true, holdTime: 9 });
+    expect(withdrawn).toEqual([WITHDRAW_SLICE, 10]);
+    expect(sp.routes()).toEqual([]);
+    const again = await established(port, { holdTime: 9 });
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established again' });
+    for (const b of encodeUpdates(
+      attrs,
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: prefixes.slice(0, 3) },
+      ctx,
+    ))
+      again.socket.write(b);
+    await until(() => sp.peers()[0]!.received === 3, { timeout: 5000, what: 'the new routes' });
+  });
 });
