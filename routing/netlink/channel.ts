@@ -289,7 +289,7 @@ export class RtnlChannel {
 
   /** 0, or the errno of the send. */
   /**
-   * A batch in pieces of whole messages, each sized to keep the kernel near PIECE_DEFAULTS.targetMs of CPU
+   * A batch in pieces of whole messages, each sized to keep the kernel near PIECE_DEFAULTS.targetMs
    * (pieces.ts): between two send()s the thread is back in user space, where another thread may run. A
    * piece that fails ends the batch with its errno; the pieces before it are done (the FIB writes the
    * batch's routes again, as for any lost batch).
@@ -297,11 +297,9 @@ export class RtnlChannel {
   private sendPieces(data: Uint8Array, length: number): number {
     for (let off = 0; off < length; ) {
       const end = pieceEnd(data, off, length, this.sizer.next);
-      // On-CPU time, not wall time: a send() that sleeps on the RTNL lock (another namespace's ip commands)
-      // keeps no CPU from anyone, and pieces sized by it would shrink to nothing on a busy machine.
-      const t = this.c.threadCpuMs();
+      const t = performance.now();
       const errno = this.sendAll(off === 0 && end === length ? data : data.subarray(off, end), end - off);
-      this.sizer.took(end - off, this.c.threadCpuMs() - t);
+      this.sizer.took(end - off, performance.now() - t);
       if (errno !== 0) return errno;
       off = end;
     }

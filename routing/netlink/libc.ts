@@ -27,8 +27,6 @@ export interface Libc {
   /** getsockname() of a netlink socket: `n` is its port id (nl_pid), or -1 with the errno. */
   netlinkPortId(fd: number): SysResult;
   send(fd: number, buf: Uint8Array, length: number, flags: number): SysResult;
-  /** CPU time the calling thread has used, ms (CLOCK_THREAD_CPUTIME_ID): kernel work counts, waiting does not. */
-  threadCpuMs(): number;
   recv(fd: number, buf: Uint8Array, length: number, flags: number): SysResult;
   /** poll() on one fd; `n` is the revents bits (0 on timeout). */
   poll(fd: number, events: number, timeoutMs: number): SysResult;
@@ -60,7 +58,6 @@ export const POLLNVAL = 0x20;
 export const EINTR = 4;
 export const EBADF = 9;
 export const EAGAIN = 11;
-const CLOCK_THREAD_CPUTIME_ID = 3;
 export const ENOBUFS = 105;
 
 let loaded: Libc | undefined;
@@ -80,8 +77,6 @@ export function libc(): Libc {
   const recv = lib.func('intptr_t recv(int, void *, uintptr_t, int)');
   const poll = lib.func('int poll(void *, uint64_t, int)');
   const close = lib.func('int close(int)');
-  const clockGettime = lib.func('int clock_gettime(int, void *)');
-  const timespec = Buffer.alloc(16);
   const result = (n: number): SysResult => ({ n, errno: n < 0 ? koffi.errno() : 0 });
   const int = Buffer.alloc(4);
   const len = Buffer.alloc(4);
@@ -108,10 +103,6 @@ export function libc(): Libc {
         : { n: -1, errno: EBADF };
     },
     send: (fd, buf, length, flags) => result(Number(send(fd, buf, length, flags))),
-    threadCpuMs: () => {
-      if ((clockGettime(CLOCK_THREAD_CPUTIME_ID, timespec) as number) !== 0) return 0;
-      return Number(timespec.readBigInt64LE(0)) * 1000 + Number(timespec.readBigInt64LE(8)) / 1e6;
-    },
     recv: (fd, buf, length, flags) => result(Number(recv(fd, buf, length, flags))),
     poll: (fd, events, timeoutMs) => {
       pollfd.writeInt32LE(fd, 0);

@@ -10,7 +10,7 @@
  * long the previous pieces took per byte so that each stays near `targetMs`; the answers are read after the
  * last piece as before (nothing but the last message asks for one).
  *
- * Pure: the caller measures the time — the thread's CPU time (waiting on the lock takes no CPU from anyone).
+ * Pure: the caller measures the time.
  */
 
 /** Offset just past the last whole netlink message that starts at `from` and ends by `from + max`; at least one. */
@@ -29,7 +29,7 @@ export function pieceEnd(data: Uint8Array, from: number, length: number, max: nu
 }
 
 export interface PieceOptions {
-  /** Wanted CPU time in the kernel per send() (ms). */
+  /** Wanted time in the kernel per send() (ms). */
   readonly targetMs: number;
   /** Bounds of a piece (bytes): never more than a batch, never less than a few messages. */
   readonly minBytes: number;
@@ -54,7 +54,7 @@ export class PieceSizer {
     return this.bytes;
   }
 
-  /** A piece of `bytes` took `ms` of the thread's CPU time in send(). */
+  /** A piece of `bytes` took `ms` in send(). */
   took(bytes: number, ms: number): void {
     const { targetMs, minBytes, maxBytes } = this.o;
     let want: number;
