@@ -36,7 +36,6 @@ import {
 } from './libc.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, NETLINK_ROUTE } from './constants.js';
 import { encodeDumpRequest } from './encode.js';
-import { PieceSizer, pieceEnd } from './pieces.js';
 
 export const BATCH_BYTES = 64 * 1024;
 /** Asked for by default: the kernel doubles it. Forced past net.core.rmem_max where we may (CAP_NET_ADMIN). */
@@ -87,8 +86,6 @@ export function unansweredLimit(recvBufferBytes: number): number {
 export class RtnlChannel {
   private readonly buf = Buffer.alloc(RECV_BYTES);
   private dumpSeq = 0;
-  /** How much of a batch one send() carries (pieces.ts). */
-  private readonly sizer = new PieceSizer();
   private closed = false;
 
   private constructor(
@@ -163,7 +160,7 @@ export class RtnlChannel {
    * the last message's answer closes the batch and every error before it names a message that failed.
    */
   sendBatch(data: Uint8Array, length: number, first: number, last: number): BatchResult {
-    const sent = this.sendPieces(data, length);
+    const sent = this.sendAll(data, length);
     if (sent !== 0) return { failed: null, lost: sent };
     let failed: [number, number][] | null = null;
     for (;;) {
@@ -288,24 +285,6 @@ export class RtnlChannel {
   }
 
   /** 0, or the errno of the send. */
-  /**
-   * A batch in pieces of whole messages, each sized to keep the kernel near PIECE_DEFAULTS.targetMs
-   * (pieces.ts): between two send()s the thread is back in user space, where another thread may run. A
-   * piece that fails ends the batch with its errno; the pieces before it are done (the FIB writes the
-   * batch's routes again, as for any lost batch).
-   */
-  private sendPieces(data: Uint8Array, length: number): number {
-    for (let off = 0; off < length; ) {
-      const end = pieceEnd(data, off, length, this.sizer.next);
-      const t = performance.now();
-      const errno = this.sendAll(off === 0 && end === length ? data : data.subarray(off, end), end - off);
-      this.sizer.took(end - off, performance.now() - t);
-      if (errno !== 0) return errno;
-      off = end;
-    }
-    return 0;
-  }
-
   private sendAll(data: Uint8Array, length: number): number {
     for (;;) {
       const r = this.c.send(this.fd, data, length, 0);
