@@ -99,8 +99,12 @@ const WITHDRAW = 'withdraw';
  * one slice per timer turn: between them the event loop serves the other sessions (their KEEPALIVEs and
  * UPDATEs), the FIB's writes and the control socket. 1M routes withdrawn in one go held the main thread for
  * 10 s on a quiet 2-core machine and 29 s on a loaded one (control socket unanswered meanwhile).
+ *
+ * Not smaller: the kernel's IPv4 trie deletes neighbouring prefixes slowly in ascending order, and the FIB
+ * writes a backlog in random order only from 16,384 prefixes up (routing/mirror.ts SHUFFLE_MIN). With 4,096
+ * a 1M drop took 46-58 s in the kernel against 5-8 s in one go; with 65,536 it took 5.6 s (bench/run.mjs).
  */
-export const WITHDRAW_SLICE = 4096;
+export const WITHDRAW_SLICE = 65_536;
 /**
  * The pause between two slices. Not 0: the shared clock runs every wake-up due by the time it fires, one
  * re-armed for "now" included, so slices 0 ms apart would all run in one turn of the event loop.
