@@ -71,6 +71,11 @@ export interface SpeakerLogFields {
     /** Why the drop was not a graceful-restart event for a peer with the capability (graceful-restart.ts). */
     readonly gracefulRestart?: GrDownVerdict;
   };
+  /**
+   * A dropped session's routes withdrawn in more than one slice (peer.ts WITHDRAW_SLICE): prefixes whose FIB
+   * entry changed, slices, and how long from the drop.
+   */
+  'peer-withdrawn': OfPeer & { readonly changed: number; readonly slices: number; readonly ms: number };
   /** RFC 4724 helper: the peer's session dropped, its paths of these families are kept stale. */
   'graceful-restart-helper': OfPeer & {
     readonly reason: TransitionReason;

@@ -92,6 +92,24 @@ const EOR_FALLBACK = 'end-of-rib';
 const GR_HELPER = 'graceful-restart';
 const DISPOSE = 'dispose';
 const REFRESH = 'route-refresh';
+const WITHDRAW = 'withdraw';
+
+/**
+ * Table entries looked at per slice when a dropped session's routes are withdrawn (`LocRib.peerDownSlice`),
+ * one slice per timer turn: between them the event loop serves the other sessions (their KEEPALIVEs and
+ * UPDATEs), the FIB's writes and the control socket. 1M routes withdrawn in one go held the main thread for
+ * 10 s on a quiet 2-core machine and 29 s on a loaded one (control socket unanswered meanwhile).
+ *
+ * Not smaller: the kernel's IPv4 trie deletes neighbouring prefixes slowly in ascending order, and the FIB
+ * writes a backlog in random order only from 16,384 prefixes up (routing/mirror.ts SHUFFLE_MIN). With 4,096
+ * a 1M drop took 46-58 s in the kernel against 5-8 s in one go; with 65,536 it took 5.6 s (bench/run.mjs).
+ */
+export const WITHDRAW_SLICE = 65_536;
+/**
+ * The pause between two slices. Not 0: the shared clock runs every wake-up due by the time it fires, one
+ * re-armed for "now" included, so slices 0 ms apart would all run in one turn of the event loop.
+ */
+export const WITHDRAW_PAUSE_MS = 1;
 /** Consecutive failures from which the FSM's back-off also holds back the peer's own connections. */
 const DAMP_INBOUND_FAILURES = 3;
 
@@ -136,6 +154,8 @@ export class Peer {
   private eorDeferred = false;
   /** The last session's negotiation (the FSM forgets it when the session drops). */
   private lastNegotiated: Negotiated | undefined;
+  /** The dropped session's routes being withdrawn, a slice per timer turn (`withdrawSlice`). */
+  private withdrawal: { since: number; slices: number; changed: number } | undefined;
 
   constructor(
     /** Replaced by the speaker for changes that need no new session (description). */
@@ -185,6 +205,9 @@ export class Peer {
     this.timers.clear(EOR_FALLBACK);
     this.timers.clear(DISPOSE);
     this.timers.clear(GR_HELPER);
+    // A withdrawal under way ends here: nothing would drive its slices (and the next Peer object of this
+    // address could not add it to the Loc-RIB).
+    this.finishWithdrawal();
     this.extra?.dispose();
     this.main.dispose();
     this.leaveGroup();
@@ -414,6 +437,9 @@ export class Peer {
       fourOctetAs: n.fourOctetAs,
     };
     this.ribPeer = ribPeer;
+    // Back before the last session's routes were all withdrawn: the rest go now, in one go, as they all did
+    // before withdrawals were sliced (the new session's routes must not be taken for the old one's).
+    this.finishWithdrawal();
     this.ctx.locRib.addPeer(ribPeer);
     const member: GroupMember = {
       address: c.address,
@@ -520,14 +546,46 @@ export class Peer {
     }
     this.helper = undefined;
     this.timers.clear(GR_HELPER);
-    // RFC 4271 §8.2.2: "deletes all routes associated with this connection".
-    const changes = this.ctx.locRib.peerDown(this.address);
+    // RFC 4271 §8.2.2: "deletes all routes associated with this connection" — in slices (WITHDRAW_SLICE).
+    const held = this.ctx.locRib.counts(this.address);
     this.ctx.log('info', 'peer-down', {
       peer: this.address,
       reason,
-      withdrawn: changes.prefixes.length,
+      withdrawn: held.received + held.stale,
       ...(n?.gracefulRestart !== undefined ? { gracefulRestart: verdict } : {}),
     });
+    this.withdrawal = { since: this.now(), slices: 0, changed: 0 };
+    this.withdrawSlice();
+  }
+
+  /** One slice of the dropped session's withdrawal; the next one on the next timer turn. */
+  private withdrawSlice(): void {
+    const w = this.withdrawal;
+    if (w === undefined) return;
+    // Finished meanwhile by someone else (`removePeer` withdraws what is left in one go).
+    if (w.slices > 0 && !this.ctx.locRib.withdrawing(this.address)) return void (this.withdrawal = undefined);
+    const { changes, done } = this.ctx.locRib.peerDownSlice(this.address, WITHDRAW_SLICE);
+    w.slices++;
+    w.changed += changes.prefixes.length;
+    if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
+    this.ctx.scheduleFlush();
+    if (!done) return this.timers.after(WITHDRAW, WITHDRAW_PAUSE_MS, () => this.withdrawSlice());
+    this.withdrawal = undefined;
+    if (w.slices > 1)
+      this.ctx.log('info', 'peer-withdrawn', {
+        peer: this.address,
+        changed: w.changed,
+        slices: w.slices,
+        ms: Math.round(this.now() - w.since),
+      });
+  }
+
+  /** What is left of a withdrawal under way (this object's, or one a disposed predecessor left), at once. */
+  private finishWithdrawal(): void {
+    if (this.withdrawal === undefined && !this.ctx.locRib.withdrawing(this.address)) return;
+    this.timers.clear(WITHDRAW);
+    this.withdrawal = undefined;
+    const changes = this.ctx.locRib.peerDown(this.address);
     if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
     this.ctx.scheduleFlush();
   }

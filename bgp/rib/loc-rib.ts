@@ -25,7 +25,7 @@ import { explain, formatVerdict, type Decision } from './decision.js';
 import { pathView } from './format.js';
 import { Path } from './path.js';
 import type { RibPeer } from './peer.js';
-import { PrefixMap } from './prefix-map.js';
+import { PrefixMap, type PrefixCursor } from './prefix-map.js';
 
 /** Attributes of a locally originated route when the caller gives none: ORIGIN IGP, empty AS_PATH. */
 export const LOCAL_ATTRIBUTES: PathAttributes = Object.freeze({
@@ -101,6 +101,8 @@ export class LocRib {
   private readonly identity: { -readonly [K in keyof LocalIdentity]: LocalIdentity[K] };
   private readonly adjRibIns = new Map<string, AdjRibIn>();
   private readonly rib = new PrefixMap<Slot>();
+  /** Peers being withdrawn a slice at a time (`peerDownSlice`): where each walk of the table is. */
+  private readonly withdrawals = new Map<string, PrefixCursor<Slot>>();
   private localRoutes = new Map<PrefixKey, Path>();
   private readonly nexthopSets = new Map<string, readonly string[]>();
   private readonly listeners = new Set<BatchListener>();
@@ -152,6 +154,8 @@ export class LocRib {
    */
   addPeer(peer: RibPeer): void {
     const known = this.adjRibIns.get(peer.address);
+    if (this.withdrawals.has(peer.address))
+      throw new Error(`RIB: peer ${peer.address} is still being withdrawn; finish with peerDown first`);
     if (known !== undefined && known.received > 0)
       throw new Error(`RIB: peer ${peer.address} still holds routes; call peerDown or markStale first`);
     const adjRibIn = new AdjRibIn(peer, this.identity, (nh) => this.internNexthops([nh]), this.epochs, known);
@@ -165,13 +169,48 @@ export class LocRib {
     return changes;
   }
 
-  /** The session went down: withdraw every route the peer sent; the peer stays known (with empty tables). */
+  /**
+   * The session went down: withdraw every route the peer sent; the peer stays known (with empty tables).
+   * All at once — or the rest of a withdrawal `peerDownSlice` began.
+   */
   peerDown(address: string): LocRibChanges {
+    return this.peerDownSlice(address, Infinity).changes;
+  }
+
+  /**
+   * `peerDown` a slice at a time, for a peer with a full table: each call looks at no more than `budget`
+   * entries of the table (withdrawing the peer's path where it has one) and reports that slice as one batch
+   * (changes returned, Adj-RIB-Outs told); `done` once nothing of the peer's is left. A million routes
+   * withdrawn in one call keep the caller's thread busy for seconds (3.6 s measured at 1M, before the FIB and
+   * the other peers see any of it). Between the calls the table may change: other peers' UPDATEs, local
+   * routes. Until done the peer's remaining paths are still candidates, its counts are the old session's, and
+   * `addPeer` refuses it (`peerDown` finishes the withdrawal in one go).
+   */
+  peerDownSlice(address: string, budget: number): { changes: LocRibChanges; done: boolean } {
     const adjRibIn = this.adjRibIns.get(address);
-    if (adjRibIn === undefined) return { prefixes: [], nexthops: [] };
-    if (adjRibIn.received + adjRibIn.stale > 0) this.withdrawFrom(adjRibIn.peer, () => true);
-    adjRibIn.clear();
-    return this.finishBatch();
+    if (adjRibIn === undefined) return { changes: { prefixes: [], nexthops: [] }, done: true };
+    let cursor = this.withdrawals.get(address);
+    if (cursor === undefined && adjRibIn.received + adjRibIn.stale > 0) {
+      cursor = this.rib.cursor();
+      this.withdrawals.set(address, cursor);
+    }
+    const peer = adjRibIn.peer;
+    const done =
+      cursor === undefined ||
+      cursor.next(budget, (slot, prefix) => {
+        const path = pathFrom(slot, peer);
+        if (path !== undefined) this.replace(prefix, slot, path, undefined);
+      });
+    if (done) {
+      this.withdrawals.delete(address);
+      adjRibIn.clear();
+    }
+    return { changes: this.finishBatch(), done };
+  }
+
+  /** The peer's withdrawal (`peerDownSlice`) is under way. */
+  withdrawing(address: string): boolean {
+    return this.withdrawals.has(address);
   }
 
   /**

@@ -7,12 +7,14 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker, STOP_FLUSH_MS } from '../../../bgp/speaker.js';
-import { END_OF_RIB_FALLBACK_MS } from '../../../bgp/peer.js';
+import { END_OF_RIB_FALLBACK_MS, WITHDRAW_PAUSE_MS, WITHDRAW_SLICE } from '../../../bgp/peer.js';
 import { CLOSE_GRACE_MS } from '../../../bgp/session.js';
-import type { PeerConfig, SpeakerLogRecord } from '../../../bgp/api.js';
+import type { LocRibChanges, PeerConfig, SpeakerLogRecord } from '../../../bgp/api.js';
+import { ipv4Key } from '../../../ip/prefix.js';
 import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
 import { encodeOpen } from '../../../bgp/wire/open.js';
-import type { OpenMessage } from '../../../bgp/wire/types.js';
+import { encodeUpdates } from '../../../bgp/wire/update-encode.js';
+import type { OpenMessage, PathAttributes } from '../../../bgp/wire/types.js';
 import { RawPeer, rawOpen, until } from './raw-peer.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -126,5 +128,107 @@ describe("a peer's deadlines, on a virtual clock", () => {
     clock.advance(STOP_FLUSH_MS);
     await stopped;
     expect(done).toBe(true);
+  });
+
+  it("a dropped session's routes are withdrawn a slice per timer turn, not in one go", async () => {
+    const { sp, clock, port, logs } = await virtualSpeaker();
+    const count = 2 * WITHDRAW_SLICE + 100;
+    const raw = await established(port, { holdTime: 0 });
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
+    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
+    for (const b of encodeUpdates(
+      { origin: 0, asPath: [{ type: 2, asns: [65003] }] },
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes },
+      { fourOctetAs: true, ibgp: false },
+    ))
+      raw.socket.write(b);
+    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    const batches: LocRibChanges[] = [];
+    sp.on('loc-rib', (c) => batches.push(c));
+    const t0 = clock.now();
+    raw.socket.destroy();
+    await until(() => batches.length > 0, { timeout: 5000, what: 'the first slice' });
+    // The first slice at once; the next one on a timer of its own, a pause later (another event-loop turn).
+    expect(batches.map((b) => b.prefixes.length)).toEqual([WITHDRAW_SLICE]);
+    expect(logs.find((l) => l.event === 'peer-down')).toMatchObject({ withdrawn: count });
+    expect(clock.armed()[0]).toBe(t0 + WITHDRAW_PAUSE_MS);
+    expect(sp.routes()).toHaveLength(count - WITHDRAW_SLICE);
+    clock.advance(WITHDRAW_PAUSE_MS);
+    expect(batches.map((b) => b.prefixes.length)).toEqual([WITHDRAW_SLICE, WITHDRAW_SLICE]);
+    clock.advance(WITHDRAW_PAUSE_MS);
+    expect(batches.map((b) => b.prefixes.length)).toEqual([WITHDRAW_SLICE, WITHDRAW_SLICE, 100]);
+    expect(sp.routes()).toEqual([]);
+    const gone = new Set(batches.flatMap((b) => b.prefixes));
+    expect(gone.size).toBe(count);
+    expect(batches.every((b) => b.nexthops.every((n) => n === null))).toBe(true);
+    expect(logs.find((l) => l.event === 'peer-withdrawn')).toMatchObject({ changed: count, slices: 3 });
+    expect(logs.find((l) => l.event === 'peer-withdrawn')).toMatchObject({ ms: 2 * WITHDRAW_PAUSE_MS });
+    // Done: no slice timer is left.
+    expect(clock.armed().filter((at) => at <= clock.now() + WITHDRAW_PAUSE_MS)).toEqual([]);
+    clock.advance(WITHDRAW_PAUSE_MS);
+    expect(batches).toHaveLength(3);
+  });
+
+  it('the same peer back before its last routes are all withdrawn: the rest go at once, then the new ones count', async () => {
+    const { sp, clock, port } = await virtualSpeaker();
+    const count = WITHDRAW_SLICE + 10;
+    const raw = await established(port, { holdTime: 0 });
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
+    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
+    const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65003] }] };
+    const ctx = { fourOctetAs: true, ibgp: false };
+    for (const b of encodeUpdates(attrs, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes }, ctx))
+      raw.socket.write(b);
+    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    const withdrawn: number[] = [];
+    sp.on('loc-rib', (c) => withdrawn.push(c.nexthops.filter((n) => n === null).length));
+    raw.socket.destroy();
+    await until(() => withdrawn.length > 0, { timeout: 5000, what: 'the first slice' });
+    expect(withdrawn).toEqual([WITHDRAW_SLICE]);
+    // Virtual time stands still: the second slice has not run when the peer is Established again.
+    const again = await established(port, { holdTime: 0 });
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established again' });
+    expect(withdrawn).toEqual([WITHDRAW_SLICE, 10]);
+    expect(sp.peers()[0]!.received).toBe(0);
+    for (const b of encodeUpdates(
+      attrs,
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: prefixes.slice(0, 5) },
+      ctx,
+    ))
+      again.socket.write(b);
+    await until(() => sp.peers()[0]!.received === 5, { timeout: 5000, what: 'the new routes' });
+    clock.advance(WITHDRAW_PAUSE_MS);
+    expect(sp.routes()).toHaveLength(5);
+  });
+
+  it('a peer reconfigured (new session) during a withdrawal: what is left is withdrawn at once', async () => {
+    const { sp, port } = await virtualSpeaker();
+    const count = WITHDRAW_SLICE + 10;
+    const raw = await established(port, { holdTime: 0 });
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
+    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
+    const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65003] }] };
+    const ctx = { fourOctetAs: true, ibgp: false };
+    for (const b of encodeUpdates(attrs, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes }, ctx))
+      raw.socket.write(b);
+    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    const withdrawn: number[] = [];
+    sp.on('loc-rib', (c) => withdrawn.push(c.prefixes.length));
+    raw.socket.destroy();
+    await until(() => withdrawn.length > 0, { timeout: 5000, what: 'the first slice' });
+    expect(sp.routes()).toHaveLength(10);
+    // A change that needs a new session: the old Peer is disposed, a new one takes the address.
+    sp.updatePeer({ address: '127.0.0.3', asn: 65003, passive: true, holdTime: 9 });
+    expect(withdrawn).toEqual([WITHDRAW_SLICE, 10]);
+    expect(sp.routes()).toEqual([]);
+    const again = await established(port, { holdTime: 9 });
+    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established again' });
+    for (const b of encodeUpdates(
+      attrs,
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: prefixes.slice(0, 3) },
+      ctx,
+    ))
+      again.socket.write(b);
+    await until(() => sp.peers()[0]!.received === 3, { timeout: 5000, what: 'the new routes' });
   });
 });

@@ -185,6 +185,54 @@ describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
     expect(r.peers().map((x) => x.address)).toEqual([a.address]);
   });
 
+  it('peerDownSlice withdraws a budget of table entries per call, other peers changing the table between', () => {
+    const r = rib();
+    r.addPeer(a);
+    r.addPeer(b);
+    const many = Array.from({ length: 10 }, (_, i) => key(`10.${i}.0.0/16`));
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', [...many, P6]), 0);
+    r.applyUpdate(b.address, announce(attrs({ path: [65002, 65003] }), '192.0.2.2', [many[0]!]), 0);
+    const told: number[] = [];
+    r.onBatch((prefixes) => told.push(prefixes.length));
+    const first = r.peerDownSlice(a.address, 4);
+    expect(first.done).toBe(false);
+    expect(first.changes.prefixes.length).toBeLessThanOrEqual(4);
+    expect(r.withdrawing(a.address)).toBe(true);
+    expect(() => r.addPeer(a)).toThrow(/still being withdrawn/);
+    // Between slices: B announces one of A's prefixes the walk may not have reached yet, and a new one.
+    r.applyUpdate(b.address, announce(attrs({ path: [65002, 65003] }), '192.0.2.2', [many[9]!, P2]), 0);
+    const all = [first.changes];
+    for (let i = 0; i < 10; i++) {
+      const s = r.peerDownSlice(a.address, 4);
+      all.push(s.changes);
+      if (s.done) break;
+    }
+    expect(r.withdrawing(a.address)).toBe(false);
+    expect(told.length).toBeGreaterThanOrEqual(3);
+    const final = new Map<PrefixKey, readonly string[] | null>();
+    for (const c of all) c.prefixes.forEach((p, i) => final.set(p, c.nexthops[i]!));
+    expect(final.get(many[0]!)).toEqual(['192.0.2.2']);
+    expect(final.get(many[9]!)).toEqual(['192.0.2.2']);
+    expect(final.get(many[5]!)).toBe(null);
+    expect(final.get(P6)).toBe(null);
+    expect(r.counts(a.address)).toEqual({ received: 0, accepted: 0, stale: 0 });
+    expect(r.adjRibIn(a.address)).toEqual([]);
+    expect(r.size).toBe(3); // many[0], many[9], P2: B's
+    r.addPeer(a);
+  });
+
+  it('peerDown finishes a withdrawal peerDownSlice began, in one batch', () => {
+    const r = rib();
+    r.addPeer(a);
+    const many = Array.from({ length: 10 }, (_, i) => key(`10.${i}.0.0/16`));
+    r.applyUpdate(a.address, announce(attrs({ path: [65001] }), '192.0.2.1', many), 0);
+    const first = r.peerDownSlice(a.address, 3).changes.prefixes.length;
+    expect(first).toBe(3);
+    expect(r.peerDown(a.address).prefixes).toHaveLength(10 - first);
+    expect(r.size).toBe(0);
+    expect(r.peerDownSlice(a.address, 3)).toEqual({ changes: { prefixes: [], nexthops: [] }, done: true });
+  });
+
   it('refuses UPDATEs from unknown peers, and re-adding a peer that still holds routes', () => {
     const r = rib();
     expect(() => r.applyUpdate('192.0.2.77', withdraw([P1]), 0)).toThrow(/unknown peer/);

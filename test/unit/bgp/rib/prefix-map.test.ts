@@ -43,4 +43,59 @@ describe('PrefixMap', () => {
     expect(m.size).toBe(0);
     expect(m.get(key('0.0.0.0/0'))).toBe(undefined);
   });
+
+  it('a cursor visits every entry once across slices of its budget, while each visited entry is deleted', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.tuple(fc.nat(0xffff), fc.constantFrom(16, 24, 32)), {
+          maxLength: 80,
+          selector: ([a, len]) => `${a}/${len}`,
+        }),
+        fc.integer({ min: 1, max: 7 }),
+        (entries, budget) => {
+          const m = new PrefixMap<number>();
+          const keys = entries.map(([a, len]) => ipv4Key(a * 65536, len));
+          keys.forEach((k, i) => m.set(k, i));
+          m.set(key('fd00::/8'), -1);
+          const c = m.cursor();
+          const seen: PrefixKey[] = [];
+          let slices = 0;
+          for (;;) {
+            let n = 0;
+            const done = c.next(budget, (_, k) => {
+              n++;
+              seen.push(k);
+              // Deleting the entry being visited (as a withdrawal does) must not skip the next one.
+              m.delete(k);
+            });
+            expect(n).toBeLessThanOrEqual(budget);
+            slices++;
+            if (done) break;
+          }
+          expect(new Set(seen)).toEqual(new Set([...keys, key('fd00::/8')]));
+          expect(seen).toHaveLength(keys.length + 1);
+          expect(slices).toBeGreaterThanOrEqual(Math.ceil((keys.length + 1) / budget));
+          expect(m.size).toBe(0);
+        },
+      ),
+    );
+  });
+
+  it('a cursor: entries deleted before it gets there are skipped; after clear() it is over', () => {
+    const m = new PrefixMap<string>();
+    for (const t of ['10.0.0.0/8', '10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16']) m.set(key(t), t);
+    const c = m.cursor();
+    const seen: string[] = [];
+    expect(c.next(2, (v) => seen.push(v))).toBe(false);
+    m.delete(key('10.3.0.0/16'));
+    expect(c.next(10, (v) => seen.push(v))).toBe(true);
+    expect(seen.sort()).toEqual(['10.0.0.0/8', '10.1.0.0/16', '10.2.0.0/16']);
+    expect(c.next(10, (v) => seen.push(v))).toBe(true);
+    const d = m.cursor();
+    expect(d.next(1, () => undefined)).toBe(false);
+    m.clear();
+    m.set(key('10.9.0.0/16'), 'later');
+    expect(d.next(10, (v) => seen.push(v))).toBe(true);
+    expect(seen).toHaveLength(3);
+  });
 });
