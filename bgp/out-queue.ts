@@ -108,4 +108,9 @@ export class ExportPacer {
   get busy(): boolean {
     return this.waiting.size > 0 || this.resending.size > 0;
   }
+
+  /** Nothing to start, nothing under way, no End-of-RIB owed: an export pass has nothing to do here. */
+  get idle(): boolean {
+    return this.endOfRib.length === 0 && !this.busy;
+  }
 }

@@ -727,6 +727,9 @@ export class Peer {
       this.main.state.state !== 'Established'
     )
       return;
+    // In step, nothing pending, nothing owed: the common case of a pass over a thousand peers after one of them
+    // sent an UPDATE — no work and no garbage (the path below would build `owed` and `markers` for nothing).
+    if (pacer.idle && group.drained(member)) return;
     if (ExportPacer.paused(this.main.backlog)) return;
     this.startRefreshes(pacer, group, member, n);
     if (group.catchUp(member)) {

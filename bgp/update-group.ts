@@ -135,6 +135,7 @@ export class UpdateGroup {
   join(m: GroupMember, extra?: readonly PrefixKey[]): void {
     const walk = this.out.advertisedCount > 0 ? this.out.advertised.entries() : undefined;
     const lag = extra !== undefined && extra.length > 0 ? [...extra] : undefined;
+    if (this.members.size === 1) this.out.membersGrew();
     this.members.set(m, { lag, cursor: 0, walk, walkAfi: undefined, walked: 0 });
     this.sole = this.members.size === 1 ? m : undefined;
   }

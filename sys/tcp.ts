@@ -95,6 +95,12 @@ interface ListenerState {
 export class LinuxTcpTransport {
   private readonly peers = new Map<string, PeerRecord>();
   private readonly listeners = new Set<ListenerState>();
+  /**
+   * The kernel's drop counters read once per synchronous run (cleared by a microtask): a thousand peers
+   * configured at start, or accepted in one poll callback, share one read of /proc/net/netstat instead of one
+   * each (issue 13: ~0.3 ms per read, 0.6 s of a 1000-client start).
+   */
+  private dropsNow: SilentDrops | undefined;
 
   constructor(private readonly c: Libc) {}
 
@@ -274,7 +280,7 @@ export class LinuxTcpTransport {
     const key = canonical(address);
     const before = this.peers.get(key);
     if (options === undefined) this.peers.delete(key);
-    else this.peers.set(key, { options, unanswered: 0, baseline: readSilentDrops() });
+    else this.peers.set(key, { options, unanswered: 0, baseline: this.drops() });
     let first: Error | undefined;
     if ((before?.options.password ?? '') !== (options?.password ?? ''))
       for (const l of this.listeners) first ??= this.listenerKey(l, key, options?.password ?? '');
@@ -290,7 +296,7 @@ export class LinuxTcpTransport {
   diagnose(address: string): string | undefined {
     const p = this.peers.get(canonical(address));
     if (p === undefined) return undefined;
-    const d = dropsSince(readSilentDrops(), p.baseline);
+    const d = dropsSince(this.drops(), p.baseline);
     const o = p.options;
     const password = o.password !== undefined && o.password !== '';
     const hints: string[] = [];
@@ -332,7 +338,15 @@ export class LinuxTcpTransport {
 
   private heard(p: PeerRecord): void {
     p.unanswered = 0;
-    p.baseline = readSilentDrops();
+    p.baseline = this.drops();
+  }
+
+  private drops(): SilentDrops {
+    if (this.dropsNow === undefined) {
+      this.dropsNow = readSilentDrops();
+      queueMicrotask(() => (this.dropsNow = undefined));
+    }
+    return this.dropsNow;
   }
 
   private listenerKey(l: ListenerState, address: string, password: string): Error | undefined {

@@ -95,6 +95,8 @@ export class AdjRibOut {
   private readonly exportFilter: SpeakerConfig['exportFilter'];
   private readonly shared: boolean;
   private readonly onlyMember: ((address: string) => boolean) | undefined;
+  /** Shared only: a batch from the sole member was left out (see `membersGrew`). */
+  private skippedForSole = false;
   /** Shared only: exclusions interned by content, so `===` compares them. */
   private readonly exclusions = new Map<string, Exclusion>();
   /** Path → what it becomes for this peer (null: not sent), one map per family (the next hop may differ). */
@@ -121,6 +123,18 @@ export class AdjRibOut {
     locRib.forEachPrefix((prefix) => this.pending.push(prefix));
   }
 
+  /**
+   * Shared only: a second member joined. The routes the sole member sent were left out above (none could go
+   * back to it), but the newcomer needs them: every prefix is looked at again (once per such join, and only
+   * when something was left out). Without this, the first route-reflector client up reached no other client
+   * when its UPDATE arrived before any of them was Established (issue 13: an intermittent hang of the bench).
+   */
+  membersGrew(): void {
+    if (!this.skippedForSole) return;
+    this.skippedForSole = false;
+    this.locRib.forEachPrefix((prefix) => this.pending.push(prefix));
+  }
+
   /** Stop following the Loc-RIB (session down). */
   close(): void {
     this.unsubscribe();
@@ -137,6 +151,8 @@ export class AdjRibOut {
       onlyFrom !== undefined &&
       (this.onlyMember !== undefined ? this.onlyMember(onlyFrom) : onlyFrom === this.peer.address)
     ) {
+      // Shared: what the sole member sent is needed by every member that joins later (`membersGrew`).
+      if (this.onlyMember !== undefined) this.skippedForSole = true;
       const advertised = this.advertised;
       if (advertised.size === 0) return;
       for (const prefix of prefixes) if (advertised.has(prefix)) pending.push(prefix);

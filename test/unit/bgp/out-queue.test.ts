@@ -50,8 +50,21 @@ describe('ExportPacer', () => {
 
   it('owes End-of-RIB once, after the initial table', () => {
     const p = new ExportPacer([1, 2]);
+    expect(p.idle).toBe(false);
     expect(p.drained()).toEqual({ endOfRib: [1, 2], endOfRefresh: [] });
+    expect(p.idle).toBe(true);
     expect(p.drained()).toEqual({ endOfRib: [], endOfRefresh: [] });
+  });
+
+  it('is idle only with no End-of-RIB owed and no refresh waiting or under way', () => {
+    const p = new ExportPacer([]);
+    expect(p.idle).toBe(true);
+    p.request(1);
+    expect(p.idle).toBe(false); // waiting
+    p.due(0);
+    expect(p.idle).toBe(false); // re-sending
+    expect(p.drained()).toEqual({ endOfRib: [], endOfRefresh: [1] });
+    expect(p.idle).toBe(true);
   });
 
   it('pauses at the high-water mark', () => {

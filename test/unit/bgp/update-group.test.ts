@@ -249,6 +249,22 @@ describe('update groups: one computation, one encoding, per-member exclusion', (
     expect(peers.length).toBe(3);
   });
 
+  it("a sole member's own route, learned before anyone else joined, still reaches the members that join later", () => {
+    // 1000 route-reflector clients: the first one up sends its route while it is the group's only member.
+    const { rib, groups, group, members, drain } = setup(1);
+    rib.applyUpdate('10.0.1.1', announce(attrs({ localPref: 100 }), '10.0.1.1', [P1]), 0);
+    drain();
+    expect(members[0]!.routes.size).toBe(0);
+    const second = client(2);
+    rib.addPeer(second);
+    const m = new FakeMember(second);
+    expect(groups.join(m, second, negotiated(second))).toBe(group);
+    for (let k = 0; k < 10 && (groups.flush() || group.catchUp(m)); k++);
+    expect([...m.routes.keys()]).toEqual([P1]);
+    expect(m.routes.get(P1)!.originatorId).toBe('10.0.1.1');
+    expect(members[0]!.routes.size).toBe(0); // never its own back
+  });
+
   it('route refresh for one member re-sends its table without touching the others', () => {
     const { rib, group, members, drain } = setup(3);
     rib.applyUpdate('10.0.1.1', announce(attrs({ localPref: 100 }), '10.0.1.1', [P1, P2]), 0);
