@@ -22,12 +22,9 @@
 //                           [--mode rr|mesh|quiet] [--expect-other 1] [--cluster-id 10.89.0.2] [--connects 256]
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import { cliArgs, emit, KEEPALIVE, message, openMessage } from './bgp-encode.mjs';
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = cliArgs();
 const PEER = args.peer;
 const N = Number(args.count ?? 100);
 const ASN = Number(args.asn ?? 65000);
@@ -46,36 +43,10 @@ const ip4n = (s) => s.split('.').reduce((a, b) => a * 256 + Number(b), 0);
 const ip4s = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 const FIRST = ip4n(args.first ?? '10.90.1.0');
 const T0 = Date.now();
-const emit = (event, extra = {}) =>
-  process.stdout.write(`${JSON.stringify({ event, t: Date.now(), ...extra })}\n`);
 
-function message(type, body) {
-  const m = Buffer.alloc(19 + body.length, 0xff);
-  m.writeUInt16BE(19 + body.length, 16);
-  m[18] = type;
-  body.copy(m, 19);
-  return m;
-}
-const KEEPALIVE = message(4, Buffer.alloc(0));
 const u16 = (n) => Buffer.from([n >> 8, n & 255]);
 const u32 = (n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-
-function open(routerId) {
-  const caps = Buffer.concat([
-    Buffer.from([1, 4, 0, 1, 0, 1]), // multiprotocol IPv4 unicast
-    Buffer.from([2, 0]), // route refresh
-    Buffer.from([65, 4]),
-    u32(ASN), // 4-octet AS
-  ]);
-  const fixed = Buffer.concat([
-    Buffer.from([4]),
-    u16(ASN > 0xffff ? 23456 : ASN),
-    u16(HOLD),
-    u32(routerId),
-    Buffer.from([caps.length + 2, 2, caps.length]),
-  ]);
-  return message(1, Buffer.concat([fixed, caps]));
-}
+const open = (routerId) => openMessage({ asn: ASN, hold: HOLD, routerId: u32(routerId) });
 
 /** Slot of a prefix we track: 11.x.y.0/24 → client (x<<8|y), 12.x.y.0/24 → N + client; else -1. */
 function slotOf(a, b, c) {

@@ -10,12 +10,9 @@
 //                   [--port 179] [--next-hop 10.88.0.1] [--hold 240] [--router-id 10.88.0.1]
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import { cliArgs, emit, KEEPALIVE, message, openMessage } from './bgp-encode.mjs';
 
-const args = Object.fromEntries(
-  process.argv
-    .slice(2)
-    .reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = cliArgs();
 const peer = args.peer;
 const local = args.local;
 const asn = Number(args.asn ?? 65001);
@@ -26,37 +23,9 @@ const nextHop = args['next-hop'] ?? local;
 const hold = Number(args.hold ?? 240);
 const routerId = args['router-id'] ?? local;
 
-const emit = (event, extra = {}) =>
-  process.stdout.write(`${JSON.stringify({ event, t: Date.now(), ...extra })}\n`);
 const ip4 = (s) => Buffer.from(s.split('.').map(Number));
 
-function message(type, body) {
-  const m = Buffer.alloc(19 + body.length, 0xff);
-  m.writeUInt16BE(19 + body.length, 16);
-  m[18] = type;
-  body.copy(m, 19);
-  return m;
-}
-
-function open() {
-  const as4 = Buffer.alloc(4);
-  as4.writeUInt32BE(asn);
-  const caps = Buffer.concat([
-    Buffer.from([1, 4, 0, 1, 0, 1]), // multiprotocol IPv4 unicast
-    Buffer.from([2, 0]), // route refresh
-    Buffer.from([65, 4]),
-    as4, // 4-octet AS
-  ]);
-  const fixed = Buffer.alloc(10);
-  fixed[0] = 4;
-  fixed.writeUInt16BE(asn > 0xffff ? 23456 : asn, 1);
-  fixed.writeUInt16BE(hold, 3);
-  ip4(routerId).copy(fixed, 5);
-  fixed[9] = caps.length + 2;
-  return message(1, Buffer.concat([fixed, Buffer.from([2, caps.length]), caps]));
-}
-
-const KEEPALIVE = message(4, Buffer.alloc(0));
+const open = () => openMessage({ asn, hold, routerId: ip4(routerId) });
 
 // ORIGIN IGP, AS_PATH (one AS_SEQUENCE of our AS, 4 octets), NEXT_HOP.
 const asPath = Buffer.alloc(6);
