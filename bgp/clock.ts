@@ -45,11 +45,12 @@ interface Entry {
  */
 export class TimerList {
   private readonly entries = new Map<TimerKey, Entry>();
-  private armedFor: number | undefined;
-  private disarm: (() => void) | undefined;
+  private readonly alarm: Alarm;
   private firing = false;
 
-  constructor(readonly clock: Clock) {}
+  constructor(readonly clock: Clock) {
+    this.alarm = new Alarm(clock, () => this.fire());
+  }
 
   /** Set `key` to fire at `at` (undefined: clear it). */
   set(key: TimerKey, at: number | undefined, fire: (now: number) => void): void {
@@ -85,17 +86,10 @@ export class TimerList {
 
   private arm(): void {
     if (this.firing) return; // re-armed once the due entries have run
-    const due = this.next();
-    if (due === this.armedFor) return;
-    this.disarm?.();
-    this.disarm = undefined;
-    this.armedFor = due;
-    if (due !== undefined) this.disarm = this.clock.wakeAt(due, () => this.fire());
+    this.alarm.set(this.next());
   }
 
   private fire(): void {
-    this.disarm = undefined;
-    this.armedFor = undefined;
     this.firing = true;
     try {
       const now = this.clock.now();
@@ -109,6 +103,34 @@ export class TimerList {
       this.firing = false;
       this.arm();
     }
+  }
+}
+
+/**
+ * The one wake-up a timer structure keeps armed on its clock, for its earliest deadline: moved only when that
+ * deadline changes; when it fires it is spent, and `fire` arms the next one.
+ */
+class Alarm {
+  private at: number | undefined;
+  private disarm: (() => void) | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly fire: () => void,
+  ) {}
+
+  /** Armed for `at` from now on (undefined: disarmed). */
+  set(at: number | undefined): void {
+    if (at === this.at) return;
+    this.disarm?.();
+    this.disarm = undefined;
+    this.at = at;
+    if (at !== undefined)
+      this.disarm = this.clock.wakeAt(at, () => {
+        this.disarm = undefined;
+        this.at = undefined;
+        this.fire();
+      });
   }
 }
 
@@ -128,10 +150,11 @@ interface Wake {
 export class SharedClock implements Clock {
   private heap: Wake[] = [];
   private dead = 0;
-  private armedFor: number | undefined;
-  private disarm: (() => void) | undefined;
+  private readonly alarm: Alarm;
 
-  constructor(private readonly base: Clock) {}
+  constructor(private readonly base: Clock) {
+    this.alarm = new Alarm(base, () => this.run());
+  }
 
   now(): number {
     return this.base.now();
@@ -157,17 +180,10 @@ export class SharedClock implements Clock {
 
   private arm(): void {
     this.dropDeadTop();
-    const top = this.heap[0]?.at;
-    if (top === this.armedFor) return;
-    this.disarm?.();
-    this.disarm = undefined;
-    this.armedFor = top;
-    if (top !== undefined) this.disarm = this.base.wakeAt(top, () => this.run());
+    this.alarm.set(this.heap[0]?.at);
   }
 
   private run(): void {
-    this.disarm = undefined;
-    this.armedFor = undefined;
     const now = this.base.now();
     try {
       for (;;) {
