@@ -480,6 +480,22 @@ export class Peer {
     else
       this.timers.set(GR_HELPER, at, (now) => this.applyHelper(helperTimeout(this.helper, now), 'timeout'));
     if (step.flush === undefined || step.flush.length === 0) return;
+    // The peer never came back (restart time over, session down): only stale paths are left and all of them go
+    // — a session drop's withdrawal, in slices like one (a million of them in one go stall every session).
+    if (step.state === undefined && this.main.state.state !== 'Established') {
+      const held = this.ctx.locRib.counts(this.address);
+      if (held.received === 0) {
+        this.ctx.log('info', 'graceful-restart-stale-flushed', {
+          peer: this.address,
+          families: step.flush,
+          why,
+          withdrawn: held.stale,
+        });
+        this.withdrawal = { since: this.now(), slices: 0, changed: 0 };
+        this.withdrawSlice();
+        return;
+      }
+    }
     let withdrawn = 0;
     for (const afi of step.flush) {
       const changes = this.ctx.locRib.sweepStale(this.address, afi);

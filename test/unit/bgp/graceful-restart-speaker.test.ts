@@ -6,7 +6,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Speaker, STOP_FLUSH_MS } from '../../../bgp/speaker.js';
-import type { PeerConfig } from '../../../bgp/api.js';
+import { WITHDRAW_PAUSE_MS, WITHDRAW_SLICE } from '../../../bgp/peer.js';
+import { ipv4Key } from '../../../ip/prefix.js';
+import type { LocRibChanges, PeerConfig } from '../../../bgp/api.js';
 import { encodeKeepalive } from '../../../bgp/wire/keepalive.js';
 import { decodeOpen, encodeOpen } from '../../../bgp/wire/open.js';
 import { encodeNotification } from '../../../bgp/wire/notification.js';
@@ -101,6 +103,38 @@ describe('helper: a restarting peer', () => {
     clock.advance(1);
     expect(sp.routes()).toHaveLength(0);
     expect(sp.peers()[0]!.gracefulRestart?.state).toBeUndefined();
+  });
+
+  it('never back: a full table of stale paths goes in slices once the restart time is over, not in one go', async () => {
+    const { sp, clock, port } = await speaker();
+    const raw = await established(sp, port, withGr(grCap({ restartTime: 5 })));
+    const count = WITHDRAW_SLICE + 10;
+    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
+    for (const b of encodeUpdates(
+      { origin: 0, asPath: [{ type: 2, asns: [65003] }] },
+      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes },
+      ctx,
+    ))
+      raw.socket.write(b);
+    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    raw.socket.destroy();
+    await until(() => sp.peers()[0]!.state !== 'Established', { timeout: 5000, what: 'down' });
+    expect(stale(sp)).toBe(count);
+    const batches: LocRibChanges[] = [];
+    sp.on('loc-rib', (c) => batches.push(c));
+    clock.advance(5000);
+    expect(batches.map((b) => b.prefixes.length)).toEqual([WITHDRAW_SLICE]);
+    expect(sp.routes()).toHaveLength(10);
+    clock.advance(WITHDRAW_PAUSE_MS);
+    expect(batches.map((b) => b.prefixes.length)).toEqual([WITHDRAW_SLICE, 10]);
+    expect(sp.routes()).toHaveLength(0);
+    expect(sp.peers()[0]!.gracefulRestart?.state).toBeUndefined();
+    // Back afterwards: a new session with nothing left of the old one.
+    clock.advance(1000);
+    const back = await established(sp, port, withGr(grCap({ restarting: true })));
+    back.socket.write(routes('10.1.0.0/16'));
+    await until(() => sp.routes().length === 1, { timeout: 5000, what: 'the new route' });
+    expect(stale(sp)).toBe(0);
   });
 
   it('back: re-sent paths are fresh, End-of-RIB sweeps the rest', async () => {
