@@ -8,12 +8,6 @@
  */
 import type { PrefixKey } from '../../ip/prefix.js';
 
-/** A resumable walk over a PrefixMap (`PrefixMap.cursor`). */
-export interface PrefixCursor<V> {
-  /** Call `fn` for the next entries, at most `budget` of them; true once every entry has been visited. */
-  next(budget: number, fn: (value: V, prefix: PrefixKey) => void): boolean;
-}
-
 export class PrefixMap<V> {
   /** Index = prefix length 0..32, created on first use. */
   private readonly v4: (Map<number, V> | undefined)[] = new Array<Map<number, V> | undefined>(33).fill(
@@ -21,8 +15,6 @@ export class PrefixMap<V> {
   );
   private readonly v6 = new Map<string, V>();
   private count = 0;
-  /** Bumped by `clear()`: a cursor made before it is over. */
-  private clears = 0;
 
   get size(): number {
     return this.count;
@@ -72,7 +64,6 @@ export class PrefixMap<V> {
     this.v4.fill(undefined);
     this.v6.clear();
     this.count = 0;
-    this.clears++;
   }
 
   *entries(): IterableIterator<[PrefixKey, V]> {
@@ -90,53 +81,6 @@ export class PrefixMap<V> {
 
   [Symbol.iterator](): IterableIterator<[PrefixKey, V]> {
     return this.entries();
-  }
-
-  /**
-   * A walk over the entries that can stop and go on later (a withdrawal in slices, loc-rib.ts): each
-   * `next(budget, fn)` calls `fn` for at most `budget` entries and returns true once the walk is over. Like a
-   * `Map`'s own iteration it tolerates changes in between and from `fn`: an entry deleted before it is reached
-   * is not visited, one added may be. After `clear()` the walk ends.
-   */
-  cursor(): PrefixCursor<V> {
-    let len = 0;
-    let it: Iterator<[number, V]> | undefined;
-    let v6: Iterator<[string, V]> | undefined;
-    let cleared = this.clears;
-    return {
-      next: (budget, fn) => {
-        if (cleared !== this.clears) return true;
-        let left = budget;
-        while (len <= 32) {
-          if (it === undefined) {
-            const v4 = this.v4[len];
-            if (v4 === undefined) {
-              len++;
-              continue;
-            }
-            it = v4.entries();
-          }
-          for (; left > 0; left--) {
-            const r = it.next();
-            if (r.done === true) break;
-            fn(r.value[1], (r.value[0] >>> 0) * 64 + len);
-          }
-          if (left === 0) return false;
-          it = undefined;
-          len++;
-        }
-        v6 ??= this.v6.entries();
-        for (; left > 0; left--) {
-          const r = v6.next();
-          if (r.done === true) {
-            cleared = -1;
-            return true;
-          }
-          fn(r.value[1], r.value[0]);
-        }
-        return false;
-      },
-    };
   }
 
   /** Calls `fn` for every entry; faster than `entries()` (no iterator objects per entry). */

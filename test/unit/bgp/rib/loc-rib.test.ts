@@ -199,9 +199,14 @@ describe('Loc-RIB: Adj-RIB-In, withdrawals, peer down', () => {
     expect(first.changes.prefixes.length).toBeLessThanOrEqual(4);
     expect(r.withdrawing(a.address)).toBe(true);
     expect(() => r.addPeer(a)).toThrow(/still being withdrawn/);
-    // Between slices: B announces one of A's prefixes the walk may not have reached yet, and a new one.
-    r.applyUpdate(b.address, announce(attrs({ path: [65002, 65003] }), '192.0.2.2', [many[9]!, P2]), 0);
-    const all = [first.changes];
+    // Between slices: B announces one of A's prefixes (withdrawn already or not: the order is random), and a
+    // new one.
+    const between = r.applyUpdate(
+      b.address,
+      announce(attrs({ path: [65002, 65003] }), '192.0.2.2', [many[9]!, P2]),
+      0,
+    );
+    const all = [first.changes, between];
     for (let i = 0; i < 10; i++) {
       const s = r.peerDownSlice(a.address, 4);
       all.push(s.changes);
