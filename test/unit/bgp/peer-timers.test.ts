@@ -54,6 +54,23 @@ async function established(port: number, open: Partial<OpenMessage>, allowHalfOp
   return raw;
 }
 
+/** `prefixes` announced on `socket` with one attribute set, packed as the codec packs them. */
+function announce(socket: net.Socket, prefixes: readonly number[]): void {
+  const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65003] }] };
+  const reach = { afi: 1 as const, safi: 1, nextHop: '192.0.2.3', prefixes: [...prefixes] };
+  for (const b of encodeUpdates(attrs, reach, { fourOctetAs: true, ibgp: false })) socket.write(b);
+}
+
+/** A raw peer Established with `count` /24s (10.0.0.0/24 upwards) in the speaker's table. */
+async function withTable(sp: Speaker, port: number, count: number, holdTime = 0) {
+  const raw = await established(port, { holdTime });
+  await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
+  const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
+  announce(raw.socket, prefixes);
+  await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+  return { raw, prefixes };
+}
+
 describe("a peer's deadlines, on a virtual clock", () => {
   it('one real timer per peer, armed for the earliest of the FSM timers and the End-of-RIB fallback', async () => {
     const { sp, clock, port } = await virtualSpeaker();
@@ -133,16 +150,7 @@ describe("a peer's deadlines, on a virtual clock", () => {
   it("a dropped session's routes are withdrawn a slice per timer turn, not in one go", async () => {
     const { sp, clock, port, logs } = await virtualSpeaker();
     const count = 2 * WITHDRAW_SLICE + 100;
-    const raw = await established(port, { holdTime: 0 });
-    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
-    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
-    for (const b of encodeUpdates(
-      { origin: 0, asPath: [{ type: 2, asns: [65003] }] },
-      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes },
-      { fourOctetAs: true, ibgp: false },
-    ))
-      raw.socket.write(b);
-    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    const { raw } = await withTable(sp, port, count);
     const batches: LocRibChanges[] = [];
     sp.on('loc-rib', (c) => batches.push(c));
     const t0 = clock.now();
@@ -171,15 +179,7 @@ describe("a peer's deadlines, on a virtual clock", () => {
 
   it('the same peer back before its last routes are all withdrawn: the rest go at once, then the new ones count', async () => {
     const { sp, clock, port } = await virtualSpeaker();
-    const count = WITHDRAW_SLICE + 10;
-    const raw = await established(port, { holdTime: 0 });
-    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
-    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
-    const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65003] }] };
-    const ctx = { fourOctetAs: true, ibgp: false };
-    for (const b of encodeUpdates(attrs, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes }, ctx))
-      raw.socket.write(b);
-    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    const { raw, prefixes } = await withTable(sp, port, WITHDRAW_SLICE + 10);
     const withdrawn: number[] = [];
     sp.on('loc-rib', (c) => withdrawn.push(c.nexthops.filter((n) => n === null).length));
     raw.socket.destroy();
@@ -190,12 +190,7 @@ describe("a peer's deadlines, on a virtual clock", () => {
     await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established again' });
     expect(withdrawn).toEqual([WITHDRAW_SLICE, 10]);
     expect(sp.peers()[0]!.received).toBe(0);
-    for (const b of encodeUpdates(
-      attrs,
-      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: prefixes.slice(0, 5) },
-      ctx,
-    ))
-      again.socket.write(b);
+    announce(again.socket, prefixes.slice(0, 5));
     await until(() => sp.peers()[0]!.received === 5, { timeout: 5000, what: 'the new routes' });
     clock.advance(WITHDRAW_PAUSE_MS);
     expect(sp.routes()).toHaveLength(5);
@@ -203,15 +198,7 @@ describe("a peer's deadlines, on a virtual clock", () => {
 
   it('a peer reconfigured (new session) during a withdrawal: what is left is withdrawn at once', async () => {
     const { sp, port } = await virtualSpeaker();
-    const count = WITHDRAW_SLICE + 10;
-    const raw = await established(port, { holdTime: 0 });
-    await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established' });
-    const prefixes = Array.from({ length: count }, (_, i) => ipv4Key(0x0a000000 + i * 256, 24));
-    const attrs: PathAttributes = { origin: 0, asPath: [{ type: 2, asns: [65003] }] };
-    const ctx = { fourOctetAs: true, ibgp: false };
-    for (const b of encodeUpdates(attrs, { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes }, ctx))
-      raw.socket.write(b);
-    await until(() => sp.peers()[0]!.received === count, { timeout: 5000, what: `${count} routes` });
+    const { raw, prefixes } = await withTable(sp, port, WITHDRAW_SLICE + 10);
     const withdrawn: number[] = [];
     sp.on('loc-rib', (c) => withdrawn.push(c.prefixes.length));
     raw.socket.destroy();
@@ -223,12 +210,7 @@ describe("a peer's deadlines, on a virtual clock", () => {
     expect(sp.routes()).toEqual([]);
     const again = await established(port, { holdTime: 9 });
     await until(() => sp.peers()[0]!.state === 'Established', { timeout: 5000, what: 'Established again' });
-    for (const b of encodeUpdates(
-      attrs,
-      { afi: 1, safi: 1, nextHop: '192.0.2.3', prefixes: prefixes.slice(0, 3) },
-      ctx,
-    ))
-      again.socket.write(b);
+    announce(again.socket, prefixes.slice(0, 3));
     await until(() => sp.peers()[0]!.received === 3, { timeout: 5000, what: 'the new routes' });
   });
 });
