@@ -95,14 +95,11 @@ const REFRESH = 'route-refresh';
 const WITHDRAW = 'withdraw';
 
 /**
- * Table entries looked at per slice when a dropped session's routes are withdrawn (`LocRib.peerDownSlice`),
- * one slice per timer turn: between them the event loop serves the other sessions (their KEEPALIVEs and
- * UPDATEs), the FIB's writes and the control socket. 1M routes withdrawn in one go held the main thread for
- * 10 s on a quiet 2-core machine and 29 s on a loaded one (control socket unanswered meanwhile).
- *
- * Not smaller: the kernel's IPv4 trie deletes neighbouring prefixes slowly in ascending order, and the FIB
- * writes a backlog in random order only from 16,384 prefixes up (routing/mirror.ts SHUFFLE_MIN). With 4,096
- * a 1M drop took 46-58 s in the kernel against 5-8 s in one go; with 65,536 it took 5.6 s (bench/run.mjs).
+ * Prefixes withdrawn per slice when a dropped session's routes go (`LocRib.peerDownSlice`, in one random
+ * order), one slice per timer turn: between them the event loop serves the other sessions (their KEEPALIVEs
+ * and UPDATEs), the FIB's writes and the control socket. 1M routes withdrawn in one go held the main thread
+ * for 10 s on a quiet 2-core machine and 29 s on a loaded one (control socket unanswered meanwhile); in
+ * slices of this size a 1M drop took 4.7 s (6.5–6.7 s beside a CPU hog, bench/run.mjs).
  */
 export const WITHDRAW_SLICE = 65_536;
 /**
@@ -480,28 +477,19 @@ export class Peer {
     else
       this.timers.set(GR_HELPER, at, (now) => this.applyHelper(helperTimeout(this.helper, now), 'timeout'));
     if (step.flush === undefined || step.flush.length === 0) return;
-    // The peer never came back (restart time over, session down): only stale paths are left and all of them go
-    // — a session drop's withdrawal, in slices like one (a million of them in one go stall every session).
-    if (step.state === undefined && this.main.state.state !== 'Established') {
-      const held = this.ctx.locRib.counts(this.address);
-      if (held.received === 0) {
-        this.ctx.log('info', 'graceful-restart-stale-flushed', {
-          peer: this.address,
-          families: step.flush,
-          why,
-          withdrawn: held.stale,
-        });
-        this.withdrawal = { since: this.now(), slices: 0, changed: 0 };
-        this.withdrawSlice();
-        return;
-      }
-    }
+    const held = this.ctx.locRib.counts(this.address);
     let withdrawn = 0;
-    for (const afi of step.flush) {
-      const changes = this.ctx.locRib.sweepStale(this.address, afi);
-      withdrawn += changes.prefixes.length;
-      if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
-    }
+    if (step.state === undefined && this.main.state.state !== 'Established' && held.received === 0) {
+      // The peer never came back (restart time over, session down): only stale paths are left and all of them
+      // go — a session drop's withdrawal, in slices like one (a million in one go would stall every session).
+      withdrawn = held.stale;
+      this.startWithdrawal();
+    } else
+      for (const afi of step.flush) {
+        const changes = this.ctx.locRib.sweepStale(this.address, afi);
+        withdrawn += changes.prefixes.length;
+        if (changes.prefixes.length > 0) this.ctx.locRibChanged(changes);
+      }
     if (was !== undefined)
       this.ctx.log('info', 'graceful-restart-stale-flushed', {
         peer: this.address,
@@ -570,6 +558,11 @@ export class Peer {
       withdrawn: held.received + held.stale,
       ...(n?.gracefulRestart !== undefined ? { gracefulRestart: verdict } : {}),
     });
+    this.startWithdrawal();
+  }
+
+  /** Every path of the peer's goes, a slice now and one per timer turn after (WITHDRAW_SLICE). */
+  private startWithdrawal(): void {
     this.withdrawal = { since: this.now(), slices: 0, changed: 0 };
     this.withdrawSlice();
   }
