@@ -69,9 +69,10 @@ export const STOP_DEADLINE_MS = 10_000;
  * table) has grown it, a quarter of its peak at 1000 route-reflector clients (issue 13). What a BGP daemon
  * allocates in a burst is short-lived (decoded messages, encoded slices): at the initial size it is collected
  * just as well, with more but smaller scavenges — measured: 15–20 MB less peak RSS at 1000 clients (none at
- * 2000: V8 still grows the space there, by a path this factor does not cover), convergence within the noise. The growth factor is read by V8 each time it would grow the space, so setting
- * it here, after start, takes effect; an explicit `--max-semi-space-size` or `--semi-space-growth-factor` (node
- * options or NODE_OPTIONS) is left alone.
+ * 2000: V8 still grows the space there, by a path this factor does not cover), convergence within the noise.
+ * The growth factor is read by V8 each time it would grow the space, so setting it here, after start, takes
+ * effect; an explicit `--max-semi-space-size` or `--semi-space-growth-factor` (node options or NODE_OPTIONS)
+ * is left alone.
  */
 export function keepYoungGenerationSmall(): void {
   const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
