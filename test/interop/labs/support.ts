@@ -84,10 +84,7 @@ async function diagnose(state: LabState, missing: readonly string[]): Promise<st
     }
     if (st.role !== 'nodebgp' || !named.has(st.name)) continue;
     await safe(`${st.name} /routes`, () => controlGet(controlSocket(st), '/routes'));
-    await safe(
-      `${st.name} ip -6 route`,
-      async () => (await tryRun(['ip', '-n', st.ns, '-6', 'route'])).stdout,
-    );
+    await safe(`${st.name} kernel routes`, () => kernelRoutes(st.ns));
     await safe(`${st.name} nodebgp.log warnings`, async () =>
       readFileSync(join(st.dir, 'nodebgp.log'), 'utf8')
         .split('\n')
