@@ -4,7 +4,8 @@
  * writes and one timer; every decision is the mirror's.
  *
  * Changes are reconciled at once when the kernel has nothing of ours to do, else coalesced per event-loop
- * turn (setImmediate), in chunks, so writes start while the rest of a big change is compared; they are sent in 64 KiB batches (batch.ts), a bounded number
+ * turn (setImmediate), in chunks, so writes start while the rest of a big change is compared (and a resync
+ * dump is read in pieces the same way); they are sent in 64 KiB batches (batch.ts), a bounded number
  * unanswered at a time, so the event loop (and the BGP sessions on it) keeps turning during a million writes.
  * A failed write is reported with the errno name and retried with exponential backoff, 1 s → 30 s.
  *
@@ -193,7 +194,7 @@ export class Fib {
     // first routes of a table reach the kernel while the rest of it is still arriving. The rest, and every
     // change while writes are under way, is coalesced and compared in chunks.
     if (this.mirror.hasDirty && this.kernelIdle) this.mirror.reconcile(this.clock.now(), FIRST_CHUNK);
-    if (this.mirror.hasDirty && !this.flushScheduled) {
+    if ((this.mirror.hasDirty || this.mirror.hasScan) && !this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
     }
@@ -210,7 +211,11 @@ export class Fib {
 
   private flush(): void {
     this.flushScheduled = false;
-    this.input(() => this.mirror.reconcile(this.clock.now()));
+    this.input(() => {
+      // A resync dump is read a piece per turn, as a big change is compared.
+      this.mirror.scanDump(this.clock.now());
+      this.mirror.reconcile(this.clock.now());
+    });
   }
 
   /** Send queued writes in 64 KiB batches while fewer than backend.maxUnanswered messages are unanswered. */

@@ -49,7 +49,7 @@ import { entryView, kernelView } from './views.js';
 import type { FibStatus } from './api.js';
 import type { RouteMsg } from './netlink/codec.js';
 import { RTM, RTN, errnoName } from './netlink/constants.js';
-import { scanDump } from './dump-scan.js';
+import { DumpScan, scanDump } from './dump-scan.js';
 import { Resolutions } from './resolutions.js';
 import { formatPrefix as formatKey } from '../ip/prefix.js';
 
@@ -64,6 +64,8 @@ export interface MirrorOptions {
   /** Route notifications the monitor socket holds (Backend.monitorCapacity). */
   monitorCapacity: number;
   emit: (e: FibEvent) => void;
+  /** Routes of a resync dump read per scanDump() (default SCAN_CHUNK; tests pass fewer). */
+  scanChunk?: number;
   /** The order of big backlogs (see SHUFFLE_MIN); tests pass a seeded one. Default Math.random. */
   random?: () => number;
 }
@@ -91,6 +93,11 @@ export const RECONCILE_CHUNK = 8192;
  * first of them is in the kernel within a millisecond or two of the change, the rest follow in chunks.
  */
 export const FIRST_CHUNK = 128;
+/**
+ * Routes of a resync dump read per call (scanDump): a million took 1.4–3.2 s of the main thread in one go,
+ * and the sessions waited that long.
+ */
+export const SCAN_CHUNK = 16384;
 /**
  * A backlog of at least this many prefixes is written in random order. The kernel's IPv4 trie is slow to
  * delete neighbouring prefixes in ascending order (it keeps resizing the node they empty): a million /24s
@@ -145,6 +152,8 @@ export class FibMirror {
   private resyncReason = '';
   /** A resync dump is out: the answer count when it was asked for, and the prefixes removed since. */
   private dumping: { mark: number; removed: Set<PrefixKey> } | undefined;
+  /** The resync dump being read: where, its generation (FibTable.seen), the other programs' routes so far. */
+  private scan: { reader: DumpScan; gen: number; others: RouteMsg[] } | undefined;
   private resyncAgain: string | undefined;
   private staleReleased = false;
   /** A link or address changed: every unicast prefix resolves again after the next dump. */
@@ -329,21 +338,37 @@ export class FibMirror {
     this.actions.push({ type: 'dump', nexthops: this.nexthops !== undefined });
   }
 
-  /** The answer to a 'dump' action: reconcile the prefixes whose kernel state is not what we think. */
+  /**
+   * The answer to a 'dump' action: read it (SCAN_CHUNK routes now, the rest by scanDump(), the shell calling
+   * it while hasScan), then reconcile the prefixes whose kernel state is not what we think. Until the end of
+   * the dump the other programs' routes stay as they were, so next hops resolve as before meanwhile.
+   */
   dumpDone(d: RouteDump, now: number): void {
-    const dumping = this.dumping;
-    if (!dumping || this.closed) return;
-    this.dumping = undefined;
-    const { mark, removed } = dumping;
-    const t = this.t;
+    if (!this.dumping || this.scan || this.closed) return;
     if (this.nexthops && d.nexthops) this.nexthops.sync(d.nexthops);
-    const before = this.kernel.fingerprint();
-    this.kernel.clearRoutes();
-    const gen = ++this.generation;
-    scanDump(
-      d.routes,
-      this.opts,
-      this.shapes,
+    this.scan = {
+      reader: new DumpScan(d.routes, this.opts, this.shapes),
+      gen: ++this.generation,
+      others: [],
+    };
+    this.scanDump(now);
+  }
+
+  /** A resync dump is being read (scanDump() has work). */
+  get hasScan(): boolean {
+    return this.scan !== undefined && !this.closed;
+  }
+
+  /** Read SCAN_CHUNK more routes of the resync dump; at its end, compare what it did not show. */
+  scanDump(now: number): void {
+    const scan = this.scan;
+    const dumping = this.dumping;
+    if (!scan || !dumping || this.closed) return;
+    const { mark, removed } = dumping;
+    const { gen, others } = scan;
+    const t = this.t;
+    const over = scan.reader.step(
+      this.opts.scanChunk ?? SCAN_CHUNK,
       (key, shape) => {
         if (removed.has(key) && t.get(key) < 0) return; // deleted by us after the dump began
         const s = this.slot(key, now);
@@ -356,8 +381,14 @@ export class FibMirror {
         t.installed[s] = shape.id;
         this.markDirty(s, now);
       },
-      (r) => this.kernel.applyRoute(r, false),
+      (r) => others.push(r),
     );
+    if (!over) return;
+    this.scan = undefined;
+    this.dumping = undefined;
+    const before = this.kernel.fingerprint();
+    this.kernel.clearRoutes();
+    for (const r of others) this.kernel.applyRoute(r, false);
     // Next hops resolve again if the other routes changed, or links or addresses did since the last dump.
     const reresolve = this.reresolvePending || before !== this.kernel.fingerprint();
     this.reresolvePending = false;
@@ -383,7 +414,7 @@ export class FibMirror {
 
   /** A resync dump failed (its errno in `message`): reported, and tried again. */
   dumpFailed(message: string, now: number): void {
-    if (!this.dumping || this.closed) return;
+    if (!this.dumping || this.scan || this.closed) return;
     this.dumping = undefined;
     this.opts.emit({ type: 'resync', reason: `failed: ${message}` });
     this.resyncAgain ??= `the last dump failed (${message})`;

@@ -64,7 +64,7 @@ class Harness {
   readonly events: FibEvent[] = [];
   readonly m: FibMirror;
   now = 1_000_000;
-  constructor(opts: { staleGraceMs?: number; monitorCapacity?: number } = {}) {
+  constructor(opts: { staleGraceMs?: number; monitorCapacity?: number; scanChunk?: number } = {}) {
     this.m = new FibMirror({
       table: 254,
       metric: 20,
@@ -72,6 +72,7 @@ class Harness {
       nexthopResolution: 'kernel',
       monitorCapacity: opts.monitorCapacity ?? 32768,
       staleGraceMs: opts.staleGraceMs,
+      scanChunk: opts.scanChunk,
       emit: (e) => this.events.push(e),
       random: () => 0.5,
     });
@@ -353,6 +354,28 @@ describe('FibMirror: resync races', () => {
     h.m.dumpDone(dumpOf(route('10.244.1.0/24', '10.0.0.2')), h.now);
     expect(h.m.idle).toBe(true);
     expect(h.settle()).toEqual([]);
+  });
+
+  it('reads a big dump in pieces, believing answers that come between them', () => {
+    const h = new Harness({ scanChunk: 1 });
+    h.m.start(kernelDump(), h.now);
+    for (const p of ['10.244.1.0/24', '10.244.2.0/24']) h.m.set(P(p), ['10.0.0.2'], h.now);
+    h.settle();
+    h.actions();
+    askDump(h);
+    // The kernel shows 10.244.1.0/24 as we left it and 10.244.2.0/24 changed by hand; 10.244.3.0/24 is new.
+    h.m.dumpDone(dumpOf(route('10.244.1.0/24', '10.0.0.2'), route('10.244.2.0/24', '10.0.0.9')), h.now);
+    expect(h.m.hasScan).toBe(true);
+    expect(h.settle()).toEqual([]);
+    expect(h.m.idle).toBe(false);
+    // Between the pieces a new route is written and answered: newer than the dump, it is not undone.
+    h.m.set(P('10.244.3.0/24'), ['10.0.0.3'], h.now);
+    expect(h.settle()).toEqual([{ type: 'add', prefix: '10.244.3.0/24', gateway: '10.0.0.3' }]);
+    h.m.scanDump(h.now);
+    expect(h.m.hasScan).toBe(false);
+    expect(h.settle()).toEqual([{ type: 'add', prefix: '10.244.2.0/24', gateway: '10.0.0.2' }]);
+    expect(h.m.idle).toBe(true);
+    expect(h.m.stats()).toMatchObject({ wanted: 3, installed: 3 });
   });
 
   it('a deletion answered ESRCH (already gone) counts as done', () => {
