@@ -630,7 +630,12 @@ export class FibMirror {
       if (t.installed[s] === shape.id) t.installed[s] = 0;
     } else this.fail(s, errnoName(errno), now);
     const want = t.want[s];
-    if (t.busy[s] === 0 && (t.flags[s] & REDO || (ok && want <= WANT_REMOVE))) {
+    if (t.busy[s] !== 0) return;
+    // Removed and nothing else to do for it: freed now rather than compared once more (a 1M drop then walks
+    // its prefixes once, not twice).
+    if (ok && want <= WANT_REMOVE && t.installed[s] === 0 && !(t.flags[s] & (REDO | QUEUED)))
+      return this.remove(s);
+    if (t.flags[s] & REDO || (ok && want <= WANT_REMOVE)) {
       t.flags[s] &= ~REDO;
       this.markDirty(s, now);
     }
