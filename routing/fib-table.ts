@@ -125,7 +125,7 @@ export class FibTable {
       this.v6.delete(k6);
     } else this.unindex(s);
     this.flags[s] = 0;
-    this.errors.delete(s);
+    if (this.errors.size > 0) this.errors.delete(s);
     this.count_--;
     if (this.freeTop === this.free.length) {
       const f = new Int32Array(this.free.length * 2);
@@ -139,12 +139,15 @@ export class FibTable {
     return (this.flags[s] & LIVE) !== 0;
   }
 
+  // An IPv6 slot's key4 is NaN (its key is in key6): one array read decides, not a Map lookup per call.
   key(s: number): PrefixKey {
-    return this.key6.get(s) ?? this.key4[s];
+    const k = this.key4[s];
+    return k === k ? k : (this.key6.get(s) ?? k);
   }
 
   family(s: number): Family {
-    return this.key6.has(s) ? AF_INET6 : AF_INET;
+    const k = this.key4[s];
+    return k === k ? AF_INET : AF_INET6;
   }
 
   /** Every live slot, in slot order (removing the current one while iterating is allowed). */

@@ -123,7 +123,7 @@ export class KernelState {
 
   /** The protocol of another program's route at exactly this prefix and metric in our table, if any. */
   occupiedBy(key: PrefixKey, priority: number): number | undefined {
-    return this.occupied.get(key)?.get(priority);
+    return this.occupied.size === 0 ? undefined : this.occupied.get(key)?.get(priority);
   }
 
   /** Apply another program's route (never one of ours). Only the main table and ours matter. */

@@ -769,8 +769,9 @@ export class FibMirror {
     const t = this.t;
     if (t.status[s] !== status) t.since[s] = now;
     t.status[s] = status;
-    if (error === undefined) t.errors.delete(s);
-    else t.errors.set(s, error);
+    if (error === undefined) {
+      if (t.errors.size > 0) t.errors.delete(s);
+    } else t.errors.set(s, error);
   }
 
   private markDirty(s: number, now: number): void {

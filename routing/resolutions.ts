@@ -15,6 +15,9 @@ export class Resolutions {
     [AF_INET, new Map()],
     [AF_INET6, new Map()],
   ]);
+  private lastWant: Want | undefined;
+  private lastFamily = 0;
+  private last: RouteShape | string | undefined;
 
   constructor(
     private readonly kernel: KernelState,
@@ -26,14 +29,20 @@ export class Resolutions {
 
   /** The shape for `want` in `family`, or the reasons none of its next hops can be used. */
   get(want: Want, family: Family, nexthops: NexthopRegistry | undefined): RouteShape | string {
+    // A table's prefixes mostly share one next-hop set: the last answer is kept aside.
+    if (want === this.lastWant && family === this.lastFamily) return this.last!;
     const cache = this.byFamily.get(family)!;
     let r = cache.get(want);
     if (r === undefined) cache.set(want, (r = this.resolve(want, family, nexthops)));
-    return r;
+    this.lastWant = want;
+    this.lastFamily = family;
+    return (this.last = r);
   }
 
   forget(): void {
     for (const m of this.byFamily.values()) m.clear();
+    this.lastWant = undefined;
+    this.last = undefined;
   }
 
   forEachShape(fn: (s: RouteShape) => void): void {
