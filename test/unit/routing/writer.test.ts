@@ -1,11 +1,13 @@
 /**
  * The route writer (netlink/writer.ts) with a writer thread that never answers: a small batch handed over
- * while the thread holds nothing is written on the calling thread and answered anyway; a big one, or any batch
- * while the thread holds one, waits for the thread. The batches are RTM_GETROUTE queries for 127.0.0.1 —
+ * while the thread holds nothing, and after a pause in the writes, is written on the calling thread and
+ * answered anyway; a big one, one in a stream of batches, or any batch while the thread holds one, waits for
+ * the thread. The batches are RTM_GETROUTE queries for 127.0.0.1 —
  * answered by the kernel without privileges and changing nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { INLINE_MESSAGES, RtnlWriter } from '../../../routing/netlink/writer.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { INLINE_AFTER_IDLE_MS, INLINE_MESSAGES, RtnlWriter } from '../../../routing/netlink/writer.js';
 import { NLM_F_ACK, NLM_F_REQUEST, RTM } from '../../../routing/netlink/constants.js';
 
 const silentWorker = new URL('./fixtures/silent-writer-worker.mjs', import.meta.url);
@@ -53,7 +55,16 @@ describe('RtnlWriter', () => {
     writer = new RtnlWriter({ workerFile: silentWorker });
     expect(writer.threaded).toBe(true);
     expect(await send(writer, 100, 1)).toBe(0);
+    await sleep(INLINE_AFTER_IDLE_MS + 5);
     expect(await send(writer, 200, INLINE_MESSAGES)).toBe(0);
+  });
+
+  it('hands a small batch to its thread within INLINE_AFTER_IDLE_MS of the last write (a stream of them)', async () => {
+    writer = new RtnlWriter({ workerFile: silentWorker });
+    const first = send(writer, 100, 1);
+    const second = send(writer, 200, 1);
+    expect(await first).toBe(0);
+    expect(await second).toBe('unanswered');
   });
 
   it('hands a big batch to its thread, and every batch after it while the thread holds it', async () => {
