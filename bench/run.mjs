@@ -8,7 +8,8 @@
 //            summary`, BIRD `show route count`, nodebgp `neighbors --json` accepted) or in its namespace's kernel
 //            table (BIRD with kernel export, FRR bgpd+zebra, nodebgp with kernel.enabled)
 //   drop     seconds from dropping the TCP session until all N are gone again (same counter)
-//   peak RSS VmHWM of the daemon process(es) after the load (FRR: bgpd + zebra)
+//   peak RSS VmHWM of the daemon process(es) after the load (FRR: bgpd + zebra); "run peak": VmHWM after the
+//            drop, the whole run's peak (a FIB's resync after the load included)
 //   first    FIB runs: ms from Established (the sender's first UPDATE follows at once) until the kernel
 //            announces the first of the routes (lib/first-route.mjs listens inside the namespace)
 // --rounds N repeats the whole list N times, alternating the daemons (A B A B …), and prints each ratio as the
@@ -70,6 +71,7 @@ const rows = [
     'load s',
     'drop s',
     'peak RSS MB',
+    'run peak MB',
     'load ×nodebgp',
     'RSS ×nodebgp',
   ],
@@ -94,6 +96,7 @@ for (const r of results) {
     r.loadSeconds.toFixed(2),
     r.withdrawSeconds.toFixed(2),
     rss,
+    r.runPeakRssKb === undefined ? '' : mb(r.runPeakRssKb),
     ref ? ratio(r.loadSeconds, ref.loadSeconds) : 'n/a',
     ref ? ratio(r.peakRssTotalKb, ref.peakRssTotalKb) : 'n/a',
   ]);

@@ -1,7 +1,8 @@
 // One runner per daemon: start it in a namespace, let the sender (sender.mjs, in a second namespace) stream
 // N prefixes at it, and measure from the moment the session is Established until the daemon holds all N (in
 // its RIB, or in its namespace's kernel table for the FIB runs), then from the moment the TCP session is dropped
-// until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load.
+// until all N are gone again. Peak RSS is VmHWM of the daemon process(es) at the end of the load, and again at
+// the end of the drop (the whole run's peak).
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -285,6 +286,9 @@ export async function measure(key, n, { log = () => {}, hog = false } = {}) {
     sender.stdin.write('close\n');
     await until(async () => (await d.count()) === 0, { ...load, what: `${key}: routes gone` });
     const gone = Date.now();
+    // VmHWM again at the end: the whole run's peak, with whatever followed the load (a FIB's resync dump,
+    // the drop) — the figure after the load alone missed those.
+    const runRss = d.processes.reduce((a, p) => a + procStatusKb(pidOf(p), 'VmHWM'), 0);
     return {
       daemon: key,
       label: runner.label,
@@ -297,6 +301,7 @@ export async function measure(key, n, { log = () => {}, hog = false } = {}) {
       hog,
       peakRssKb: rss,
       peakRssTotalKb: Object.values(rss).reduce((a, b) => a + b, 0),
+      runPeakRssKb: runRss,
     };
   } finally {
     stopHog();
