@@ -6,28 +6,20 @@
 import type { AddrMsg, LinkMsg, NexthopMsg, RouteMsg } from './netlink/codec.js';
 import type { Batch } from './netlink/writer.js';
 
-import type { CompactRoutes } from './netlink/route-compact.js';
-
 export type { Batch } from './netlink/writer.js';
-export type { CompactRoutes } from './netlink/route-compact.js';
-
-export interface RouteOwner {
-  protocol: number;
-  table: number;
-}
 
 export interface KernelDump {
   links: LinkMsg[];
   addrs: AddrMsg[];
-  /** The route dump: as the kernel sent it (read with scanRoutes), or compacted as it was read. */
-  routes: Buffer[] | CompactRoutes;
+  /** The route dump as the kernel sent it (read with scanRoutes). */
+  routes: Buffer[];
   /** The kernel's nexthop objects (everyone's); undefined when it has none (Linux before 5.3). */
   nexthops: NexthopMsg[] | undefined;
 }
 
 /** A resync's dump: nexthop objects first (the kernel removes one and its routes together), then routes. */
 export interface RouteDump {
-  routes: Buffer[] | CompactRoutes;
+  routes: Buffer[];
   nexthops: NexthopMsg[] | undefined;
 }
 
@@ -46,9 +38,8 @@ export interface Backend {
    * routes (kernel.ts); `as-given` — the address alone, no device (a backend without a kernel behind it).
    */
   readonly nexthopResolution: 'kernel' | 'as-given';
-  /** `owner`: our rtm_protocol and table, for a backend that compacts our routes as it reads them. */
-  dump(owner?: RouteOwner): Promise<KernelDump>;
-  dumpRoutes(withNexthops: boolean, owner?: RouteOwner): Promise<RouteDump>;
+  dump(): Promise<KernelDump>;
+  dumpRoutes(withNexthops: boolean): Promise<RouteDump>;
   /**
    * Listen to link, address and route changes; resolves once listening. RTM_NEWROUTE notifications with
    * `skip`'s rtm_protocol and rtm_table bytes (the echoes of our own writes) are not delivered.

@@ -9,14 +9,13 @@ import { AF_INET, AF_INET6, encodeKey, type PrefixKey } from './prefix.js';
 import { RouteMsg, decodeRoute } from './netlink/codec.js';
 import { RT_TABLE_MAIN } from './netlink/constants.js';
 import { RouteCursor, RouteScanner } from './netlink/route-scan.js';
-import type { CompactRoutes } from './netlink/route-compact.js';
 
 export type OursFn = (key: PrefixKey, shape: RouteShape) => void;
 export type OtherFn = (r: RouteMsg) => void;
 
 /** Reads the whole dump now; returns how many routes it held. */
 export function scanDump(
-  datagrams: readonly Buffer[] | CompactRoutes,
+  datagrams: readonly Buffer[],
   owner: { protocol: number; table: number },
   shapes: ShapeTable,
   ours: OursFn,
@@ -28,13 +27,7 @@ export function scanDump(
 }
 
 export class DumpScan {
-  private readonly scanner: RouteScanner | undefined;
-  private readonly compact: CompactRoutes | undefined;
-  /** The compact form: the next IPv4 and IPv6 entries, and each content's shape once made. */
-  private i4 = 0;
-  private i6 = 0;
-  private othersDone = false;
-  private readonly shapeOf: (RouteShape | undefined)[] = [];
+  private readonly scanner: RouteScanner;
   private readonly byContent = new Map<string, RouteShape>();
   /**
    * The content (prefix zeroed) and shape of the last route of ours: a dump lists routes of one content one
@@ -44,24 +37,22 @@ export class DumpScan {
   private lastShape: RouteShape | undefined;
 
   constructor(
-    dump: readonly Buffer[] | CompactRoutes,
+    datagrams: readonly Buffer[],
     private readonly owner: { protocol: number; table: number },
     private readonly shapes: ShapeTable,
   ) {
-    if (isCompact(dump)) this.compact = dump;
-    else this.scanner = new RouteScanner(dump);
+    this.scanner = new RouteScanner(datagrams);
   }
 
-  /** Routes read so far (the compact form: all of the dump's). */
+  /** Routes read so far. */
   get count(): number {
-    return this.scanner ? this.scanner.count : this.compact!.count;
+    return this.scanner.count;
   }
 
   /** Reads up to `limit` more routes; true once the dump has been read to its end. */
   step(limit: number, ours: OursFn, other: OtherFn): boolean {
-    if (this.compact) return this.stepCompact(this.compact, limit, ours, other);
     const { protocol, table } = this.owner;
-    return this.scanner!.step(limit, (c: RouteCursor) => {
+    return this.scanner.step(limit, (c: RouteCursor) => {
       if (c.protocol !== protocol || c.table !== table) {
         if (c.table === RT_TABLE_MAIN || c.table === table) other(decodeRoute(c.payload()));
         return;
@@ -81,33 +72,4 @@ export class DumpScan {
       ours(key, shape);
     });
   }
-
-  /** The compact form (netlink/route-compact.ts): the others first, all at once (they are few). */
-  private stepCompact(d: CompactRoutes, limit: number, ours: OursFn, other: OtherFn): boolean {
-    if (!this.othersDone) {
-      this.othersDone = true;
-      for (const o of d.others) other(decodeRoute(Buffer.from(o.buffer, o.byteOffset, o.byteLength)));
-    }
-    let n = 0;
-    for (; this.i4 < d.n4 && n < limit; this.i4++, n++)
-      ours(d.keys4[this.i4], this.shape(d, d.content4[this.i4]));
-    for (; this.i6 < d.keys6.length && n < limit; this.i6++, n++)
-      ours(d.keys6[this.i6], this.shape(d, d.content6[this.i6]));
-    return this.i4 >= d.n4 && this.i6 >= d.keys6.length;
-  }
-
-  private shape(d: CompactRoutes, id: number): RouteShape {
-    let s = this.shapeOf[id];
-    if (s === undefined) {
-      const c = d.contents[id];
-      this.shapeOf[id] = s = this.shapes.fromRoute(
-        decodeRoute(Buffer.from(c.buffer, c.byteOffset, c.byteLength)),
-      );
-    }
-    return s;
-  }
-}
-
-function isCompact(d: readonly Buffer[] | CompactRoutes): d is CompactRoutes {
-  return !Array.isArray(d);
 }

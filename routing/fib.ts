@@ -70,7 +70,6 @@ export class Fib {
   private flushScheduled = false;
   private closed = false;
   private waiters: (() => void)[] = [];
-  private readonly owner: { protocol: number; table: number };
 
   constructor(opts: FibOptions) {
     const table = opts.table ?? KERNEL_DEFAULTS.table;
@@ -78,7 +77,6 @@ export class Fib {
     if (!(table > 0 && table < 2 ** 32)) throw new Error(`FibOptions.table: bad table ${table}`);
     if (!(protocol > 0 && protocol < 256)) throw new Error(`FibOptions.protocol: bad protocol ${protocol}`);
     this.backend = opts.backend;
-    this.owner = { protocol, table };
     this.clock = opts.clock ?? realClock;
     const onEvent = opts.onEvent;
     this.mirror = new FibMirror({
@@ -100,7 +98,7 @@ export class Fib {
       tableByte: table < 256 ? table : 252,
     });
     this.mirror.options.monitorCapacity = this.backend.monitorCapacity;
-    const d = await this.backend.dump({ protocol, table });
+    const d = await this.backend.dump();
     this.input(() => this.mirror.start(d, this.clock.now()));
   }
 
@@ -260,7 +258,7 @@ export class Fib {
       case 'route-events':
         return this.backend.routeEvents(a.on);
       case 'dump':
-        this.backend.dumpRoutes(a.nexthops, this.owner).then(
+        this.backend.dumpRoutes(a.nexthops).then(
           (d) => this.input(() => this.mirror.dumpDone(d, this.clock.now())),
           (err: Error) => this.input(() => this.mirror.dumpFailed(err.message, this.clock.now())),
         );

@@ -17,7 +17,7 @@ import { RTM, RTNLGRP } from './netlink/constants.js';
 import { unansweredLimit } from './netlink/channel.js';
 import { MonitorThread } from './netlink/monitor.js';
 import { Batch, RtnlWriter } from './netlink/writer.js';
-import type { Backend, CompactRoutes, KernelDump, MonitorEvent, RouteDump, RouteOwner } from './backend.js';
+import type { Backend, KernelDump, MonitorEvent, RouteDump } from './backend.js';
 
 export interface NetlinkBackendOptions {
   /**
@@ -52,7 +52,7 @@ export class NetlinkBackend implements Backend {
     return this.writer.maxBatchMessages;
   }
 
-  async dump(owner?: RouteOwner): Promise<KernelDump> {
+  async dump(): Promise<KernelDump> {
     const links = dumpMessages(await this.writer.dump(RTM.RTM_GETLINK, 0))
       .filter((m) => m.type === RTM.RTM_NEWLINK)
       .map((m) => decodeLink(m.payload));
@@ -61,17 +61,12 @@ export class NetlinkBackend implements Backend {
       .map((m) => decodeAddr(m.payload));
     // A kernel without nexthop objects (before 5.3) refuses their dump; no object is made to find out.
     const nexthops = await this.dumpNexthops().catch(() => undefined);
-    return { links, addrs, nexthops, routes: await this.routes(owner) };
+    return { links, addrs, nexthops, routes: await this.writer.dump(RTM.RTM_GETROUTE, 0) };
   }
 
-  async dumpRoutes(withNexthops: boolean, owner?: RouteOwner): Promise<RouteDump> {
+  async dumpRoutes(withNexthops: boolean): Promise<RouteDump> {
     const nexthops = withNexthops ? await this.dumpNexthops() : undefined;
-    return { nexthops, routes: await this.routes(owner) };
-  }
-
-  /** With an owner, compacted on the writer thread as it is read (a million routes are ~12 MB, not ~90). */
-  private routes(owner: RouteOwner | undefined): Promise<Buffer[] | CompactRoutes> {
-    return owner ? this.writer.routes(owner) : this.writer.dump(RTM.RTM_GETROUTE, 0);
+    return { nexthops, routes: await this.writer.dump(RTM.RTM_GETROUTE, 0) };
   }
 
   private async dumpNexthops(): Promise<NexthopMsg[]> {

@@ -36,7 +36,6 @@ import {
 } from './libc.js';
 import { NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, NETLINK_ROUTE } from './constants.js';
 import { encodeDumpRequest } from './encode.js';
-import type { DumpSink } from './route-compact.js';
 
 export const BATCH_BYTES = 64 * 1024;
 /** Asked for by default: the kernel doubles it. Forced past net.core.rmem_max where we may (CAP_NET_ADMIN). */
@@ -194,15 +193,14 @@ export class RtnlChannel {
    * back into a few large buffers (read them with forEachMessage), redone while the kernel marks it
    * interrupted (NLM_F_DUMP_INTR: the table changed under it).
    */
-  dump(msgType: number, family: number, attempts = 10, sink?: DumpSink): DumpResult {
+  dump(msgType: number, family: number, attempts = 10): DumpResult {
     let errno = 0;
     for (let i = 0; i < attempts; i++) {
       const seq = DUMP_SEQ_BASE + (this.dumpSeq++ & 0x7fffffff);
       const req = encodeDumpRequest(msgType, family, seq);
       const sent = this.sendAll(req, req.length);
       if (sent !== 0) return { chunks: null, errno: sent };
-      sink?.reset();
-      const r = this.readDump(seq, sink);
+      const r = this.readDump(seq);
       if (r.errno === 0 && !r.intr) return { chunks: r.chunks, errno: 0 };
       errno = r.errno;
       // ENOBUFS or an interrupted dump: read again from the start (the rest of this one is discarded).
@@ -212,8 +210,7 @@ export class RtnlChannel {
     return { chunks: null, errno: errno || EIO };
   }
 
-  /** With a sink, each datagram of the dump goes to it as it arrives and none is kept (chunks is empty). */
-  private readDump(seq: number, sink?: DumpSink): { chunks: Buffer[]; intr: boolean; errno: number } {
+  private readDump(seq: number): { chunks: Buffer[]; intr: boolean; errno: number } {
     const chunks: Buffer[] = [];
     let chunk = Buffer.allocUnsafeSlow(4 * 1024 * 1024);
     let used = 0;
@@ -241,11 +238,6 @@ export class RtnlChannel {
         off += (len + 3) & ~3;
       }
       if (!ours) continue; // a stray answer (of a batch given up earlier)
-      if (sink) {
-        if (!intr) sink.datagram(buf.subarray(0, r.n));
-        if (done) return { chunks, intr, errno };
-        continue;
-      }
       const n = (r.n + 3) & ~3;
       if (used + n > chunk.length) {
         chunks.push(chunk.subarray(0, used));

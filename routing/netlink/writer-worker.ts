@@ -1,16 +1,13 @@
 /**
  * The worker thread of writer.ts: one NETLINK_ROUTE socket (channel.ts), driven synchronously. Each batch
  * is sent and its answers read before the next request is looked at, so no more messages are ever
- * unanswered than one batch holds; a dump is read to its end (a route dump compacted as it arrives,
- * route-compact.ts). Every errno becomes an answer: a batch lost
+ * unanswered than one batch holds; a dump is read to its end. Every errno becomes an answer: a batch lost
  * with that errno, a dump failed with it. A socket that failed beyond ENOBUFS is replaced by the next
  * request.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { RtnlChannel } from './channel.js';
 import type { WriterIn, WriterOut, WriterWorkerData } from './writer.js';
-import { RouteCompactor } from './route-compact.js';
-import { RTM } from './constants.js';
 
 const port = parentPort;
 if (!port) throw new Error('writer-worker.js runs as a worker thread');
@@ -52,17 +49,6 @@ port.on('message', (m: WriterIn) => {
     const r = ch.sendBatch(new Uint8Array(m.buf, 0, m.length), m.length, m.first, m.last);
     settle(r.lost);
     return answer(r.failed, r.lost);
-  }
-  if (m.kind === 'routes') {
-    const fail = (errno: number): void => post({ kind: 'routes', id: m.id, routes: null, errno });
-    if (!ch) return fail(openErrno);
-    const sink = new RouteCompactor(m.owner);
-    const r = ch.dump(RTM.RTM_GETROUTE, 0, undefined, sink);
-    settle(r.errno);
-    if (r.errno) return fail(r.errno);
-    const routes = sink.result();
-    const transfer = [routes.keys4.buffer as ArrayBuffer, routes.content4.buffer as ArrayBuffer];
-    return post({ kind: 'routes', id: m.id, routes, errno: 0 }, transfer);
   }
   if (!ch) return post({ kind: 'dump', id: m.id, chunks: [], lengths: [], errno: openErrno });
   const r = ch.dump(m.type, m.family);

@@ -14,8 +14,7 @@
 import { Worker } from 'node:worker_threads';
 import { RtnlChannel, unansweredLimit } from './channel.js';
 import { compiledWorker, stopWorker } from './threads.js';
-import { RTM, errnoName } from './constants.js';
-import { RouteCompactor, type CompactRoutes } from './route-compact.js';
+import { errnoName } from './constants.js';
 
 /**
  * Route writes sent together in one send(). The messages carry consecutive sequence numbers `first`…`last`;
@@ -40,15 +39,13 @@ export interface WriterWorkerData {
 
 export type WriterIn =
   | { kind: 'batch'; first: number; last: number; buf: ArrayBuffer; length: number }
-  | { kind: 'dump'; id: number; type: number; family: number }
-  | { kind: 'routes'; id: number; owner: { protocol: number; table: number } };
+  | { kind: 'dump'; id: number; type: number; family: number };
 
 export type WriterOut =
   | { kind: 'ready'; recvBufferBytes: number; errno: number }
   /** `buf`: the batch's memory, handed back for the next batch. */
   | { kind: 'answer'; first: number; failed: [number, number][] | null; lost: number; buf: ArrayBuffer }
-  | { kind: 'dump'; id: number; chunks: ArrayBuffer[]; lengths: number[]; errno: number }
-  | { kind: 'routes'; id: number; routes: CompactRoutes | null; errno: number };
+  | { kind: 'dump'; id: number; chunks: ArrayBuffer[]; lengths: number[]; errno: number };
 
 const EIO = 5;
 /**
@@ -79,10 +76,6 @@ export class RtnlWriter {
   private local: RtnlChannel | undefined;
   private readonly pending = new Map<number, Batch>();
   private readonly dumps = new Map<number, (r: { chunks: Buffer[] | null; errno: number }) => void>();
-  private readonly routeDumps = new Map<
-    number,
-    (r: { routes: CompactRoutes | null; errno: number }) => void
-  >();
   private dumpId = 0;
   private closed = false;
   private readonly pool: ArrayBuffer[] = [];
@@ -120,7 +113,6 @@ export class RtnlWriter {
     const inline =
       this.pending.size === 0 &&
       this.dumps.size === 0 &&
-      this.routeDumps.size === 0 &&
       batch.last - batch.first < INLINE_MESSAGES &&
       now - this.lastWrite >= INLINE_AFTER_IDLE_MS;
     if (!this.workerFile || inline) {
@@ -167,32 +159,6 @@ export class RtnlWriter {
     });
   }
 
-  /**
-   * The route dump compacted as it is read (route-compact.ts): `owner`'s routes as keys and contents, the
-   * others of the main table and ours as their bytes. Rejects with the errno's name.
-   */
-  routes(owner: { protocol: number; table: number }): Promise<CompactRoutes> {
-    if (this.closed) return Promise.reject(new Error('netlink writer is closed'));
-    if (!this.workerFile) {
-      const ch = this.channel();
-      if (typeof ch === 'number') return Promise.reject(new Error(`netlink socket: ${errnoName(ch)}`));
-      const sink = new RouteCompactor(owner);
-      const r = ch.dump(RTM.RTM_GETROUTE, 0, undefined, sink);
-      this.afterLocal(r.errno);
-      return r.errno
-        ? Promise.reject(new Error(`netlink dump: ${errnoName(r.errno)}`))
-        : Promise.resolve(sink.result());
-    }
-    const w = this.worker ?? this.spawn();
-    const id = ++this.dumpId;
-    return new Promise((resolve, reject) => {
-      this.routeDumps.set(id, (r) =>
-        r.routes ? resolve(r.routes) : reject(new Error(`netlink dump: ${errnoName(r.errno)}`)),
-      );
-      w.postMessage({ kind: 'routes', id, owner } satisfies WriterIn);
-    });
-  }
-
   private channel(): RtnlChannel | number {
     if (this.local) return this.local;
     const o = RtnlChannel.open({ recvBufferBytes: this.opts.recvBufferBytes });
@@ -227,12 +193,6 @@ export class RtnlWriter {
           this.lastWrite = performance.now();
           return batch.done(m.failed ? new Map(m.failed) : undefined, m.lost);
         }
-        case 'routes': {
-          const done = this.routeDumps.get(m.id);
-          if (!done) return;
-          this.routeDumps.delete(m.id);
-          return done({ routes: m.routes, errno: m.errno });
-        }
         case 'dump': {
           const done = this.dumps.get(m.id);
           if (!done) return;
@@ -249,13 +209,10 @@ export class RtnlWriter {
       this.worker = undefined;
       const lost = [...this.pending.values()];
       const dumps = [...this.dumps.values()];
-      const routeDumps = [...this.routeDumps.values()];
       this.pending.clear();
       this.dumps.clear();
-      this.routeDumps.clear();
       for (const b of lost) b.done(undefined, EIO);
       for (const d of dumps) d({ chunks: null, errno: EIO });
-      for (const d of routeDumps) d({ routes: null, errno: EIO });
     };
     w.on('error', gone);
     w.on('exit', gone);
@@ -271,8 +228,6 @@ export class RtnlWriter {
     for (const b of lost) b.done(undefined, EIO);
     for (const d of this.dumps.values()) d({ chunks: null, errno: EIO });
     this.dumps.clear();
-    for (const d of this.routeDumps.values()) d({ routes: null, errno: EIO });
-    this.routeDumps.clear();
     stopWorker(this.worker);
     this.worker = undefined;
   }
