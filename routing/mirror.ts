@@ -82,8 +82,13 @@ export type MirrorAction =
  * pauseRouteEvents) — fewer if the monitor socket's buffer holds fewer than twice as many notifications.
  */
 export const BURST = 1024;
-/** Route notifications start again this long after the last write of a burst is answered. */
-export const SETTLE_MS = 200;
+/**
+ * Route notifications start again (and the catch-up dump is read) this long after the last write of a burst
+ * is answered. Bursts come back to back — a table, then a session drop — and the dump of a million routes
+ * costs both threads most of a second: begun 200 ms after a 1M load, it ran into the drop that followed
+ * (the drop's own pause brings another dump after it, of an empty table). A second of quiet first.
+ */
+export const SETTLE_MS = 1000;
 /** A resync for a link or address change waits this long for the rest of the change to arrive. */
 export const RESYNC_DELAY_MS = 50;
 /** Dirty prefixes reconciled per call: writes start while the rest of a big change is compared. */
