@@ -33,8 +33,7 @@ export class DumpScan {
    * The content (prefix zeroed) and shape of the last route of ours: a dump lists routes of one content one
    * after another, so most are matched by a byte comparison, without a string per route.
    */
-  private last: Buffer | undefined;
-  private lastShape: RouteShape | undefined;
+  private last: { content: Buffer; shape: RouteShape } | undefined;
 
   constructor(
     datagrams: readonly Buffer[],
@@ -62,13 +61,12 @@ export class DumpScan {
         c.family === AF_INET
           ? (c.dst >= 0 ? c.buf.readUInt32BE(c.dst) : 0) * 64 + c.dstLen
           : encodeKey(AF_INET6, c.dst >= 0 ? c.buf.subarray(c.dst, c.dst + 16) : Buffer.alloc(16), c.dstLen);
-      if (this.last !== undefined && c.sameContent(this.last)) return ours(key, this.lastShape!);
+      if (this.last !== undefined && c.sameContent(this.last.content)) return ours(key, this.last.shape);
       const content = c.contentKey();
       let shape = this.byContent.get(content);
       if (shape === undefined)
         this.byContent.set(content, (shape = this.shapes.fromRoute(decodeRoute(c.payload()))));
-      this.last = c.content();
-      this.lastShape = shape;
+      this.last = { content: c.content(), shape };
       ours(key, shape);
     });
   }
